@@ -1,0 +1,143 @@
+//! The configuration types of the gateway itself: server, users, HTTP and logging.
+
+use serde::{Deserialize, Serialize};
+
+use crate::simulator::SimulatorConfig;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The northbound OPC UA server.
+    pub server: ServerConfig,
+    /// Users who may log in with a password or a certificate.
+    pub users: Vec<UserConfig>,
+    /// The HTTP listener for health and metrics.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Simulated devices.
+    pub simulator: Vec<SimulatorConfig>,
+}
+
+/// A role a user may hold (seed 000 §4.9.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Browse, read and subscribe.
+    Read,
+    /// Write values and call methods.
+    Write,
+    /// Change the gateway's configuration at run time.
+    Configure,
+}
+
+/// `[server]`: the OPC UA server.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Application name (also the certificate's common name).
+    pub application_name: String,
+    /// Address to listen on.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Endpoint URL announced to clients; empty: `opc.tcp://<hostname>:<port>/`.
+    pub endpoint_url: String,
+    /// Offer the None security policy (unsigned, unencrypted).
+    pub allow_none: bool,
+    /// Offer the deprecated Basic128Rsa15 and Basic256 policies.
+    pub allow_deprecated: bool,
+    /// Trust every client certificate (delivery state of the seed; warned about at start).
+    pub accept_all_certificates: bool,
+    /// Allow anonymous logins.
+    pub anonymous: bool,
+    /// Roles of anonymous users.
+    pub anonymous_roles: Vec<Role>,
+    /// Roles of users who log in with a certificate from `pki-user/` that no `[[users]]` entry names.
+    pub certificate_roles: Vec<Role>,
+    /// Application certificate file (DER or PEM); empty: a self-signed one is made in the data dir.
+    pub certificate: String,
+    /// Private key of `certificate` (PEM).
+    pub private_key: String,
+    /// Discovery server to register with (e.g. `opc.tcp://127.0.0.1:4840/`); empty: none.
+    pub register_with_lds: String,
+    /// Seconds between registrations.
+    pub register_interval_s: u64,
+    /// Client URLs the server connects out to (reverse connect).
+    pub reverse_connect: Vec<String>,
+    /// Most sessions at once.
+    pub max_sessions: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            application_name: "fxgate".into(),
+            host: "0.0.0.0".into(),
+            port: 48050,
+            endpoint_url: String::new(),
+            allow_none: false,
+            allow_deprecated: false,
+            accept_all_certificates: true,
+            anonymous: true,
+            anonymous_roles: vec![Role::Read],
+            certificate_roles: vec![Role::Read],
+            certificate: String::new(),
+            private_key: String::new(),
+            register_with_lds: String::new(),
+            register_interval_s: 60,
+            reverse_connect: Vec::new(),
+            max_sessions: 100,
+        }
+    }
+}
+
+/// `[[users]]`: one user.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserConfig {
+    /// Login name.
+    pub name: String,
+    /// argon2id PHC hash of the password (`fxgate users hash`); empty: no password login.
+    pub password_hash: String,
+    /// SHA-1 thumbprint (hex) of an X.509 user certificate in `pki-user/` that logs in as this user.
+    pub certificate_thumbprint: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+}
+
+/// `[http]`: health and metrics.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `host:port` to listen on; empty: no HTTP listener.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8480".into(),
+        }
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter (`info`, `fxgate=debug,async_opcua=warn`); `RUST_LOG` overrides it.
+    pub level: String,
+    /// Write rolling log files to `<data-dir>/logs`.
+    pub file: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            file: true,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! `[[simulator]]`: simulated devices, so a new user sees live data at once.
+
+use serde::{Deserialize, Serialize};
+
+/// OPC UA built-in types a simulated or device tag can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum TagType {
+    /// Boolean.
+    Boolean,
+    /// 8-bit signed.
+    SByte,
+    /// 8-bit unsigned.
+    Byte,
+    /// 16-bit signed.
+    Int16,
+    /// 16-bit unsigned.
+    UInt16,
+    /// 32-bit signed.
+    Int32,
+    /// 32-bit unsigned.
+    UInt32,
+    /// 64-bit signed.
+    Int64,
+    /// 64-bit unsigned.
+    UInt64,
+    /// 32-bit float.
+    Float,
+    /// 64-bit float.
+    Double,
+    /// UTF-8 text.
+    String,
+}
+
+impl TagType {
+    /// Whether the type is a number.
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, TagType::Boolean | TagType::String)
+    }
+}
+
+/// How a simulated value moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Waveform {
+    /// `offset + amplitude * sin(2π t / period_s)`.
+    Sine,
+    /// From `min` to `max` by `step`, then back to `min`.
+    Ramp,
+    /// Flips every tick.
+    Toggle,
+    /// Counts up by `step` every tick (wrapping at the type's maximum).
+    Counter,
+    /// A text with the tick number and time.
+    Text,
+    /// Stays at `initial` until written.
+    #[default]
+    Constant,
+    /// Uniformly random between `min` and `max`.
+    Random,
+}
+
+/// One simulated device; it appears as a folder `Objects/<name>`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorConfig {
+    /// Device (folder) name.
+    pub name: String,
+    /// Milliseconds between updates.
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u64,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: Vec<SimTagConfig>,
+}
+
+fn default_interval_ms() -> u64 {
+    1000
+}
+
+/// One simulated tag (or `count` of them).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimTagConfig {
+    /// Tag name; with `count > 1` the tags are named `<name>0` … `<name><count-1>`.
+    pub name: String,
+    /// Data type.
+    #[serde(rename = "type")]
+    pub data_type: TagType,
+    /// How the value moves.
+    #[serde(default)]
+    pub waveform: Waveform,
+    /// Whether clients with the `write` role may write it.
+    #[serde(default)]
+    pub writable: bool,
+    /// Number of tags this entry makes.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Sine amplitude.
+    #[serde(default = "one_f")]
+    pub amplitude: f64,
+    /// Sine offset.
+    #[serde(default)]
+    pub offset: f64,
+    /// Sine period in seconds.
+    #[serde(default = "ten")]
+    pub period_s: f64,
+    /// Lower bound of ramp and random.
+    #[serde(default)]
+    pub min: f64,
+    /// Upper bound of ramp and random.
+    #[serde(default = "hundred")]
+    pub max: f64,
+    /// Ramp and counter step.
+    #[serde(default = "one_f")]
+    pub step: f64,
+    /// Initial value (a number, boolean or string fitting `type`).
+    #[serde(default)]
+    pub initial: Option<toml::Value>,
+    /// Description shown on the node.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn one() -> u32 {
+    1
+}
+fn one_f() -> f64 {
+    1.0
+}
+fn ten() -> f64 {
+    10.0
+}
+fn hundred() -> f64 {
+    100.0
+}
+
+impl SimTagConfig {
+    /// The tag names this entry expands to.
+    pub fn names(&self) -> Vec<String> {
+        if self.count <= 1 {
+            vec![self.name.clone()]
+        } else {
+            (0..self.count).map(|i| format!("{}{i}", self.name)).collect()
+        }
+    }
+}

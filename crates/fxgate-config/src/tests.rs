@@ -1,0 +1,64 @@
+use super::*;
+
+fn errs(text: &str) -> Vec<ConfigError> {
+    parse(text, Path::new("t.toml"), Path::new(".")).expect_err("should fail")
+}
+
+#[test]
+fn default_config_is_valid() {
+    let c = default_config().unwrap();
+    assert_eq!(c.server.port, 48050);
+    assert!(!c.server.allow_none);
+    assert_eq!(c.simulator[0].name, "Demo");
+    assert_eq!(c.simulator[0].tags.len(), 6);
+}
+
+#[test]
+fn unknown_key_is_located() {
+    let e = errs("[server]\nport = 4840\nbogus = 1\n");
+    assert_eq!(e[0].line, 3);
+    assert!(e[0].message.contains("unknown field"), "{}", e[0]);
+    assert!(e[0].to_string().starts_with("t.toml:3:"), "{}", e[0]);
+}
+
+#[test]
+fn wrong_type_and_range_name_the_field() {
+    let e = errs("[server]\nanonymous = \"yes\"\n");
+    assert_eq!((e[0].line, e[0].field.as_str()), (2, "server.anonymous"));
+    let e = errs("[server]\n\nport = 70000\n");
+    assert_eq!((e[0].line, e[0].field.as_str()), (3, "server.port"));
+    let e = errs("[server]\nport = 0\n");
+    assert_eq!((e[0].line, e[0].field.as_str()), (2, "server.port"));
+}
+
+#[test]
+fn duplicate_tags_are_located() {
+    let text = "[[simulator]]\nname = \"A\"\n[[simulator.tags]]\nname = \"x\"\ntype = \"Double\"\n[[simulator.tags]]\nname = \"x\"\ntype = \"Int32\"\n";
+    let e = errs(text);
+    assert_eq!(e[0].field, "simulator[0].tags[1].name");
+    assert_eq!(e[0].line, 7);
+}
+
+#[test]
+fn bad_roles_hashes_and_files() {
+    let e = errs("[[users]]\nname = \"u\"\npassword_hash = \"x\"\nroles = [\"admin\"]\n");
+    assert_eq!(e[0].line, 4, "{}", e[0]);
+    let e = errs("[[users]]\nname = \"u\"\npassword_hash = \"plain\"\nroles = [\"read\"]\n");
+    assert_eq!((e[0].line, e[0].field.as_str()), (3, "users[0].password_hash"));
+    let e = errs("[server]\ncertificate = \"/nonexistent/c.der\"\nprivate_key = \"/nonexistent/k.pem\"\n");
+    assert_eq!((e[0].line, e[0].field.as_str()), (2, "server.certificate"));
+    assert!(e[0].message.contains("cannot read"));
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let e = errs("[server]\nport = \n");
+    assert_eq!(e[0].line, 2);
+}
+
+#[test]
+fn waveform_must_fit_type() {
+    let e = errs("[[simulator]]\nname = \"A\"\n[[simulator.tags]]\nname = \"x\"\ntype = \"String\"\nwaveform = \"sine\"\n");
+    assert_eq!(e[0].field, "simulator[0].tags[0].waveform");
+    assert_eq!(e[0].line, 6);
+}

@@ -1,0 +1,18 @@
+//! Core of fxgate: the tag store that sits between sources (devices, upstream
+//! servers, the simulator) and sinks (the OPC UA server, WebSocket, …), and the
+//! component traits that the topology wires together.
+//!
+//! Data flows `sources → tag store → sinks`; writes flow back from a sink through
+//! the store to the source that owns the tag, which accepts or rejects them.
+
+#![warn(missing_docs)]
+
+pub mod component;
+pub mod tag;
+pub mod store;
+pub mod write;
+
+pub use component::{Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunningComponent};
+pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
+pub use tag::{AccessMode, TagDef, TagId, TagValue};
+pub use write::{WriteRequest, WriteReceiver};

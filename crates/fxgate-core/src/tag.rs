@@ -1,0 +1,89 @@
+//! Tag definitions and values.
+
+use opcua::types::{DataTypeId, DateTime, StatusCode, Variant};
+
+
+
+/// Index of a tag in the [`TagStore`](crate::TagStore). Stable for the life of the store.
+pub type TagId = u32;
+
+/// Whether a sink may write a tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessMode {
+    /// Read only.
+    Read,
+    /// Readable and writable; writes go to the owning source.
+    ReadWrite,
+}
+
+/// The static description of a tag, fixed when the store is built.
+#[derive(Debug, Clone)]
+pub struct TagDef {
+    /// Name of the source that owns the tag (the folder it appears in).
+    pub source: String,
+    /// Name of the tag inside its source.
+    pub name: String,
+    /// OPC UA built-in data type of the value.
+    pub data_type: DataTypeId,
+    /// Whether writes are accepted.
+    pub access: AccessMode,
+    /// Free text shown as the node's description.
+    pub description: String,
+}
+
+impl TagDef {
+    /// `source/name`, the tag's unique path.
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.source, self.name)
+    }
+}
+
+/// A value with its quality and timestamps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagValue {
+    /// The value itself (Empty until the source delivers one).
+    pub value: Variant,
+    /// OPC UA status (quality) of the value.
+    pub status: StatusCode,
+    /// When the source says the value was taken.
+    pub source_timestamp: DateTime,
+    /// When the store received it.
+    pub server_timestamp: DateTime,
+}
+
+impl TagValue {
+    /// The value a tag has before its source delivered anything:
+    /// `Bad_WaitingForInitialData`.
+    pub fn initial() -> Self {
+        let now = DateTime::now();
+        Self {
+            value: Variant::Empty,
+            status: StatusCode::BadWaitingForInitialData,
+            source_timestamp: DateTime::null(),
+            server_timestamp: now,
+        }
+    }
+
+    /// A Good value stamped now.
+    pub fn good(value: impl Into<Variant>) -> Self {
+        let now = DateTime::now();
+        Self {
+            value: value.into(),
+            status: StatusCode::Good,
+            source_timestamp: now,
+            server_timestamp: now,
+        }
+    }
+
+    /// Converts to an OPC UA DataValue carrying both timestamps.
+    pub fn to_data_value(&self) -> opcua::types::DataValue {
+        opcua::types::DataValue {
+            value: Some(self.value.clone()),
+            status: Some(self.status),
+            source_timestamp: Some(self.source_timestamp),
+            source_picoseconds: None,
+            server_timestamp: Some(self.server_timestamp),
+            server_picoseconds: None,
+        }
+    }
+}
