@@ -1,0 +1,264 @@
+//! Users and roles (seed 000 §4.9.4): anonymous, username/password (argon2id hashes)
+//! and X.509 user certificates trusted in `pki-user/`; each user holds roles
+//! `read`, `write`, `configure`, enforced through the node access levels.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fxgate_config::{Config, Role};
+use opcua::crypto::{SecurityPolicy, Thumbprint};
+use opcua::server::address_space::AccessLevel;
+use opcua::server::authenticator::{
+    user_pass_security_policy_id, AuthManager, CoreServerPermissions, Password, UserToken,
+};
+use opcua::server::ServerEndpoint;
+use opcua::types::{Error, NodeId, StatusCode, UAString, UserTokenPolicy, UserTokenType};
+use parking_lot::RwLock;
+
+/// User token of anonymous sessions (async-opcua's fixed id).
+pub const ANONYMOUS: &str = "ANONYMOUS";
+
+/// Policy ids async-opcua checks identity tokens against.
+const POLICY_ANONYMOUS: &str = "anonymous";
+const POLICY_X509: &str = "x509";
+
+/// A set of roles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Roles {
+    /// May read, browse, subscribe.
+    pub read: bool,
+    /// May write and call.
+    pub write: bool,
+    /// May change the configuration.
+    pub configure: bool,
+}
+
+impl Roles {
+    /// From configured role names.
+    pub fn from_list(list: &[Role]) -> Self {
+        let mut r = Roles::default();
+        for role in list {
+            match role {
+                Role::Read => r.read = true,
+                Role::Write => r.write = true,
+                Role::Configure => r.configure = true,
+            }
+        }
+        r
+    }
+}
+
+struct PasswordUser {
+    hash: String,
+    roles: Roles,
+}
+
+/// The gateway's [`AuthManager`].
+pub struct Authenticator {
+    anonymous: Option<Roles>,
+    users: HashMap<String, PasswordUser>,
+    /// thumbprint (lowercase hex) → (user name, roles) from `[[users]] certificate_thumbprint`.
+    cert_users: HashMap<String, (String, Roles)>,
+    certificate_roles: Roles,
+    data_dir: PathBuf,
+    /// Roles of every token handed out, for access checks.
+    sessions: RwLock<HashMap<String, Roles>>,
+}
+
+impl Authenticator {
+    /// From the configuration; `data_dir` holds `pki-user/`.
+    pub fn new(config: &Config, data_dir: PathBuf) -> Self {
+        let users = config
+            .users
+            .iter()
+            .filter(|u| !u.password_hash.is_empty())
+            .map(|u| {
+                (
+                    u.name.clone(),
+                    PasswordUser {
+                        hash: u.password_hash.clone(),
+                        roles: Roles::from_list(&u.roles),
+                    },
+                )
+            })
+            .collect();
+        let cert_users = config
+            .users
+            .iter()
+            .filter(|u| !u.certificate_thumbprint.is_empty())
+            .map(|u| {
+                (
+                    u.certificate_thumbprint.to_ascii_lowercase(),
+                    (u.name.clone(), Roles::from_list(&u.roles)),
+                )
+            })
+            .collect();
+        let mut sessions = HashMap::new();
+        let anonymous = config
+            .server
+            .anonymous
+            .then(|| Roles::from_list(&config.server.anonymous_roles));
+        if let Some(r) = anonymous {
+            sessions.insert(ANONYMOUS.to_string(), r);
+        }
+        Self {
+            anonymous,
+            users,
+            cert_users,
+            certificate_roles: Roles::from_list(&config.server.certificate_roles),
+            data_dir,
+            sessions: RwLock::new(sessions),
+        }
+    }
+
+    /// Roles of a logged-in user token (none for an unknown token).
+    pub fn roles(&self, token: &UserToken) -> Roles {
+        self.sessions.read().get(&token.0).copied().unwrap_or_default()
+    }
+
+    fn grant(&self, token: &str, roles: Roles) -> UserToken {
+        self.sessions.write().insert(token.to_string(), roles);
+        UserToken(token.to_string())
+    }
+}
+
+fn rejected(msg: impl Into<String>) -> Error {
+    Error::new(StatusCode::BadIdentityTokenRejected, msg.into())
+}
+
+/// The policy used to protect secrets on `endpoint`: its own, or Basic256Sha256 on a None endpoint.
+fn token_policy(endpoint: &ServerEndpoint) -> SecurityPolicy {
+    match endpoint.security_policy() {
+        SecurityPolicy::None => SecurityPolicy::Basic256Sha256,
+        p => p,
+    }
+}
+
+#[async_trait]
+impl AuthManager for Authenticator {
+    async fn authenticate_anonymous_token(&self, _endpoint: &ServerEndpoint) -> Result<(), Error> {
+        if self.anonymous.is_some() {
+            Ok(())
+        } else {
+            tracing::warn!("anonymous login refused: anonymous access is disabled");
+            Err(rejected("anonymous access is disabled"))
+        }
+    }
+
+    async fn authenticate_username_identity_token(
+        &self,
+        _endpoint: &ServerEndpoint,
+        username: &str,
+        password: &Password,
+    ) -> Result<UserToken, Error> {
+        let Some(user) = self.users.get(username) else {
+            tracing::warn!(user = username, "login refused: unknown user");
+            return Err(rejected("unknown user or wrong password"));
+        };
+        let hash = user.hash.clone();
+        let pw = password.get().to_string();
+        let ok = tokio::task::spawn_blocking(move || fxgate_pki::verify_password(&hash, &pw))
+            .await
+            .unwrap_or(false);
+        if ok {
+            tracing::info!(user = username, "user logged in");
+            Ok(self.grant(username, user.roles))
+        } else {
+            tracing::warn!(user = username, "login refused: wrong password");
+            Err(rejected("unknown user or wrong password"))
+        }
+    }
+
+    async fn authenticate_x509_identity_token(
+        &self,
+        _endpoint: &ServerEndpoint,
+        signing_thumbprint: &Thumbprint,
+    ) -> Result<UserToken, Error> {
+        let hex = fxgate_pki::thumbprint_hex(signing_thumbprint);
+        if let Some((name, roles)) = self.cert_users.get(&hex) {
+            tracing::info!(user = %name, thumbprint = %hex, "certificate user logged in");
+            return Ok(self.grant(name, *roles));
+        }
+        let dir = self.data_dir.clone();
+        let trusted = tokio::task::spawn_blocking(move || fxgate_pki::user_certificates(&dir))
+            .await
+            .unwrap_or_default();
+        match trusted.into_iter().find(|c| c.thumbprint == hex) {
+            Some(c) => {
+                tracing::info!(subject = %c.subject, thumbprint = %hex, "certificate user logged in");
+                Ok(self.grant(&format!("x509:{hex}"), self.certificate_roles))
+            }
+            None => {
+                tracing::warn!(thumbprint = %hex, "login refused: user certificate not trusted in pki-user/");
+                Err(rejected("user certificate is not trusted"))
+            }
+        }
+    }
+
+    fn effective_user_access_level(
+        &self,
+        token: &UserToken,
+        user_access_level: AccessLevel,
+        _node_id: &NodeId,
+    ) -> AccessLevel {
+        let roles = self.roles(token);
+        let mut level = user_access_level;
+        if !roles.write {
+            level.remove(AccessLevel::CURRENT_WRITE | AccessLevel::HISTORY_WRITE);
+        }
+        if !roles.read {
+            level.remove(AccessLevel::CURRENT_READ | AccessLevel::HISTORY_READ);
+        }
+        level
+    }
+
+    fn is_user_executable(&self, token: &UserToken, _method_id: &NodeId) -> bool {
+        self.roles(token).write
+    }
+
+    fn user_token_policies(&self, endpoint: &ServerEndpoint) -> Vec<UserTokenPolicy> {
+        let mut out = Vec::with_capacity(3);
+        if self.anonymous.is_some() {
+            out.push(UserTokenPolicy {
+                policy_id: POLICY_ANONYMOUS.into(),
+                token_type: UserTokenType::Anonymous,
+                issued_token_type: UAString::null(),
+                issuer_endpoint_url: UAString::null(),
+                security_policy_uri: UAString::null(),
+            });
+        }
+        if !self.users.is_empty() {
+            let uri = if endpoint.security_policy() == SecurityPolicy::None {
+                UAString::from(token_policy(endpoint).to_uri())
+            } else {
+                UAString::null()
+            };
+            out.push(UserTokenPolicy {
+                policy_id: user_pass_security_policy_id(endpoint),
+                token_type: UserTokenType::UserName,
+                issued_token_type: UAString::null(),
+                issuer_endpoint_url: UAString::null(),
+                security_policy_uri: uri,
+            });
+        }
+        out.push(UserTokenPolicy {
+            policy_id: POLICY_X509.into(),
+            token_type: UserTokenType::Certificate,
+            issued_token_type: UAString::null(),
+            issuer_endpoint_url: UAString::null(),
+            security_policy_uri: UAString::from(token_policy(endpoint).to_uri()),
+        });
+        out
+    }
+
+    fn core_permissions(&self, token: &UserToken) -> CoreServerPermissions {
+        CoreServerPermissions {
+            read_diagnostics: self.roles(token).configure,
+        }
+    }
+}
+
+/// Shared handle, so the node manager can look roles up.
+pub type SharedAuthenticator = Arc<Authenticator>;

@@ -1,0 +1,15 @@
+//! fxgate's northbound OPC UA server (seed 000 chapters 3–4): secure endpoints,
+//! certificate trust lists, users and roles, and the address space of the tag store.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod endpoints;
+pub mod metrics;
+pub mod node_manager;
+mod discovery;
+mod sink;
+
+pub use metrics::ServerMetrics;
+pub use node_manager::TAG_NAMESPACE;
+pub use sink::OpcUaServerSink;

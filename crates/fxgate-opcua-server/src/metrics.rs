@@ -1,0 +1,53 @@
+//! Counters the OPC UA server keeps for `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Label of per-service counters.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceLabel {
+    /// OPC UA service name (`Read`, `Write`, …).
+    pub service: String,
+}
+
+/// OPC UA server metrics.
+#[derive(Default, Clone)]
+pub struct ServerMetrics {
+    /// Operations handled by the tag address space, by service.
+    pub requests: Family<ServiceLabel, Counter>,
+    /// Sessions open now.
+    pub sessions: Gauge,
+    /// Sessions created since start.
+    pub sessions_created: Gauge,
+    /// Subscriptions open now.
+    pub subscriptions: Gauge,
+    /// Requests and sessions refused for security reasons since start.
+    pub security_rejections: Gauge,
+    /// Writes refused (access, type, source verdict).
+    pub write_errors: Counter,
+}
+
+impl ServerMetrics {
+    /// Counts `n` operations of `service`.
+    pub fn count(&self, service: &str, n: u64) {
+        self.requests
+            .get_or_create(&ServiceLabel {
+                service: service.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// Registers every metric under the `fxgate_opcua_` prefix.
+    pub fn register(&self, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("opcua");
+        r.register("operations", "Operations handled by the tag address space, by service", self.requests.clone());
+        r.register("sessions", "Sessions open now", self.sessions.clone());
+        r.register("sessions_created", "Sessions created since start", self.sessions_created.clone());
+        r.register("subscriptions", "Subscriptions open now", self.subscriptions.clone());
+        r.register("security_rejections", "Requests and sessions refused for security reasons", self.security_rejections.clone());
+        r.register("write_errors", "Writes refused", self.write_errors.clone());
+    }
+}

@@ -1,0 +1,261 @@
+//! The OPC UA server as a sink component: builds the server from `[server]`,
+//! binds its port, and serves until shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use fxgate_config::Config;
+use fxgate_core::{Component, ComponentContext, RunningComponent};
+use opcua::server::{ReverseConnectTargetConfig, ServerBuilder, ServerHandle};
+use opcua::types::{ExtensionObject, ServerDiagnosticsSummaryDataType, Variant};
+
+use crate::auth::Authenticator;
+use crate::endpoints::endpoints;
+use crate::metrics::ServerMetrics;
+use crate::node_manager::tag_node_manager;
+
+/// The northbound OPC UA server.
+pub struct OpcUaServerSink {
+    config: Config,
+    config_dir: PathBuf,
+    metrics: ServerMetrics,
+}
+
+impl OpcUaServerSink {
+    /// From the whole configuration (it needs `[server]` and `[[users]]`); `config_dir`
+    /// resolves relative certificate paths.
+    pub fn new(config: Config, config_dir: PathBuf, metrics: ServerMetrics) -> Self {
+        Self {
+            config,
+            config_dir,
+            metrics,
+        }
+    }
+}
+
+/// The URL clients are told to use.
+pub fn endpoint_url(config: &Config) -> String {
+    if config.server.endpoint_url.is_empty() {
+        format!("opc.tcp://{}:{}/", fxgate_pki::machine_hostname(), config.server.port)
+    } else {
+        config.server.endpoint_url.clone()
+    }
+}
+
+fn host_of(url: &str) -> String {
+    let rest = url.trim_start_matches("opc.tcp://");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once(':') {
+        Some((h, _)) => h.trim_matches(['[', ']']).to_string(),
+        None => authority.to_string(),
+    }
+}
+
+impl Component for OpcUaServerSink {
+    fn kind(&self) -> &'static str {
+        "opcua_server"
+    }
+
+    fn name(&self) -> String {
+        "server".into()
+    }
+
+    fn build(
+        self: Box<Self>,
+        cx: ComponentContext,
+    ) -> BoxFuture<'static, Result<RunningComponent, String>> {
+        async move { self.start(cx).await }.boxed()
+    }
+}
+
+impl OpcUaServerSink {
+    async fn start(self, cx: ComponentContext) -> Result<RunningComponent, String> {
+        let cfg = &self.config.server;
+        let data_dir = cx.data_dir.clone();
+        fxgate_pki::ensure_layout(&data_dir).map_err(|e| e.to_string())?;
+        let pki_dir = data_dir.join(fxgate_pki::SERVER_PKI);
+        let hostname = fxgate_pki::machine_hostname();
+        let app_uri = format!("urn:{hostname}:fxgate");
+        let (cert, key) = if cfg.certificate.is_empty() {
+            let hosts = fxgate_pki::hostnames_for_certificate(&cfg.host);
+            let c = fxgate_pki::ensure_application_certificate(
+                &pki_dir,
+                &cfg.application_name,
+                &app_uri,
+                &hosts,
+            )
+            .map_err(|e| format!("application certificate: {e}"))?;
+            if c.created {
+                tracing::info!(thumbprint = %c.thumbprint, uri = %app_uri, "created a self-signed application certificate");
+            }
+            (c.cert_path, c.key_path)
+        } else {
+            (
+                absolute(&self.config_dir, &cfg.certificate),
+                absolute(&self.config_dir, &cfg.private_key),
+            )
+        };
+        let url = endpoint_url(&self.config);
+        let auth = Arc::new(Authenticator::new(&self.config, data_dir.clone()));
+        let shutdown = cx.shutdown.child_token();
+
+        let bind = format!("{}:{}", cfg.host, cfg.port);
+        let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                format!("cannot listen on {bind}: port {} is already in use (server.port)", cfg.port)
+            } else {
+                format!("cannot listen on {bind}: {e} (server.host / server.port)")
+            }
+        })?;
+        let mut reverse_targets = Vec::new();
+        for target in &cfg.reverse_connect {
+            match reverse_target(target, &url).await {
+                Ok(t) => {
+                    tracing::info!(client = %target, "reverse connect target added");
+                    reverse_targets.push(t);
+                }
+                Err(e) => tracing::warn!(client = %target, error = %e, "reverse connect target not usable"),
+            }
+        }
+        let mut builder = ServerBuilder::new()
+            .application_name(cfg.application_name.clone())
+            .application_uri(app_uri.clone())
+            .product_uri("urn:fxgate")
+            .create_sample_keypair(false)
+            .certificate_path(cert.clone())
+            .private_key_path(key.clone())
+            .pki_dir(pki_dir.clone())
+            .trust_client_certs(cfg.accept_all_certificates)
+            .check_cert_time(true)
+            .host(host_of(&url))
+            .port(cfg.port)
+            .discovery_urls(vec![url.clone()])
+            .max_sessions(cfg.max_sessions)
+            .diagnostics_enabled(true)
+            .with_authenticator(auth.clone())
+            .with_node_manager(tag_node_manager(
+                cx.store.clone(),
+                auth.clone(),
+                self.metrics.clone(),
+                shutdown.clone(),
+            ))
+            .token(shutdown.clone());
+        for (id, e) in endpoints(cfg) {
+            if e.security_policy() == opcua::crypto::SecurityPolicy::Basic256Sha256
+                && e.message_security_mode() == opcua::types::MessageSecurityMode::SignAndEncrypt
+            {
+                builder = builder.default_endpoint(id.clone());
+            }
+            builder = builder.add_endpoint(id, e);
+        }
+        {
+            let limits = builder.limits_mut();
+            limits.subscriptions.max_monitored_items_per_sub = 1_000_000;
+            limits.subscriptions.max_queued_notifications = 1_000_000;
+            limits.operational.max_monitored_items_per_call = 100_000;
+            limits.operational.max_nodes_per_read = 100_000;
+            limits.operational.max_nodes_per_write = 10_000;
+            limits.operational.max_nodes_per_browse = 10_000;
+        }
+        let (server, handle) = builder
+            .build()
+            .map_err(|e| format!("OPC UA server configuration: {e}"))?;
+
+        if cfg.accept_all_certificates {
+            tracing::warn!(
+                "accept_all_certificates = true: every client certificate is trusted (commissioning \
+                 state, seed §4.2). Set it to false and trust clients with `fxgate pki trust` for production."
+            );
+        }
+        if cfg.allow_none {
+            tracing::warn!("allow_none = true: the unsecured None endpoint is offered");
+        }
+        if cfg.allow_deprecated {
+            tracing::warn!("allow_deprecated = true: the deprecated Basic128Rsa15 and Basic256 policies are offered");
+        }
+        tracing::info!(endpoint = %url, listen = %bind, policies = endpoints(cfg).len(), "OPC UA server listening");
+
+        for t in reverse_targets {
+            handle.add_reverse_connect_target(t);
+        }
+        if !cfg.register_with_lds.is_empty() {
+            tokio::spawn(crate::discovery::register_periodically(
+                handle.info().clone(),
+                cfg.register_with_lds.clone(),
+                pki_dir.clone(),
+                cert.clone(),
+                key.clone(),
+                Duration::from_secs(cfg.register_interval_s),
+                shutdown.clone(),
+            ));
+        }
+        tokio::spawn(update_metrics(handle.clone(), self.metrics.clone(), shutdown.clone()));
+
+        let running = Arc::new(AtomicBool::new(true));
+        let flag = running.clone();
+        let task = async move {
+            let r = server.run_with(listener).await;
+            flag.store(false, Ordering::Relaxed);
+            r.map_err(|e| format!("OPC UA server stopped: {e}"))
+        }
+        .boxed();
+        let health = Arc::new(move || {
+            if running.load(Ordering::Relaxed) {
+                Ok(())
+            } else {
+                Err("OPC UA server is not running".to_string())
+            }
+        });
+        Ok(RunningComponent { task, health })
+    }
+}
+
+fn absolute(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+async fn reverse_target(client_url: &str, endpoint_url: &str) -> Result<ReverseConnectTargetConfig, String> {
+    let rest = client_url.trim_start_matches("opc.tcp://");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let address: SocketAddr = tokio::net::lookup_host(authority)
+        .await
+        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority} resolves to no address"))?;
+    Ok(ReverseConnectTargetConfig {
+        address,
+        endpoint_url: endpoint_url.to_string(),
+        id: client_url.to_string(),
+    })
+}
+
+async fn update_metrics(handle: ServerHandle, metrics: ServerMetrics, shutdown: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let sample = handle.info().summary().sample();
+        if let Some(Variant::ExtensionObject(ExtensionObject { body: Some(body) })) = sample.value {
+            if let Some(s) = body.as_dyn_any().downcast_ref::<ServerDiagnosticsSummaryDataType>() {
+                metrics.sessions.set(i64::from(s.current_session_count));
+                metrics.sessions_created.set(i64::from(s.cumulated_session_count));
+                metrics.subscriptions.set(i64::from(s.current_subscription_count));
+                metrics.security_rejections.set(i64::from(
+                    s.security_rejected_session_count + s.security_rejected_requests_count,
+                ));
+            }
+        }
+    }
+}

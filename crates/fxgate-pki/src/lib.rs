@@ -1,0 +1,32 @@
+//! Certificate store management and password hashing for the fxgate OPC UA gateway.
+//!
+//! The on-disk layout matches what the async-opcua server and client read (see
+//! `docs/interfaces.md`):
+//!
+//! ```text
+//! <data-dir>/pki/own/cert.der          application instance certificate (server)
+//! <data-dir>/pki/private/private.pem   its private key
+//! <data-dir>/pki/trusted/              trusted peer certificates, `<CN> [<thumbprint hex>].der`
+//! <data-dir>/pki/rejected/             rejected peer certificates, same naming
+//! <data-dir>/pki-client/...            same layout, for upstream (client) connections
+//! <data-dir>/pki-user/                 trusted X.509 user certificates (.der or .pem)
+//! ```
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod app_cert;
+mod certfile;
+mod error;
+mod hostnames;
+mod layout;
+mod password;
+mod store;
+mod user_certs;
+
+pub use app_cert::{ensure_application_certificate, AppCertificate};
+pub use error::PkiError;
+pub use hostnames::{hostnames_for_certificate, machine_hostname};
+pub use layout::{ensure_layout, CLIENT_PKI, SERVER_PKI, USER_PKI};
+pub use password::{hash_password, validate_hash, verify_password};
+pub use store::{list, reject, trust, CertEntry, Store, TrustState};
+pub use user_certs::{thumbprint_hex, user_certificates, UserCert};

@@ -1,0 +1,134 @@
+//! What each subcommand does.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use fxgate_config::{Config, ConfigError};
+
+use crate::cli::{Cli, Command, PkiAction, UsersAction};
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run { config, data_dir } => run(config.as_deref(), &data_dir),
+        Command::CheckConfig { file } => match fxgate_config::load(&file) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(errs) => config_errors(&errs),
+        },
+        Command::Pki { action, data_dir } => pki(action, &data_dir),
+        Command::Users { action: UsersAction::Hash } => users_hash(),
+    }
+}
+
+fn config_errors(errs: &[ConfigError]) -> ExitCode {
+    for e in errs {
+        eprintln!("error: {e}");
+    }
+    ExitCode::from(2)
+}
+
+fn load(config: Option<&Path>) -> Result<(Config, PathBuf), Vec<ConfigError>> {
+    match config {
+        Some(path) => {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            fxgate_config::load(path).map(|c| (c, dir))
+        }
+        None => fxgate_config::default_config().map(|c| (c, PathBuf::from("."))),
+    }
+}
+
+fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
+    let (cfg, config_dir) = match load(config) {
+        Ok(c) => c,
+        Err(errs) => return config_errors(&errs),
+    };
+    if let Err(e) = std::fs::create_dir_all(data_dir) {
+        eprintln!("error: cannot create data directory {}: {e}", data_dir.display());
+        return ExitCode::from(1);
+    }
+    let _guard = match crate::logging::init(&cfg.log, data_dir) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %config.map(|p| p.display().to_string()).unwrap_or_else(|| fxgate_config::DEFAULT_CONFIG_NAME.into()),
+        data_dir = %data_dir.display(),
+        "fxgate starting"
+    );
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(crate::topology::run(cfg, config_dir, data_dir.to_path_buf())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn pki(action: PkiAction, data_dir: &Path) -> ExitCode {
+    let result = match action {
+        PkiAction::List => fxgate_pki::list(data_dir).map(|entries| {
+            if entries.is_empty() {
+                println!("no certificates under {}", data_dir.display());
+            }
+            for e in entries {
+                println!("{e}");
+            }
+        }),
+        PkiAction::Trust { thumbprint } => fxgate_pki::trust(data_dir, &thumbprint).map(|moved| {
+            for p in moved {
+                println!("trusted: {}", p.display());
+            }
+        }),
+        PkiAction::Reject { thumbprint } => fxgate_pki::reject(data_dir, &thumbprint).map(|moved| {
+            for p in moved {
+                println!("rejected: {}", p.display());
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn users_hash() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
+        eprintln!("error: cannot read the password from standard input: {e}");
+        return ExitCode::from(1);
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        eprintln!("error: empty password (give it on standard input)");
+        return ExitCode::from(1);
+    }
+    match fxgate_pki::hash_password(password) {
+        Ok(h) => {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

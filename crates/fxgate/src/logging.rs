@@ -1,0 +1,44 @@
+//! Logging (seed 000 §4.10): stderr and daily rolling files in `<data-dir>/logs`.
+
+use std::path::Path;
+
+use fxgate_config::LogConfig;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+/// Installs the subscriber; keep the guard alive until exit so file logs are flushed.
+pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, String> {
+    let filter = || match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(|e| format!("RUST_LOG: {e}")),
+        _ => EnvFilter::try_new(&cfg.level).map_err(|e| format!("log.level: {e}")),
+    };
+    let stderr = fmt::layer().with_writer(std::io::stderr).with_filter(filter()?);
+    let (file_layer, guard) = if cfg.file {
+        let dir = data_dir.join("logs");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create log directory {}: {e}", dir.display()))?;
+        let appender = tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("fxgate")
+            .filename_suffix("log")
+            .max_log_files(14)
+            .build(&dir)
+            .map_err(|e| format!("cannot open log files in {}: {e}", dir.display()))?;
+        let (writer, guard) = tracing_appender::non_blocking(appender);
+        let layer = fmt::layer()
+            .with_ansi(false)
+            .with_writer(writer)
+            .with_filter(filter()?);
+        (Some(layer), Some(guard))
+    } else {
+        (None, None)
+    };
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init()
+        .map_err(|e| format!("logging: {e}"))?;
+    Ok(guard)
+}

@@ -1,0 +1,16 @@
+//! `fxgate`: the gateway binary.
+
+#![warn(missing_docs)]
+
+mod cli;
+mod commands;
+mod http;
+mod logging;
+mod topology;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    commands::dispatch(cli)
+}

@@ -1,0 +1,120 @@
+//! Wires the configured sources and sinks around one tag store and runs them
+//! until shutdown (Ctrl-C / SIGTERM) or until one of them fails.
+
+use std::path::PathBuf;
+
+use fxgate_config::Config;
+use fxgate_core::{Component, ComponentContext, HealthCheck, TagStoreBuilder};
+use fxgate_opcua_server::{OpcUaServerSink, ServerMetrics};
+use fxgate_sources::simulator::SimulatorSource;
+use tokio_util::sync::CancellationToken;
+
+/// The components a configuration asks for: sources first, then sinks.
+fn components(config: &Config, config_dir: PathBuf, metrics: ServerMetrics) -> Vec<Box<dyn Component>> {
+    let mut out: Vec<Box<dyn Component>> = Vec::new();
+    for sim in &config.simulator {
+        out.push(Box::new(SimulatorSource::new(sim.clone())));
+    }
+    out.push(Box::new(OpcUaServerSink::new(config.clone(), config_dir, metrics)));
+    out
+}
+
+/// Runs the gateway.
+pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Result<(), String> {
+    let shutdown = CancellationToken::new();
+    let server_metrics = ServerMetrics::default();
+    let comps = components(&config, config_dir, server_metrics.clone());
+
+    let mut builder = TagStoreBuilder::new();
+    let mut declared = Vec::with_capacity(comps.len());
+    for c in &comps {
+        let d = c
+            .declare(&mut builder)
+            .map_err(|e| format!("{} `{}`: {e}", c.kind(), c.name()))?;
+        declared.push(d);
+    }
+    let store = builder.build();
+    tracing::info!(tags = store.len(), "tag store built");
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut health: Vec<(String, HealthCheck)> = Vec::new();
+    for (c, d) in comps.into_iter().zip(declared) {
+        let label = format!("{} `{}`", c.kind(), c.name());
+        let cx = ComponentContext {
+            store: store.clone(),
+            tags: d.tags,
+            writes: d.writes,
+            shutdown: shutdown.clone(),
+            data_dir: data_dir.clone(),
+        };
+        let running = match c.build(cx).await {
+            Ok(r) => r,
+            Err(e) => {
+                shutdown.cancel();
+                return Err(format!("{label}: {e}"));
+            }
+        };
+        health.push((label.clone(), running.health));
+        let task = running.task;
+        tasks.spawn(async move { (label, task.await) });
+    }
+
+    let http = if config.http.listen.is_empty() {
+        None
+    } else {
+        let state = crate::http::HttpState::new(store.clone(), server_metrics, health);
+        match crate::http::serve(&config.http.listen, state, shutdown.clone()).await {
+            Ok(h) => Some(h),
+            Err(e) => {
+                shutdown.cancel();
+                return Err(e);
+            }
+        }
+    };
+    tracing::info!("fxgate ready");
+
+    let result = tokio::select! {
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down");
+            Ok(())
+        }
+        Some(ended) = tasks.join_next() => match ended {
+            Ok((label, Ok(()))) => Err(format!("{label} stopped unexpectedly")),
+            Ok((label, Err(e))) => Err(format!("{label}: {e}")),
+            Err(e) => Err(format!("a component panicked: {e}")),
+        },
+    };
+    shutdown.cancel();
+    let drain = async {
+        while tasks.join_next().await.is_some() {}
+        if let Some(h) = http {
+            let _ = h.await;
+        }
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(5), drain).await.is_err() {
+        tracing::warn!("components did not stop within 5 s");
+    }
+    result
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
