@@ -39,11 +39,15 @@ pub async fn register_periodically(
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        let server = info.registered_server();
+        let online = tokio::select! {
+            _ = shutdown.cancelled() => false,
+            _ = ticker.tick() => true,
+        };
+        let mut server = info.registered_server();
+        // async-opcua derives `is_online` from a state field its server never sets, so
+        // it would always announce the server as offline (= unregister). We know better:
+        // online while running, offline once on shutdown.
+        server.is_online = online;
         let result = async {
             let endpoint = client
                 .get_best_endpoint(&lds_url)
@@ -54,7 +58,15 @@ pub async fn register_periodically(
                 .await
                 .map_err(|e| format!("RegisterServer failed: {e}"))
         };
-        match tokio::time::timeout(Duration::from_secs(30), result).await {
+        let limit = Duration::from_secs(if online { 30 } else { 3 });
+        let outcome = tokio::time::timeout(limit, result).await;
+        if !online {
+            if let Ok(Ok(())) = outcome {
+                tracing::info!(lds = %lds_url, "unregistered from discovery server");
+            }
+            return;
+        }
+        match outcome {
             Ok(Ok(())) => tracing::info!(lds = %lds_url, "registered with discovery server"),
             Ok(Err(e)) => tracing::warn!(lds = %lds_url, error = %e, "discovery registration failed; will retry"),
             Err(_) => tracing::warn!(lds = %lds_url, "discovery registration timed out; will retry"),

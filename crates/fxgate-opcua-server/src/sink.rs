@@ -183,8 +183,9 @@ impl OpcUaServerSink {
         for t in reverse_targets {
             handle.add_reverse_connect_target(t);
         }
+        let mut lds_task = None;
         if !cfg.register_with_lds.is_empty() {
-            tokio::spawn(crate::discovery::register_periodically(
+            lds_task = Some(tokio::spawn(crate::discovery::register_periodically(
                 handle.info().clone(),
                 cfg.register_with_lds.clone(),
                 pki_dir.clone(),
@@ -192,7 +193,7 @@ impl OpcUaServerSink {
                 key.clone(),
                 Duration::from_secs(cfg.register_interval_s),
                 shutdown.clone(),
-            ));
+            )));
         }
         tokio::spawn(update_metrics(handle.clone(), self.metrics.clone(), shutdown.clone()));
 
@@ -201,6 +202,10 @@ impl OpcUaServerSink {
         let task = async move {
             let r = server.run_with(listener).await;
             flag.store(false, Ordering::Relaxed);
+            // Let the registration task unregister from the discovery server.
+            if let Some(t) = lds_task {
+                let _ = tokio::time::timeout(Duration::from_secs(4), t).await;
+            }
             r.map_err(|e| format!("OPC UA server stopped: {e}"))
         }
         .boxed();
