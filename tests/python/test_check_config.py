@@ -1,0 +1,201 @@
+"""`fxgate check-config FILE`: exit 0 + "FILE: ok" for valid files; exit 2 and
+`error: FILE:LINE:COL: field `a.b`: message` on stderr for broken ones (docs/interfaces.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fxgate_testlib import REPO_ROOT, hash_password, run_cli
+
+ERROR_RE = re.compile(r"^error: (?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?:field `(?P<field>[^`]+)`: )?(?P<msg>.+)$")
+
+VALID = """\
+[server]
+application_name = "fxgate"
+host = "127.0.0.1"
+port = 48050
+allow_none = false
+anonymous = true
+anonymous_roles = ["read"]
+
+[[users]]
+name = "operator"
+password_hash = "@HASH@"
+roles = ["read", "write"]
+
+[http]
+listen = "127.0.0.1:8480"
+
+[log]
+level = "info"
+
+[[simulator]]
+name = "Demo"
+interval_ms = 1000
+  [[simulator.tags]]
+  name = "Sine"
+  type = "Double"
+  waveform = "sine"
+  [[simulator.tags]]
+  name = "Ramp"
+  type = "Int32"
+  waveform = "ramp"
+"""
+
+
+@pytest.fixture(scope="module")
+def valid_text():
+    return VALID.replace("@HASH@", hash_password("operator-pw"))
+
+
+def line_of(text: str, needle: str, occurrence: int = 1) -> int:
+    """1-based line number of the occurrence-th line containing needle."""
+    seen = 0
+    for i, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            seen += 1
+            if seen == occurrence:
+                return i
+    raise ValueError(needle)
+
+
+def replace_line(text: str, needle: str, new: str, occurrence: int = 1) -> str:
+    lines = text.splitlines()
+    n = line_of(text, needle, occurrence)
+    lines[n - 1] = new
+    return "\n".join(lines) + "\n"
+
+
+def insert_after(text: str, needle: str, new: str) -> str:
+    lines = text.splitlines()
+    n = line_of(text, needle)
+    lines.insert(n, new)
+    return "\n".join(lines) + "\n"
+
+
+def check(path: Path):
+    res = run_cli("check-config", str(path))
+    return res.returncode, res.stdout.decode(), res.stderr.decode()
+
+
+def parse_error(stderr: str, path: Path):
+    for line in stderr.splitlines():
+        m = ERROR_RE.match(line.strip())
+        if m and m.group("file") == str(path):
+            return m
+    raise AssertionError(f"no `error: {path}:LINE:COL: field `...`: ...` line on stderr:\n{stderr}")
+
+
+def test_valid_config_passes(tmp_path, valid_text):
+    f = tmp_path / "valid.toml"
+    f.write_text(valid_text)
+    rc, out, err = check(f)
+    assert rc == 0, err
+    assert f"{f}: ok" in out, out
+
+
+def test_example_config_passes():
+    example = REPO_ROOT / "config" / "fxgate.example.toml"
+    assert example.is_file(), f"{example} is missing"
+    rc, out, err = check(example)
+    assert rc == 0, f"{example} fails check-config:\n{err}"
+    assert f"{example}: ok" in out, out
+
+
+# (id, transform(valid_text) -> (broken_text, expected_lines, field_check))
+def _unknown_key(t):
+    b = insert_after(t, "port = 48050", 'colour = "blue"')
+    return b, {line_of(b, "colour")}, lambda f: f == "server.colour"
+
+
+def _wrong_type(t):
+    b = replace_line(t, "anonymous = true", 'anonymous = "yes"')
+    return b, {line_of(b, "anonymous = ")}, lambda f: f == "server.anonymous"
+
+
+def _port_range(t):
+    b = replace_line(t, "port = 48050", "port = 70000")
+    return b, {line_of(b, "port = 70000")}, lambda f: f == "server.port"
+
+
+def _duplicate_tag(t):
+    b = replace_line(t, 'name = "Ramp"', '  name = "Sine"')
+    dup = line_of(b, 'name = "Sine"', 2)
+    # the span of the duplicate name, or of the [[simulator.tags]] table that holds it
+    return b, {dup, dup - 1}, lambda f: "tags" in f and f.endswith("name")
+
+
+def _bad_role(t):
+    b = replace_line(t, 'roles = ["read", "write"]', 'roles = ["read", "admin"]')
+    return b, {line_of(b, "admin")}, lambda f: f.startswith("users") and "roles" in f
+
+
+def _bad_hash(t):
+    b = replace_line(t, "password_hash =", 'password_hash = "secret"')
+    return b, {line_of(b, "password_hash")}, lambda f: f.startswith("users") and f.endswith("password_hash")
+
+
+def _bad_type_name(t):
+    b = replace_line(t, 'type = "Int32"', '  type = "Int33"')
+    return b, {line_of(b, "Int33")}, lambda f: "tags" in f and f.endswith("type")
+
+
+def _bad_listen(t):
+    b = replace_line(t, 'listen = "127.0.0.1:8480"', 'listen = "not an address"')
+    return b, {line_of(b, "not an address")}, lambda f: f == "http.listen"
+
+
+def _syntax(t):
+    b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
+    return b, {line_of(b, "host = ")}, None
+
+
+CASES = {
+    "unknown-key": _unknown_key,
+    "wrong-type": _wrong_type,
+    "port-out-of-range": _port_range,
+    "duplicate-tag-name": _duplicate_tag,
+    "bad-role": _bad_role,
+    "bad-password-hash": _bad_hash,
+    "bad-data-type": _bad_type_name,
+    "bad-http-listen": _bad_listen,
+    "toml-syntax": _syntax,
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_broken_config_reports_file_line_field(tmp_path, valid_text, case):
+    broken, lines, field_ok = CASES[case](valid_text)
+    f = tmp_path / f"{case}.toml"
+    f.write_text(broken)
+    rc, out, err = check(f)
+    assert rc == 2, f"check-config exit code {rc} (expected 2); stdout={out!r} stderr={err!r}"
+    assert f"{f}: ok" not in out
+    m = parse_error(err, f)
+    assert int(m.group("line")) in lines, (
+        f"reported line {m.group('line')}, expected {sorted(lines)}; stderr:\n{err}\nfile:\n"
+        + "\n".join(f"{i:3} {l}" for i, l in enumerate(broken.splitlines(), 1))
+    )
+    assert int(m.group("col")) >= 1
+    if field_ok is not None:
+        assert m.group("field") is not None and field_ok(m.group("field")), f"field not named right: {err}"
+    assert m.group("msg").strip()
+
+
+def test_missing_file(tmp_path):
+    f = tmp_path / "does-not-exist.toml"
+    rc, out, err = check(f)
+    assert rc != 0
+    assert str(f) in err, err
+
+
+def test_run_refuses_broken_config(tmp_path, valid_text):
+    """`run` validates like check-config and does not start with a broken file."""
+    f = tmp_path / "broken.toml"
+    f.write_text(replace_line(valid_text, "port = 48050", "port = 70000"))
+    res = run_cli("run", "--config", str(f), "--data-dir", str(tmp_path / "data"), timeout=30)
+    assert res.returncode != 0
+    assert str(f) in res.stderr.decode() and "server.port" in res.stderr.decode()
