@@ -124,8 +124,8 @@ def _port_range(t):
 def _duplicate_tag(t):
     b = replace_line(t, 'name = "Ramp"', '  name = "Sine"')
     dup = line_of(b, 'name = "Sine"', 2)
-    # the span of the duplicate name, or of the [[simulator.tags]] table that holds it
-    return b, {dup, dup - 1}, lambda f: "tags" in f and f.endswith("name")
+    # the line of the second `name = "Sine"`, in the second tag entry
+    return b, {dup}, lambda f: f == "simulator[0].tags[1].name"
 
 
 def _bad_role(t):
