@@ -62,3 +62,44 @@ fn waveform_must_fit_type() {
     assert_eq!(e[0].field, "simulator[0].tags[0].waveform");
     assert_eq!(e[0].line, 6);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any text, valid TOML or not: no panic, and every error points inside the text.
+        #[test]
+        fn never_panics_and_locates_inside(text in "(\\PC|\n|\\[|\\]|=|\"|server|port|simulator|tags|name){0,200}") {
+            if let Err(errs) = parse(&text, Path::new("p.toml"), Path::new(".")) {
+                let lines = text.lines().count().max(1);
+                for e in errs {
+                    prop_assert!(e.line <= lines + 1, "{} beyond {} lines", e, lines);
+                    prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
+
+        /// Mutating one value of the default config yields either a valid config or located errors.
+        #[test]
+        fn mutated_default_is_located(port in any::<i64>(), interval in any::<i64>()) {
+            let text = DEFAULT_CONFIG
+                .replace("port = 48050", &format!("port = {port}"))
+                .replace("interval_ms = 1000", &format!("interval_ms = {interval}"));
+            match parse(&text, Path::new("p.toml"), Path::new(".")) {
+                Ok(c) => {
+                    prop_assert!(c.server.port > 0);
+                    prop_assert!((10..=3_600_000).contains(&c.simulator[0].interval_ms));
+                }
+                Err(errs) => {
+                    for e in errs {
+                        prop_assert!(e.line > 0, "{}", e);
+                        prop_assert!(e.field == "server.port" || e.field == "simulator[0].interval_ms", "{}", e);
+                    }
+                }
+            }
+        }
+    }
+}
