@@ -14,10 +14,18 @@ pub struct ServiceLabel {
 }
 
 /// OPC UA server metrics.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct ServerMetrics {
     /// Operations handled by the tag address space, by service.
     pub requests: Family<ServiceLabel, Counter>,
+    /// `requests{service="Read"}`, held so the hot path does no lookup.
+    pub reads: Counter,
+    /// `requests{service="Write"}`.
+    pub writes: Counter,
+    /// `requests{service="CreateMonitoredItems"}`.
+    pub monitored_items_created: Counter,
+    /// `requests{service="DeleteMonitoredItems"}`.
+    pub monitored_items_deleted: Counter,
     /// Sessions open now.
     pub sessions: Gauge,
     /// Sessions created since start.
@@ -30,16 +38,32 @@ pub struct ServerMetrics {
     pub write_errors: Counter,
 }
 
-impl ServerMetrics {
-    /// Counts `n` operations of `service`.
-    pub fn count(&self, service: &str, n: u64) {
-        self.requests
-            .get_or_create(&ServiceLabel {
-                service: service.to_string(),
-            })
-            .inc_by(n);
+impl Default for ServerMetrics {
+    fn default() -> Self {
+        let requests = Family::<ServiceLabel, Counter>::default();
+        let counter = |service: &str| {
+            requests
+                .get_or_create(&ServiceLabel {
+                    service: service.to_string(),
+                })
+                .clone()
+        };
+        Self {
+            reads: counter("Read"),
+            writes: counter("Write"),
+            monitored_items_created: counter("CreateMonitoredItems"),
+            monitored_items_deleted: counter("DeleteMonitoredItems"),
+            requests,
+            sessions: Gauge::default(),
+            sessions_created: Gauge::default(),
+            subscriptions: Gauge::default(),
+            security_rejections: Gauge::default(),
+            write_errors: Counter::default(),
+        }
     }
+}
 
+impl ServerMetrics {
     /// Registers every metric under the `fxgate_opcua_` prefix.
     pub fn register(&self, registry: &mut Registry) {
         let r = registry.sub_registry_with_prefix("opcua");

@@ -22,7 +22,7 @@ use opcua::server::node_manager::{
 use opcua::server::{CreateMonitoredItem, SubscriptionCache};
 use opcua::sync::RwLock;
 use opcua::types::{
-    AttributeId, DataValue, NodeId, ObjectId, QualifiedName, StatusCode, TimestampsToReturn,
+    AttributeId, DataEncoding, DataValue, NodeId, ObjectId, QualifiedName, StatusCode, TimestampsToReturn,
 };
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
@@ -151,19 +151,13 @@ impl TagNodeManagerImpl {
         self.namespace.namespace_index
     }
 
-    fn read_one(
-        &self,
-        context: &RequestContext,
-        space: &AddressSpace,
-        node: &ParsedReadValueId,
-        max_age: f64,
-        ttr: TimestampsToReturn,
-    ) -> DataValue {
-        let Some(&id) = self.by_node.get(&node.node_id) else {
-            return space.read(context, node, max_age, ttr);
-        };
-        if let Err(e) = space.validate_node_read(context, node) {
-            return bad(e);
+    /// Reads the Value of a tag node for a user who may (`may_read`) or may not read.
+    fn read_tag(&self, id: TagId, node: &ParsedReadValueId, may_read: bool, ttr: TimestampsToReturn) -> DataValue {
+        if !may_read {
+            return bad(StatusCode::BadUserAccessDenied);
+        }
+        if !matches!(node.data_encoding, DataEncoding::Binary) {
+            return bad(StatusCode::BadDataEncodingInvalid);
         }
         if node.index_range.has_range() {
             return bad(StatusCode::BadIndexRangeNoData);
@@ -172,6 +166,29 @@ impl TagNodeManagerImpl {
             Some(dv) => with_timestamps(dv, ttr),
             None => bad(StatusCode::BadNodeIdUnknown),
         }
+    }
+
+    /// Reads values: tags straight from the store (no address-space lock), anything else
+    /// from the address space.
+    fn read_many(
+        &self,
+        context: &RequestContext,
+        address_space: &RwLock<AddressSpace>,
+        nodes: &[&ParsedReadValueId],
+        max_age: f64,
+        ttr: TimestampsToReturn,
+    ) -> Vec<DataValue> {
+        let may_read = self.auth.roles(&context.token).read;
+        let mut space = None;
+        nodes
+            .iter()
+            .map(|n| match self.by_node.get(&n.node_id) {
+                Some(&id) => self.read_tag(id, n, may_read, ttr),
+                None => space
+                    .get_or_insert_with(|| address_space.read())
+                    .read(context, n, max_age, ttr),
+            })
+            .collect()
     }
 }
 
@@ -221,12 +238,8 @@ impl InMemoryNodeManagerImpl for TagNodeManagerImpl {
         max_age: f64,
         timestamps_to_return: TimestampsToReturn,
     ) -> Vec<DataValue> {
-        self.metrics.count("Read", nodes.len() as u64);
-        let space = address_space.read();
-        nodes
-            .iter()
-            .map(|n| self.read_one(context, &space, n, max_age, timestamps_to_return))
-            .collect()
+        self.metrics.reads.inc_by(nodes.len() as u64);
+        self.read_many(context, address_space, nodes, max_age, timestamps_to_return)
     }
 
     async fn create_value_monitored_items(
@@ -235,16 +248,10 @@ impl InMemoryNodeManagerImpl for TagNodeManagerImpl {
         address_space: &RwLock<AddressSpace>,
         items: &mut [&mut &mut CreateMonitoredItem],
     ) {
-        self.metrics.count("CreateMonitoredItems", items.len() as u64);
-        let space = address_space.read();
-        for item in items.iter_mut() {
-            let value = self.read_one(
-                context,
-                &space,
-                item.item_to_monitor(),
-                0.0,
-                TimestampsToReturn::Both,
-            );
+        self.metrics.monitored_items_created.inc_by(items.len() as u64);
+        let to_read: Vec<_> = items.iter().map(|i| i.item_to_monitor()).collect();
+        let values = self.read_many(context, address_space, &to_read, 0.0, TimestampsToReturn::Both);
+        for (item, value) in items.iter_mut().zip(values) {
             match value.status() {
                 StatusCode::BadNodeIdUnknown | StatusCode::BadAttributeIdInvalid => {
                     item.set_status(value.status());
@@ -259,7 +266,7 @@ impl InMemoryNodeManagerImpl for TagNodeManagerImpl {
     }
 
     async fn delete_monitored_items(&self, _context: &RequestContext, items: &[&MonitoredItemRef]) {
-        self.metrics.count("DeleteMonitoredItems", items.len() as u64);
+        self.metrics.monitored_items_deleted.inc_by(items.len() as u64);
     }
 
     async fn write(
@@ -268,7 +275,7 @@ impl InMemoryNodeManagerImpl for TagNodeManagerImpl {
         _address_space: &RwLock<AddressSpace>,
         nodes_to_write: &mut [&mut WriteNode],
     ) -> Result<(), StatusCode> {
-        self.metrics.count("Write", nodes_to_write.len() as u64);
+        self.metrics.writes.inc_by(nodes_to_write.len() as u64);
         let roles = self.auth.roles(&context.token);
         let mut pending = Vec::new();
         for (i, w) in nodes_to_write.iter_mut().enumerate() {
