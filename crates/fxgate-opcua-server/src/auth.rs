@@ -262,3 +262,69 @@ impl AuthManager for Authenticator {
 
 /// Shared handle, so the node manager can look roles up.
 pub type SharedAuthenticator = Arc<Authenticator>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opcua::types::MessageSecurityMode;
+
+    fn config(text: &str) -> Config {
+        fxgate_config::parse(text, std::path::Path::new("t.toml"), std::path::Path::new(".")).unwrap()
+    }
+
+    #[test]
+    fn roles_strip_access_levels() {
+        let hash = fxgate_pki::hash_password("pw").unwrap();
+        let cfg = config(&format!(
+            "[[users]]\nname = \"w\"\npassword_hash = \"{hash}\"\nroles = [\"read\", \"write\"]\n"
+        ));
+        let auth = Authenticator::new(&cfg, std::env::temp_dir());
+        let rw = AccessLevel::CURRENT_READ | AccessLevel::CURRENT_WRITE;
+        let anon = UserToken(ANONYMOUS.into());
+        let level = auth.effective_user_access_level(&anon, rw, &NodeId::null());
+        assert_eq!(level.bits(), AccessLevel::CURRENT_READ.bits());
+        let unknown = UserToken("nobody".into());
+        assert_eq!(auth.effective_user_access_level(&unknown, rw, &NodeId::null()).bits(), 0);
+        auth.grant("w", Roles::from_list(&cfg.users[0].roles));
+        assert_eq!(auth.effective_user_access_level(&UserToken("w".into()), rw, &NodeId::null()).bits(), rw.bits());
+    }
+
+    #[tokio::test]
+    async fn passwords_and_anonymous() {
+        let hash = fxgate_pki::hash_password("right").unwrap();
+        let cfg = config(&format!(
+            "[server]\nanonymous = false\n[[users]]\nname = \"u\"\npassword_hash = \"{hash}\"\nroles = [\"read\"]\n"
+        ));
+        let auth = Authenticator::new(&cfg, std::env::temp_dir());
+        let ep = ServerEndpoint::new("/", SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt, &[]);
+        assert!(auth.authenticate_anonymous_token(&ep).await.is_err());
+        assert!(auth
+            .authenticate_username_identity_token(&ep, "u", &Password::new("wrong".into()))
+            .await
+            .is_err());
+        assert!(auth
+            .authenticate_username_identity_token(&ep, "x", &Password::new("right".into()))
+            .await
+            .is_err());
+        let token = auth
+            .authenticate_username_identity_token(&ep, "u", &Password::new("right".into()))
+            .await
+            .unwrap();
+        assert_eq!(auth.roles(&token), Roles { read: true, write: false, configure: false });
+        let kinds: Vec<_> = auth.user_token_policies(&ep).iter().map(|p| p.token_type).collect();
+        assert_eq!(kinds, vec![UserTokenType::UserName, UserTokenType::Certificate]);
+    }
+
+    #[test]
+    fn none_endpoint_protects_secrets_with_basic256sha256() {
+        let cfg = config("[[users]]\nname = \"u\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$QxtwvTd7kimr0LChzO9Fxg$FZgcnzyEq7NkPM7PJOhV9oe1SYkqkMhGHMAeKSOdZEQ\"\nroles = [\"read\"]\n");
+        let auth = Authenticator::new(&cfg, std::env::temp_dir());
+        let mut ep = ServerEndpoint::new("/", SecurityPolicy::None, MessageSecurityMode::None, &[]);
+        ep.password_security_policy = Some("Basic256Sha256".into());
+        for p in auth.user_token_policies(&ep) {
+            if p.token_type != UserTokenType::Anonymous {
+                assert_eq!(p.security_policy_uri.as_ref(), SecurityPolicy::Basic256Sha256.to_uri());
+            }
+        }
+    }
+}
