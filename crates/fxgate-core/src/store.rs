@@ -256,7 +256,7 @@ impl TagStore {
         if slot.def.access != AccessMode::ReadWrite {
             return StatusCode::BadNotWritable;
         }
-        let Some(writer) = self.writers.get(&slot.def.source) else {
+        let Some(writer) = self.writers.get(&*slot.def.source) else {
             return StatusCode::BadNotWritable;
         };
         let (reply, answer) = oneshot::channel();

@@ -19,8 +19,8 @@ pub enum AccessMode {
 /// The static description of a tag, fixed when the store is built.
 #[derive(Debug, Clone)]
 pub struct TagDef {
-    /// Name of the source that owns the tag (the folder it appears in).
-    pub source: String,
+    /// Name of the source that owns the tag (the folder it appears in); shared by its tags.
+    pub source: std::sync::Arc<str>,
     /// Name of the tag inside its source.
     pub name: String,
     /// OPC UA built-in data type of the value.

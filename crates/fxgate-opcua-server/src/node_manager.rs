@@ -40,8 +40,7 @@ pub type TagNodeManager = InMemoryNodeManager<TagNodeManagerImpl>;
 pub struct TagNodeManagerImpl {
     store: Arc<TagStore>,
     namespace: NamespaceMetadata,
-    node_ids: Vec<NodeId>,
-    by_node: HashMap<NodeId, TagId>,
+    node_ids: Arc<[NodeId]>,
     auth: Arc<Authenticator>,
     metrics: ServerMetrics,
     shutdown: CancellationToken,
@@ -60,7 +59,7 @@ pub fn tag_node_manager(
             tree.namespaces_mut().add_namespace(TAG_NAMESPACE)
         };
         space.add_namespace(TAG_NAMESPACE, index);
-        let (node_ids, by_node) = populate(space, &store, index);
+        let node_ids = populate(space, &store, index);
         TagNodeManagerImpl {
             store,
             namespace: NamespaceMetadata {
@@ -69,7 +68,6 @@ pub fn tag_node_manager(
                 ..Default::default()
             },
             node_ids,
-            by_node,
             auth,
             metrics,
             shutdown,
@@ -86,16 +84,15 @@ fn populate(
     space: &mut AddressSpace,
     store: &TagStore,
     ns: u16,
-) -> (Vec<NodeId>, HashMap<NodeId, TagId>) {
+) -> Arc<[NodeId]> {
     let mut folders: HashMap<&str, NodeId> = HashMap::new();
     let mut node_ids = Vec::with_capacity(store.len());
-    let mut by_node = HashMap::with_capacity(store.len());
     for (id, def) in store.defs() {
         let folder = folders
-            .entry(def.source.as_str())
+            .entry(&*def.source)
             .or_insert_with(|| {
                 let fid = node_id(ns, &def.source);
-                ObjectBuilder::new(&fid, QualifiedName::new(ns, def.source.as_str()), def.source.as_str())
+                ObjectBuilder::new(&fid, QualifiedName::new(ns, &*def.source), &*def.source)
                     .is_folder()
                     .organized_by(ObjectId::ObjectsFolder)
                     .insert(space);
@@ -119,10 +116,10 @@ fn populate(
             b = b.description(def.description.as_str());
         }
         b.insert(space);
-        node_ids.push(nid.clone());
-        by_node.insert(nid, id);
+        debug_assert_eq!(node_ids.len(), id as usize);
+        node_ids.push(nid);
     }
-    (node_ids, by_node)
+    node_ids.into()
 }
 
 fn with_timestamps(mut dv: DataValue, ttr: TimestampsToReturn) -> DataValue {
@@ -146,6 +143,17 @@ fn bad(status: StatusCode) -> DataValue {
 }
 
 impl TagNodeManagerImpl {
+    /// The tag behind a NodeId of the tag namespace (`ns=<i>;s=<source>/<name>`).
+    fn tag_of(&self, node: &NodeId) -> Option<TagId> {
+        if node.namespace != self.namespace.namespace_index {
+            return None;
+        }
+        match &node.identifier {
+            opcua::types::Identifier::String(s) => self.store.id_of(s.as_ref()),
+            _ => None,
+        }
+    }
+
     /// Namespace index of the tag nodes.
     pub fn namespace_index(&self) -> u16 {
         self.namespace.namespace_index
@@ -182,8 +190,8 @@ impl TagNodeManagerImpl {
         let mut space = None;
         nodes
             .iter()
-            .map(|n| match self.by_node.get(&n.node_id) {
-                Some(&id) => self.read_tag(id, n, may_read, ttr),
+            .map(|n| match self.tag_of(&n.node_id) {
+                Some(id) => self.read_tag(id, n, may_read, ttr),
                 None => space
                     .get_or_insert_with(|| address_space.read())
                     .read(context, n, max_age, ttr),
@@ -280,7 +288,7 @@ impl InMemoryNodeManagerImpl for TagNodeManagerImpl {
         let mut pending = Vec::new();
         for (i, w) in nodes_to_write.iter_mut().enumerate() {
             let v = w.value();
-            let Some(&id) = self.by_node.get(&v.node_id) else {
+            let Some(id) = self.tag_of(&v.node_id) else {
                 w.set_status(StatusCode::BadNotWritable);
                 continue;
             };
@@ -326,7 +334,7 @@ impl InMemoryNodeManagerImpl for TagNodeManagerImpl {
 /// Pushes change batches from the store to the monitored items that watch them.
 struct ChangePump {
     store: Arc<TagStore>,
-    node_ids: Vec<NodeId>,
+    node_ids: Arc<[NodeId]>,
 }
 
 impl ChangePump {

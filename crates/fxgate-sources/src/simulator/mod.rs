@@ -30,12 +30,11 @@ impl SimulatorSource {
         Self { cfg }
     }
 
-    fn waves(&self) -> Vec<(String, Wave, bool, String)> {
+    fn waves(&self) -> Vec<Wave> {
         let mut out = Vec::new();
         for t in &self.cfg.tags {
-            for (i, name) in t.names().into_iter().enumerate() {
-                out.push((name, Wave::new(t, i as u32), t.writable, t.description.clone()));
-            }
+            let shared = std::sync::Arc::new(t.clone());
+            out.extend((0..t.count.max(1)).map(|i| Wave::new(&shared, i)));
         }
         out
     }
@@ -53,15 +52,18 @@ impl Component for SimulatorSource {
     fn declare(&self, store: &mut TagStoreBuilder) -> Result<Declared, StoreError> {
         let mut tags = Vec::new();
         let mut any_writable = false;
-        for (name, wave, writable, description) in self.waves() {
-            any_writable |= writable;
-            tags.push(store.add_tag(TagDef {
-                source: self.cfg.name.clone(),
-                name,
-                data_type: data_type_id(wave.data_type()),
-                access: if writable { AccessMode::ReadWrite } else { AccessMode::Read },
-                description,
-            })?);
+        let source: std::sync::Arc<str> = self.cfg.name.as_str().into();
+        for t in &self.cfg.tags {
+            any_writable |= t.writable;
+            for name in t.names() {
+                tags.push(store.add_tag(TagDef {
+                    source: source.clone(),
+                    name,
+                    data_type: data_type_id(t.data_type),
+                    access: if t.writable { AccessMode::ReadWrite } else { AccessMode::Read },
+                    description: t.description.clone(),
+                })?);
+            }
         }
         let writes = if any_writable {
             Some(store.add_writer(&self.cfg.name)?)
@@ -75,7 +77,7 @@ impl Component for SimulatorSource {
         self: Box<Self>,
         cx: ComponentContext,
     ) -> BoxFuture<'static, Result<RunningComponent, String>> {
-        let waves: Vec<Wave> = self.waves().into_iter().map(|w| w.1).collect();
+        let waves = self.waves();
         let interval = Duration::from_millis(self.cfg.interval_ms);
         let name = self.cfg.name.clone();
         async move {

@@ -8,7 +8,7 @@ use crate::convert::{from_f64, from_toml};
 /// State of one simulated tag.
 #[derive(Debug, Clone)]
 pub struct Wave {
-    cfg: SimTagConfig,
+    cfg: std::sync::Arc<SimTagConfig>,
     /// Phase shift for tags expanded from one entry, so they differ.
     index: u32,
     counter: f64,
@@ -18,7 +18,7 @@ pub struct Wave {
 
 impl Wave {
     /// A tag from its config; `index` is its position among `count` expanded tags.
-    pub fn new(cfg: &SimTagConfig, index: u32) -> Self {
+    pub fn new(cfg: &std::sync::Arc<SimTagConfig>, index: u32) -> Self {
         let current = cfg
             .initial
             .as_ref()
@@ -26,7 +26,7 @@ impl Wave {
             .unwrap_or_else(|| zero(cfg.data_type));
         let counter = crate::convert::to_f64(&current).unwrap_or(0.0);
         Self {
-            cfg: cfg.clone(),
+            cfg: std::sync::Arc::clone(cfg),
             index,
             counter,
             current,
@@ -110,8 +110,8 @@ fn zero(t: TagType) -> Variant {
 mod tests {
     use super::*;
 
-    fn cfg(text: &str) -> SimTagConfig {
-        toml::from_str(text).unwrap()
+    fn cfg(text: &str) -> std::sync::Arc<SimTagConfig> {
+        std::sync::Arc::new(toml::from_str(text).unwrap())
     }
 
     #[test]
