@@ -26,7 +26,11 @@ pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, Str
             .max_log_files(14)
             .build(&dir)
             .map_err(|e| format!("cannot open log files in {}: {e}", dir.display()))?;
-        let (writer, guard) = tracing_appender::non_blocking(appender);
+        // The default queue of 128k lines preallocates ~4 MB; 8k lines are plenty between
+        // two flushes of the writer thread (lines beyond that are dropped, not blocked on).
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .buffered_lines_limit(8192)
+            .finish(appender);
         let layer = fmt::layer()
             .with_ansi(false)
             .with_writer(writer)
