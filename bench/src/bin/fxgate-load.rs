@@ -78,7 +78,7 @@ struct Args {
     /// Also descend into Object/Folder children of the browse path.
     #[arg(long)]
     recursive: bool,
-    /// Instead of browsing, generate node ids "<prefix><n>" for n in 0..--prefix-count.
+    /// Instead of browsing, generate node ids "`<prefix><n>`" for n in 0..--prefix-count.
     /// Prefix like "ns=2;s=Demo/T" or "nsu=urn:fxgate:tags;s=Demo/T".
     #[arg(long)]
     nodes_from_ns_prefix: Option<String>,

@@ -292,9 +292,9 @@ impl InMemoryNodeManagerImpl for TagNodeManagerImpl {
                 w.set_status(StatusCode::BadNotWritable);
                 continue;
             };
-            let status = if v.attribute_id != AttributeId::Value {
-                Some(StatusCode::BadNotWritable)
-            } else if self.store.def(id).map(|d| d.access) != Some(AccessMode::ReadWrite) {
+            let writable = v.attribute_id == AttributeId::Value
+                && self.store.def(id).map(|d| d.access) == Some(AccessMode::ReadWrite);
+            let status = if !writable {
                 Some(StatusCode::BadNotWritable)
             } else if !roles.write {
                 Some(StatusCode::BadUserAccessDenied)
