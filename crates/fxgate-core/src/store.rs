@@ -19,7 +19,7 @@ use crate::tag::{AccessMode, TagDef, TagId, TagValue};
 use crate::write::{WriteReceiver, WriteRequest};
 
 /// A batch of changes, shared by every subscriber.
-pub type ChangeBatch = Arc<[(TagId, TagValue)]>;
+pub type ChangeBatch = Arc<Vec<(TagId, TagValue)>>;
 
 /// How long a sink waits for a source to answer a write.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -185,36 +185,35 @@ impl TagStore {
 
     /// Every tag's current value, as one batch.
     pub fn snapshot(&self) -> ChangeBatch {
-        self.slots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (i as TagId, s.value.lock().clone()))
-            .collect()
+        Arc::new(
+            self.slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i as TagId, s.value.lock().clone()))
+                .collect(),
+        )
     }
 
     /// Stores values from a source and publishes them as one change batch. Unknown ids
     /// are ignored. A null server timestamp is set to now.
-    pub fn update(&self, values: Vec<(TagId, TagValue)>) {
+    pub fn update(&self, mut values: Vec<(TagId, TagValue)>) {
+        let now = DateTime::now();
+        // Unknown ids are dropped; the batch itself is then published as it is (no copy).
+        values.retain(|(id, _)| (*id as usize) < self.slots.len());
         if values.is_empty() {
             return;
         }
-        let now = DateTime::now();
-        let mut published = Vec::with_capacity(values.len());
-        for (id, mut v) in values {
-            let Some(slot) = self.slots.get(id as usize) else {
-                continue;
-            };
+        for (id, v) in values.iter_mut() {
             if v.server_timestamp.is_null() {
                 v.server_timestamp = now;
             }
-            *slot.value.lock() = v.clone();
-            published.push((id, v));
+            *self.slots[*id as usize].value.lock() = v.clone();
         }
         self.stats
             .changes
-            .fetch_add(published.len() as u64, Ordering::Relaxed);
+            .fetch_add(values.len() as u64, Ordering::Relaxed);
         // No receivers is fine: nobody listens yet.
-        let _ = self.changes.send(published.into());
+        let _ = self.changes.send(Arc::new(values));
     }
 
     /// Sets the status of the given tags, keeping their last value and source timestamp
@@ -235,7 +234,7 @@ impl TagStore {
             }
         }
         if !published.is_empty() {
-            let _ = self.changes.send(published.into());
+            let _ = self.changes.send(Arc::new(published));
         }
     }
 
