@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from fxgate_testlib import connect, read_dv, safe_disconnect
+from fxgate_testlib import connect, free_port, read_dv, safe_disconnect
 
 
 @pytest.mark.parametrize("which", ["opcua", "http"])
@@ -124,3 +124,27 @@ def test_garbage_does_not_disturb_session(shared_gateway, client_cert):
 
     asyncio.run(main())
     assert shared_gateway.proc.poll() is None, "gateway died"
+
+
+def test_unreachable_discovery_server_is_logged_not_fatal(gateway_factory, client_cert):
+    """register_with_lds pointing nowhere: failures are logged and retried, the server serves."""
+    dead = free_port()  # nothing listens here
+    gw = gateway_factory.start(
+        {"server": {"register_with_lds": f"opc.tcp://127.0.0.1:{dead}/", "register_interval_s": 5}}
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and gw.stderr_text.count("discovery registration failed") < 2:
+        time.sleep(0.5)
+    assert gw.stderr_text.count("discovery registration failed") >= 2, (
+        "expected at least two logged, retried registration failures:\n" + gw.stderr_text[-3000:]
+    )
+    assert gw.proc.poll() is None, "gateway stopped because the discovery server was unreachable"
+
+    async def main():
+        client = await connect(gw, client_cert)
+        try:
+            assert (await read_dv(client, "Sine")).StatusCode.is_good()
+        finally:
+            await safe_disconnect(client)
+
+    asyncio.run(main())
