@@ -90,9 +90,6 @@ impl OpcUaServerSink {
                 &hosts,
             )
             .map_err(|e| format!("application certificate: {e}"))?;
-            if c.created {
-                tracing::info!(thumbprint = %c.thumbprint, uri = %app_uri, "created a self-signed application certificate");
-            }
             (c.cert_path, c.key_path)
         } else {
             (

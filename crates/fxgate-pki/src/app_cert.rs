@@ -35,6 +35,18 @@ pub struct AppCertificate {
     pub created: bool,
 }
 
+impl AppCertificate {
+    fn of(cert: &X509, cert_path: PathBuf, key_path: PathBuf, created: bool) -> Self {
+        Self {
+            thumbprint: thumbprint_hex(&cert.thumbprint()),
+            not_after: not_after_string(cert),
+            cert_path,
+            key_path,
+            created,
+        }
+    }
+}
+
 /// Loads the application instance certificate of `pki_dir`, creating it if needed.
 ///
 /// If `own/cert.der` and `private/private.pem` exist, parse and belong together, they are
@@ -61,13 +73,7 @@ pub fn ensure_application_certificate(
         match load_existing(&cert_path, &key_path)? {
             Ok(cert) => {
                 restrict_key_file(&key_path)?;
-                let app_cert = AppCertificate {
-                    thumbprint: thumbprint_hex(&cert.thumbprint()),
-                    not_after: not_after_string(&cert),
-                    cert_path,
-                    key_path,
-                    created: false,
-                };
+                let app_cert = AppCertificate::of(&cert, cert_path, key_path, false);
                 info!(
                     thumbprint = %app_cert.thumbprint,
                     not_after = %app_cert.not_after,
@@ -90,13 +96,7 @@ pub fn ensure_application_certificate(
     }
 
     let cert = create(&cert_path, &key_path, app_name, app_uri, hosts)?;
-    let app_cert = AppCertificate {
-        thumbprint: thumbprint_hex(&cert.thumbprint()),
-        not_after: not_after_string(&cert),
-        cert_path,
-        key_path,
-        created: true,
-    };
+    let app_cert = AppCertificate::of(&cert, cert_path, key_path, true);
     info!(
         thumbprint = %app_cert.thumbprint,
         not_after = %app_cert.not_after,
