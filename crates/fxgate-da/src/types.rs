@@ -545,8 +545,11 @@ const OLE_DAYS_LIMIT: f64 = 3_000_000.0;
 /// Before the OLE epoch the integer part counts days backwards while the fraction is still
 /// the (positive) time of day, so 1899-12-29 06:00 is -1.25. A `f64` holds every
 /// millisecond of years 1601–9999 exactly enough for [`ua_from_ole_date`] to recover it.
+/// A DateTime outside that range (a decoded one can hold any tick count) is clamped to it,
+/// as the OPC UA encoder does.
 pub fn ole_date_from_ua(dt: &DateTime) -> f64 {
-    let ms = (dt.ticks() - OLE_EPOCH_TICKS + TICKS_PER_MS / 2).div_euclid(TICKS_PER_MS);
+    let ticks = dt.ticks().clamp(0, DateTime::endtimes_ticks());
+    let ms = (ticks - OLE_EPOCH_TICKS + TICKS_PER_MS / 2).div_euclid(TICKS_PER_MS);
     let days = ms.div_euclid(MS_PER_DAY);
     let time_of_day = ms.rem_euclid(MS_PER_DAY) as f64 / MS_PER_DAY as f64;
     if days >= 0 {
@@ -1253,6 +1256,20 @@ fn parse_qualified_name(text: &str) -> QualifiedName {
         }
     }
     QualifiedName::new(0, text)
+}
+
+#[cfg(test)]
+mod clamp_tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_datetimes_are_clamped_not_overflowed() {
+        let lowest = ole_date_from_ua(&DateTime::from(0i64));
+        assert_eq!(ole_date_from_ua(&DateTime::from(i64::MIN)), lowest);
+        let highest = ole_date_from_ua(&DateTime::from(DateTime::endtimes_ticks()));
+        assert_eq!(ole_date_from_ua(&DateTime::from(i64::MAX)), highest);
+        assert!(ua_to_da_value(&Variant::DateTime(Box::new(DateTime::from(i64::MIN)))) == DaValue::Date(lowest));
+    }
 }
 
 #[cfg(test)]
