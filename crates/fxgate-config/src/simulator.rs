@@ -116,9 +116,36 @@ pub struct SimTagConfig {
     /// Initial value (a number, boolean or string fitting `type`).
     #[serde(default)]
     pub initial: Option<toml::Value>,
-    /// Description shown on the node.
+    /// Description shown on the node (DA property 101).
     #[serde(default)]
     pub description: String,
+    /// Engineering units, e.g. `"°C"`: with `eu_low`/`eu_high` the tag is an AnalogItem.
+    #[serde(default)]
+    pub eu_units: Option<String>,
+    /// Low end of the normal operating range (EURange).
+    #[serde(default)]
+    pub eu_low: Option<f64>,
+    /// High end of the normal operating range (EURange).
+    #[serde(default)]
+    pub eu_high: Option<f64>,
+    /// Low end of the instrument's range (InstrumentRange).
+    #[serde(default)]
+    pub instrument_low: Option<f64>,
+    /// High end of the instrument's range (InstrumentRange).
+    #[serde(default)]
+    pub instrument_high: Option<f64>,
+    /// Label of `false` for a Boolean (FalseState): the tag becomes a TwoStateDiscrete.
+    #[serde(default)]
+    pub open_label: Option<String>,
+    /// Label of `true` for a Boolean (TrueState).
+    #[serde(default)]
+    pub close_label: Option<String>,
+    /// Names of the values 0, 1, 2, … of an integer tag: it becomes a MultiStateDiscrete.
+    #[serde(default)]
+    pub enum_strings: Vec<String>,
+    /// How often the source refreshes the value, in ms (MinimumSamplingInterval).
+    #[serde(default)]
+    pub scan_rate: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -135,6 +162,20 @@ fn hundred() -> f64 {
 }
 
 impl SimTagConfig {
+    /// The DA-style metadata of the entry, if it has any.
+    pub fn meta(&self) -> Option<fxgate_core::TagMeta> {
+        let m = fxgate_core::TagMeta {
+            eu_units: self.eu_units.clone(),
+            eu_range: self.eu_low.zip(self.eu_high),
+            instrument_range: self.instrument_low.zip(self.instrument_high),
+            open_label: self.open_label.clone(),
+            close_label: self.close_label.clone(),
+            enum_strings: self.enum_strings.clone(),
+            scan_rate_ms: self.scan_rate,
+        };
+        (m != fxgate_core::TagMeta::default()).then_some(m)
+    }
+
     /// The tag names this entry expands to.
     pub fn names(&self) -> Vec<String> {
         if self.count <= 1 {

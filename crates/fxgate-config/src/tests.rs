@@ -63,6 +63,30 @@ fn waveform_must_fit_type() {
     assert_eq!(e[0].line, 6);
 }
 
+#[test]
+fn item_metadata_is_checked() {
+    let tag = |extra: &str, ty: &str| {
+        format!("[[simulator]]\nname = \"A\"\n[[simulator.tags]]\nname = \"x\"\ntype = \"{ty}\"\n{extra}")
+    };
+    let ok = parse(&tag("eu_units = \"bar\"\neu_low = 0\neu_high = 10\n", "Double"), Path::new("t.toml"), Path::new("."));
+    let meta = ok.unwrap().simulator[0].tags[0].meta().unwrap();
+    assert_eq!((meta.eu_units.as_deref(), meta.eu_range), (Some("bar"), Some((0.0, 10.0))));
+    let e = errs(&tag("eu_low = 5\neu_high = 1\n", "Double"));
+    assert_eq!((e[0].field.as_str(), e[0].line), ("simulator[0].tags[0].eu_high", 7));
+    let e = errs(&tag("eu_low = 5\n", "Double"));
+    assert_eq!(e[0].field, "simulator[0].tags[0].eu_high");
+    let e = errs(&tag("open_label = \"off\"\nclose_label = \"on\"\n", "Int32"));
+    assert_eq!(e[0].field, "simulator[0].tags[0].open_label");
+    let e = errs(&tag("close_label = \"on\"\n", "Boolean"));
+    assert_eq!(e[0].field, "simulator[0].tags[0].open_label");
+    let e = errs(&tag("enum_strings = [\"a\"]\n", "Double"));
+    assert_eq!(e[0].field, "simulator[0].tags[0].enum_strings");
+    let e = errs(&tag("scan_rate = -1.0\n", "Double"));
+    assert_eq!(e[0].field, "simulator[0].tags[0].scan_rate");
+    let plain = parse(&tag("", "Double"), Path::new("t.toml"), Path::new(".")).unwrap();
+    assert!(plain.simulator[0].tags[0].meta().is_none());
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;

@@ -182,6 +182,7 @@ fn simulators(config: &Config, errs: &mut Vec<Invalid>) {
             if matches!(t.waveform, Waveform::Ramp | Waveform::Random) && t.min >= t.max {
                 errs.push(Invalid::new(g("max"), "must be above min"));
             }
+            meta(t, &g, errs);
             if let Some(init) = &t.initial {
                 let fits = match (t.data_type, init) {
                     (TagType::Boolean, toml::Value::Boolean(_)) => true,
@@ -209,4 +210,45 @@ pub fn check_name(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` must not contain `/` or control characters"));
     }
     Ok(())
+}
+
+/// DA-style metadata: ranges come in pairs with low < high and fit numeric tags, labels fit
+/// Booleans, enumerations fit integers.
+fn meta(t: &crate::SimTagConfig, g: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {
+    for (low, high, lname, hname) in [
+        (t.eu_low, t.eu_high, "eu_low", "eu_high"),
+        (t.instrument_low, t.instrument_high, "instrument_low", "instrument_high"),
+    ] {
+        match (low, high) {
+            (Some(l), Some(h)) if l.partial_cmp(&h) != Some(std::cmp::Ordering::Less) => {
+                errs.push(Invalid::new(g(hname), format!("must be above {lname}")))
+            }
+            (Some(_), None) => errs.push(Invalid::new(g(hname), format!("needed with {lname}"))),
+            (None, Some(_)) => errs.push(Invalid::new(g(lname), format!("needed with {hname}"))),
+            _ => {}
+        }
+        if (low.is_some() || high.is_some()) && !t.data_type.is_numeric() {
+            errs.push(Invalid::new(g(lname), format!("a range needs a numeric type, not {:?}", t.data_type)));
+        }
+    }
+    if t.eu_units.is_some() && !t.data_type.is_numeric() {
+        errs.push(Invalid::new(g("eu_units"), format!("units need a numeric type, not {:?}", t.data_type)));
+    }
+    if (t.open_label.is_some() || t.close_label.is_some()) && t.data_type != TagType::Boolean {
+        let f = if t.open_label.is_some() { "open_label" } else { "close_label" };
+        errs.push(Invalid::new(g(f), format!("contact labels need type Boolean, not {:?}", t.data_type)));
+    }
+    if t.open_label.is_some() != t.close_label.is_some() {
+        let f = if t.open_label.is_some() { "close_label" } else { "open_label" };
+        errs.push(Invalid::new(g(f), "open_label and close_label come together"));
+    }
+    let integer = t.data_type.is_numeric() && !matches!(t.data_type, TagType::Float | TagType::Double);
+    if !t.enum_strings.is_empty() && !integer {
+        errs.push(Invalid::new(g("enum_strings"), format!("enumerations need an integer type, not {:?}", t.data_type)));
+    }
+    if let Some(r) = t.scan_rate {
+        if !(r > 0.0 && r.is_finite()) {
+            errs.push(Invalid::new(g("scan_rate"), "must be a positive number of milliseconds"));
+        }
+    }
 }

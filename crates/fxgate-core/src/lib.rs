@@ -14,5 +14,5 @@ pub mod write;
 
 pub use component::{Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunningComponent};
 pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
-pub use tag::{AccessMode, TagDef, TagId, TagValue};
+pub use tag::{AccessMode, TagDef, TagId, TagMeta, TagValue};
 pub use write::{WriteRequest, WriteReceiver};

@@ -287,6 +287,7 @@ mod tests {
             data_type: DataTypeId::Double,
             access,
             description: String::new(),
+            meta: None,
         }
     }
 

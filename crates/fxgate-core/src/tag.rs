@@ -29,6 +29,29 @@ pub struct TagDef {
     pub access: AccessMode,
     /// Free text shown as the node's description.
     pub description: String,
+    /// DA-style item metadata (engineering units, ranges, labels, enumerations), shared by
+    /// the tags one configuration entry expands to.
+    pub meta: Option<std::sync::Arc<TagMeta>>,
+}
+
+/// DA-style item metadata (OPC 10000-8 A.3.1): it decides whether a tag is exposed as an
+/// AnalogItem, a TwoStateDiscrete, a MultiStateDiscrete or a plain DataItem.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagMeta {
+    /// Engineering units, e.g. `°C` (EngineeringUnits, DA property 100).
+    pub eu_units: Option<String>,
+    /// Normal operating range `(low, high)` (EURange, DA properties 103/102).
+    pub eu_range: Option<(f64, f64)>,
+    /// Range of the instrument `(low, high)` (InstrumentRange, DA properties 105/104).
+    pub instrument_range: Option<(f64, f64)>,
+    /// Label of `true` (TrueState, DA "Contact Close Label", 106).
+    pub close_label: Option<String>,
+    /// Label of `false` (FalseState, DA "Contact Open Label", 107).
+    pub open_label: Option<String>,
+    /// Names of the values 0, 1, 2, … (EnumStrings, DA EU type Enumerated).
+    pub enum_strings: Vec<String>,
+    /// How often the source refreshes the value, in ms (MinimumSamplingInterval, DA scan rate).
+    pub scan_rate_ms: Option<f64>,
 }
 
 impl TagDef {

@@ -104,18 +104,22 @@ fn populate(
             AccessMode::Read => AccessLevel::CURRENT_READ,
             AccessMode::ReadWrite => AccessLevel::CURRENT_READ | AccessLevel::CURRENT_WRITE,
         };
+        let meta = def.meta.as_deref();
         let mut b = VariableBuilder::new(&nid, QualifiedName::new(ns, def.name.as_str()), def.name.as_str())
             .data_type(def.data_type)
             .value_rank(-1)
             .access_level(access)
             .user_access_level(access)
-            .minimum_sampling_interval(0.0)
-            .has_type_definition(opcua::types::VariableTypeId::BaseDataVariableType)
+            .minimum_sampling_interval(meta.and_then(|m| m.scan_rate_ms).unwrap_or(0.0))
+            .has_type_definition(crate::items::item_type(meta))
             .component_of(folder);
         if !def.description.is_empty() {
             b = b.description(def.description.as_str());
         }
         b.insert(space);
+        if let Some(m) = meta {
+            crate::items::add_properties(space, ns, &nid, &def.path(), m);
+        }
         debug_assert_eq!(node_ids.len(), id as usize);
         node_ids.push(nid);
     }

@@ -55,6 +55,7 @@ impl Component for SimulatorSource {
         let source: std::sync::Arc<str> = self.cfg.name.as_str().into();
         for t in &self.cfg.tags {
             any_writable |= t.writable;
+            let meta = t.meta().map(std::sync::Arc::new);
             for name in t.names() {
                 tags.push(store.add_tag(TagDef {
                     source: source.clone(),
@@ -62,6 +63,7 @@ impl Component for SimulatorSource {
                     data_type: data_type_id(t.data_type),
                     access: if t.writable { AccessMode::ReadWrite } else { AccessMode::Read },
                     description: t.description.clone(),
+                    meta: meta.clone(),
                 })?);
             }
         }
