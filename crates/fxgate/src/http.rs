@@ -103,8 +103,13 @@ async fn healthz(State(state): State<HttpState>) -> impl IntoResponse {
     }
 }
 
-/// Binds `listen` and serves until `shutdown`.
-pub async fn serve(listen: &str, state: HttpState, shutdown: CancellationToken) -> Result<JoinHandle<()>, String> {
+/// Binds `listen` and serves `/healthz`, `/metrics` and the routes of `extra` until `shutdown`.
+pub async fn serve(
+    listen: &str,
+    state: HttpState,
+    extra: Router,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<()>, String> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
             format!("cannot listen on {listen}: the address is already in use (http.listen)")
@@ -128,7 +133,8 @@ pub async fn serve(listen: &str, state: HttpState, shutdown: CancellationToken) 
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(state);
+        .with_state(state)
+        .merge(extra);
     Ok(tokio::spawn(async move {
         let r = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -63,7 +63,14 @@ pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Resu
         None
     } else {
         let state = crate::http::HttpState::new(store.clone(), server_metrics, health);
-        match crate::http::serve(&config.http.listen, state, shutdown.clone()).await {
+        let da = match da_api(&config, &data_dir) {
+            Ok(r) => r,
+            Err(e) => {
+                shutdown.cancel();
+                return Err(e);
+            }
+        };
+        match crate::http::serve(&config.http.listen, state, da, shutdown.clone()).await {
             Ok(h) => Some(h),
             Err(e) => {
                 shutdown.cancel();
@@ -129,4 +136,15 @@ fn release_startup_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The DA item API, a client of our own OPC UA server over loopback.
+fn da_api(config: &Config, data_dir: &std::path::Path) -> Result<axum::Router, String> {
+    let host = match config.server.host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+        h => h,
+    };
+    let url = format!("opc.tcp://{host}:{}/", config.server.port);
+    let client = fxgate_da_api::InternalClient::new(data_dir, url).map_err(|e| format!("DA item API: {e}"))?;
+    Ok(fxgate_da_api::router(std::sync::Arc::new(client)))
 }

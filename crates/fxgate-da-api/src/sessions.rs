@@ -1,0 +1,183 @@
+//! The API's client of the gateway's own OPC UA server: one session per HTTP identity,
+//! created on first use and kept while it lives.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opcua::client::{Client, ClientBuilder, IdentityToken, Session};
+use opcua::crypto::SecurityPolicy;
+use opcua::types::{MessageSecurityMode, StatusCode};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+/// Most identities with a cached session; beyond that the oldest is closed.
+const MAX_SESSIONS: usize = 32;
+
+/// Why no session could be had.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The server refused the identity (wrong password, anonymous disabled, …).
+    Refused(StatusCode),
+    /// The server could not be reached or the session failed otherwise.
+    Unavailable(String),
+}
+
+/// Who the HTTP caller is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// No credentials.
+    Anonymous,
+    /// HTTP Basic user and password.
+    User(String, String),
+}
+
+struct Live {
+    session: Arc<Session>,
+    event_loop: JoinHandle<StatusCode>,
+    used: u64,
+}
+
+/// A client of the gateway's own server with a session per identity.
+pub struct InternalClient {
+    client: Mutex<Client>,
+    url: String,
+    sessions: Mutex<HashMap<Identity, Live>>,
+    tick: std::sync::atomic::AtomicU64,
+}
+
+impl InternalClient {
+    /// A client of the server at `url`, with its application certificate in the gateway's
+    /// client PKI (`<data-dir>/pki-client`). Client and server certificates are placed in
+    /// each other's trusted folders, so the API works with `accept_all_certificates = false`.
+    /// Call it after the server has its certificate.
+    pub fn new(data_dir: &Path, url: String) -> Result<Self, String> {
+        let pki = data_dir.join(fxgate_pki::CLIENT_PKI);
+        let host = fxgate_pki::machine_hostname();
+        let uri = format!("urn:{host}:fxgate:client");
+        let cert = fxgate_pki::ensure_application_certificate(
+            &pki,
+            "fxgate client",
+            &uri,
+            &["localhost".to_string(), "127.0.0.1".to_string()],
+        )
+        .map_err(|e| format!("client certificate: {e}"))?;
+        trust_each_other(data_dir, &cert.cert_path)?;
+        let client = ClientBuilder::new()
+            .application_name("fxgate client")
+            .application_uri(uri)
+            .product_uri("urn:fxgate")
+            .pki_dir(pki)
+            .certificate_path(cert.cert_path)
+            .private_key_path(cert.key_path)
+            .create_sample_keypair(false)
+            .session_retry_limit(0)
+            .request_timeout(Duration::from_secs(10))
+            .session_timeout(120_000)
+            .client()
+            .map_err(|e| format!("internal OPC UA client: {}", e.join("; ")))?;
+        Ok(Self {
+            client: Mutex::new(client),
+            url,
+            sessions: Mutex::new(HashMap::new()),
+            tick: Default::default(),
+        })
+    }
+
+    /// A live session for `who`.
+    pub async fn session(&self, who: &Identity) -> Result<Arc<Session>, SessionError> {
+        let now = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut sessions = self.sessions.lock().await;
+            if let Some(live) = sessions.get_mut(who) {
+                if !live.event_loop.is_finished() {
+                    live.used = now;
+                    return Ok(live.session.clone());
+                }
+                sessions.remove(who);
+            }
+        }
+        let token = match who {
+            Identity::Anonymous => IdentityToken::new_anonymous(),
+            Identity::User(u, p) => IdentityToken::new_user_name(u.clone(), p.clone()),
+        };
+        let endpoint = (
+            self.url.as_str(),
+            SecurityPolicy::Basic256Sha256.to_uri(),
+            MessageSecurityMode::SignAndEncrypt,
+        );
+        let (session, event_loop) = {
+            let mut client = self.client.lock().await;
+            tokio::time::timeout(Duration::from_secs(15), client.connect_to_matching_endpoint(endpoint, token))
+                .await
+                .map_err(|_| SessionError::Unavailable("timed out reaching the OPC UA server".into()))?
+                .map_err(|e| SessionError::Unavailable(e.to_string()))?
+        };
+        let mut event_loop = event_loop.spawn();
+        // The event loop ends at once when the server refuses us; wait_for_connection would
+        // only notice at its time-out.
+        let failed = tokio::select! {
+            ok = session.wait_for_connection() => if ok { None } else { Some(StatusCode::BadNotConnected) },
+            ended = &mut event_loop => Some(ended.unwrap_or(StatusCode::BadUnexpectedError)),
+            _ = tokio::time::sleep(Duration::from_secs(15)) => Some(StatusCode::BadTimeout),
+        };
+        if let Some(status) = failed {
+            event_loop.abort();
+            return Err(match status {
+                StatusCode::BadIdentityTokenRejected
+                | StatusCode::BadIdentityTokenInvalid
+                | StatusCode::BadUserAccessDenied
+                // the client's own verdict when the endpoint offers no token of that kind
+                // (e.g. anonymous disabled)
+                | StatusCode::BadSecurityPolicyRejected => SessionError::Refused(status),
+                s => SessionError::Unavailable(format!("session failed: {s}")),
+            });
+        }
+        let mut sessions = self.sessions.lock().await;
+        if sessions.len() >= MAX_SESSIONS {
+            if let Some(oldest) = sessions.iter().min_by_key(|(_, l)| l.used).map(|(k, _)| k.clone()) {
+                if let Some(old) = sessions.remove(&oldest) {
+                    let _ = old.session.disconnect().await;
+                }
+            }
+        }
+        sessions.insert(
+            who.clone(),
+            Live {
+                session: session.clone(),
+                event_loop,
+                used: now,
+            },
+        );
+        Ok(session)
+    }
+}
+
+/// Makes the internal client and the gateway's own server trust each other: the client
+/// certificate goes into the server's `trusted/`, the server certificate into the client
+/// PKI's `trusted/` (and out of its `rejected/`), under the names async-opcua looks for.
+fn trust_each_other(data_dir: &Path, client_cert: &Path) -> Result<(), String> {
+    let server_pki = data_dir.join(fxgate_pki::SERVER_PKI);
+    let client_pki = data_dir.join(fxgate_pki::CLIENT_PKI);
+    place(client_cert, &server_pki)?;
+    place(&server_pki.join("own").join("cert.der"), &client_pki)
+}
+
+/// Puts the certificate at `cert_path` into `<pki>/trusted/` and removes it from `<pki>/rejected/`.
+fn place(cert_path: &Path, pki: &Path) -> Result<(), String> {
+    use opcua::crypto::CertificateStore;
+    let cert = CertificateStore::read_cert(cert_path).map_err(|e| format!("certificate {}: {e}", cert_path.display()))?;
+    let name = CertificateStore::cert_file_name(&cert);
+    let trusted = pki.join("trusted");
+    std::fs::create_dir_all(&trusted).map_err(|e| format!("{}: {e}", trusted.display()))?;
+    let target = trusted.join(&name);
+    if !target.exists() {
+        std::fs::copy(cert_path, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    let rejected = pki.join("rejected").join(&name);
+    if rejected.exists() {
+        std::fs::remove_file(&rejected).map_err(|e| format!("{}: {e}", rejected.display()))?;
+    }
+    Ok(())
+}
