@@ -1,0 +1,328 @@
+"""DA item API over HTTP (docs/interfaces.md, "DA item API"; OPC 10000-8 A.4, the Proxy direction):
+browse, item read with properties, batch read, write with the rights of the gateway's own OPC UA
+server, HTTP Basic authentication. HTTP via the stdlib only; one cross-check with asyncua."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+
+import pytest
+
+from fxgate_testlib import (
+    TAGS_NS_URI,
+    GatewayFactory,
+    connect,
+    demo_simulator,
+    hash_password,
+    read_dv,
+    safe_disconnect,
+)
+
+DEMO_ITEMS = {"Sine", "Ramp", "Toggle", "Counter", "Text", "Setpoint"}
+READER_PW = "reader-pw"
+WRITER_PW = "wr1ter pw!"
+
+PLANT = {
+    "name": "Plant",
+    "interval_ms": 100,
+    "tags": [
+        {"name": "Temp", "type": "Double", "waveform": "sine", "amplitude": 10.0, "offset": 50.0,
+         "period_s": 2.0, "eu_units": "°C", "eu_low": 0.0, "eu_high": 100.0,
+         "instrument_low": -50.0, "instrument_high": 150.0, "description": "Reactor temperature"},
+        {"name": "Pump", "type": "Boolean", "waveform": "toggle", "open_label": "Stopped",
+         "close_label": "Running"},
+        {"name": "Mode", "type": "Int32", "waveform": "ramp", "min": 0, "max": 2,
+         "enum_strings": ["Stop", "Run", "Fault"]},
+    ],
+}
+
+RFC3339_UTC = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|\+00:00)$"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP helpers (stdlib only)
+# --------------------------------------------------------------------------------------------
+
+
+def http(gw, method: str, path: str, body=None, auth: tuple[str, str] | None = None, timeout: float = 15):
+    """(status, parsed JSON body) of a request to the gateway's HTTP listener; error statuses too."""
+    data = None
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    req = urllib.request.Request(gw.http_base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        parsed = json.loads(raw.decode("utf-8")) if raw else None
+    except ValueError:
+        raise AssertionError(f"{method} {path}: HTTP {status} body is not JSON: {raw[:500]!r}") from None
+    return status, parsed
+
+
+def item_path(item_id: str, properties: bool = False) -> str:
+    return "/da/items/" + urllib.parse.quote(item_id, safe="") + ("?properties=1" if properties else "")
+
+
+def get_item(gw, item_id: str, properties: bool = False, auth=None) -> dict:
+    status, body = http(gw, "GET", item_path(item_id, properties), auth=auth)
+    assert status == 200, f"GET {item_id}: HTTP {status} {body}"
+    return body
+
+
+def write(gw, items: list[dict], auth=None) -> list[dict]:
+    status, body = http(gw, "POST", "/da/write", {"items": items}, auth=auth)
+    assert status == 200, f"POST /da/write: HTTP {status} {body}"
+    results = body["results"]
+    assert [r["item_id"] for r in results] == [i["item_id"] for i in items], results
+    return results
+
+
+def parse_rfc3339_utc(ts: str) -> datetime:
+    m = RFC3339_UTC.match(ts)
+    assert m, f"timestamp {ts!r} is not RFC 3339 UTC"
+    frac = (m.group(7) or "0")[:6].ljust(6, "0")
+    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
+    return datetime(y, mo, d, h, mi, s, int(frac), tzinfo=timezone.utc)
+
+
+def tags_ns_index(gw, cert, **login) -> int:
+    async def main():
+        client = await connect(gw, cert, **login)
+        try:
+            return await client.get_namespace_index(TAGS_NS_URI)
+        finally:
+            await safe_disconnect(client)
+
+    return asyncio.run(main())
+
+
+def assert_good_item(res: dict, item_id: str, canonical_type: str) -> None:
+    assert res["item_id"] == item_id, res
+    assert res["error"] == "S_OK", res
+    assert res["quality"] == 192, res
+    assert res["quality_text"].startswith("Good"), res
+    assert res["canonical_type"] == canonical_type, res
+    age = abs((datetime.now(timezone.utc) - parse_rfc3339_utc(res["timestamp"])).total_seconds())
+    assert age <= 10, f"timestamp {res['timestamp']} is {age:.1f} s away from now"
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_ns(shared_gateway, client_cert) -> int:
+    return tags_ns_index(shared_gateway, client_cert)
+
+
+def ids(ns: int) -> dict[str, str]:
+    demo = f"ns-{ns};s-Demo"
+    return {"Demo": demo, **{name: f"{demo}/{name}" for name in DEMO_ITEMS}, "Nope": f"{demo}/Nope"}
+
+
+@pytest.fixture(scope="module")
+def plant_gateway(tmp_path_factory):
+    factory = GatewayFactory(tmp_path_factory.mktemp("da-plant"))
+    gw = factory.start({"simulator": [demo_simulator(), PLANT]})
+    yield gw
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def hashes():
+    return {"reader": hash_password(READER_PW), "writer": hash_password(WRITER_PW)}
+
+
+def users_config(hashes, anonymous=True) -> dict:
+    return {
+        "server": {"anonymous": anonymous},
+        "users": [
+            {"name": "reader", "password_hash": hashes["reader"], "roles": ["read"]},
+            {"name": "writer", "password_hash": hashes["writer"], "roles": ["read", "write"]},
+        ],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------------
+
+
+def test_browse_objects_and_demo_branch(shared_gateway, demo_ns):
+    i = ids(demo_ns)
+    status, root = http(shared_gateway, "GET", "/da/browse")
+    assert status == 200, root
+    assert root["branch"] == "i-85", root
+    demo = [b for b in root["branches"] if b["name"] == "Demo"]
+    assert len(demo) == 1 and demo[0]["item_id"] == i["Demo"], root["branches"]
+    assert re.fullmatch(r"ns-\d+;s-Demo", demo[0]["item_id"])
+    assert all(it["name"] != "Demo" for it in root["items"]), root["items"]
+
+    status, body = http(shared_gateway, "GET", "/da/browse?branch=" + urllib.parse.quote(i["Demo"], safe=""))
+    assert status == 200, body
+    assert body["branch"] == i["Demo"], body
+    assert body["branches"] == [], body
+    got = {it["name"]: it["item_id"] for it in body["items"]}
+    assert got == {name: i[name] for name in DEMO_ITEMS}, body["items"]
+    assert len(body["items"]) == len(DEMO_ITEMS), body["items"]
+
+
+def test_read_item(shared_gateway, demo_ns):
+    sine = ids(demo_ns)["Sine"]
+    first = get_item(shared_gateway, sine)
+    assert_good_item(first, sine, "VT_R8")
+    assert isinstance(first["value"], float), first
+    assert -1.0 <= first["value"] <= 1.0, first  # default amplitude 1.0
+    assert "properties" not in first, first
+    time.sleep(1.5)
+    second = get_item(shared_gateway, sine)
+    assert_good_item(second, sine, "VT_R8")
+    assert second["value"] != first["value"], (first, second)
+    assert parse_rfc3339_utc(second["timestamp"]) > parse_rfc3339_utc(first["timestamp"]), (first, second)
+
+
+def test_item_properties(plant_gateway, client_cert):
+    ns = tags_ns_index(plant_gateway, client_cert)
+
+    def props(name: str) -> dict[int, dict]:
+        item_id = f"ns-{ns};s-Plant/{name}"
+        res = get_item(plant_gateway, item_id, properties=True)
+        assert res["item_id"] == item_id and res["error"] == "S_OK" and res["quality"] == 192, res
+        by_id = {p["id"]: p for p in res["properties"]}
+        assert len(by_id) == len(res["properties"]), f"duplicate property ids: {res['properties']}"
+        for p in res["properties"]:
+            assert set(p) >= {"id", "name", "type", "value"}, p
+            assert isinstance(p["name"], str) and p["name"], p
+        return res, by_id
+
+    res, temp = props("Temp")
+    assert res["canonical_type"] == "VT_R8", res
+    assert 40.0 <= res["value"] <= 60.0, res
+    assert temp[1]["value"] == 5, temp[1]  # VT_R8
+    assert temp[5]["value"] == 1, temp[5]  # OPC_READABLE, not writable
+    assert temp[7]["value"] == 1, temp[7]  # OPC_ANALOG
+    assert temp[100]["value"] == "°C", temp[100]
+    assert temp[102]["value"] == 100.0, temp[102]
+    assert temp[103]["value"] == 0.0, temp[103]
+    assert temp[104]["value"] == 150.0, temp[104]
+    assert temp[105]["value"] == -50.0, temp[105]
+
+    res, pump = props("Pump")
+    assert res["canonical_type"] == "VT_BOOL", res
+    assert isinstance(res["value"], bool), res
+    assert pump[1]["value"] == 11, pump[1]  # VT_BOOL
+    assert pump[106]["value"] == "Running", pump[106]  # Close label <- TrueState
+    assert pump[107]["value"] == "Stopped", pump[107]  # Open label <- FalseState
+
+    res, mode = props("Mode")
+    assert res["canonical_type"] == "VT_I4", res
+    assert mode[1]["value"] == 3, mode[1]  # VT_I4
+    assert mode[7]["value"] == 2, mode[7]  # OPC_ENUMERATED
+    assert mode[8]["value"] == ["Stop", "Run", "Fault"], mode[8]
+
+
+def test_read_batch_and_errors(shared_gateway, demo_ns):
+    i = ids(demo_ns)
+    items = [i["Sine"], i["Counter"], i["Nope"], "ns-2;x-bad"]
+    status, body = http(shared_gateway, "POST", "/da/read", {"items": items})
+    assert status == 200, body
+    res = body["results"]
+    assert [r["item_id"] for r in res] == items, res
+    assert_good_item(res[0], i["Sine"], "VT_R8")
+    assert isinstance(res[0]["value"], float), res[0]
+    assert_good_item(res[1], i["Counter"], "VT_UI4")
+    assert isinstance(res[1]["value"], int) and not isinstance(res[1]["value"], bool), res[1]
+    assert res[2]["error"] == "OPC_E_UNKNOWNITEMID", res[2]
+    assert res[3]["error"] == "OPC_E_INVALIDITEMID", res[3]
+
+    status, body = http(shared_gateway, "GET", item_path(i["Nope"]))
+    assert status == 404, body
+    assert body["error"] == "OPC_E_UNKNOWNITEMID", body
+
+    status, body = http(shared_gateway, "GET", item_path("ns-2;x-bad"))
+    assert status == 400, body
+    assert body["error"] == "OPC_E_INVALIDITEMID", body
+
+
+def test_write_rights(gateway_factory, client_cert, hashes):
+    gw = gateway_factory.start(users_config(hashes, anonymous=True))
+    i = ids(tags_ns_index(gw, client_cert))
+    writer, reader = ("writer", WRITER_PW), ("reader", READER_PW)
+
+    # writer: Setpoint accepted, Sine is read-only
+    res = write(gw, [{"item_id": i["Setpoint"], "value": 42.5}, {"item_id": i["Sine"], "value": 1.0}], auth=writer)
+    assert res[0]["error"] == "S_OK", res
+    assert res[1]["error"] == "OPC_E_BADRIGHTS", res
+    sp = get_item(gw, i["Setpoint"], auth=writer)
+    assert sp["value"] == 42.5 and sp["error"] == "S_OK" and sp["canonical_type"] == "VT_R8", sp
+
+    # independent client sees the HTTP write
+    async def ua_read():
+        client = await connect(gw, client_cert, username="writer", password=WRITER_PW)
+        try:
+            return (await read_dv(client, "Setpoint")).Value.Value
+        finally:
+            await safe_disconnect(client)
+
+    assert asyncio.run(ua_read()) == 42.5
+
+    # reader: no write role
+    res = write(gw, [{"item_id": i["Setpoint"], "value": 7.0}], auth=reader)
+    assert res[0]["error"] == "E_ACCESSDENIED", res
+    assert get_item(gw, i["Setpoint"], auth=reader)["value"] == 42.5
+
+    # anonymous (anonymous_roles = ["read"]): no write either, but reading works
+    res = write(gw, [{"item_id": i["Setpoint"], "value": 8.0}])
+    assert res[0]["error"] == "E_ACCESSDENIED", res
+    assert get_item(gw, i["Setpoint"])["value"] == 42.5
+
+    # wrong password: login refused
+    status, body = http(gw, "POST", "/da/write", {"items": [{"item_id": i["Setpoint"], "value": 9.0}]},
+                        auth=("writer", "wrong"))
+    assert status == 401, body
+    assert body["error"] == "E_ACCESSDENIED", body
+    status, body = http(gw, "GET", item_path(i["Setpoint"]), auth=("writer", "wrong"))
+    assert status == 401, body
+    assert body["error"] == "E_ACCESSDENIED", body
+
+    # wrong type / unknown item
+    res = write(gw, [{"item_id": i["Setpoint"], "value": "abc"}, {"item_id": i["Nope"], "value": 1.0}], auth=writer)
+    assert res[0]["error"] == "OPC_E_BADTYPE", res
+    assert res[1]["error"] == "OPC_E_UNKNOWNITEMID", res
+    assert get_item(gw, i["Setpoint"], auth=writer)["value"] == 42.5
+
+
+def test_anonymous_disabled(gateway_factory, client_cert, hashes):
+    gw = gateway_factory.start(users_config(hashes, anonymous=False))
+    i = ids(tags_ns_index(gw, client_cert, username="reader", password=READER_PW))
+
+    for method, path, body in (
+        ("GET", "/da/browse", None),
+        ("GET", item_path(i["Sine"]), None),
+        ("POST", "/da/read", {"items": [i["Sine"]]}),
+    ):
+        status, resp = http(gw, method, path, body)
+        assert status == 401, f"{method} {path} without credentials: HTTP {status} {resp}"
+        assert resp["error"] == "E_ACCESSDENIED", resp
+
+    res = get_item(gw, i["Sine"], auth=("reader", READER_PW))
+    assert_good_item(res, i["Sine"], "VT_R8")
