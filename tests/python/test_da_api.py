@@ -326,3 +326,109 @@ def test_anonymous_disabled(gateway_factory, client_cert, hashes):
 
     res = get_item(gw, i["Sine"], auth=("reader", READER_PW))
     assert_good_item(res, i["Sine"], "VT_R8")
+
+
+# --------------------------------------------------------------------------------------------
+# Groups over WebSocket (A.4.5), with the `websockets` client
+# --------------------------------------------------------------------------------------------
+
+
+def ws_url(gw) -> str:
+    return gw.http_base.replace("http://", "ws://") + "/da/subscribe"
+
+
+async def collect(ws, seconds: float) -> list[dict]:
+    """Every message that arrives within `seconds`."""
+    out, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            out.append(json.loads(await asyncio.wait_for(ws.recv(), left)))
+        except asyncio.TimeoutError:
+            break
+    return out
+
+
+def test_group_pushes_vqts(shared_gateway, demo_ns):
+    import websockets
+
+    i = ids(demo_ns)
+
+    async def main():
+        async with websockets.connect(ws_url(shared_gateway)) as ws:
+            items = [i["Sine"], i["Setpoint"], f"ns-{demo_ns};s-Demo/Nope", "ns-2;x-bad"]
+            await ws.send(json.dumps({"items": items, "update_rate_ms": 200}))
+            group = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert group["type"] == "group"
+            assert [r["error"] for r in group["items"]] == [
+                "S_OK", "S_OK", "OPC_E_UNKNOWNITEMID", "OPC_E_INVALIDITEMID"
+            ], group
+            assert group["update_rate_ms"] == 200
+            msgs = await collect(ws, 4.0)
+        sine = [m for m in msgs if m["item_id"] == i["Sine"]]
+        setpoint = [m for m in msgs if m["item_id"] == i["Setpoint"]]
+        assert all(m["type"] == "data" and m["quality"] == 192 and m["error"] == "S_OK" for m in msgs), msgs
+        assert len(sine) >= 3, msgs  # the Demo simulator moves every 500 ms
+        assert len({m["value"] for m in sine}) == len(sine), "every push is a change"
+        assert len(setpoint) == 1, "a constant item reports its current value once"
+        stamps = [parse_rfc3339_utc(m["timestamp"]) for m in sine]
+        assert stamps == sorted(stamps)
+
+    asyncio.run(main())
+
+
+def test_group_percent_deadband_applies_to_analog_items(plant_gateway, client_cert):
+    """Temp (EURange 0..100) moves 40..60: a 50 % deadband passes only its first value;
+    Mode has no EURange, so the deadband does not apply and it keeps reporting (A.4.5)."""
+    import websockets
+
+    ns = tags_ns_index(plant_gateway, client_cert)
+    temp, mode = f"ns-{ns};s-Plant/Temp", f"ns-{ns};s-Plant/Mode"
+
+    async def main():
+        async with websockets.connect(ws_url(plant_gateway)) as ws:
+            await ws.send(json.dumps({"items": [temp, mode], "update_rate_ms": 100, "percent_deadband": 50.0}))
+            group = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert [r["error"] for r in group["items"]] == ["S_OK", "S_OK"], group
+            msgs = await collect(ws, 3.0)
+        temps = [m for m in msgs if m["item_id"] == temp]
+        modes = [m for m in msgs if m["item_id"] == mode]
+        assert len(temps) == 1, f"50 % deadband let Temp changes through: {temps}"
+        assert 40.0 <= temps[0]["value"] <= 60.0
+        assert len(modes) >= 5, modes
+
+    asyncio.run(main())
+
+
+def test_group_rejects_a_bad_request(shared_gateway):
+    import websockets
+
+    async def main():
+        async with websockets.connect(ws_url(shared_gateway)) as ws:
+            await ws.send("not json")
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert reply["type"] == "error" and reply["error"] == "E_INVALIDARG", reply
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+
+    asyncio.run(main())
+
+
+def test_group_needs_a_login_when_anonymous_is_off(gateway_factory, hashes):
+    import websockets
+
+    gw = gateway_factory.start(users_config(hashes, anonymous=False))
+
+    async def main():
+        with pytest.raises(websockets.InvalidStatus) as ei:
+            async with websockets.connect(ws_url(gw)):
+                pass
+        assert ei.value.response.status_code == 401
+        token = base64.b64encode(f"reader:{READER_PW}".encode()).decode()
+        async with websockets.connect(ws_url(gw), additional_headers={"Authorization": f"Basic {token}"}) as ws:
+            await ws.send(json.dumps({"items": ["ns-2;s-Demo/Counter"], "update_rate_ms": 200}))
+            group = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert group["items"][0]["error"] == "S_OK", group
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert first["quality"] == 192 and isinstance(first["value"], int)
+
+    asyncio.run(main())

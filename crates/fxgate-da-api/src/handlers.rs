@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use crate::json::{from_json, to_json};
 use crate::sessions::{Identity, InternalClient, SessionError};
 
-type Api = Arc<InternalClient>;
+pub(crate) type Api = Arc<InternalClient>;
 
 /// The `/da/…` routes, to be merged into the HTTP listener's router.
 pub fn router(client: Arc<InternalClient>) -> Router {
@@ -35,15 +35,16 @@ pub fn router(client: Arc<InternalClient>) -> Router {
         .route("/da/items/{item_id}", get(item))
         .route("/da/read", post(read))
         .route("/da/write", post(write))
+        .route("/da/subscribe", get(crate::group::subscribe))
         .with_state(client)
 }
 
-fn hresult_name(h: Hresult) -> String {
+pub(crate) fn hresult_name(h: Hresult) -> String {
     h.name().map_or_else(|| format!("0x{:08X}", h.0), str::to_string)
 }
 
 /// A request that failed as a whole: an HTTP status with the DA error code.
-struct ApiError {
+pub(crate) struct ApiError {
     http: Http,
     code: Hresult,
     detail: String,
@@ -78,7 +79,7 @@ fn identity(headers: &HeaderMap) -> Result<Identity, ApiError> {
     Ok(Identity::User(user.to_string(), pass.to_string()))
 }
 
-async fn session(api: &Api, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
+pub(crate) async fn session(api: &Api, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
     let who = identity(headers)?;
     api.session(&who).await.map_err(|e| match e {
         SessionError::Refused(s) => error(Http::UNAUTHORIZED, Hresult::E_ACCESSDENIED, format!("login refused: {s}")),
@@ -327,22 +328,7 @@ fn item_json(id: &str, dvs: &[DataValue], with_props: bool, props: Vec<Option<Va
         Some(Variant::Int32(r)) => *r,
         _ => -1,
     };
-    let quality = ua_to_da(status);
-    // The same conversion as the DA timestamp property (4): through the OLE date, to the ms.
-    let timestamp = value_dv
-        .source_timestamp
-        .or(value_dv.server_timestamp)
-        .map(|t| to_json(&fxgate_da::types::DaValue::Date(fxgate_da::types::ole_date_from_ua(&t))));
-    let da_value = value_dv.value.as_ref().map(ua_to_da_value);
-    let mut out = json!({
-        "item_id": id,
-        "value": da_value.as_ref().map_or(Value::Null, to_json),
-        "quality": quality.0,
-        "quality_text": quality.to_string(),
-        "timestamp": timestamp,
-        "canonical_type": ua_to_da_type(&data_type, value_rank).to_string(),
-        "error": "S_OK",
-    });
+    let mut out = vqt(id, value_dv, Some(ua_to_da_type(&data_type, value_rank).to_string()));
     if with_props {
         let attr = |i: usize| dvs.get(i).and_then(|d| d.value.clone());
         let byte = |v: Option<Variant>| match v {
@@ -476,6 +462,28 @@ async fn write(State(api): State<Api>, headers: HeaderMap, Json(body): Json<Writ
         .map(|(item, r)| json!({"item_id": item.item_id, "error": hresult_name(r.unwrap_or(Hresult::E_FAIL))}))
         .collect();
     Ok(Json(json!({"results": out})).into_response())
+}
+
+/// An item's value, DA quality and timestamp (and canonical type when known) as JSON.
+pub(crate) fn vqt(id: &str, dv: &DataValue, canonical_type: Option<String>) -> Value {
+    let quality = ua_to_da(dv.status.unwrap_or(StatusCode::Good));
+    // The same conversion as the DA timestamp property (4): through the OLE date, to the ms.
+    let timestamp = dv
+        .source_timestamp
+        .or(dv.server_timestamp)
+        .map(|t| to_json(&fxgate_da::types::DaValue::Date(fxgate_da::types::ole_date_from_ua(&t))));
+    let mut out = json!({
+        "item_id": id,
+        "value": dv.value.as_ref().map_or(Value::Null, |v| to_json(&ua_to_da_value(v))),
+        "quality": quality.0,
+        "quality_text": quality.to_string(),
+        "timestamp": timestamp,
+        "error": "S_OK",
+    });
+    if let Some(t) = canonical_type {
+        out["canonical_type"] = json!(t);
+    }
+    out
 }
 
 /// A node of this server (no server index, no namespace URI to resolve).

@@ -6,9 +6,11 @@
 //! The API is a client of the gateway's own OPC UA server (over loopback, Basic256Sha256
 //! SignAndEncrypt), logged in as the HTTP user: the server's users, roles and access
 //! levels apply unchanged, and its answers are mapped to DA with [`fxgate_da`].
+//! `GET /da/subscribe` runs a DA group (a subscription) over a WebSocket.
 
 #![warn(missing_docs)]
 
+mod group;
 mod handlers;
 mod json;
 mod sessions;
