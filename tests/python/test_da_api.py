@@ -432,3 +432,33 @@ def test_group_needs_a_login_when_anonymous_is_off(gateway_factory, hashes):
             assert first["quality"] == 192 and isinstance(first["value"], int)
 
     asyncio.run(main())
+
+
+def test_item_ids_use_the_persisted_namespace_table(gateway_factory):
+    """ItemIDs carry indexes of <data-dir>/namespaces.toml, which is only appended to (A.4.2.3):
+    with two retired namespaces already in the table, the tags namespace gets index 4, not the
+    server's 2, and keeps it across a restart."""
+
+    def seed(data_dir):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "namespaces.toml").write_text(
+            'namespaces = ["http://opcfoundation.org/UA/", "urn:retired:a", "urn:retired:b"]\n'
+        )
+
+    gw = gateway_factory.start(data_dir_setup=seed)
+    listing = http(gw, "GET", "/da/browse")[1]
+    demo = next(b for b in listing["branches"] if b["name"] == "Demo")
+    assert demo["item_id"] == "ns-4;s-Demo", demo
+    ok = get_item(gw, "ns-4;s-Demo/Sine")
+    assert ok["error"] == "S_OK" and ok["quality"] == 192, ok
+    # index 2 is urn:retired:b in the table: not a namespace of this server
+    gone = http(gw, "POST", "/da/read", {"items": ["ns-2;s-Demo/Sine"]})[1]["results"][0]
+    assert gone["error"] == "OPC_E_UNKNOWNITEMID", gone
+    table = (gw.data_dir / "namespaces.toml").read_text()
+    uris = [line.strip().strip('",') for line in table.splitlines() if line.strip().startswith('"')]
+    assert uris[:3] == ["http://opcfoundation.org/UA/", "urn:retired:a", "urn:retired:b"], table
+    assert uris[4] == "urn:fxgate:tags", table
+
+    gw.restart()
+    listing = http(gw, "GET", "/da/browse")[1]
+    assert next(b for b in listing["branches"] if b["name"] == "Demo")["item_id"] == "ns-4;s-Demo"

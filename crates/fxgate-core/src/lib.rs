@@ -8,10 +8,12 @@
 #![warn(missing_docs)]
 
 pub mod component;
+pub mod namespaces;
 pub mod tag;
 pub mod store;
 pub mod write;
 
+pub use namespaces::{NamespaceError, NamespaceTable};
 pub use component::{Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunningComponent};
 pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
 pub use tag::{AccessMode, TagDef, TagId, TagMeta, TagValue};

@@ -2,7 +2,6 @@
 //! One group per socket: the first message names the items, the update rate and the
 //! percent deadband; then every change arrives as a VQT with its DA quality.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -10,7 +9,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use fxgate_da::errors::Hresult;
-use fxgate_da::itemid::item_id_to_node_id;
 use opcua::client::{DataChangeCallback, MonitoredItem, Session};
 use opcua::types::{
     AttributeId, DataChangeFilter, DataChangeTrigger, DataValue, DeadbandType, ExtensionObject,
@@ -22,6 +20,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::handlers::{hresult_name, session, vqt, Api, ApiError};
+use crate::ns_map::NsMap;
+use crate::sessions::ApiSession;
 
 /// The first message of a group socket.
 #[derive(Deserialize)]
@@ -63,7 +63,8 @@ async fn refuse(socket: &mut WebSocket, detail: String) -> Result<(), String> {
     Err(detail)
 }
 
-async fn run_group(mut socket: WebSocket, session: Arc<Session>) -> Result<(), String> {
+async fn run_group(mut socket: WebSocket, api_session: ApiSession) -> Result<(), String> {
+    let ApiSession { session, ns } = api_session;
     let first = match tokio::time::timeout(Duration::from_secs(30), socket.recv()).await {
         Ok(Some(Ok(Message::Text(t)))) => t,
         Ok(Some(Ok(_))) => return refuse(&mut socket, "the first message must be a JSON text".into()).await,
@@ -96,7 +97,7 @@ async fn run_group(mut socket: WebSocket, session: Arc<Session>) -> Result<(), S
         state.get(sub).map(|s| s.publishing_interval().as_millis() as u64)
     };
 
-    let result = serve_group(&mut socket, &session, sub, &req, revised, &mut rx).await;
+    let result = serve_group(&mut socket, &session, &ns, sub, &req, revised, &mut rx).await;
     let _ = session.delete_subscription(sub).await;
     result
 }
@@ -104,6 +105,7 @@ async fn run_group(mut socket: WebSocket, session: Arc<Session>) -> Result<(), S
 async fn serve_group(
     socket: &mut WebSocket,
     session: &Session,
+    ns: &NsMap,
     sub: u32,
     req: &GroupRequest,
     revised_rate: Option<u64>,
@@ -112,7 +114,7 @@ async fn serve_group(
     let mut statuses: Vec<Option<Hresult>> = vec![None; req.items.len()];
     let mut creates = Vec::new();
     for (i, id) in req.items.iter().enumerate() {
-        match item_id_to_node_id(id) {
+        match ns.node_id(id) {
             Ok(node) => creates.push((i, node)),
             Err(_) => statuses[i] = Some(Hresult::OPC_E_INVALIDITEMID),
         }

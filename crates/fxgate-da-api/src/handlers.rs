@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use fxgate_da::errors::{ua_read_status_to_da, ua_write_status_to_da, Hresult};
-use fxgate_da::itemid::{item_id_to_node_id, node_id_to_item_id};
 use fxgate_da::properties::{available_properties, UaVariableInfo};
 use fxgate_da::quality::ua_to_da;
 use fxgate_da::types::{da_to_ua_value, ua_to_da_type, ua_to_da_value};
@@ -24,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::json::{from_json, to_json};
-use crate::sessions::{Identity, InternalClient, SessionError};
+use crate::sessions::{ApiSession, Identity, InternalClient, SessionError};
 
 pub(crate) type Api = Arc<InternalClient>;
 
@@ -79,7 +78,7 @@ fn identity(headers: &HeaderMap) -> Result<Identity, ApiError> {
     Ok(Identity::User(user.to_string(), pass.to_string()))
 }
 
-pub(crate) async fn session(api: &Api, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
+pub(crate) async fn session(api: &Api, headers: &HeaderMap) -> Result<ApiSession, ApiError> {
     let who = identity(headers)?;
     api.session(&who).await.map_err(|e| match e {
         SessionError::Refused(s) => error(Http::UNAUTHORIZED, Hresult::E_ACCESSDENIED, format!("login refused: {s}")),
@@ -97,9 +96,9 @@ async fn browse(
     headers: HeaderMap,
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, ApiError> {
-    let session = session(&api, &headers).await?;
-    let branch = q.branch.unwrap_or_else(|| node_id_to_item_id(&ObjectId::ObjectsFolder.into()));
-    let node = match item_id_to_node_id(&branch) {
+    let ApiSession { session, ns } = session(&api, &headers).await?;
+    let branch = q.branch.unwrap_or_else(|| ns.item_id(&ObjectId::ObjectsFolder.into()));
+    let node = match ns.node_id(&branch) {
         Ok(n) => n,
         Err(e) => return Err(error(Http::BAD_REQUEST, Hresult::OPC_E_INVALIDITEMID, e.to_string())),
     };
@@ -144,7 +143,7 @@ async fn browse(
         }
         let entry = json!({
             "name": r.display_name.text.as_ref(),
-            "item_id": node_id_to_item_id(&r.node_id.node_id),
+            "item_id": ns.item_id(&r.node_id.node_id),
         });
         match r.node_class {
             NodeClass::Object => branches.push(entry),
@@ -170,9 +169,9 @@ async fn item(
     Path(item_id): Path<String>,
     Query(q): Query<ItemQuery>,
 ) -> Result<Response, ApiError> {
-    let session = session(&api, &headers).await?;
+    let api_session = session(&api, &headers).await?;
     let with_props = q.properties.unwrap_or(0) != 0;
-    let mut results = read_items(&session, std::slice::from_ref(&item_id), with_props).await?;
+    let mut results = read_items(&api_session, std::slice::from_ref(&item_id), with_props).await?;
     let result = results.pop().unwrap_or(Value::Null);
     let http = match result["error"].as_str() {
         Some("S_OK") => Http::OK,
@@ -190,8 +189,8 @@ struct ReadBody {
 }
 
 async fn read(State(api): State<Api>, headers: HeaderMap, Json(body): Json<ReadBody>) -> Result<Response, ApiError> {
-    let session = session(&api, &headers).await?;
-    let results = read_items(&session, &body.items, false).await?;
+    let api_session = session(&api, &headers).await?;
+    let results = read_items(&api_session, &body.items, false).await?;
     Ok(Json(json!({"results": results})).into_response())
 }
 
@@ -216,8 +215,9 @@ fn rv(node: &NodeId, attr: AttributeId) -> ReadValueId {
     }
 }
 
-async fn read_items(session: &Session, ids: &[String], with_props: bool) -> Result<Vec<Value>, ApiError> {
-    let parsed: Vec<_> = ids.iter().map(|s| item_id_to_node_id(s)).collect();
+async fn read_items(api_session: &ApiSession, ids: &[String], with_props: bool) -> Result<Vec<Value>, ApiError> {
+    let session = &*api_session.session;
+    let parsed: Vec<_> = ids.iter().map(|s| api_session.ns.node_id(s)).collect();
     let attrs: Vec<AttributeId> = if with_props {
         BASE_ATTRS.iter().chain(PROP_ATTRS.iter()).copied().collect()
     } else {
@@ -396,8 +396,8 @@ struct WriteBody {
 }
 
 async fn write(State(api): State<Api>, headers: HeaderMap, Json(body): Json<WriteBody>) -> Result<Response, ApiError> {
-    let session = session(&api, &headers).await?;
-    let parsed: Vec<_> = body.items.iter().map(|i| item_id_to_node_id(&i.item_id)).collect();
+    let ApiSession { session, ns } = session(&api, &headers).await?;
+    let parsed: Vec<_> = body.items.iter().map(|i| ns.node_id(&i.item_id)).collect();
     // The DataType of each target decides how the JSON value is converted.
     let type_reads: Vec<ReadValueId> = parsed
         .iter()

@@ -13,6 +13,7 @@
 mod group;
 mod handlers;
 mod json;
+mod ns_map;
 mod sessions;
 
 pub use handlers::router;

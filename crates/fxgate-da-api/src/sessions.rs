@@ -8,7 +8,12 @@ use std::time::Duration;
 
 use opcua::client::{Client, ClientBuilder, IdentityToken, Session};
 use opcua::crypto::SecurityPolicy;
-use opcua::types::{MessageSecurityMode, StatusCode};
+use fxgate_core::NamespaceTable;
+use opcua::types::{
+    AttributeId, MessageSecurityMode, ReadValueId, StatusCode, TimestampsToReturn, VariableId, Variant,
+};
+
+use crate::ns_map::NsMap;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
@@ -33,8 +38,17 @@ pub enum Identity {
     User(String, String),
 }
 
+/// A session with the namespace translation of its server.
+#[derive(Clone)]
+pub struct ApiSession {
+    /// The OPC UA session.
+    pub session: Arc<Session>,
+    /// ItemID ↔ NodeId namespace translation.
+    pub ns: Arc<NsMap>,
+}
+
 struct Live {
-    session: Arc<Session>,
+    api: ApiSession,
     event_loop: JoinHandle<StatusCode>,
     used: u64,
 }
@@ -45,6 +59,7 @@ pub struct InternalClient {
     url: String,
     sessions: Mutex<HashMap<Identity, Live>>,
     tick: std::sync::atomic::AtomicU64,
+    namespaces: std::sync::Mutex<NamespaceTable>,
 }
 
 impl InternalClient {
@@ -77,23 +92,25 @@ impl InternalClient {
             .session_timeout(120_000)
             .client()
             .map_err(|e| format!("internal OPC UA client: {}", e.join("; ")))?;
+        let namespaces = NamespaceTable::open(&data_dir.join("namespaces.toml")).map_err(|e| e.to_string())?;
         Ok(Self {
             client: Mutex::new(client),
             url,
             sessions: Mutex::new(HashMap::new()),
             tick: Default::default(),
+            namespaces: std::sync::Mutex::new(namespaces),
         })
     }
 
     /// A live session for `who`.
-    pub async fn session(&self, who: &Identity) -> Result<Arc<Session>, SessionError> {
+    pub async fn session(&self, who: &Identity) -> Result<ApiSession, SessionError> {
         let now = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
             let mut sessions = self.sessions.lock().await;
             if let Some(live) = sessions.get_mut(who) {
                 if !live.event_loop.is_finished() {
                     live.used = now;
-                    return Ok(live.session.clone());
+                    return Ok(live.api.clone());
                 }
                 sessions.remove(who);
             }
@@ -134,23 +151,66 @@ impl InternalClient {
                 s => SessionError::Unavailable(format!("session failed: {s}")),
             });
         }
+        let ns = match self.namespace_map(&session).await {
+            Ok(ns) => Arc::new(ns),
+            Err(e) => {
+                event_loop.abort();
+                return Err(SessionError::Unavailable(e));
+            }
+        };
+        let api = ApiSession { session, ns };
         let mut sessions = self.sessions.lock().await;
         if sessions.len() >= MAX_SESSIONS {
             if let Some(oldest) = sessions.iter().min_by_key(|(_, l)| l.used).map(|(k, _)| k.clone()) {
                 if let Some(old) = sessions.remove(&oldest) {
-                    let _ = old.session.disconnect().await;
+                    let _ = old.api.session.disconnect().await;
                 }
             }
         }
         sessions.insert(
             who.clone(),
             Live {
-                session: session.clone(),
+                api: api.clone(),
                 event_loop,
                 used: now,
             },
         );
-        Ok(session)
+        Ok(api)
+    }
+
+    /// Reads the server's NamespaceArray, appends what is new to the persisted table and
+    /// returns the translation.
+    async fn namespace_map(&self, session: &Session) -> Result<NsMap, String> {
+        let read = ReadValueId {
+            node_id: VariableId::Server_NamespaceArray.into(),
+            attribute_id: AttributeId::Value as u32,
+            ..Default::default()
+        };
+        let dv = session
+            .read(&[read], TimestampsToReturn::Neither, 0.0)
+            .await
+            .map_err(|e| format!("reading the NamespaceArray: {e}"))?
+            .pop()
+            .and_then(|d| d.value);
+        let server: Vec<String> = match dv {
+            Some(Variant::Array(a)) => a
+                .values
+                .iter()
+                .map(|v| match v {
+                    Variant::String(s) => s.as_ref().to_string(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            _ => return Err("the server's NamespaceArray is not an array of strings".into()),
+        };
+        let mut table = self
+            .namespaces
+            .lock()
+            .map_err(|_| "namespace table lock poisoned".to_string())?;
+        if table.ensure(server.iter().map(String::as_str)).map_err(|e| e.to_string())? {
+            tracing::info!(namespaces = table.uris().len(), "namespace table extended");
+        }
+        Ok(NsMap::new(&server, &table))
     }
 }
 
