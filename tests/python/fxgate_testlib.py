@@ -158,6 +158,27 @@ def demo_simulator(interval_ms: int = 500) -> dict:
     }
 
 
+# A simulated device whose tags carry DA-style metadata: AnalogItem (Temp), TwoStateDiscrete
+# (Pump), MultiStateDiscrete (Mode), BaseAnalog (Flow), DataItem (Note), plain (Plain).
+PLANT_SIMULATOR = {
+    "name": "Plant",
+    "interval_ms": 100,
+    "tags": [
+        {"name": "Temp", "type": "Double", "waveform": "sine", "amplitude": 10.0, "offset": 50.0,
+         "period_s": 2.0, "eu_units": "°C", "eu_low": 0.0, "eu_high": 100.0,
+         "instrument_low": -50.0, "instrument_high": 150.0, "description": "Reactor temperature"},
+        {"name": "Pump", "type": "Boolean", "waveform": "toggle", "open_label": "Stopped",
+         "close_label": "Running"},
+        {"name": "Mode", "type": "Int32", "waveform": "ramp", "min": 0, "max": 2,
+         "enum_strings": ["Stop", "Run", "Fault"]},
+        {"name": "Flow", "type": "Float", "waveform": "random", "eu_units": "m³/h"},
+        {"name": "Note", "type": "String", "waveform": "text", "scan_rate": 500.0,
+         "description": "Operator note"},
+        {"name": "Plain", "type": "UInt32", "waveform": "counter"},
+    ],
+}
+
+
 def base_config(port: int, http_port: int) -> dict:
     return {
         "server": {

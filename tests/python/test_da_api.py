@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from fxgate_testlib import PLANT_SIMULATOR as PLANT
 from fxgate_testlib import (
     TAGS_NS_URI,
     GatewayFactory,
@@ -30,19 +31,6 @@ DEMO_ITEMS = {"Sine", "Ramp", "Toggle", "Counter", "Text", "Setpoint"}
 READER_PW = "reader-pw"
 WRITER_PW = "wr1ter pw!"
 
-PLANT = {
-    "name": "Plant",
-    "interval_ms": 100,
-    "tags": [
-        {"name": "Temp", "type": "Double", "waveform": "sine", "amplitude": 10.0, "offset": 50.0,
-         "period_s": 2.0, "eu_units": "°C", "eu_low": 0.0, "eu_high": 100.0,
-         "instrument_low": -50.0, "instrument_high": 150.0, "description": "Reactor temperature"},
-        {"name": "Pump", "type": "Boolean", "waveform": "toggle", "open_label": "Stopped",
-         "close_label": "Running"},
-        {"name": "Mode", "type": "Int32", "waveform": "ramp", "min": 0, "max": 2,
-         "enum_strings": ["Stop", "Run", "Fault"]},
-    ],
-}
 
 RFC3339_UTC = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|\+00:00)$"
