@@ -66,7 +66,19 @@ pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Vec<Con
                 .and_then(|o| locator.field_at(o))
                 .unwrap_or_default()
                 .to_string();
-            let message = e.message().trim().to_string();
+            // toml's messages may span lines, and some syntax errors come with none at all.
+            let message = e
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let message = if message.is_empty() {
+                "invalid TOML: a value is missing or malformed here".to_string()
+            } else {
+                message
+            };
             return Err(vec![at(offset, field, message)]);
         }
     };

@@ -54,6 +54,11 @@ fn bad_roles_hashes_and_files() {
 fn syntax_errors_have_a_line() {
     let e = errs("[server]\nport = \n");
     assert_eq!(e[0].line, 2);
+    assert!(!e[0].message.contains('\n'), "{}", e[0]);
+    // toml reports this one without a message: we still say something (found by proptest)
+    let e = errs("server=");
+    assert_eq!(e[0].line, 1);
+    assert!(e[0].message.contains("invalid TOML"), "{}", e[0]);
 }
 
 #[test]
