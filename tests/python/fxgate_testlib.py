@@ -242,7 +242,7 @@ class Gateway:
         config_args = []
         if not self.embedded_default:
             self.write_config()
-            config_args = ["--config", str(self.config_path)]
+            config_args = ["--config", str(self.config_path), "--data-dir", str(self.data_dir)]
         env = dict(os.environ)
         env.pop("RUST_LOG", None)  # the config's [log] level must apply
         env["NO_COLOR"] = "1"
@@ -250,7 +250,7 @@ class Gateway:
         self.starts += 1
         self.stderr_lines.append(f"----- fxgate start #{self.starts} -----\n")
         self.proc = subprocess.Popen(
-            [fxgate_bin(), "run", *config_args, "--data-dir", str(self.data_dir)],
+            [fxgate_bin(), "run", *config_args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -337,11 +337,12 @@ class GatewayFactory:
         return gw
 
     def create_embedded_default(self) -> Gateway:
-        """`fxgate run --data-dir D` without --config: port 48050, HTTP 127.0.0.1:8480."""
+        """Exactly the README's `fxgate run`: no --config, no --data-dir (so the default, relative
+        `./fxgate-data` below the working directory): port 48050, HTTP 127.0.0.1:8480."""
         base = self.root / f"gw{len(self.gateways)}"
         base.mkdir(parents=True, exist_ok=True)
         gw = Gateway(
-            config={}, config_path=base / "unused.toml", data_dir=base / "data", port=48050, http_port=8480,
+            config={}, config_path=base / "unused.toml", data_dir=base / "fxgate-data", port=48050, http_port=8480,
             embedded_default=True,
         )
         self.gateways.append(gw)

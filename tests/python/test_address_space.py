@@ -5,6 +5,7 @@ Basic256Sha256 / SignAndEncrypt)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.request
 
@@ -203,3 +204,8 @@ def test_embedded_default_config(gateway_factory, client_cert):
     asyncio.run(main())
     with urllib.request.urlopen("http://127.0.0.1:8480/healthz", timeout=5) as resp:
         assert resp.status == 200
+    # the DA item API's own secure session works with the relative default data dir too
+    with urllib.request.urlopen("http://127.0.0.1:8480/da/items/ns-2%3Bs-Demo%2FSine", timeout=15) as resp:
+        body = json.loads(resp.read())
+        assert body["error"] == "S_OK" and body["quality"] == 192, body
+    assert (gw.data_dir / "pki" / "own" / "cert.der").is_file()

@@ -50,6 +50,16 @@ fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
         eprintln!("error: cannot create data directory {}: {e}", data_dir.display());
         return ExitCode::from(1);
     }
+    // async-opcua resolves certificate paths against the PKI directory, so a relative data
+    // dir (the default `./fxgate-data`) must become absolute, or the server runs without
+    // its certificate.
+    let data_dir = &match std::fs::canonicalize(data_dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: data directory {}: {e}", data_dir.display());
+            return ExitCode::from(1);
+        }
+    };
     let _guard = match crate::logging::init(&cfg.log, data_dir) {
         Ok(g) => g,
         Err(e) => {
