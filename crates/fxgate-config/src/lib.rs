@@ -3,15 +3,21 @@
 
 #![warn(missing_docs)]
 
+mod device;
 mod error;
+mod line;
+pub mod modbus;
 mod locate;
 mod model;
 mod simulator;
 mod validate;
+mod validate_io;
 
 use std::path::{Path, PathBuf};
 
+pub use device::{DeviceConfig, ModbusServerConfig, ModbusTagConfig, PollGroupConfig, Protocol, ServerMapConfig};
 pub use error::{ConfigError, Invalid};
+pub use line::{expand_appdir, split_hosts, BackupConfig, LineConfig, LineMode, TlsConfig};
 pub use model::{Config, HttpConfig, LogConfig, Role, ServerConfig, UserConfig};
 pub use simulator::{SimTagConfig, SimulatorConfig, TagType, Waveform};
 pub use validate::{check_hash, check_name};

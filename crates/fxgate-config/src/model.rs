@@ -18,6 +18,12 @@ pub struct Config {
     pub log: LogConfig,
     /// Simulated devices.
     pub simulator: Vec<SimulatorConfig>,
+    /// TCP lines to field devices (client) or for field clients (server).
+    pub line: Vec<crate::line::LineConfig>,
+    /// Field devices on client lines.
+    pub device: Vec<crate::device::DeviceConfig>,
+    /// Modbus TCP servers on server lines.
+    pub modbus_server: Vec<crate::device::ModbusServerConfig>,
 }
 
 /// A role a user may hold (seed 000 §4.9.4).

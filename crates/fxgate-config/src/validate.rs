@@ -23,6 +23,7 @@ pub fn validate(config: &Config, base_dir: &Path) -> Vec<Invalid> {
         errs.push(Invalid::new("log.level", format!("not a log filter: {e}")));
     }
     simulators(config, &mut errs);
+    crate::validate_io::validate(config, base_dir, &mut errs);
     errs
 }
 
@@ -182,7 +183,7 @@ fn simulators(config: &Config, errs: &mut Vec<Invalid>) {
             if matches!(t.waveform, Waveform::Ramp | Waveform::Random) && t.min >= t.max {
                 errs.push(Invalid::new(g("max"), "must be above min"));
             }
-            meta(t, &g, errs);
+            meta(&RawMeta::of_sim(t), t.data_type, &g, errs);
             if let Some(init) = &t.initial {
                 let fits = match (t.data_type, init) {
                     (TagType::Boolean, toml::Value::Boolean(_)) => true,
@@ -212,9 +213,52 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The DA-style metadata fields of a tag entry, as configured.
+pub(crate) struct RawMeta<'a> {
+    pub eu_units: &'a Option<String>,
+    pub eu_low: Option<f64>,
+    pub eu_high: Option<f64>,
+    pub instrument_low: Option<f64>,
+    pub instrument_high: Option<f64>,
+    pub open_label: &'a Option<String>,
+    pub close_label: &'a Option<String>,
+    pub enum_strings: &'a [String],
+    pub scan_rate: Option<f64>,
+}
+
+impl<'a> RawMeta<'a> {
+    fn of_sim(t: &'a crate::SimTagConfig) -> Self {
+        Self {
+            eu_units: &t.eu_units,
+            eu_low: t.eu_low,
+            eu_high: t.eu_high,
+            instrument_low: t.instrument_low,
+            instrument_high: t.instrument_high,
+            open_label: &t.open_label,
+            close_label: &t.close_label,
+            enum_strings: &t.enum_strings,
+            scan_rate: t.scan_rate,
+        }
+    }
+
+    pub(crate) fn of_modbus(t: &'a crate::ModbusTagConfig) -> Self {
+        Self {
+            eu_units: &t.eu_units,
+            eu_low: t.eu_low,
+            eu_high: t.eu_high,
+            instrument_low: t.instrument_low,
+            instrument_high: t.instrument_high,
+            open_label: &t.open_label,
+            close_label: &t.close_label,
+            enum_strings: &t.enum_strings,
+            scan_rate: None,
+        }
+    }
+}
+
 /// DA-style metadata: ranges come in pairs with low < high and fit numeric tags, labels fit
 /// Booleans, enumerations fit integers.
-fn meta(t: &crate::SimTagConfig, g: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {
+pub(crate) fn meta(t: &RawMeta<'_>, data_type: TagType, g: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {
     for (low, high, lname, hname) in [
         (t.eu_low, t.eu_high, "eu_low", "eu_high"),
         (t.instrument_low, t.instrument_high, "instrument_low", "instrument_high"),
@@ -227,24 +271,24 @@ fn meta(t: &crate::SimTagConfig, g: &dyn Fn(&str) -> String, errs: &mut Vec<Inva
             (None, Some(_)) => errs.push(Invalid::new(g(lname), format!("needed with {hname}"))),
             _ => {}
         }
-        if (low.is_some() || high.is_some()) && !t.data_type.is_numeric() {
-            errs.push(Invalid::new(g(lname), format!("a range needs a numeric type, not {:?}", t.data_type)));
+        if (low.is_some() || high.is_some()) && !data_type.is_numeric() {
+            errs.push(Invalid::new(g(lname), format!("a range needs a numeric type, not {data_type:?}")));
         }
     }
-    if t.eu_units.is_some() && !t.data_type.is_numeric() {
-        errs.push(Invalid::new(g("eu_units"), format!("units need a numeric type, not {:?}", t.data_type)));
+    if t.eu_units.is_some() && !data_type.is_numeric() {
+        errs.push(Invalid::new(g("eu_units"), format!("units need a numeric type, not {data_type:?}")));
     }
-    if (t.open_label.is_some() || t.close_label.is_some()) && t.data_type != TagType::Boolean {
+    if (t.open_label.is_some() || t.close_label.is_some()) && data_type != TagType::Boolean {
         let f = if t.open_label.is_some() { "open_label" } else { "close_label" };
-        errs.push(Invalid::new(g(f), format!("contact labels need type Boolean, not {:?}", t.data_type)));
+        errs.push(Invalid::new(g(f), format!("contact labels need type Boolean, not {data_type:?}")));
     }
     if t.open_label.is_some() != t.close_label.is_some() {
         let f = if t.open_label.is_some() { "close_label" } else { "open_label" };
         errs.push(Invalid::new(g(f), "open_label and close_label come together"));
     }
-    let integer = t.data_type.is_numeric() && !matches!(t.data_type, TagType::Float | TagType::Double);
+    let integer = data_type.is_numeric() && !matches!(data_type, TagType::Float | TagType::Double);
     if !t.enum_strings.is_empty() && !integer {
-        errs.push(Invalid::new(g("enum_strings"), format!("enumerations need an integer type, not {:?}", t.data_type)));
+        errs.push(Invalid::new(g("enum_strings"), format!("enumerations need an integer type, not {data_type:?}")));
     }
     if let Some(r) = t.scan_rate {
         if !(r > 0.0 && r.is_finite()) {

@@ -1,0 +1,200 @@
+//! A line's state, published as tags under `Objects/fxgate/Lines/<name>` and in `/metrics`.
+
+use std::sync::Arc;
+
+use fxgate_core::store::StoreError;
+use fxgate_core::{AccessMode, TagDef, TagId, TagStore, TagStoreBuilder, TagValue};
+use opcua::types::{DataTypeId, Variant};
+use parking_lot::Mutex;
+
+use crate::metrics::{LineLabel, LineMetrics};
+
+/// Where a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineState {
+    /// Shut down.
+    Stopped = 0,
+    /// Not connected; waiting before the next attempt.
+    Disconnected = 1,
+    /// A connection attempt is under way.
+    Connecting = 2,
+    /// Connected (client), or serving at least one client (server).
+    Connected = 3,
+    /// A server line waiting for clients.
+    Listening = 4,
+}
+
+impl LineState {
+    /// The name shown in the `State` tag.
+    pub fn name(self) -> &'static str {
+        match self {
+            LineState::Stopped => "Stopped",
+            LineState::Disconnected => "Disconnected",
+            LineState::Connecting => "Connecting",
+            LineState::Connected => "Connected",
+            LineState::Listening => "Listening",
+        }
+    }
+}
+
+/// Names of the state tags, in declaration order.
+const TAGS: [(&str, DataTypeId, &str); 4] = [
+    ("State", DataTypeId::String, "Disconnected, Connecting, Connected, Listening or Stopped"),
+    ("ActiveDevice", DataTypeId::String, "The device (primary/backup and address) in use, or the connected clients"),
+    ("LastError", DataTypeId::String, "The last connection or protocol error"),
+    ("ReconnectCount", DataTypeId::UInt32, "Connections lost or failed after which the line tried again"),
+];
+
+struct Inner {
+    state: LineState,
+    active: String,
+    last_error: String,
+    reconnects: u32,
+}
+
+/// The live status of one line; cheap to clone.
+#[derive(Clone)]
+pub struct LineStatus {
+    name: Arc<str>,
+    inner: Arc<Mutex<Inner>>,
+    store: Arc<Mutex<Option<(Arc<TagStore>, [TagId; 4])>>>,
+    metrics: LineMetrics,
+    label: LineLabel,
+}
+
+impl LineStatus {
+    /// The status of line `name`.
+    pub fn new(name: &str, metrics: LineMetrics) -> Self {
+        Self {
+            name: name.into(),
+            inner: Arc::new(Mutex::new(Inner {
+                state: LineState::Disconnected,
+                active: String::new(),
+                last_error: String::new(),
+                reconnects: 0,
+            })),
+            store: Arc::new(Mutex::new(None)),
+            label: LineMetrics::label(name),
+            metrics,
+        }
+    }
+
+    /// The line's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The source the state tags belong to: `fxgate/Lines/<name>`.
+    pub fn source(&self) -> String {
+        format!("fxgate/Lines/{}", self.name)
+    }
+
+    /// Declares the four state tags; their ids go to [`LineStatus::attach`].
+    pub fn declare(&self, b: &mut TagStoreBuilder) -> Result<Vec<TagId>, StoreError> {
+        let source: Arc<str> = self.source().into();
+        TAGS.iter()
+            .map(|(name, ty, descr)| {
+                b.add_tag(TagDef {
+                    source: source.clone(),
+                    name: (*name).to_string(),
+                    data_type: *ty,
+                    access: AccessMode::Read,
+                    description: (*descr).to_string(),
+                    meta: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Connects the status to the built store (the ids from [`LineStatus::declare`]) and
+    /// publishes the current state.
+    pub fn attach(&self, store: Arc<TagStore>, ids: &[TagId]) {
+        if let [a, b, c, d] = *ids {
+            *self.store.lock() = Some((store, [a, b, c, d]));
+        }
+        self.publish();
+    }
+
+    fn publish(&self) {
+        let (state, values) = {
+            let i = self.inner.lock();
+            (
+                i.state,
+                [
+                    Variant::from(i.state.name()),
+                    Variant::from(i.active.as_str()),
+                    Variant::from(i.last_error.as_str()),
+                    Variant::UInt32(i.reconnects),
+                ],
+            )
+        };
+        self.metrics.state.get_or_create(&self.label).set(state as i64);
+        self.metrics
+            .connected
+            .get_or_create(&self.label)
+            .set(i64::from(state == LineState::Connected));
+        if let Some((store, ids)) = self.store.lock().as_ref() {
+            store.update(ids.iter().copied().zip(values.into_iter().map(TagValue::good)).collect());
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> LineState {
+        self.inner.lock().state
+    }
+
+    /// The last error, empty if none.
+    pub fn last_error(&self) -> String {
+        self.inner.lock().last_error.clone()
+    }
+
+    /// Sets state and active device.
+    pub fn set(&self, state: LineState, active: &str) {
+        {
+            let mut i = self.inner.lock();
+            if i.state == state && i.active == active {
+                return;
+            }
+            i.state = state;
+            i.active = active.to_string();
+        }
+        self.publish();
+    }
+
+    /// Records an error (shown in `LastError`).
+    pub fn error(&self, message: &str) {
+        {
+            let mut i = self.inner.lock();
+            if i.last_error == message {
+                return;
+            }
+            i.last_error = message.to_string();
+        }
+        self.publish();
+    }
+
+    /// Counts a reconnect.
+    pub fn reconnect(&self) {
+        {
+            let mut i = self.inner.lock();
+            i.reconnects = i.reconnects.saturating_add(1);
+        }
+        self.metrics.reconnects.get_or_create(&self.label).inc();
+        self.publish();
+    }
+
+    /// Counts a connection established or accepted.
+    pub fn connection(&self) {
+        self.metrics.connections.get_or_create(&self.label).inc();
+    }
+
+    /// Counts protocol requests and failed ones.
+    pub fn requests(&self, ok: u64, failed: u64) {
+        if ok + failed > 0 {
+            self.metrics.requests.get_or_create(&self.label).inc_by(ok + failed);
+        }
+        if failed > 0 {
+            self.metrics.request_errors.get_or_create(&self.label).inc_by(failed);
+        }
+    }
+}
