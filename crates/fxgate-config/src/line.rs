@@ -122,6 +122,8 @@ impl TlsConfig {
 
 /// Expands `#APPDIR#` in a configured path and resolves it against `app_dir`.
 pub fn expand_appdir(p: &str, app_dir: &std::path::Path) -> std::path::PathBuf {
+    let app_dir = if app_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { app_dir };
+    let app_dir = std::path::absolute(app_dir).unwrap_or_else(|_| app_dir.to_path_buf());
     let dir = app_dir.to_string_lossy();
     app_dir.join(p.replace("#APPDIR#", &dir))
 }

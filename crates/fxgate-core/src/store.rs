@@ -90,6 +90,19 @@ impl TagStoreBuilder {
         Ok(rx)
     }
 
+    /// Registers one handler for the writes to the tags of several sources (a line that
+    /// carries several devices).
+    pub fn add_writer_for(&mut self, sources: &[&str]) -> Result<WriteReceiver, StoreError> {
+        if let Some(s) = sources.iter().find(|s| self.writers.contains_key(**s)) {
+            return Err(StoreError::DuplicateWriter(s.to_string()));
+        }
+        let (tx, rx) = mpsc::channel(1024);
+        for s in sources {
+            self.writers.insert(s.to_string(), tx.clone());
+        }
+        Ok(rx)
+    }
+
     /// Number of tags declared so far.
     pub fn len(&self) -> usize {
         self.defs.len()

@@ -80,25 +80,36 @@ pub fn node_id(ns: u16, path: &str) -> NodeId {
     NodeId::new(ns, path.to_string())
 }
 
+/// The folder of a source path (`Demo`, or nested like `fxgate/Lines/plc`), made on first use
+/// with its parents: `Objects/fxgate/Lines/plc`.
+fn folder_of(space: &mut AddressSpace, folders: &mut HashMap<String, NodeId>, ns: u16, path: &str) -> NodeId {
+    if let Some(f) = folders.get(path) {
+        return f.clone();
+    }
+    let (parent, name) = match path.rsplit_once('/') {
+        Some((p, n)) => (Some(folder_of(space, folders, ns, p)), n),
+        None => (None, path),
+    };
+    let fid = node_id(ns, path);
+    let b = ObjectBuilder::new(&fid, QualifiedName::new(ns, name), name).is_folder();
+    match parent {
+        Some(p) => b.organized_by(p),
+        None => b.organized_by(ObjectId::ObjectsFolder),
+    }
+    .insert(space);
+    folders.insert(path.to_string(), fid.clone());
+    fid
+}
+
 fn populate(
     space: &mut AddressSpace,
     store: &TagStore,
     ns: u16,
 ) -> Arc<[NodeId]> {
-    let mut folders: HashMap<&str, NodeId> = HashMap::new();
+    let mut folders: HashMap<String, NodeId> = HashMap::new();
     let mut node_ids = Vec::with_capacity(store.len());
     for (id, def) in store.defs() {
-        let folder = folders
-            .entry(&*def.source)
-            .or_insert_with(|| {
-                let fid = node_id(ns, &def.source);
-                ObjectBuilder::new(&fid, QualifiedName::new(ns, &*def.source), &*def.source)
-                    .is_folder()
-                    .organized_by(ObjectId::ObjectsFolder)
-                    .insert(space);
-                fid
-            })
-            .clone();
+        let folder = folder_of(space, &mut folders, ns, &def.source);
         let nid = node_id(ns, &def.path());
         let access = match def.access {
             AccessMode::Read => AccessLevel::CURRENT_READ,

@@ -3,5 +3,6 @@
 
 #![warn(missing_docs)]
 
+pub mod modbus;
 pub mod simulator;
 pub mod convert;

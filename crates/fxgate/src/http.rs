@@ -37,7 +37,12 @@ struct StoreMetrics {
 
 impl HttpState {
     /// Registers every metric.
-    pub fn new(store: Arc<TagStore>, server: ServerMetrics, health: Vec<(String, HealthCheck)>) -> Self {
+    pub fn new(
+        store: Arc<TagStore>,
+        server: ServerMetrics,
+        lines: fxgate_lines::LineMetrics,
+        health: Vec<(String, HealthCheck)>,
+    ) -> Self {
         let mut registry = Registry::default();
         let m = StoreMetrics::default();
         let r = registry.sub_registry_with_prefix("fxgate");
@@ -47,6 +52,7 @@ impl HttpState {
         r.register("tag_writes", "Writes requested by clients", m.writes.clone());
         r.register("tag_write_errors", "Writes that did not end Good", m.write_errors.clone());
         server.register(r);
+        lines.register(r);
         m.tags.set(store.len() as i64);
         Self {
             registry: Arc::new(registry),

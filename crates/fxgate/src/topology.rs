@@ -6,14 +6,43 @@ use std::path::PathBuf;
 use fxgate_config::Config;
 use fxgate_core::{Component, ComponentContext, HealthCheck, TagStoreBuilder};
 use fxgate_opcua_server::{OpcUaServerSink, ServerMetrics};
+use fxgate_lines::LineMetrics;
+use fxgate_sources::modbus::{ModbusClientLine, ModbusServerLine};
 use fxgate_sources::simulator::SimulatorSource;
 use tokio_util::sync::CancellationToken;
 
 /// The components a configuration asks for: sources first, then sinks.
-fn components(config: &Config, config_dir: PathBuf, metrics: ServerMetrics) -> Vec<Box<dyn Component>> {
+fn components(
+    config: &Config,
+    config_dir: PathBuf,
+    metrics: ServerMetrics,
+    line_metrics: &LineMetrics,
+) -> Vec<Box<dyn Component>> {
     let mut out: Vec<Box<dyn Component>> = Vec::new();
     for sim in &config.simulator {
         out.push(Box::new(SimulatorSource::new(sim.clone())));
+    }
+    // Each line carries one protocol: the devices on it (client line) or a server.
+    for line in &config.line {
+        let devices: Vec<_> = config.device.iter().filter(|d| d.line == line.name).cloned().collect();
+        let servers: Vec<_> = config.modbus_server.iter().filter(|s| s.line == line.name).cloned().collect();
+        if !devices.is_empty() {
+            out.push(Box::new(ModbusClientLine::new(
+                line.clone(),
+                devices,
+                config_dir.clone(),
+                line_metrics.clone(),
+            )));
+        } else if let Some(server) = servers.into_iter().next() {
+            out.push(Box::new(ModbusServerLine::new(
+                line.clone(),
+                server,
+                config_dir.clone(),
+                line_metrics.clone(),
+            )));
+        } else {
+            tracing::warn!(line = %line.name, "no device or server uses this line; it stays closed");
+        }
     }
     out.push(Box::new(OpcUaServerSink::new(config.clone(), config_dir, metrics)));
     out
@@ -23,7 +52,8 @@ fn components(config: &Config, config_dir: PathBuf, metrics: ServerMetrics) -> V
 pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Result<(), String> {
     let shutdown = CancellationToken::new();
     let server_metrics = ServerMetrics::default();
-    let comps = components(&config, config_dir, server_metrics.clone());
+    let line_metrics = LineMetrics::default();
+    let comps = components(&config, config_dir, server_metrics.clone(), &line_metrics);
 
     let mut builder = TagStoreBuilder::new();
     let mut declared = Vec::with_capacity(comps.len());
@@ -62,7 +92,7 @@ pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Resu
     let http = if config.http.listen.is_empty() {
         None
     } else {
-        let state = crate::http::HttpState::new(store.clone(), server_metrics, health);
+        let state = crate::http::HttpState::new(store.clone(), server_metrics, line_metrics, health);
         let da = match da_api(&config, &data_dir) {
             Ok(r) => r,
             Err(e) => {
