@@ -92,6 +92,113 @@ fn item_metadata_is_checked() {
     assert!(plain.simulator[0].tags[0].meta().is_none());
 }
 
+const LINES: &str = r#"
+[[simulator]]
+name = "Demo"
+[[simulator.tags]]
+name = "Sine"
+type = "Double"
+
+[[line]]
+name = "plc"
+host = "10.0.0.1; plc2.local , [::1]"
+port = 502
+backup = { host = "10.0.0.9", port = 1502 }
+
+[[line]]
+name = "north"
+mode = "server"
+host = "[*]"
+port = 1502
+
+[[device]]
+name = "Boiler"
+line = "plc"
+protocol = "modbus"
+[[device.group]]
+name = "fast"
+interval_ms = 100
+[[device.tag]]
+name = "Temp"
+address = "40101"
+type = "float32"
+scale = 0.1
+group = "fast"
+eu_units = "degC"
+eu_low = 0
+eu_high = 100
+[[device.tag]]
+name = "R"
+address = "hr:200"
+type = "int32"
+count = 10
+writable = true
+
+[[modbus_server]]
+name = "mbs"
+line = "north"
+[[modbus_server.map]]
+tag = "Demo/Sine"
+address = "hr:0"
+type = "float32"
+"#;
+
+#[test]
+fn lines_devices_and_servers_parse() {
+    let c = parse(LINES, Path::new("t.toml"), Path::new(".")).unwrap();
+    assert_eq!(crate::split_hosts(&c.line[0].host), ["10.0.0.1", "plc2.local", "[::1]"]);
+    assert!(c.line[0].backup.as_ref().unwrap().enabled);
+    assert_eq!(c.line[1].mode, LineMode::Server);
+    let t = &c.device[0].tag[0];
+    assert_eq!(t.tag_type(), TagType::Double);
+    assert_eq!(crate::modbus::Address::parse(&t.address).unwrap().offset, 100);
+    assert_eq!(c.device[0].tag[1].names().len(), 10);
+    assert_eq!(c.device[0].tag[1].stride(), 2);
+}
+
+#[test]
+fn line_and_device_errors_are_located() {
+    let bad = |from: &str, to: &str| errs(&LINES.replacen(from, to, 1));
+    let line_of = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let e = bad("host = \"[*]\"", "host = \"plc.local\"");
+    assert_eq!(e[0].field, "line[1].host");
+    assert_eq!(e[0].line, line_of(LINES, "host = \"[*]\""));
+    let e = bad("host = \"10.0.0.1; plc2.local , [::1]\"", "host = \"a,b,c,d,e,f,g,h,i\"");
+    assert!(e[0].message.contains("at most 8"), "{}", e[0]);
+    let e = bad("line = \"plc\"", "line = \"nowhere\"");
+    assert_eq!(e[0].field, "device[0].line");
+    let e = bad("line = \"plc\"", "line = \"north\"");
+    assert!(e[0].message.contains("client line"), "{}", e[0]);
+    let e = bad("address = \"40101\"", "address = \"hr:x\"");
+    assert_eq!(e[0].field, "device[0].tag[0].address");
+    let e = bad("address = \"40101\"", "address = \"ir:0\"\nwritable = true");
+    assert_eq!(e[0].field, "device[0].tag[0].writable");
+    let e = bad("type = \"int32\"", "type = \"bool\"");
+    assert_eq!(e[0].field, "device[0].tag[1].type");
+    let e = bad("group = \"fast\"", "group = \"slow\"");
+    assert_eq!(e[0].field, "device[0].tag[0].group");
+    let e = bad("protocol = \"modbus\"", "protocol = \"profibus\"");
+    assert_eq!(e[0].field, "device[0].protocol");
+    let e = bad("tag = \"Demo/Sine\"", "tag = \"Demo/Nope\"");
+    assert_eq!(e[0].field, "modbus_server[0].map[0].tag");
+    let e = bad("count = 10", "count = 70000");
+    assert_eq!(e[0].field, "device[0].tag[1].count");
+    let e = errs(&format!("{LINES}[line.tls]\npre_shared_key = \"xyz\"\n"));
+    assert_eq!(e[0].field, "line[1].tls.pre_shared_key");
+    let e = errs(&format!("{LINES}[line.tls]\nmy_certificate = \"/nonexistent/me.pem\"\nmy_key = \"/nonexistent/me.key\"\n"));
+    assert!(e.iter().any(|e| e.field == "line[1].tls.my_certificate" && e.message.contains("cannot read")), "{e:?}");
+    let e = errs(&format!("{LINES}[[modbus_server.map]]\ntag = \"Demo/Sine\"\naddress = \"hr:1\"\ntype = \"int16\"\n"));
+    assert!(e[0].message.contains("overlaps"), "{}", e[0]);
+}
+
+#[test]
+fn appdir_expands_to_the_config_directory() {
+    let dir = Path::new("/etc/fxgate");
+    assert_eq!(crate::expand_appdir("#APPDIR#/ca.pem", dir), Path::new("/etc/fxgate/ca.pem"));
+    assert_eq!(crate::expand_appdir("certs/ca.pem", dir), Path::new("/etc/fxgate/certs/ca.pem"));
+    assert_eq!(crate::expand_appdir("/abs/ca.pem", dir), Path::new("/abs/ca.pem"));
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
