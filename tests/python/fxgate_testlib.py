@@ -112,33 +112,52 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot encode {v!r} as TOML")
 
 
+def _inline(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_inline(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)) and v and all(isinstance(x, dict) for x in v):
+        return "[" + ", ".join(_inline(x) for x in v) + "]"
+    return _toml_value(v)
+
+
+def _table(out: list[str], path: str, table: dict, array: bool) -> None:
+    """One table: plain keys first, then sub-tables ([path.k]) and arrays of tables ([[path.k]]).
+    A dict whose key ends in `_inline` or a value under `inline` keys stays inline."""
+    out.append(f"[[{path}]]" if array else f"[{path}]")
+    subs = []
+    for k, v in table.items():
+        if isinstance(v, dict) and k not in INLINE_TABLE_KEYS:
+            subs.append((k, v, False))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            subs.append((k, v, True))
+        else:
+            out.append(f"{k} = {_inline(v)}")
+    for k, v, is_array in subs:
+        if is_array:
+            for item in v:
+                _table(out, f"{path}.{k}", item, True)
+        else:
+            _table(out, f"{path}.{k}", v, False)
+    out.append("")
+
+
+# Keys whose dict values are written as inline tables (`backup = { host = ..., port = ... }`).
+INLINE_TABLE_KEYS = {"backup"}
+
+
 def to_toml(cfg: dict) -> str:
-    """Serialize {"server": {...}, "users": [{...}], "simulator": [{..., "tags": [{...}]}]}."""
+    """Serialize a config dict: sections ({"server": {...}}) become [server], lists of dicts
+    ({"simulator": [{..., "tags": [{...}]}], "line": [{..., "tls": {...}}]}) become arrays of
+    tables with their nested tables ([[simulator.tags]], [line.tls], [[device.tag]])."""
     out: list[str] = []
-    for section in ("server", "http", "log"):
-        if section in cfg:
-            out.append(f"[{section}]")
-            for k, v in cfg[section].items():
-                out.append(f"{k} = {_toml_value(v)}")
-            out.append("")
-    for user in cfg.get("users", []):
-        out.append("[[users]]")
-        for k, v in user.items():
-            out.append(f"{k} = {_toml_value(v)}")
-        out.append("")
-    for sim in cfg.get("simulator", []):
-        out.append("[[simulator]]")
-        for k, v in sim.items():
-            if k != "tags":
-                out.append(f"{k} = {_toml_value(v)}")
-        for tag in sim.get("tags", []):
-            out.append("  [[simulator.tags]]")
-            for k, v in tag.items():
-                out.append(f"  {k} = {_toml_value(v)}")
-        out.append("")
-    for key in cfg:
-        if key not in ("server", "http", "log", "users", "simulator"):
-            raise KeyError(f"to_toml: unsupported top-level key {key!r}")
+    for key, value in cfg.items():
+        if isinstance(value, dict):
+            _table(out, key, value, False)
+        elif isinstance(value, list) and all(isinstance(x, dict) for x in value):
+            for item in value:
+                _table(out, key, item, True)
+        else:
+            raise KeyError(f"to_toml: top-level key {key!r} must be a table or an array of tables")
     return "\n".join(out) + "\n"
 
 
