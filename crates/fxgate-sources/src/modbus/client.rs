@@ -17,9 +17,9 @@ use fxgate_core::{
 use fxgate_lines::{LineClient, LineMetrics, LineState, LineStatus};
 use opcua::types::{DateTime, StatusCode, Variant};
 use tokio::time::Instant;
-use tokio_modbus::client::{Context, Reader, Writer};
+use tokio_modbus::client::Context;
 use tokio_modbus::prelude::SlaveContext;
-use tokio_modbus::{ExceptionCode, Slave};
+use tokio_modbus::{ExceptionCode, Request, Response, Slave};
 use tokio_util::sync::CancellationToken;
 
 use super::codec::{decode_registers, encode_registers, to_bool};
@@ -137,23 +137,46 @@ async fn call<T>(
     }
 }
 
+/// Sends one request. The answer is checked here, not by tokio-modbus's typed helpers:
+/// those assert (and panic in debug builds) when a device answers with the wrong count.
+async fn request(ctx: &mut Context, req: Request<'_>, timeout: Duration) -> Outcome<Response> {
+    call(tokio_modbus::client::Client::call(ctx, req), timeout).await
+}
+
 async fn read(ctx: &mut Context, unit: u8, area: Area, start: u16, count: u16, timeout: Duration) -> Outcome<Vec<u16>> {
     ctx.set_slave(Slave(unit));
-    let bits = |r: Outcome<Vec<bool>>| r.map(|r| r.map(|v| v.into_iter().map(u16::from).collect::<Vec<u16>>()));
-    let r = match area {
-        Area::Coil => bits(call(ctx.read_coils(start, count), timeout).await),
-        Area::DiscreteInput => bits(call(ctx.read_discrete_inputs(start, count), timeout).await),
-        Area::InputRegister => call(ctx.read_input_registers(start, count), timeout).await,
-        Area::HoldingRegister => call(ctx.read_holding_registers(start, count), timeout).await,
+    let req = match area {
+        Area::Coil => Request::ReadCoils(start, count),
+        Area::DiscreteInput => Request::ReadDiscreteInputs(start, count),
+        Area::InputRegister => Request::ReadInputRegisters(start, count),
+        Area::HoldingRegister => Request::ReadHoldingRegisters(start, count),
     };
-    // tokio-modbus returns whole bytes of bits; a short answer is a broken device.
-    match r {
-        Ok(Ok(mut v)) if v.len() >= usize::from(count) => {
-            v.truncate(usize::from(count));
-            Ok(Ok(v))
-        }
-        Ok(Ok(v)) => Err(format!("response holds {} values, {count} were asked for", v.len())),
-        other => other,
+    let words: Vec<u16> = match request(ctx, req, timeout).await? {
+        Err(exc) => return Ok(Err(exc)),
+        Ok(Response::ReadCoils(v) | Response::ReadDiscreteInputs(v)) => v.into_iter().map(u16::from).collect(),
+        Ok(Response::ReadInputRegisters(v) | Response::ReadHoldingRegisters(v)) => v,
+        Ok(other) => return Err(format!("unexpected response {other:?}")),
+    };
+    // Bits come in whole bytes; registers must match exactly.
+    let fits = if area.is_bits() { words.len() >= usize::from(count) } else { words.len() == usize::from(count) };
+    if !fits {
+        return Err(format!("response holds {} values, {count} were asked for", words.len()));
+    }
+    Ok(Ok(words.into_iter().take(usize::from(count)).collect()))
+}
+
+/// Sends a write; any well-formed write response is success.
+async fn write_request(ctx: &mut Context, req: Request<'_>, timeout: Duration) -> Outcome<()> {
+    match request(ctx, req, timeout).await? {
+        Err(exc) => Ok(Err(exc)),
+        Ok(
+            Response::WriteSingleCoil(..)
+            | Response::WriteMultipleCoils(..)
+            | Response::WriteSingleRegister(..)
+            | Response::WriteMultipleRegisters(..)
+            | Response::MaskWriteRegister(..),
+        ) => Ok(Ok(())),
+        Ok(other) => Err(format!("unexpected response {other:?}")),
     }
 }
 
@@ -353,16 +376,19 @@ impl Driver {
         let a = item.addr;
         let outcome: Outcome<()> = match (a.area, a.bit) {
             (Area::Coil, _) => match to_bool(&req.value) {
-                Ok(v) => call(ctx.write_single_coil(a.offset, v), timeout).await,
+                Ok(v) => write_request(ctx, Request::WriteSingleCoil(a.offset, v), timeout).await,
                 Err(s) => return answer(req, s),
             },
             (Area::HoldingRegister, Some(bit)) => match to_bool(&req.value) {
-                Ok(v) => call(ctx.masked_write_register(a.offset, !(1u16 << bit), u16::from(v) << bit), timeout).await,
+                Ok(v) => {
+                    let req = Request::MaskWriteRegister(a.offset, !(1u16 << bit), u16::from(v) << bit);
+                    write_request(ctx, req, timeout).await
+                }
                 Err(s) => return answer(req, s),
             },
             (Area::HoldingRegister, None) => match encode_registers(&req.value, &item.enc) {
-                Ok(words) if words.len() == 1 => call(ctx.write_single_register(a.offset, words[0]), timeout).await,
-                Ok(words) => call(ctx.write_multiple_registers(a.offset, &words), timeout).await,
+                Ok(words) if words.len() == 1 => write_request(ctx, Request::WriteSingleRegister(a.offset, words[0]), timeout).await,
+                Ok(words) => write_request(ctx, Request::WriteMultipleRegisters(a.offset, words.into()), timeout).await,
                 Err(s) => return answer(req, s),
             },
             _ => return answer(req, StatusCode::BadNotWritable),
