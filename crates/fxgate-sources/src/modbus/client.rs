@@ -180,21 +180,25 @@ async fn write_request(ctx: &mut Context, req: Request<'_>, timeout: Duration) -
     }
 }
 
+/// The words of `item` in a read starting at `start`.
+fn words_of<'a>(item: &Item, start: u16, words: &'a [u16]) -> &'a [u16] {
+    let from = usize::from(item.addr.offset.saturating_sub(start));
+    words.get(from..from + usize::from(item.span())).unwrap_or(&[])
+}
+
 /// The value of `item` in the words of a read starting at `start`.
-fn value_of(item: &Item, start: u16, words: &[u16]) -> (Vec<u16>, Result<Variant, StatusCode>) {
-    let from = usize::from(item.addr.offset - start);
-    let raw: Vec<u16> = words.get(from..from + usize::from(item.span())).unwrap_or(&[]).to_vec();
+fn value_of(item: &Item, start: u16, words: &[u16]) -> Result<Variant, StatusCode> {
+    let raw = words_of(item, start, words);
     if raw.len() != usize::from(item.span()) {
-        return (raw, Err(StatusCode::BadDecodingError));
+        return Err(StatusCode::BadDecodingError);
     }
-    let v = if item.addr.area.is_bits() {
+    if item.addr.area.is_bits() {
         Ok(Variant::Boolean(raw[0] != 0))
     } else if let Some(b) = item.addr.bit {
         Ok(Variant::Boolean(raw[0] >> b & 1 == 1))
     } else {
-        decode_registers(&raw, &item.enc)
-    };
-    (raw, v)
+        decode_registers(raw, &item.enc)
+    }
 }
 
 impl Driver {
@@ -412,8 +416,7 @@ impl Driver {
                 // Read the tag back so clients see what the device holds now.
                 match read(ctx, unit, a.area, a.offset, item.span(), timeout).await {
                     Ok(Ok(words)) => {
-                        let (_, v) = value_of(&item, a.offset, &words);
-                        if let Ok(v) = v {
+                        if let Ok(v) = value_of(&item, a.offset, &words) {
                             self.store.update(vec![(item.tag, TagValue::good(v))]);
                         }
                         Ok(())
@@ -439,13 +442,13 @@ fn publish(items: &[Item], block: &mut Block, words: Vec<u16>, stamp: DateTime, 
     }
     for (j, &i) in block.items.iter().enumerate() {
         let item = &items[i];
-        let (raw, value) = value_of(item, block.start, &words);
-        let from = usize::from(item.addr.offset - block.start);
-        let unchanged = block.status[j].is_good() && block.last.get(from..from + raw.len()) == Some(&raw[..]);
+        let unchanged = block.status[j].is_good()
+            && !block.last.is_empty()
+            && words_of(item, block.start, &block.last) == words_of(item, block.start, &words);
         if unchanged {
             continue;
         }
-        let (value, status) = match value {
+        let (value, status) = match value_of(item, block.start, &words) {
             Ok(v) => (v, StatusCode::Good),
             Err(s) => (Variant::Empty, s),
         };
