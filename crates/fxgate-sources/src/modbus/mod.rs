@@ -3,6 +3,7 @@
 //! tags of the store to Modbus clients ([`ModbusServerLine`]).
 
 pub mod codec;
+mod frame;
 mod client;
 mod device;
 pub mod plan;

@@ -13,9 +13,11 @@ use fxgate_core::store::StoreError;
 use fxgate_core::{Component, ComponentContext, Declared, RunningComponent, TagId, TagStore, TagStoreBuilder};
 use fxgate_lines::{LineMetrics, LineServer, LineStatus};
 use opcua::types::Variant;
-use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
+use tokio_modbus::ExceptionCode;
+use tokio_util::sync::CancellationToken;
 
 use super::codec::{decode_registers, encode_registers, to_bool, to_tag_type};
+use super::frame::{self, Req, Resp};
 use super::status::write_exception;
 
 /// A server line with a Modbus server on it.
@@ -180,37 +182,27 @@ impl Service {
         Ok(())
     }
 
-    fn handle(&self, req: SlaveRequest<'static>) -> BoxFuture<'static, Result<Response, ExceptionCode>> {
-        if !self.units.is_empty() && !self.units.contains(&req.slave) {
-            return futures::future::ready(Err(ExceptionCode::GatewayPathUnavailable)).boxed();
-        }
+    fn handle(&self, unit: u8, pdu: &[u8]) -> BoxFuture<'static, Result<Resp, ExceptionCode>> {
         let ready = |r| futures::future::ready(r).boxed();
-        match req.request {
-            Request::ReadCoils(a, n) => ready(self.read_bits(Area::Coil, a, n).map(Response::ReadCoils)),
-            Request::ReadDiscreteInputs(a, n) => {
-                ready(self.read_bits(Area::DiscreteInput, a, n).map(Response::ReadDiscreteInputs))
-            }
-            Request::ReadHoldingRegisters(a, n) => {
-                ready(self.read_words(Area::HoldingRegister, a, n).map(Response::ReadHoldingRegisters))
-            }
-            Request::ReadInputRegisters(a, n) => {
-                ready(self.read_words(Area::InputRegister, a, n).map(Response::ReadInputRegisters))
-            }
-            Request::WriteSingleCoil(a, v) => self.write_coils(a, vec![v], Response::WriteSingleCoil(a, v)),
-            Request::WriteMultipleCoils(a, coils) => {
-                let n = coils.len() as u16;
-                self.write_coils(a, coils.into_owned(), Response::WriteMultipleCoils(a, n))
-            }
-            Request::WriteSingleRegister(a, w) => self.write_registers(a, vec![w], Response::WriteSingleRegister(a, w)),
-            Request::WriteMultipleRegisters(a, words) => {
-                let n = words.len() as u16;
-                self.write_registers(a, words.into_owned(), Response::WriteMultipleRegisters(a, n))
-            }
-            _ => ready(Err(ExceptionCode::IllegalFunction)),
+        if !self.units.is_empty() && !self.units.contains(&unit) {
+            return ready(Err(ExceptionCode::GatewayPathUnavailable));
+        }
+        let req = match frame::parse(pdu) {
+            Ok(r) => r,
+            Err(e) => return ready(Err(e)),
+        };
+        let echo = Resp::Echo(frame::echo(pdu));
+        match req {
+            Req::ReadBits { area, addr, qty } => ready(self.read_bits(area, addr, qty).map(Resp::Bits)),
+            Req::ReadWords { area, addr, qty } => ready(self.read_words(area, addr, qty).map(Resp::Words)),
+            Req::WriteCoil { addr, on } => self.write_coils(addr, vec![on], echo),
+            Req::WriteCoils { addr, coils } => self.write_coils(addr, coils, echo),
+            Req::WriteRegister { addr, value } => self.write_registers(addr, vec![value], echo),
+            Req::WriteRegisters { addr, words } => self.write_registers(addr, words, echo),
         }
     }
 
-    fn write_coils(&self, start: u16, coils: Vec<bool>, ok: Response) -> BoxFuture<'static, Result<Response, ExceptionCode>> {
+    fn write_coils(&self, start: u16, coils: Vec<bool>, ok: Resp) -> BoxFuture<'static, Result<Resp, ExceptionCode>> {
         let plan: Result<Vec<(TagId, Variant)>, ExceptionCode> = coils
             .iter()
             .enumerate()
@@ -224,12 +216,12 @@ impl Service {
         self.run_writes(plan, ok)
     }
 
-    fn write_registers(&self, start: u16, words: Vec<u16>, ok: Response) -> BoxFuture<'static, Result<Response, ExceptionCode>> {
+    fn write_registers(&self, start: u16, words: Vec<u16>, ok: Resp) -> BoxFuture<'static, Result<Resp, ExceptionCode>> {
         let plan = self.plan_register_writes(start, &words);
         self.run_writes(plan, ok)
     }
 
-    fn run_writes(&self, plan: Result<Vec<(TagId, Variant)>, ExceptionCode>, ok: Response) -> BoxFuture<'static, Result<Response, ExceptionCode>> {
+    fn run_writes(&self, plan: Result<Vec<(TagId, Variant)>, ExceptionCode>, ok: Resp) -> BoxFuture<'static, Result<Resp, ExceptionCode>> {
         let store = self.store.clone();
         async move {
             Self::apply(store, plan?).await?;
@@ -239,21 +231,31 @@ impl Service {
     }
 }
 
-impl tokio_modbus::server::Service for Service {
-    type Request = SlaveRequest<'static>;
-    type Response = Response;
-    type Exception = ExceptionCode;
-    type Future = BoxFuture<'static, Result<Response, ExceptionCode>>;
-
-    fn call(&self, req: Self::Request) -> Self::Future {
-        let status = self.status.clone();
-        let fut = self.handle(req);
-        async move {
-            let r = fut.await;
-            status.requests(u64::from(r.is_ok()), u64::from(r.is_err()));
-            r
+/// Serves one client connection until it ends, breaks the framing, or shutdown.
+async fn serve_connection(service: Arc<Service>, mut stream: fxgate_lines::ServerStream, peer: std::net::SocketAddr, line: String, shutdown: CancellationToken) {
+    loop {
+        let frame = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            f = frame::read_frame(&mut stream) => f,
+        };
+        let f = match frame {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                tracing::debug!(%line, %peer, "Modbus client disconnected");
+                return;
+            }
+            Err(e) => {
+                tracing::info!(%line, %peer, error = %e, "Modbus client connection ended");
+                return;
+            }
+        };
+        let fc = f.pdu.first().copied().unwrap_or(0);
+        let r = service.handle(f.unit, &f.pdu).await;
+        service.status.requests(u64::from(r.is_ok()), u64::from(r.is_err()));
+        if let Err(e) = frame::write_frame(&mut stream, f.tid, f.unit, &frame::encode(fc, &r)).await {
+            tracing::info!(%line, %peer, error = %e, "Modbus client connection ended");
+            return;
         }
-        .boxed()
     }
 }
 
@@ -293,25 +295,24 @@ impl Component for ModbusServerLine {
             let status = this.status.clone();
             let shutdown = cx.shutdown.clone();
             let line_name = this.line.name.clone();
+            let service = Arc::new(Service { store, tables, units, serve_bad, status });
             let task = async move {
-                let on_connected = |tcp: tokio::net::TcpStream, peer: std::net::SocketAddr| {
-                    let service = Service {
-                        store: store.clone(),
-                        tables: tables.clone(),
-                        units: units.clone(),
-                        serve_bad,
-                        status: status.clone(),
+                loop {
+                    let (tcp, peer) = tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        a = listener.accept() => match a {
+                            Ok(a) => a,
+                            Err(e) => {
+                                // E.g. out of file descriptors: keep the server, try again shortly.
+                                tracing::warn!(line = %line_name, error = %e, "cannot accept a Modbus client");
+                                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                                continue;
+                            }
+                        },
                     };
-                    let stream = server.wrap(tcp, peer);
                     tracing::debug!(line = %line_name, %peer, "Modbus client connected");
-                    async move { Ok(Some((service, stream))) }
-                };
-                let line = line_name.clone();
-                let on_error = move |e: std::io::Error| tracing::info!(%line, error = %e, "Modbus client connection ended");
-                let srv = tokio_modbus::server::tcp::Server::new(listener);
-                tokio::select! {
-                    _ = shutdown.cancelled() => Ok(()),
-                    r = srv.serve(&on_connected, on_error) => r.map_err(|e| format!("Modbus server stopped: {e}")),
+                    let stream = server.wrap(tcp, peer);
+                    tokio::spawn(serve_connection(service.clone(), stream, peer, line_name.clone(), shutdown.clone()));
                 }
             }
             .boxed();
