@@ -12,11 +12,14 @@ mod model;
 mod simulator;
 mod validate;
 mod validate_io;
+mod validate_ws;
+mod websocket;
 
 use std::path::{Path, PathBuf};
 
 pub use device::{DeviceConfig, ModbusServerConfig, ModbusTagConfig, PollGroupConfig, Protocol, ServerMapConfig};
 pub use error::{ConfigError, Invalid};
+pub use websocket::{glob_match, JwtAlgorithm, JwtConfig, WebSocketConfig, WsEncoding, WsTlsConfig};
 pub use line::{expand_appdir, split_hosts, BackupConfig, LineConfig, LineMode, TlsConfig};
 pub use model::{Config, HttpConfig, LogConfig, Role, ServerConfig, UserConfig};
 pub use simulator::{SimTagConfig, SimulatorConfig, TagType, Waveform};

@@ -24,6 +24,8 @@ pub struct Config {
     pub device: Vec<crate::device::DeviceConfig>,
     /// Modbus TCP servers on server lines.
     pub modbus_server: Vec<crate::device::ModbusServerConfig>,
+    /// Northbound WebSocket clients.
+    pub websocket: Vec<crate::websocket::WebSocketConfig>,
 }
 
 /// A role a user may hold (seed 000 §4.9.4).
