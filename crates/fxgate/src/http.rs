@@ -41,6 +41,7 @@ impl HttpState {
         store: Arc<TagStore>,
         server: ServerMetrics,
         lines: fxgate_lines::LineMetrics,
+        websockets: fxgate_websocket::WsMetrics,
         health: Vec<(String, HealthCheck)>,
     ) -> Self {
         let mut registry = Registry::default();
@@ -53,6 +54,7 @@ impl HttpState {
         r.register("tag_write_errors", "Writes that did not end Good", m.write_errors.clone());
         server.register(r);
         lines.register(r);
+        websockets.register(r);
         m.tags.set(store.len() as i64);
         Self {
             registry: Arc::new(registry),

@@ -7,6 +7,7 @@ use fxgate_config::Config;
 use fxgate_core::{Component, ComponentContext, HealthCheck, TagStoreBuilder};
 use fxgate_opcua_server::{OpcUaServerSink, ServerMetrics};
 use fxgate_lines::LineMetrics;
+use fxgate_websocket::{WebSocketSink, WsMetrics};
 use fxgate_sources::modbus::{ModbusClientLine, ModbusServerLine};
 use fxgate_sources::simulator::SimulatorSource;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +18,7 @@ fn components(
     config_dir: PathBuf,
     metrics: ServerMetrics,
     line_metrics: &LineMetrics,
+    ws_metrics: &WsMetrics,
 ) -> Vec<Box<dyn Component>> {
     let mut out: Vec<Box<dyn Component>> = Vec::new();
     for sim in &config.simulator {
@@ -44,6 +46,9 @@ fn components(
             tracing::warn!(line = %line.name, "no device or server uses this line; it stays closed");
         }
     }
+    for ws in &config.websocket {
+        out.push(Box::new(WebSocketSink::new(ws.clone(), &config.users, config_dir.clone(), ws_metrics.clone())));
+    }
     out.push(Box::new(OpcUaServerSink::new(config.clone(), config_dir, metrics)));
     out
 }
@@ -53,7 +58,8 @@ pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Resu
     let shutdown = CancellationToken::new();
     let server_metrics = ServerMetrics::default();
     let line_metrics = LineMetrics::default();
-    let comps = components(&config, config_dir, server_metrics.clone(), &line_metrics);
+    let ws_metrics = WsMetrics::default();
+    let comps = components(&config, config_dir, server_metrics.clone(), &line_metrics, &ws_metrics);
 
     let mut builder = TagStoreBuilder::new();
     let mut declared = Vec::with_capacity(comps.len());
@@ -92,7 +98,7 @@ pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Resu
     let http = if config.http.listen.is_empty() {
         None
     } else {
-        let state = crate::http::HttpState::new(store.clone(), server_metrics, line_metrics, health);
+        let state = crate::http::HttpState::new(store.clone(), server_metrics, line_metrics, ws_metrics, health);
         let da = match da_api(&config, &data_dir) {
             Ok(r) => r,
             Err(e) => {

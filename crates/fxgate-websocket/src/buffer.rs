@@ -1,0 +1,231 @@
+//! Store-and-forward: outgoing messages wait here until sent (or, with `require_ack`,
+//! until acknowledged), in memory up to `memory_max` bytes and beyond that in a spill
+//! file under the data dir, up to `max` bytes in all. Beyond the bound the oldest
+//! messages are dropped and counted.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+
+enum Data {
+    Memory(Bytes),
+    Disk { offset: u64, len: usize },
+}
+
+struct Entry {
+    seq: u64,
+    data: Data,
+    len: usize,
+}
+
+/// The buffer of one client.
+pub struct Buffer {
+    entries: VecDeque<Entry>,
+    /// Index of the first entry not yet sent on the current connection.
+    cursor: usize,
+    mem_bytes: usize,
+    total_bytes: usize,
+    memory_max: usize,
+    max: usize,
+    spill_path: PathBuf,
+    spill: Option<File>,
+    spill_end: u64,
+    on_disk: usize,
+    dropped: u64,
+}
+
+impl Buffer {
+    /// A buffer bounded by `max` bytes, `memory_max` of them in memory, spilling to `spill_path`.
+    pub fn new(max: usize, memory_max: usize, spill_path: PathBuf) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            cursor: 0,
+            mem_bytes: 0,
+            total_bytes: 0,
+            memory_max,
+            max,
+            spill_path,
+            spill: None,
+            spill_end: 0,
+            on_disk: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Messages waiting (unsent or unacknowledged).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Messages dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.total_bytes
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(e) = self.entries.pop_front() {
+            self.total_bytes -= e.len;
+            match e.data {
+                Data::Memory(_) => self.mem_bytes -= e.len,
+                Data::Disk { .. } => self.on_disk -= 1,
+            }
+            self.cursor = self.cursor.saturating_sub(1);
+        }
+        if self.on_disk == 0 && self.spill_end > 0 {
+            // Nothing on disk any more: start the spill file over.
+            if let Some(f) = &self.spill {
+                let _ = f.set_len(0);
+            }
+            self.spill_end = 0;
+        }
+    }
+
+    /// Adds message `seq`; returns how many old messages were dropped to make room.
+    pub fn push(&mut self, seq: u64, data: Bytes) -> u64 {
+        let len = data.len();
+        let mut dropped = 0;
+        while !self.entries.is_empty() && self.total_bytes + len > self.max {
+            self.pop_front();
+            dropped += 1;
+        }
+        if len > self.max {
+            self.dropped += dropped + 1;
+            return dropped + 1;
+        }
+        let data = if self.mem_bytes + len <= self.memory_max {
+            self.mem_bytes += len;
+            Data::Memory(data)
+        } else {
+            match self.spill_write(&data) {
+                Ok(offset) => {
+                    self.on_disk += 1;
+                    Data::Disk { offset, len }
+                }
+                Err(e) => {
+                    // No disk: keep it in memory rather than lose it (the bound still holds).
+                    tracing::warn!(path = %self.spill_path.display(), error = %e, "cannot spill to disk; keeping the message in memory");
+                    self.mem_bytes += len;
+                    Data::Memory(data)
+                }
+            }
+        };
+        self.total_bytes += len;
+        self.entries.push_back(Entry { seq, data, len });
+        self.dropped += dropped;
+        dropped
+    }
+
+    fn spill_write(&mut self, data: &[u8]) -> std::io::Result<u64> {
+        if self.spill.is_none() {
+            if let Some(dir) = self.spill_path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .read(true)
+                .write(true)
+                .truncate(true)
+                .open(&self.spill_path)?;
+            self.spill = Some(f);
+            self.spill_end = 0;
+        }
+        let f = self.spill.as_mut().ok_or_else(|| std::io::Error::other("no spill file"))?;
+        f.seek(SeekFrom::Start(self.spill_end))?;
+        f.write_all(data)?;
+        let offset = self.spill_end;
+        self.spill_end += data.len() as u64;
+        Ok(offset)
+    }
+
+    /// The next message to send on this connection, if any.
+    pub fn next_unsent(&self) -> Option<(u64, Bytes)> {
+        let e = self.entries.get(self.cursor)?;
+        let data = match &e.data {
+            Data::Memory(b) => b.clone(),
+            Data::Disk { offset, len } => {
+                let mut buf = vec![0u8; *len];
+                let f = self.spill.as_ref()?;
+                f.read_exact_at(&mut buf, *offset).ok()?;
+                Bytes::from(buf)
+            }
+        };
+        Some((e.seq, data))
+    }
+
+    /// Marks the message at the cursor sent; without acknowledgements it is released.
+    pub fn sent(&mut self, require_ack: bool) {
+        if require_ack {
+            self.cursor = (self.cursor + 1).min(self.entries.len());
+        } else {
+            self.pop_front();
+        }
+    }
+
+    /// Releases every message up to and including `seq`.
+    pub fn ack(&mut self, seq: u64) {
+        while self.entries.front().is_some_and(|e| e.seq <= seq) {
+            self.pop_front();
+        }
+    }
+
+    /// A new connection: everything still held goes out again.
+    pub fn rewind(&mut self) {
+        self.cursor = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(n: usize) -> Bytes {
+        Bytes::from(vec![b'x'; n])
+    }
+
+    #[test]
+    fn spills_resends_acks_and_drops_oldest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = Buffer::new(100, 30, dir.path().join("ws/spill.bin"));
+        for seq in 1..=5 {
+            assert_eq!(b.push(seq, msg(20)), 0);
+        }
+        assert_eq!((b.len(), b.bytes()), (5, 100));
+        assert!(dir.path().join("ws/spill.bin").exists());
+        // Sent with acknowledgements pending, then a reconnect resends from the start.
+        for _ in 0..3 {
+            assert!(b.next_unsent().is_some());
+            b.sent(true);
+        }
+        assert_eq!(b.next_unsent().unwrap().0, 4);
+        b.rewind();
+        assert_eq!(b.next_unsent().unwrap().0, 1);
+        b.ack(2);
+        assert_eq!(b.next_unsent().unwrap().0, 3);
+        assert_eq!(b.next_unsent().unwrap().1.len(), 20);
+        // Full: the oldest goes.
+        assert_eq!(b.push(6, msg(20)), 0);
+        assert_eq!(b.push(7, msg(40)), 1);
+        assert_eq!(b.dropped(), 1);
+        assert_eq!(b.next_unsent().unwrap().0, 4);
+        // Without acknowledgements a sent message is released at once; the spill file empties.
+        while b.next_unsent().is_some() {
+            b.sent(false);
+        }
+        assert!(b.is_empty());
+        assert_eq!(std::fs::metadata(dir.path().join("ws/spill.bin")).unwrap().len(), 0);
+    }
+}

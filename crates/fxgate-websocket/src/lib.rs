@@ -1,0 +1,23 @@
+//! The northbound WebSocket client (seed 001: Beckhoff TF6770 `FB_IotWebSocketClient`).
+//!
+//! fxgate streams changes of selected tags to a WebSocket server and takes commands back:
+//! - [`client`]: the connection loop, publishing, commands, keep-alive, reconnects;
+//! - [`handshake`]: the opening handshake with the subprotocol check;
+//! - [`tls`]: `ST_IotSocketTls` on OpenSSL (CA, client cert, CRL, ciphers, version, PSK);
+//! - [`jwt`]: the bearer token of the handshake;
+//! - [`message`]: JSON/CBOR messages;
+//! - [`buffer`]: store-and-forward in memory and on disk;
+//! - [`status`]: `ETcIotWebSocketStatus`, state tags and metrics.
+
+#![warn(missing_docs)]
+
+pub mod buffer;
+pub mod client;
+pub mod handshake;
+pub mod jwt;
+pub mod message;
+pub mod status;
+pub mod tls;
+
+pub use client::WebSocketSink;
+pub use status::{WsMetrics, WsState, WsStatus};

@@ -1,0 +1,264 @@
+//! The connection state of a WebSocket client: `ETcIotWebSocketStatus` (seed 001 §5.2.1),
+//! published as tags under `Objects/fxgate/WebSockets/<name>` and in `/metrics`.
+
+use std::sync::Arc;
+
+use fxgate_core::store::StoreError;
+use fxgate_core::{AccessMode, TagDef, TagId, TagStore, TagStoreBuilder, TagValue};
+use opcua::types::{DataTypeId, Variant};
+use parking_lot::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// The `ETcIotWebSocketStatus` values fxgate reports (names without `WS_STATUS_`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs, non_camel_case_types)]
+pub enum WsStatus {
+    SUCCESS = 0,
+    SOCK_NO_CONN = 4,
+    SOCK_CONN_REFUSED = 5,
+    SOCK_NOT_FOUND = 6,
+    SOCK_CONN_LOST = 7,
+    SOCK_ERR_TLS = 8,
+    TLS_CA_INVALID = 20,
+    TLS_CERT_INVALID = 21,
+    TLS_KEY_INVALID = 22,
+    TLS_VERIFY_FAIL = 23,
+    TLS_SETUP = 24,
+    TLS_HANDSHAKE_FAIL = 25,
+    TLS_CIPHER_INVALID = 26,
+    TLS_VERSION_INVALID = 27,
+    TLS_PSK_INVALID = 28,
+    TLS_CRL_INVALID = 30,
+    FINALIZE_DISCONNECT = 31,
+    SOCK_CONN_FAILED = 37,
+    SOCK_CONN_TIMEOUT = 38,
+    SOCK_CONN_HOSTUNREACH = 39,
+    TLS_CERT_EXPIRED = 40,
+    TLS_CN_MISMATCH = 41,
+    INTERNAL_ERROR = 1000,
+    CONNECT_REQ_SEND_ERROR = 1002,
+    CONNECT_RES_PARSE_ERROR = 1003,
+    CONNECT_RES_INVALID = 1004,
+    CONNECT_RES_INVALID_STATUS = 1005,
+    CONNECT_RES_ACCEPT_INVALID = 1006,
+    CONNECT_RES_ACCEPT_INVALID_HASH = 1007,
+    CONNECT_RES_INVALID_EXTENSION = 1008,
+    CONNECT_RES_REJECT = 1009,
+    CONNECT_RES_TIMEOUT = 1010,
+    KEEP_ALIVE_TIMEOUT = 1011,
+    INVALID_MSG_SIZE = 1013,
+    PROTOCOL_ERROR = 1014,
+    DECOMPRESS_ERROR = 1016,
+}
+
+impl WsStatus {
+    /// The name shown in the `State` tag.
+    pub fn name(self) -> String {
+        format!("{self:?}")
+    }
+
+    /// The number of the enumeration.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// The `name` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WsLabel {
+    /// Client name.
+    pub name: String,
+}
+
+/// Metrics of every WebSocket client.
+#[derive(Clone, Default)]
+pub struct WsMetrics {
+    /// `ETcIotWebSocketStatus` number.
+    pub state: Family<WsLabel, Gauge>,
+    /// 1 while connected.
+    pub connected: Family<WsLabel, Gauge>,
+    /// Messages sent (resent ones included).
+    pub messages_sent: Family<WsLabel, Counter>,
+    /// Payload bytes sent, after compression.
+    pub bytes_sent: Family<WsLabel, Counter>,
+    /// Messages dropped because the buffer was full.
+    pub messages_dropped: Family<WsLabel, Counter>,
+    /// Messages waiting in the buffer.
+    pub buffered: Family<WsLabel, Gauge>,
+    /// Connections lost or failed.
+    pub reconnects: Family<WsLabel, Counter>,
+}
+
+impl WsMetrics {
+    /// Registers the families under `fxgate_websocket_…`.
+    pub fn register(&self, r: &mut Registry) {
+        let r = r.sub_registry_with_prefix("websocket");
+        r.register("state", "ETcIotWebSocketStatus of the client (0 SUCCESS)", self.state.clone());
+        r.register("connected", "1 while connected", self.connected.clone());
+        r.register("messages_sent", "Messages sent", self.messages_sent.clone());
+        r.register("bytes_sent", "Payload bytes sent (after compression)", self.bytes_sent.clone());
+        r.register("messages_dropped", "Messages dropped because the buffer was full", self.messages_dropped.clone());
+        r.register("buffered_messages", "Messages waiting in the store-and-forward buffer", self.buffered.clone());
+        r.register("reconnects", "Connections lost or failed", self.reconnects.clone());
+    }
+}
+
+const TAGS: [(&str, DataTypeId, &str); 8] = [
+    ("State", DataTypeId::String, "ETcIotWebSocketStatus name (SUCCESS when connected)"),
+    ("StateCode", DataTypeId::Int32, "ETcIotWebSocketStatus number"),
+    ("Connected", DataTypeId::Boolean, "Connected and handshake done"),
+    ("LastError", DataTypeId::String, "The last error"),
+    ("CloseReason", DataTypeId::UInt16, "RFC 6455 close code of the last close (0: none)"),
+    ("Sequence", DataTypeId::UInt64, "seq of the last message sent"),
+    ("Buffered", DataTypeId::UInt64, "Messages waiting to be sent or acknowledged"),
+    ("Dropped", DataTypeId::UInt64, "Messages dropped because the buffer was full"),
+];
+
+#[derive(Default)]
+struct Inner {
+    status: Option<WsStatus>,
+    connected: bool,
+    last_error: String,
+    close_reason: u16,
+    sequence: u64,
+    buffered: u64,
+    dropped: u64,
+}
+
+/// Live state of one client; cheap to clone.
+#[derive(Clone)]
+pub struct WsState {
+    name: Arc<str>,
+    inner: Arc<Mutex<Inner>>,
+    store: Arc<Mutex<Option<(Arc<TagStore>, Vec<TagId>)>>>,
+    metrics: WsMetrics,
+    label: WsLabel,
+}
+
+impl WsState {
+    /// The state of client `name`.
+    pub fn new(name: &str, metrics: WsMetrics) -> Self {
+        Self {
+            name: name.into(),
+            inner: Arc::new(Mutex::new(Inner::default())),
+            store: Arc::new(Mutex::new(None)),
+            label: WsLabel { name: name.to_string() },
+            metrics,
+        }
+    }
+
+    /// Declares the state tags under `fxgate/WebSockets/<name>`.
+    pub fn declare(&self, b: &mut TagStoreBuilder) -> Result<Vec<TagId>, StoreError> {
+        let source: Arc<str> = format!("fxgate/WebSockets/{}", self.name).into();
+        TAGS.iter()
+            .map(|(n, t, d)| {
+                b.add_tag(TagDef {
+                    source: source.clone(),
+                    name: (*n).into(),
+                    data_type: *t,
+                    access: AccessMode::Read,
+                    description: (*d).into(),
+                    meta: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Connects the state to the store.
+    pub fn attach(&self, store: Arc<TagStore>, ids: &[TagId]) {
+        *self.store.lock() = Some((store, ids.to_vec()));
+        self.publish();
+    }
+
+    fn publish(&self) {
+        let (values, status) = {
+            let i = self.inner.lock();
+            let s = i.status.unwrap_or(WsStatus::SOCK_NO_CONN);
+            (
+                [
+                    Variant::from(s.name()),
+                    Variant::Int32(s.code()),
+                    Variant::Boolean(i.connected),
+                    Variant::from(i.last_error.as_str()),
+                    Variant::UInt16(i.close_reason),
+                    Variant::UInt64(i.sequence),
+                    Variant::UInt64(i.buffered),
+                    Variant::UInt64(i.dropped),
+                ],
+                (s, i.connected, i.buffered),
+            )
+        };
+        self.metrics.state.get_or_create(&self.label).set(i64::from(status.0.code()));
+        self.metrics.connected.get_or_create(&self.label).set(i64::from(status.1));
+        self.metrics.buffered.get_or_create(&self.label).set(status.2 as i64);
+        if let Some((store, ids)) = self.store.lock().as_ref() {
+            store.update(ids.iter().copied().zip(values.into_iter().map(TagValue::good)).collect());
+        }
+    }
+
+    /// Sets the status; `error` becomes `LastError` when given.
+    pub fn set(&self, status: WsStatus, connected: bool, error: Option<&str>) {
+        {
+            let mut i = self.inner.lock();
+            if i.status == Some(status) && i.connected == connected && error.is_none_or(|e| e == i.last_error) {
+                return;
+            }
+            i.status = Some(status);
+            i.connected = connected;
+            if let Some(e) = error {
+                i.last_error = e.to_string();
+            }
+        }
+        self.publish();
+    }
+
+    /// The current status.
+    pub fn status(&self) -> WsStatus {
+        self.inner.lock().status.unwrap_or(WsStatus::SOCK_NO_CONN)
+    }
+
+    /// The last error.
+    pub fn last_error(&self) -> String {
+        self.inner.lock().last_error.clone()
+    }
+
+    /// Records the close code of the last close.
+    pub fn closed(&self, code: u16) {
+        self.inner.lock().close_reason = code;
+        self.publish();
+    }
+
+    /// Updates sequence/buffer counters (published with the next state change or now).
+    pub fn counters(&self, sequence: u64, buffered: u64, dropped: u64) {
+        {
+            let mut i = self.inner.lock();
+            if i.sequence == sequence && i.buffered == buffered && i.dropped == dropped {
+                return;
+            }
+            i.sequence = sequence;
+            i.buffered = buffered;
+            i.dropped = dropped;
+        }
+        self.publish();
+    }
+
+    /// Counts a sent message of `bytes` payload bytes.
+    pub fn sent(&self, bytes: usize) {
+        self.metrics.messages_sent.get_or_create(&self.label).inc();
+        self.metrics.bytes_sent.get_or_create(&self.label).inc_by(bytes as u64);
+    }
+
+    /// Counts dropped messages.
+    pub fn dropped(&self, n: u64) {
+        self.metrics.messages_dropped.get_or_create(&self.label).inc_by(n);
+    }
+
+    /// Counts a reconnect.
+    pub fn reconnect(&self) {
+        self.metrics.reconnects.get_or_create(&self.label).inc();
+    }
+}
