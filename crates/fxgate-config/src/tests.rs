@@ -199,6 +199,24 @@ fn appdir_expands_to_the_config_directory() {
     assert_eq!(crate::expand_appdir("/abs/ca.pem", dir), Path::new("/abs/ca.pem"));
 }
 
+#[test]
+fn websocket_errors_are_located() {
+    let base = "[[users]]\nname = \"cloud\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$hqz1DUL76bOAdc8UKSZr+g$g4LDZrSIpaLE7HRbzzAzbpbASv2fNqsX1VOTA3Iq6OA\"\nroles = [\"read\"]\n[[websocket]]\nname = \"w\"\nurl = \"wss://h/x\"\ntags = [\"Demo/*\"]\n";
+    let ok = parse(base, Path::new("t.toml"), Path::new(".")).unwrap();
+    assert_eq!(ok.websocket[0].max_recv_frame_size, 0x10000);
+    assert_eq!(ok.websocket[0].max_send_frame_size, 0x4000);
+    let e = errs(&base.replace("wss://h/x", "http://h/x"));
+    assert_eq!((e[0].field.as_str(), e[0].line), ("websocket[0].url", 7));
+    let e = errs(&format!("{base}user = \"cloud\"\n"));
+    assert!(e[0].message.contains("no write role"), "{}", e[0]);
+    let e = errs(&format!("{base}[websocket.tls]\nversion = \"ssl3\"\n"));
+    assert_eq!(e[0].field, "websocket[0].tls.version");
+    let e = errs(&format!("{base}[websocket.jwt]\nalgorithm = \"HS256\"\n"));
+    assert_eq!(e[0].field, "websocket[0].jwt.secret");
+    let e = errs(&base.replace("tags = [\"Demo/*\"]\n", ""));
+    assert_eq!(e[0].field, "websocket[0].tags");
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;

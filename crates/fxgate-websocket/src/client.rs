@@ -84,12 +84,12 @@ impl Component for WebSocketSink {
                 Some(j) => Some(Jwt::new(j, &this.app_dir).map_err(|e| format!("jwt: {e}"))?),
                 None => None,
             };
-            let mut selected = vec![false; cx.store.len()];
+            let mut selected: Vec<Option<Box<str>>> = vec![None; cx.store.len()];
             let mut count = 0;
             for (id, def) in cx.store.defs() {
                 let path = def.path();
                 if this.cfg.tags.iter().any(|g| fxgate_config::glob_match(g, &path)) {
-                    selected[id as usize] = true;
+                    selected[id as usize] = Some(path.into());
                     count += 1;
                 }
             }
@@ -213,7 +213,8 @@ struct Client {
     cfg: WebSocketConfig,
     state: WsState,
     store: Arc<TagStore>,
-    selected: Vec<bool>,
+    /// The path of each selected tag, by id; `None` for tags not streamed.
+    selected: Vec<Option<Box<str>>>,
     buffer: Buffer,
     seq: u64,
     pending: Vec<(TagId, TagValue)>,
@@ -247,7 +248,7 @@ fn classify(e: &WebSocketError) -> WsStatus {
 impl Client {
     fn collect(&mut self, batch: &ChangeBatch) {
         for (id, v) in batch.iter() {
-            if self.selected.get(*id as usize).copied().unwrap_or(false) {
+            if self.selected.get(*id as usize).is_some_and(Option::is_some) {
                 self.pending.push((*id, v.clone()));
             }
         }
@@ -256,7 +257,7 @@ impl Client {
     /// Everything selected, as it is now (at start and after the change stream lagged).
     fn snapshot(&mut self) {
         for (id, sel) in self.selected.iter().enumerate() {
-            if *sel {
+            if sel.is_some() {
                 if let Some(v) = self.store.get(id as TagId) {
                     self.pending.push((id as TagId, v));
                 }
@@ -270,11 +271,10 @@ impl Client {
             return;
         }
         let pending = std::mem::take(&mut self.pending);
-        let paths: Vec<String> = pending
+        let values: Vec<OutValue<'_>> = pending
             .iter()
-            .map(|(id, _)| self.store.def(*id).map(|d| d.path()).unwrap_or_default())
+            .filter_map(|(id, v)| self.selected.get(*id as usize)?.as_deref().map(|p| OutValue::new(p, v)))
             .collect();
-        let values: Vec<OutValue<'_>> = pending.iter().zip(&paths).map(|((_, v), p)| OutValue::new(p, v)).collect();
         self.seq += 1;
         let data = message::data_message(self.seq, values, self.cfg.encoding);
         let dropped = self.buffer.push(self.seq, Bytes::from(data));
