@@ -106,6 +106,7 @@ impl Component for WebSocketSink {
             let changes = cx.store.subscribe();
             let conn = Connector { cfg: Arc::new(this.cfg.clone()), url, tls, jwt: jwt.map(Arc::new) };
             let client = Client {
+                last: vec![None; selected.len()],
                 cfg: this.cfg,
                 state: this.state,
                 store: cx.store,
@@ -215,6 +216,8 @@ struct Client {
     store: Arc<TagStore>,
     /// The path of each selected tag, by id; `None` for tags not streamed.
     selected: Vec<Option<Box<str>>>,
+    /// The value queued last for each tag.
+    last: Vec<Option<TagValue>>,
     buffer: Buffer,
     seq: u64,
     pending: Vec<(TagId, TagValue)>,
@@ -249,18 +252,28 @@ impl Client {
     fn collect(&mut self, batch: &ChangeBatch) {
         for (id, v) in batch.iter() {
             if self.selected.get(*id as usize).is_some_and(Option::is_some) {
-                self.pending.push((*id, v.clone()));
+                self.queue(*id, v);
             }
         }
     }
 
+    /// Queues a value unless it is the very value queued last for the tag (the start-up
+    /// image and the change stream can both carry the same update).
+    fn queue(&mut self, id: TagId, v: &TagValue) {
+        let Some(last) = self.last.get_mut(id as usize) else { return };
+        if last.as_ref() == Some(v) {
+            return;
+        }
+        *last = Some(v.clone());
+        self.pending.push((id, v.clone()));
+    }
+
     /// Everything selected, as it is now (at start and after the change stream lagged).
     fn snapshot(&mut self) {
-        for (id, sel) in self.selected.iter().enumerate() {
-            if sel.is_some() {
-                if let Some(v) = self.store.get(id as TagId) {
-                    self.pending.push((id as TagId, v));
-                }
+        let ids: Vec<TagId> = (0..self.selected.len()).filter(|&i| self.selected[i].is_some()).map(|i| i as TagId).collect();
+        for id in ids {
+            if let Some(v) = self.store.get(id) {
+                self.queue(id, &v);
             }
         }
     }

@@ -57,7 +57,9 @@ pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S, req: &Requ
         text += &format!("Origin: {}\r\n", req.origin);
     }
     if req.deflate {
-        text += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+        // No client_max_window_bits: the compressor works with the full 15-bit window, and
+        // offering the parameter would let the server demand a smaller one.
+        text += "Sec-WebSocket-Extensions: permessage-deflate\r\n";
     }
     if !req.bearer.is_empty() {
         text += &format!("Authorization: Bearer {}\r\n", req.bearer);
