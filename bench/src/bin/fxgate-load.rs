@@ -12,6 +12,11 @@
 //!   (`--sampling-ms`), created in chunks of `--create-chunk`. Counts DataChange notifications
 //!   per item and tracks the NotificationMessage sequence numbers (see `SubShared` for how
 //!   "lost" is determined). Latency = client receive time − SourceTimestamp (same host clock).
+//! * `write`: Write calls of one Value to `--write-node` (type `--write-type`), one after
+//!   another: writes during `--warmup-s` are not counted, then `--writes` counted ones.
+//!   Latency = Write round trip as seen by the client (for a gateway whose Write returns after
+//!   the device answered, this is the OPC UA write → device latency). No browse. With
+//!   `--write-pace-ms` the writes are spaced by random pauses (random arrival times).
 //!
 //! With `--server-pid`, the server's VmRSS (/proc/PID/status) is sampled before the client
 //! connects ("idle") and every 100 ms during the run ("peak"), and its CPU usage is taken from
@@ -39,10 +44,11 @@ use opcua::{
     },
     crypto::SecurityPolicy,
     types::{
-        BrowseDescription, BrowseDirection, BrowseResult, ByteString, DataChangeNotification,
-        DateTime, MessageSecurityMode, MonitoredItemCreateRequest, MonitoringMode,
-        MonitoringParameters, NodeClass, NodeClassMask, NodeId, NotificationMessage, ReadValueId,
-        ReferenceTypeId, StatusChangeNotification, StatusCode, TimestampsToReturn,
+        AttributeId, BrowseDescription, BrowseDirection, BrowseResult, ByteString,
+        DataChangeNotification, DataValue, DateTime, MessageSecurityMode,
+        MonitoredItemCreateRequest, MonitoringMode, MonitoringParameters, NodeClass, NodeClassMask,
+        NodeId, NotificationMessage, ReadValueId, ReferenceTypeId, StatusChangeNotification,
+        StatusCode, TimestampsToReturn, Variant, WriteValue,
     },
 };
 
@@ -50,12 +56,28 @@ use opcua::{
 enum Scenario {
     Read,
     Subscribe,
+    Write,
+}
+
+/// The Variant type written by the write scenario.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum WriteType {
+    #[value(name = "uint16")]
+    UInt16,
+    #[value(name = "int16")]
+    Int16,
+    #[value(name = "uint32")]
+    UInt32,
+    #[value(name = "int32")]
+    Int32,
+    #[value(name = "double")]
+    Double,
 }
 
 #[derive(Parser, Debug)]
 #[command(
     name = "fxgate-load",
-    about = "OPC UA load client: read / subscribe benchmark, one JSON line on stdout"
+    about = "OPC UA load client: read / subscribe / write benchmark, one JSON line on stdout"
 )]
 struct Args {
     /// Server endpoint URL, e.g. opc.tcp://127.0.0.1:48050/
@@ -125,6 +147,20 @@ struct Args {
     /// timestamp-gap estimate. Default: --sampling-ms.
     #[arg(long)]
     source_interval_ms: Option<f64>,
+    /// Write scenario: the node written, e.g. "ns=2;s=Dev0/W" or "nsu=urn:fxgate:tags;s=Dev0/W".
+    #[arg(long)]
+    write_node: Option<String>,
+    /// Write scenario: counted writes (after the warm-up).
+    #[arg(long, default_value_t = 1000)]
+    writes: usize,
+    /// Write scenario: Variant type of the written values (1, 2, 3, … cycling below 30,000).
+    #[arg(long, value_enum, default_value_t = WriteType::UInt16)]
+    write_type: WriteType,
+    /// Write scenario: pause between writes, uniformly random in 0..2×N ms (mean N), so writes
+    /// arrive at random moments relative to whatever the server does periodically (e.g. a poll
+    /// cycle a write has to wait for). 0 = back to back.
+    #[arg(long, default_value_t = 0.0)]
+    write_pace_ms: f64,
     /// Server process to sample RSS/CPU from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -520,6 +556,24 @@ async fn collect_variables(
     Ok(vars)
 }
 
+/// A NodeId in the usual string form, or with `nsu=<uri>;` instead of `ns=<index>;` (the index
+/// is looked up in the server's namespace array).
+async fn resolve_node_id(session: &Session, spec: &str) -> Result<NodeId, BoxError> {
+    let s = if let Some(rest) = spec.strip_prefix("nsu=") {
+        let (uri, id) = rest
+            .split_once(';')
+            .ok_or("expected nsu=<uri>;<identifier>")?;
+        let idx = session
+            .get_namespace_index(uri)
+            .await
+            .map_err(|e| format!("namespace {uri:?}: {e}"))?;
+        format!("ns={idx};{id}")
+    } else {
+        spec.to_owned()
+    };
+    NodeId::from_str(&s).map_err(|e| format!("bad node id {s:?}: {e:?}").into())
+}
+
 async fn nodes_from_prefix(
     session: &Session,
     prefix: &str,
@@ -637,7 +691,7 @@ async fn run(args: Args) -> Result<String, BoxError> {
     let mut client = build_client(&args)?;
     let n_sessions = match args.scenario {
         Scenario::Read => args.sessions.clamp(1, args.concurrency.max(1)),
-        Scenario::Subscribe => 1,
+        Scenario::Subscribe | Scenario::Write => 1,
     };
     let mut sessions = Vec::with_capacity(n_sessions);
     for _ in 0..n_sessions {
@@ -647,7 +701,13 @@ async fn run(args: Args) -> Result<String, BoxError> {
 
     let t_browse = Instant::now();
     let mut bstats = BrowseStats::default();
-    let nodes = if let Some(prefix) = &args.nodes_from_ns_prefix {
+    let nodes = if args.scenario == Scenario::Write {
+        let spec = args
+            .write_node
+            .as_deref()
+            .ok_or("--scenario write needs --write-node")?;
+        vec![resolve_node_id(&session, spec).await?]
+    } else if let Some(prefix) = &args.nodes_from_ns_prefix {
         let count = args
             .max_nodes
             .map_or(args.prefix_count, |m| m.min(args.prefix_count));
@@ -667,13 +727,15 @@ async fn run(args: Args) -> Result<String, BoxError> {
     if nodes.is_empty() {
         return Err("node list is empty".into());
     }
-    eprintln!(
-        "fxgate-load: {} nodes in {:.0} ms ({} browse requests, {} BrowseNext)",
-        nodes.len(),
-        browse_ms,
-        bstats.requests,
-        bstats.browse_next
-    );
+    if args.scenario != Scenario::Write {
+        eprintln!(
+            "fxgate-load: {} nodes in {:.0} ms ({} browse requests, {} BrowseNext)",
+            nodes.len(),
+            browse_ms,
+            bstats.requests,
+            bstats.browse_next
+        );
+    }
 
     let mut j = Json::new();
     j.str("tool", "fxgate-load");
@@ -683,6 +745,7 @@ async fn run(args: Args) -> Result<String, BoxError> {
         match args.scenario {
             Scenario::Read => "read",
             Scenario::Subscribe => "subscribe",
+            Scenario::Write => "write",
         },
     );
     j.str("url", &args.url);
@@ -696,6 +759,7 @@ async fn run(args: Args) -> Result<String, BoxError> {
     match args.scenario {
         Scenario::Read => run_read(&args, &sessions, nodes, &probe, &mut j).await?,
         Scenario::Subscribe => run_subscribe(&args, &session, nodes, &probe, &mut j).await?,
+        Scenario::Write => run_write(&args, &session, &nodes[0], &probe, &mut j).await?,
     }
     let pr = probe.finish().await;
     j.opt("server_pid", args.server_pid.map(|p| p as f64));
@@ -831,6 +895,147 @@ async fn run_read(
     j.num("errors", total.errors as f64);
     j.str("error_codes", &codes_string(&total.codes));
     // Subscription-only fields, kept so every line has the same keys.
+    j.opt("notifications", None);
+    j.opt("expected_notifications", None);
+    j.opt("lost", None);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write scenario
+// ---------------------------------------------------------------------------------------------
+
+fn write_variant(t: WriteType, i: usize) -> Variant {
+    // 1, 2, …, 29,999, 1, … : every write changes the value and fits every type.
+    let v = (i % 29_999) + 1;
+    match t {
+        WriteType::UInt16 => Variant::UInt16(v as u16),
+        WriteType::Int16 => Variant::Int16(v as i16),
+        WriteType::UInt32 => Variant::UInt32(v as u32),
+        WriteType::Int32 => Variant::Int32(v as i32),
+        WriteType::Double => Variant::Double(v as f64),
+    }
+}
+
+async fn run_write(
+    args: &Args,
+    session: &Arc<Session>,
+    node: &NodeId,
+    probe: &Probe,
+    j: &mut Json,
+) -> Result<(), BoxError> {
+    let n = args.writes.max(1);
+    let warmup = Duration::from_secs_f64(args.warmup_s.max(0.0));
+    let start = Instant::now();
+    let mut st = LoopStats::default();
+    let mut warmup_writes = 0u64;
+    let mut last_good: Option<usize> = None;
+    let mut t0: Option<Instant> = None;
+    let mut i = 0usize;
+    // Bounded: the warm-up, then n counted attempts (failures count as attempts too).
+    let mut attempts = 0usize;
+    // xorshift64 for the pauses (no rand crate in the workspace); seeded from the clock.
+    let mut rng = (DateTime::now().ticks() as u64) | 1;
+    let pace = args.write_pace_ms.max(0.0);
+    while attempts < n {
+        let measuring = match t0 {
+            Some(_) => true,
+            None if start.elapsed() >= warmup => {
+                let now = Instant::now();
+                t0 = Some(now);
+                probe.set_window(now, now + Duration::from_secs(365 * 86_400));
+                true
+            }
+            None => false,
+        };
+        let wv = WriteValue {
+            node_id: node.clone(),
+            attribute_id: AttributeId::Value as u32,
+            index_range: Default::default(),
+            value: DataValue::value_only(write_variant(args.write_type, i)),
+        };
+        let sent = Instant::now();
+        let res = session.write(std::slice::from_ref(&wv)).await;
+        let us = sent.elapsed().as_micros() as u64;
+        if measuring {
+            attempts += 1;
+        } else {
+            warmup_writes += 1;
+        }
+        match res {
+            Ok(codes) => {
+                let code = codes
+                    .first()
+                    .copied()
+                    .unwrap_or(StatusCode::BadUnexpectedError);
+                if code.is_good() {
+                    last_good = Some(i);
+                    if measuring {
+                        st.requests += 1;
+                        st.lat.push(us);
+                    }
+                } else if measuring {
+                    st.errors += 1;
+                    *st.codes.entry(code.to_string()).or_default() += 1;
+                } else {
+                    tracing::debug!("warm-up write: {code}");
+                }
+            }
+            Err(e) => {
+                if measuring {
+                    st.errors += 1;
+                    *st.codes.entry(e.status().to_string()).or_default() += 1;
+                }
+                tracing::debug!("write failed: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        i += 1;
+        if pace > 0.0 && attempts < n {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let u = (rng >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+            tokio::time::sleep(Duration::from_secs_f64(2.0 * pace * u / 1000.0)).await;
+        }
+    }
+    let secs = t0.map_or(0.0, |t| t.elapsed().as_secs_f64());
+    let all: Vec<u32> = st.lat.0.clone();
+    let mean = if all.is_empty() {
+        None
+    } else {
+        Some(all.iter().map(|v| *v as f64).sum::<f64>() / all.len() as f64)
+    };
+    let (p50, p99, max) = std::mem::take(&mut st.lat).summary();
+    j.str("write_node", &node.to_string());
+    j.str("write_type", &format!("{:?}", args.write_type));
+    j.num("warmup_writes", warmup_writes as f64);
+    j.num("write_pace_ms", pace);
+    j.num("duration_s", secs);
+    j.num("requests", st.requests as f64);
+    j.num(
+        "requests_per_s",
+        if secs > 0.0 {
+            st.requests as f64 / secs
+        } else {
+            0.0
+        },
+    );
+    j.opt("latency_p50_us", p50.map(|v| v as f64));
+    j.opt("latency_p99_us", p99.map(|v| v as f64));
+    j.opt("latency_max_us", max.map(|v| v as f64));
+    j.opt("latency_mean_us", mean);
+    j.num("values", st.requests as f64);
+    j.num("errors", st.errors as f64);
+    j.str("error_codes", &codes_string(&st.codes));
+    // The last value written with a Good result (to check against the device).
+    match last_good {
+        Some(i) => j.str(
+            "last_value",
+            &format!("{}", write_variant(args.write_type, i)),
+        ),
+        None => j.opt("last_value", None),
+    }
     j.opt("notifications", None);
     j.opt("expected_notifications", None);
     j.opt("lost", None);

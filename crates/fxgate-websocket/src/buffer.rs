@@ -188,6 +188,61 @@ impl Buffer {
     }
 }
 
+const MAGIC: &[u8; 8] = b"FXWSBUF1";
+
+impl Buffer {
+    /// Writes every held message and the last sequence number to `path` (at shutdown);
+    /// returns how many messages were kept.
+    pub fn save(&mut self, path: &std::path::Path, seq: u64) -> std::io::Result<usize> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("tmp");
+        let mut f = std::io::BufWriter::new(File::create(&tmp)?);
+        f.write_all(MAGIC)?;
+        f.write_all(&seq.to_le_bytes())?;
+        self.cursor = 0;
+        let mut n = 0;
+        for i in 0..self.entries.len() {
+            self.cursor = i;
+            let Some((s, data)) = self.next_unsent() else { continue };
+            f.write_all(&s.to_le_bytes())?;
+            f.write_all(&(data.len() as u32).to_le_bytes())?;
+            f.write_all(&data)?;
+            n += 1;
+        }
+        f.flush()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        Ok(n)
+    }
+
+    /// Loads what [`Buffer::save`] kept and removes the file; returns the sequence number
+    /// to continue from, or `None` if there was nothing.
+    pub fn load(&mut self, path: &std::path::Path) -> std::io::Result<Option<u64>> {
+        let raw = match std::fs::read(path) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a buffer file of this version");
+        if raw.len() < 16 || &raw[..8] != MAGIC {
+            return Err(bad());
+        }
+        let seq = u64::from_le_bytes(raw[8..16].try_into().map_err(|_| bad())?);
+        let mut at = 16;
+        while at + 12 <= raw.len() {
+            let s = u64::from_le_bytes(raw[at..at + 8].try_into().map_err(|_| bad())?);
+            let len = u32::from_le_bytes(raw[at + 8..at + 12].try_into().map_err(|_| bad())?) as usize;
+            let data = raw.get(at + 12..at + 12 + len).ok_or_else(bad)?;
+            self.push(s, Bytes::copy_from_slice(data));
+            at += 12 + len;
+        }
+        std::fs::remove_file(path)?;
+        Ok(Some(seq))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +282,29 @@ mod tests {
         }
         assert!(b.is_empty());
         assert_eq!(std::fs::metadata(dir.path().join("ws/spill.bin")).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn kept_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = Buffer::new(1000, 30, dir.path().join("spill.bin"));
+        for seq in 1..=4 {
+            b.push(seq, msg(20));
+        }
+        b.sent(true);
+        b.ack(1);
+        let path = dir.path().join("pending.bin");
+        assert_eq!(b.save(&path, 9).unwrap(), 3);
+        let mut c = Buffer::new(1000, 30, dir.path().join("spill2.bin"));
+        assert_eq!(c.load(&path).unwrap(), Some(9));
+        assert!(!path.exists());
+        let seqs: Vec<u64> = std::iter::from_fn(|| {
+            let s = c.next_unsent()?.0;
+            c.sent(false);
+            Some(s)
+        })
+        .collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        assert_eq!(c.load(&path).unwrap(), None);
     }
 }

@@ -33,7 +33,47 @@ use crate::message::{self, Command, OutValue};
 use crate::status::{WsMetrics, WsState, WsStatus};
 use crate::tls::{self, WsError};
 
-type Ws = WebSocket<LineStream>;
+type Ws = WebSocket<Counted>;
+
+/// The connection's stream, counting the WebSocket bytes written (frames after compression,
+/// before TLS) for `fxgate_websocket_bytes_sent_total`.
+pub struct Counted {
+    inner: LineStream,
+    written: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let r = std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &r {
+            this.written.fetch_add(*n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
 
 /// A configured WebSocket client.
 pub struct WebSocketSink {
@@ -104,7 +144,14 @@ impl Component for WebSocketSink {
                 s => Err(format!("{}: {}", s.name(), health_state.last_error())),
             });
             let changes = cx.store.subscribe();
-            let conn = Connector { cfg: Arc::new(this.cfg.clone()), url, tls, jwt: jwt.map(Arc::new) };
+            let conn = Connector {
+                cfg: Arc::new(this.cfg.clone()),
+                url,
+                tls,
+                jwt: jwt.map(Arc::new),
+                written: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            };
+            let persist = cx.data_dir.join("websocket").join(&this.cfg.name).join("pending.bin");
             let client = Client {
                 last: vec![None; selected.len()],
                 cfg: this.cfg,
@@ -116,6 +163,8 @@ impl Component for WebSocketSink {
                 pending: Vec::new(),
                 may_write: this.may_write,
                 connector: conn,
+                bytes_accounted: 0,
+                persist,
             };
             Ok(RunningComponent { task: client.run(changes, cx.shutdown).boxed(), health })
         }
@@ -130,6 +179,8 @@ struct Connector {
     url: url::Url,
     tls: Option<openssl::ssl::SslConnector>,
     jwt: Option<Arc<Jwt>>,
+    /// WebSocket bytes written on every connection so far.
+    written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Connector {
@@ -205,6 +256,7 @@ impl Connector {
             .with_max_fragment_size(cfg.max_send_frame_size as usize)
             .with_utf8();
         options = if agreed.extensions.is_some() { options.with_balanced_compression() } else { options.without_compression() };
+        let io = Counted { inner: io, written: self.written.clone() };
         WebSocket::from_stream_with_extensions(io, WsRole::Client, agreed.extensions.as_deref(), options)
             .map_err(|e| WsError::new(WsStatus::CONNECT_RES_INVALID_EXTENSION, e.to_string()))
     }
@@ -223,6 +275,9 @@ struct Client {
     pending: Vec<(TagId, TagValue)>,
     may_write: bool,
     connector: Connector,
+    bytes_accounted: u64,
+    /// Where unsent messages and the sequence number are kept across a restart.
+    persist: PathBuf,
 }
 
 /// Why a connection ended.
@@ -304,11 +359,27 @@ impl Client {
         }
     }
 
-    fn counters(&self) {
+    fn counters(&mut self) {
         self.state.counters(self.seq, self.buffer.len() as u64, self.buffer.dropped());
+        self.account_bytes();
+    }
+
+    /// Moves the bytes written since the last call into the metric.
+    fn account_bytes(&mut self) {
+        let now = self.connector.written.load(std::sync::atomic::Ordering::Relaxed);
+        self.state.bytes(now.saturating_sub(self.bytes_accounted));
+        self.bytes_accounted = now;
     }
 
     async fn run(mut self, mut changes: broadcast::Receiver<ChangeBatch>, shutdown: CancellationToken) -> Result<(), String> {
+        match self.buffer.load(&self.persist) {
+            Ok(Some(seq)) => {
+                self.seq = seq;
+                tracing::info!(websocket = %self.cfg.name, messages = self.buffer.len(), seq, "messages kept from the last run will be sent first");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(websocket = %self.cfg.name, path = %self.persist.display(), error = %e, "cannot read the messages kept from the last run"),
+        }
         self.snapshot();
         let publish_every = Duration::from_millis(self.cfg.publish_interval_ms);
         let mut tick = tokio::time::interval(publish_every);
@@ -343,8 +414,10 @@ impl Client {
                         c.abort();
                     }
                     self.state.set(WsStatus::FINALIZE_DISCONNECT, false, None);
-                    if !self.buffer.is_empty() {
-                        tracing::warn!(websocket = %self.cfg.name, messages = self.buffer.len(), "messages not delivered at shutdown");
+                    match self.buffer.save(&self.persist, self.seq) {
+                        Ok(n) if n > 0 => tracing::info!(websocket = %self.cfg.name, messages = n, path = %self.persist.display(), "undelivered messages kept for the next start"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(websocket = %self.cfg.name, messages = self.buffer.len(), error = %e, "cannot keep the undelivered messages"),
                     }
                     return Ok(());
                 }
@@ -403,7 +476,19 @@ impl Client {
                     last_rx = Instant::now();
                     ping_sent = None;
                     match f {
-                        Ok(frame) => end = self.on_frame(frame, &reply_tx),
+                        Ok(frame) => {
+                            let is_close = frame.opcode() == OpCode::Close;
+                            end = self.on_frame(frame, &reply_tx);
+                            if let (true, Some(s)) = (is_close, ws.as_mut()) {
+                                // yawc queued the echo of the close frame (RFC 6455 §5.5.1); reading
+                                // on after the close sends it and reports the end.
+                                let _ = tokio::time::timeout(
+                                    Duration::from_millis(500),
+                                    futures::future::poll_fn(|cx| s.poll_next_frame(cx)),
+                                )
+                                .await;
+                            }
+                        }
                         Err(e) => {
                             let status = classify(&e);
                             let close = (status == WsStatus::INVALID_MSG_SIZE).then_some(1009);
@@ -459,13 +544,15 @@ impl Client {
                 return Err(ended(classify(&e), e.to_string(), None));
             }
             self.buffer.sent(self.cfg.require_ack);
-            self.state.sent(n);
+            self.state.sent();
+            let _ = n;
             sent_any = true;
         }
         if sent_any {
             if let Err(e) = s.flush().await {
                 return Err(ended(classify(&e), e.to_string(), None));
             }
+            self.account_bytes();
         }
         Ok(())
     }

@@ -100,7 +100,7 @@ impl WsMetrics {
         r.register("state", "ETcIotWebSocketStatus of the client (0 SUCCESS)", self.state.clone());
         r.register("connected", "1 while connected", self.connected.clone());
         r.register("messages_sent", "Messages sent", self.messages_sent.clone());
-        r.register("bytes_sent", "Payload bytes sent (after compression)", self.bytes_sent.clone());
+        r.register("bytes_sent", "WebSocket bytes written: frames after compression, before TLS", self.bytes_sent.clone());
         r.register("messages_dropped", "Messages dropped because the buffer was full", self.messages_dropped.clone());
         r.register("buffered_messages", "Messages waiting in the store-and-forward buffer", self.buffered.clone());
         r.register("reconnects", "Connections lost or failed", self.reconnects.clone());
@@ -246,10 +246,16 @@ impl WsState {
         self.publish();
     }
 
-    /// Counts a sent message of `bytes` payload bytes.
-    pub fn sent(&self, bytes: usize) {
+    /// Counts a sent message.
+    pub fn sent(&self) {
         self.metrics.messages_sent.get_or_create(&self.label).inc();
-        self.metrics.bytes_sent.get_or_create(&self.label).inc_by(bytes as u64);
+    }
+
+    /// Counts WebSocket bytes written.
+    pub fn bytes(&self, n: u64) {
+        if n > 0 {
+            self.metrics.bytes_sent.get_or_create(&self.label).inc_by(n);
+        }
     }
 
     /// Counts dropped messages.

@@ -310,6 +310,13 @@ impl Driver {
         let mut bi = 0;
         let (mut ok, mut failed) = (0u64, 0u64);
         let result = loop {
+            // Writes go out between the requests of a poll, not after the whole poll: a large
+            // plan would otherwise hold a write back for the full cycle.
+            while let Some(req) = self.writes.as_mut().and_then(|w| w.try_recv().ok()) {
+                if let Err(reason) = self.write(ctx, req).await {
+                    return Err(reason);
+                }
+            }
             let grp = &mut self.devices[d].groups[g];
             let Some(block) = grp.blocks.get(bi) else { break Ok(()) };
             let (area, start, count) = (block.area, block.start, block.count);

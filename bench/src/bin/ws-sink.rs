@@ -1,0 +1,669 @@
+//! `ws-sink` — a fast WebSocket server that receives a tag-change stream (fxgate's `[[websocket]]`
+//! messages, or `ws-push`'s identical ones) and measures it. Prints ONE JSON line on stdout at the
+//! end; diagnostics go to stderr.
+//!
+//! Messages are `{"seq":N,"ts":"…","values":[{"tag":"Sim/T0","v":1.5,"q":"Good","st":"…"}]}`
+//! (JSON text; see docs/interfaces.md "WebSocket client").
+//!
+//! * The opening handshake is done here (so the raw socket can be wrapped): the subprotocol the
+//!   client offers is echoed (fxgate's CheckProtocol wants exactly its own back), and
+//!   permessage-deflate is accepted when offered unless `--no-deflate`. Frames are yawc's (the
+//!   same WebSocket library as fxgate), server role.
+//! * Wire bytes = raw TCP bytes read from the socket (a counting `AsyncRead` under yawc), so the
+//!   effect of permessage-deflate is visible next to the payload bytes (decompressed messages).
+//! * Latency per value = receive time of its message − `st` (source timestamp, RFC 3339 with
+//!   milliseconds, truncated by the sender: figures read up to 1 ms high). Same host clock.
+//!   Also, per message: receive − `ts` (the sender's message time: send + transport) and, per
+//!   value, `ts` − `st` (time spent waiting to be published).
+//! * Loss: `seq` must grow by one per message from the first one seen (gaps and duplicates are
+//!   counted over the whole connection, warm-up included). Per tag, a source-timestamp step of
+//!   ≥ 1.5 × `--interval-ms` counts round(step/interval) − 1 missed changes (an estimate that
+//!   assumes every tag changes every interval, as a random simulator tag does).
+//! * The measurement window starts `--warmup-s` after the first data message and lasts
+//!   `--duration-s`. With `--peer-pid`/`--peer-pid-file` the sender's CPU (utime+stime from
+//!   /proc/PID/stat, in cores) and RSS (VmRSS, sampled every 100 ms) are taken over the window.
+//!
+//! Network input is never unwrapped: a bad message is counted and the run continues.
+
+#![recursion_limit = "512"] // the summary's json! has many keys
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use yawc::frame::OpCode;
+use yawc::{Options, Role, WebSocket};
+
+#[derive(Parser, Debug)]
+#[command(name = "ws-sink", about = "WebSocket sink measuring a tag-change stream; one JSON line on stdout")]
+struct Args {
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Listen port.
+    #[arg(long)]
+    port: u16,
+    /// Refuse permessage-deflate even when offered.
+    #[arg(long)]
+    no_deflate: bool,
+    /// Seconds after the first data message before the window starts.
+    #[arg(long, default_value_t = 3.0)]
+    warmup_s: f64,
+    /// Length of the measurement window in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    duration_s: f64,
+    /// Give up when no data message came within this many seconds of starting.
+    #[arg(long, default_value_t = 120.0)]
+    wait_s: f64,
+    /// Tags the sender streams (for expected values; 0 = unknown).
+    #[arg(long, default_value_t = 0)]
+    tags: u64,
+    /// Interval at which every tag changes, ms (for expected values and missed changes; 0 = unknown).
+    #[arg(long, default_value_t = 0)]
+    interval_ms: u64,
+    /// PID of the sender, for its CPU and RSS over the window.
+    #[arg(long)]
+    peer_pid: Option<u32>,
+    /// File holding the sender's PID (read when the window starts; for senders started later).
+    #[arg(long)]
+    peer_pid_file: Option<PathBuf>,
+    /// Clock ticks per second of /proc/PID/stat (getconf CLK_TCK).
+    #[arg(long, default_value_t = 100)]
+    clk_tck: u64,
+    /// Label copied into the JSON.
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Counting socket
+// ------------------------------------------------------------------------------------------------
+
+struct Counting<S> {
+    inner: S,
+    read: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &r {
+            self.read.fetch_add((buf.filled().len() - before) as u64, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = &r {
+            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Time
+// ------------------------------------------------------------------------------------------------
+
+fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` → µs since the epoch.
+fn parse_rfc3339_us(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut v = 0i64;
+        for &c in &b[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    };
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut frac_us = 0i64;
+    let mut i = 19;
+    if b[i] == b'.' {
+        i += 1;
+        let mut scale = 100_000i64;
+        while i < b.len() && b[i].is_ascii_digit() {
+            frac_us += i64::from(b[i] - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+    }
+    if i >= b.len() || b[i] != b'Z' {
+        return None; // only UTC is sent
+    }
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
+    Some(secs * 1_000_000 + frac_us)
+}
+
+// ------------------------------------------------------------------------------------------------
+// /proc
+// ------------------------------------------------------------------------------------------------
+
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // fields after "(comm) ": state=0 … utime=11 stime=12
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn rss_kb(pid: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Stats
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct Msg<'a> {
+    seq: Option<u64>,
+    #[serde(borrow)]
+    ts: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    values: Vec<Val<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Val<'a> {
+    #[serde(borrow)]
+    tag: Cow<'a, str>,
+    #[serde(default, borrow)]
+    q: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    st: Option<Cow<'a, str>>,
+}
+
+#[derive(Default)]
+struct TagState {
+    last_st_us: Option<i64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum Phase {
+    #[default]
+    Warmup,
+    Window,
+    Done,
+}
+
+#[derive(Default)]
+struct Stats {
+    phase: Phase,
+    first_data: Option<Instant>,
+    connections: u64,
+    extensions: Option<String>,
+    subprotocol: Option<String>,
+    // whole connection
+    seq_first: Option<u64>,
+    seq_last: Option<u64>,
+    next_seq: Option<u64>,
+    seq_gaps: u64,
+    seq_gap_events: u64,
+    seq_duplicates: u64,
+    total_messages: u64,
+    total_values: u64,
+    parse_errors: u64,
+    other_frames: u64,
+    tags: HashMap<String, TagState>,
+    // window
+    messages: u64,
+    values: u64,
+    payload_bytes: u64,
+    max_message_bytes: u64,
+    max_values_per_message: u64,
+    latency_us: Vec<i64>,
+    send_lag_us: Vec<i64>,
+    publish_wait_us: Vec<i64>,
+    missed_changes: u64,
+    tag_backwards: u64,
+    bad_quality: u64,
+    no_st: u64,
+}
+
+impl Stats {
+    fn on_message(&mut self, payload: &[u8], recv_us: i64, interval_us: i64) {
+        let msg: Msg<'_> = match serde_json::from_slice(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                if self.parse_errors < 5 {
+                    eprintln!("ws-sink: unparsable message ({} bytes): {e}", payload.len());
+                }
+                self.parse_errors += 1;
+                return;
+            }
+        };
+        let Some(seq) = msg.seq else {
+            self.other_frames += 1;
+            return;
+        };
+        if self.first_data.is_none() {
+            self.first_data = Some(Instant::now());
+            eprintln!("ws-sink: first data message seq {seq} with {} values", msg.values.len());
+        }
+        self.seq_first.get_or_insert(seq);
+        match self.next_seq {
+            Some(n) if seq < n => self.seq_duplicates += 1,
+            Some(n) if seq > n => {
+                self.seq_gaps += seq - n;
+                self.seq_gap_events += 1;
+                if self.seq_gap_events <= 5 {
+                    eprintln!("ws-sink: seq gap: expected {n}, got {seq}");
+                }
+            }
+            _ => {}
+        }
+        self.next_seq = Some(self.next_seq.map_or(seq + 1, |n| n.max(seq + 1)));
+        self.seq_last = Some(seq);
+        self.total_messages += 1;
+        self.total_values += msg.values.len() as u64;
+        let window = self.phase == Phase::Window;
+        let ts_us = msg.ts.as_deref().and_then(parse_rfc3339_us);
+        if window {
+            self.messages += 1;
+            self.values += msg.values.len() as u64;
+            self.payload_bytes += payload.len() as u64;
+            self.max_message_bytes = self.max_message_bytes.max(payload.len() as u64);
+            self.max_values_per_message = self.max_values_per_message.max(msg.values.len() as u64);
+            if let Some(ts) = ts_us {
+                self.send_lag_us.push(recv_us - ts);
+            }
+        }
+        for v in &msg.values {
+            let st = v.st.as_deref().and_then(parse_rfc3339_us);
+            if !self.tags.contains_key(v.tag.as_ref()) {
+                self.tags.insert(v.tag.to_string(), TagState::default());
+            }
+            let Some(state) = self.tags.get_mut(v.tag.as_ref()) else { continue };
+            let prev = state.last_st_us;
+            if let Some(st) = st {
+                state.last_st_us = Some(prev.map_or(st, |p| p.max(st)));
+            }
+            if !window {
+                continue;
+            }
+            if v.q.as_deref().is_some_and(|q| q != "Good") {
+                self.bad_quality += 1;
+            }
+            let Some(st) = st else {
+                self.no_st += 1;
+                continue;
+            };
+            self.latency_us.push(recv_us - st);
+            if let Some(ts) = ts_us {
+                self.publish_wait_us.push(ts - st);
+            }
+            if let Some(p) = prev {
+                let step = st - p;
+                if step < 0 {
+                    self.tag_backwards += 1;
+                } else if interval_us > 0 && step * 2 >= interval_us * 3 {
+                    let n = (step + interval_us / 2) / interval_us;
+                    self.missed_changes += (n - 1).max(0) as u64;
+                }
+            }
+        }
+    }
+}
+
+fn pct(sorted: &[i64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    Some(sorted[i.min(sorted.len() - 1)] as f64 / 1000.0)
+}
+
+fn ms3(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
+}
+
+fn r2(x: f64) -> Value {
+    if x.is_finite() {
+        json!((x * 100.0).round() / 100.0)
+    } else {
+        Value::Null
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Connection
+// ------------------------------------------------------------------------------------------------
+
+fn accept_key(key: &str) -> String {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    let mut h = Sha1::new();
+    h.update(key.as_bytes());
+    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+/// Reads the upgrade request (byte by byte, so no frame bytes are consumed) and answers it.
+/// Returns the agreed extensions.
+async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut S,
+    allow_deflate: bool,
+    stats: &Mutex<Stats>,
+) -> io::Result<Option<String>> {
+    let mut head = Vec::with_capacity(1024);
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 16 * 1024 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "request head over 16 KiB"));
+        }
+        if io.read(&mut b).await? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed during the handshake"));
+        }
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_string();
+    let (mut key, mut ext_offer, mut proto_offer) = (None, None, None);
+    for line in lines.filter(|l| !l.is_empty()) {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = value.trim().to_string();
+            match name.trim().to_ascii_lowercase().as_str() {
+                "sec-websocket-key" => key = Some(value),
+                "sec-websocket-extensions" => ext_offer = Some(value),
+                "sec-websocket-protocol" => proto_offer = Some(value),
+                _ => {}
+            }
+        }
+    }
+    let Some(key) = key else {
+        io.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await?;
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("not a WebSocket upgrade: {request_line}")));
+    };
+    let deflate_offered = ext_offer
+        .as_deref()
+        .is_some_and(|e| e.split(',').any(|o| o.split(';').next().is_some_and(|n| n.trim() == "permessage-deflate")));
+    let extensions = (allow_deflate && deflate_offered).then(|| "permessage-deflate".to_string());
+    let protocol = proto_offer.as_deref().and_then(|p| p.split(',').next()).map(|p| p.trim().to_string());
+    let mut resp = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+        accept_key(&key)
+    );
+    if let Some(p) = &protocol {
+        resp += &format!("Sec-WebSocket-Protocol: {p}\r\n");
+    }
+    if let Some(e) = &extensions {
+        resp += &format!("Sec-WebSocket-Extensions: {e}\r\n");
+    }
+    resp += "\r\n";
+    io.write_all(resp.as_bytes()).await?;
+    io.flush().await?;
+    eprintln!(
+        "ws-sink: upgraded `{request_line}`; extensions offered {ext_offer:?}, agreed {extensions:?}; subprotocol {protocol:?}"
+    );
+    let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+    s.extensions = extensions.clone();
+    s.subprotocol = protocol;
+    Ok(extensions)
+}
+
+async fn serve(tcp: TcpStream, args: Arc<Args>, stats: Arc<Mutex<Stats>>, wire: Arc<AtomicU64>) {
+    let _ = tcp.set_nodelay(true);
+    let mut io = Counting { inner: tcp, read: wire, written: Arc::new(AtomicU64::new(0)) };
+    let ext = match server_handshake(&mut io, !args.no_deflate, &stats).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("ws-sink: handshake failed: {e}");
+            return;
+        }
+    };
+    let mut options = Options::default().with_limits(256 << 20, 512 << 20);
+    options = if ext.is_some() { options.with_balanced_compression() } else { options.without_compression() };
+    let mut ws = match WebSocket::from_stream_with_extensions(io, Role::Server, ext.as_deref(), options) {
+        Ok(ws) => ws,
+        Err(e) => {
+            eprintln!("ws-sink: cannot set up the WebSocket: {e}");
+            return;
+        }
+    };
+    let interval_us = args.interval_ms as i64 * 1000;
+    loop {
+        let frame = match ws.next_frame().await {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("ws-sink: connection ended: {e}");
+                return;
+            }
+        };
+        let recv_us = now_us();
+        match frame.opcode() {
+            OpCode::Text | OpCode::Binary => {
+                let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+                if s.phase == Phase::Done {
+                    continue;
+                }
+                if frame.opcode() == OpCode::Binary {
+                    s.other_frames += 1; // CBOR is not decoded here
+                    continue;
+                }
+                s.on_message(frame.payload().as_ref(), recv_us, interval_us);
+            }
+            OpCode::Close => {
+                eprintln!("ws-sink: client closed ({:?})", frame.close_code());
+                return;
+            }
+            _ => {} // pings are answered by yawc
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Main
+// ------------------------------------------------------------------------------------------------
+
+fn main() {
+    let args = Arc::new(Args::parse());
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ws-sink: cannot start runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = rt.block_on(run(args));
+    std::process::exit(code);
+}
+
+async fn run(args: Arc<Args>) -> i32 {
+    let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ws-sink: cannot listen on {}:{}: {e}", args.host, args.port);
+            return 1;
+        }
+    };
+    eprintln!("ws-sink ready on {}:{}", args.host, args.port);
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let wire = Arc::new(AtomicU64::new(0));
+    {
+        let (args, stats, wire) = (args.clone(), stats.clone(), wire.clone());
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((tcp, peer)) => {
+                        let n = {
+                            let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+                            s.connections += 1;
+                            s.connections
+                        };
+                        eprintln!("ws-sink: connection {n} from {peer}");
+                        tokio::spawn(serve(tcp, args.clone(), stats.clone(), wire.clone()));
+                    }
+                    Err(e) => {
+                        eprintln!("ws-sink: accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+
+    // Wait for the first data message.
+    let started = Instant::now();
+    let first = loop {
+        if let Some(t) = stats.lock().unwrap_or_else(|e| e.into_inner()).first_data {
+            break t;
+        }
+        if started.elapsed().as_secs_f64() > args.wait_s {
+            eprintln!("ws-sink: no data message within {} s", args.wait_s);
+            println!("{}", json!({"label": args.label, "failed": true, "error": "no data"}));
+            return 2;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep_until((first + Duration::from_secs_f64(args.warmup_s)).into()).await;
+
+    // Window.
+    let peer_pid = args.peer_pid.map(|p| p.to_string()).or_else(|| {
+        let f = args.peer_pid_file.as_ref()?;
+        Some(std::fs::read_to_string(f).ok()?.trim().to_string())
+    });
+    let self_pid = std::process::id().to_string();
+    let peer_cpu0 = peer_pid.as_deref().and_then(cpu_ticks);
+    let peer_rss0 = peer_pid.as_deref().and_then(rss_kb);
+    let self_cpu0 = cpu_ticks(&self_pid);
+    let (wire0, t0) = {
+        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+        s.phase = Phase::Window;
+        (wire.load(Ordering::Relaxed), Instant::now())
+    };
+    let end = t0 + Duration::from_secs_f64(args.duration_s);
+    let mut peer_rss_peak = peer_rss0.unwrap_or(0);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        if let Some(r) = peer_pid.as_deref().and_then(rss_kb) {
+            peer_rss_peak = peer_rss_peak.max(r);
+        }
+        if Instant::now() >= end {
+            break;
+        }
+    }
+    let (wire1, t1) = {
+        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+        s.phase = Phase::Done;
+        (wire.load(Ordering::Relaxed), Instant::now())
+    };
+    let peer_cpu1 = peer_pid.as_deref().and_then(cpu_ticks);
+    let peer_rss1 = peer_pid.as_deref().and_then(rss_kb);
+    let self_cpu1 = cpu_ticks(&self_pid);
+    let window_s = (t1 - t0).as_secs_f64();
+    let cores = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => json!((b.saturating_sub(a) as f64 / args.clk_tck as f64 / window_s * 1000.0).round() / 1000.0),
+        _ => Value::Null,
+    };
+
+    let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+    s.latency_us.sort_unstable();
+    s.send_lag_us.sort_unstable();
+    s.publish_wait_us.sort_unstable();
+    let wire_bytes = wire1 - wire0;
+    let expected = if args.tags > 0 && args.interval_ms > 0 {
+        Some(args.tags as f64 * window_s * 1000.0 / args.interval_ms as f64)
+    } else {
+        None
+    };
+    let out = json!({
+        "label": args.label,
+        "connections": s.connections,
+        "extensions": s.extensions,
+        "deflate": s.extensions.is_some(),
+        "subprotocol": s.subprotocol,
+        "window_s": r2(window_s),
+        "messages": s.messages,
+        "messages_per_s": r2(s.messages as f64 / window_s),
+        "values": s.values,
+        "values_per_s": r2(s.values as f64 / window_s),
+        "expected_values_per_s": expected.map(|e| r2(e / window_s)),
+        "received_pct": expected.map(|e| r2(s.values as f64 / e * 100.0)),
+        "values_per_message": r2(s.values as f64 / s.messages.max(1) as f64),
+        "max_values_per_message": s.max_values_per_message,
+        "max_message_bytes": s.max_message_bytes,
+        "wire_bytes": wire_bytes,
+        "wire_bytes_per_s": r2(wire_bytes as f64 / window_s),
+        "wire_bytes_per_value": r2(wire_bytes as f64 / s.values.max(1) as f64),
+        "payload_bytes": s.payload_bytes,
+        "payload_bytes_per_s": r2(s.payload_bytes as f64 / window_s),
+        "payload_bytes_per_value": r2(s.payload_bytes as f64 / s.values.max(1) as f64),
+        "compression_ratio": r2(s.payload_bytes as f64 / wire_bytes.max(1) as f64),
+        "latency_p50_ms": ms3(pct(&s.latency_us, 50.0)),
+        "latency_p99_ms": ms3(pct(&s.latency_us, 99.0)),
+        "latency_max_ms": ms3(s.latency_us.last().map(|&x| x as f64 / 1000.0)),
+        "latency_min_ms": ms3(s.latency_us.first().map(|&x| x as f64 / 1000.0)),
+        "latency_mean_ms": ms3((!s.latency_us.is_empty()).then(|| s.latency_us.iter().sum::<i64>() as f64 / s.latency_us.len() as f64 / 1000.0)),
+        "publish_wait_p50_ms": ms3(pct(&s.publish_wait_us, 50.0)),
+        "publish_wait_p99_ms": ms3(pct(&s.publish_wait_us, 99.0)),
+        "send_lag_p50_ms": ms3(pct(&s.send_lag_us, 50.0)),
+        "send_lag_p99_ms": ms3(pct(&s.send_lag_us, 99.0)),
+        "send_lag_max_ms": ms3(s.send_lag_us.last().map(|&x| x as f64 / 1000.0)),
+        "seq_first": s.seq_first,
+        "seq_last": s.seq_last,
+        "seq_gaps": s.seq_gaps,
+        "seq_duplicates": s.seq_duplicates,
+        "missed_changes_est": s.missed_changes,
+        "tag_backwards": s.tag_backwards,
+        "tags_seen": s.tags.len(),
+        "bad_quality": s.bad_quality,
+        "values_without_st": s.no_st,
+        "parse_errors": s.parse_errors,
+        "other_frames": s.other_frames,
+        "total_messages": s.total_messages,
+        "total_values": s.total_values,
+        "peer_pid": peer_pid,
+        "peer_cpu_cores": cores(peer_cpu0, peer_cpu1),
+        "peer_rss_kb_start": peer_rss0,
+        "peer_rss_kb_peak": peer_rss_peak,
+        "peer_rss_kb_end": peer_rss1,
+        "sink_cpu_cores": cores(self_cpu0, self_cpu1),
+    });
+    println!("{out}");
+    0
+}
