@@ -27,7 +27,10 @@ use yawc::frame::{Frame, OpCode};
 use yawc::{Options, Role, WebSocket};
 
 #[derive(Parser, Debug)]
-#[command(name = "ws-push", about = "Baseline WebSocket client streaming fxgate-format tag changes")]
+#[command(
+    name = "ws-push",
+    about = "Baseline WebSocket client streaming fxgate-format tag changes"
+)]
 struct Args {
     /// ws://host:port/path of the server.
     #[arg(long)]
@@ -98,7 +101,10 @@ struct Tag {
 
 impl Tag {
     fn new(index: u32) -> Self {
-        Self { rng: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(index) << 17 | 1), value: 0.0 }
+        Self {
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(index) << 17 | 1),
+            value: 0.0,
+        }
     }
 
     fn tick(&mut self) -> bool {
@@ -134,10 +140,16 @@ async fn connect(args: &Args) -> Result<WebSocket<TcpStream>, String> {
         Some(i) => (&url[..i], &url[i..]),
         None => (url, "/"),
     };
-    let mut tcp = TcpStream::connect(authority).await.map_err(|e| format!("{authority}: {e}"))?;
+    let mut tcp = TcpStream::connect(authority)
+        .await
+        .map_err(|e| format!("{authority}: {e}"))?;
     let _ = tcp.set_nodelay(true);
     let nonce: [u8; 16] = {
-        let mut x = now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64 | 1;
+        let mut x = now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64
+            | 1;
         let mut n = [0u8; 16];
         for b in n.iter_mut() {
             x ^= x << 13;
@@ -159,7 +171,9 @@ async fn connect(args: &Args) -> Result<WebSocket<TcpStream>, String> {
         req += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
     }
     req += "\r\n";
-    tcp.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    tcp.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut head = Vec::new();
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -170,24 +184,37 @@ async fn connect(args: &Args) -> Result<WebSocket<TcpStream>, String> {
     }
     let head = String::from_utf8_lossy(&head);
     if !head.starts_with("HTTP/1.1 101") {
-        return Err(format!("server answered `{}`", head.lines().next().unwrap_or_default()));
+        return Err(format!(
+            "server answered `{}`",
+            head.lines().next().unwrap_or_default()
+        ));
     }
     let ext = head.split("\r\n").find_map(|l| {
         let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case("sec-websocket-extensions").then(|| v.trim().to_string())
+        n.trim()
+            .eq_ignore_ascii_case("sec-websocket-extensions")
+            .then(|| v.trim().to_string())
     });
     eprintln!("ws-push: connected to {}; extensions {ext:?}", args.url);
     let mut options = Options::default()
         .with_limits(0x10000, 0x100000)
         .with_max_fragment_size(args.max_send_frame_size)
         .with_utf8();
-    options = if ext.is_some() { options.with_balanced_compression() } else { options.without_compression() };
-    WebSocket::from_stream_with_extensions(tcp, Role::Client, ext.as_deref(), options).map_err(|e| e.to_string())
+    options = if ext.is_some() {
+        options.with_balanced_compression()
+    } else {
+        options.without_compression()
+    };
+    WebSocket::from_stream_with_extensions(tcp, Role::Client, ext.as_deref(), options)
+        .map_err(|e| e.to_string())
 }
 
 fn main() {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ws-push: cannot start runtime: {e}");
@@ -201,14 +228,21 @@ fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let names: Vec<String> = (0..args.tags).map(|i| format!("{}{i}", args.prefix)).collect();
+    let names: Vec<String> = (0..args.tags)
+        .map(|i| format!("{}{i}", args.prefix))
+        .collect();
     let mut tags: Vec<Tag> = (0..args.tags).map(Tag::new).collect();
     // Source stamps of the ticks not yet published; pending values index into it.
     let mut stamps: Vec<String> = vec![rfc3339(now())];
-    let mut pending: Vec<(u32, f64, u32)> = tags.iter().enumerate().map(|(i, t)| (i as u32, t.value, 0)).collect();
+    let mut pending: Vec<(u32, f64, u32)> = tags
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as u32, t.value, 0))
+        .collect();
     let mut ws = connect(&args).await?;
     let started = Instant::now();
-    let deadline = (args.duration_s > 0.0).then(|| started + Duration::from_secs_f64(args.duration_s));
+    let deadline =
+        (args.duration_s > 0.0).then(|| started + Duration::from_secs_f64(args.duration_s));
     let mut gen = tokio::time::interval(Duration::from_millis(args.interval_ms));
     gen.set_missed_tick_behavior(MissedTickBehavior::Skip);
     gen.tick().await;

@@ -15,10 +15,15 @@
 //!   milliseconds, truncated by the sender: figures read up to 1 ms high). Same host clock.
 //!   Also, per message: receive − `ts` (the sender's message time: send + transport) and, per
 //!   value, `ts` − `st` (time spent waiting to be published).
-//! * Loss: `seq` must grow by one per message from the first one seen (gaps and duplicates are
-//!   counted over the whole connection, warm-up included). Per tag, a source-timestamp step of
+//! * Loss: `seq` must grow by one per message from the first one seen (over every connection,
+//!   warm-up included): `seq_gaps` = numbers skipped and never seen, `seq_late` = skipped ones that
+//!   came later (out of order), `seq_duplicates` = numbers seen twice. Per tag, a source-timestamp step of
 //!   ≥ 1.5 × `--interval-ms` counts round(step/interval) − 1 missed changes (an estimate that
-//!   assumes every tag changes every interval, as a random simulator tag does).
+//!   assumes every tag changes every interval, as a random simulator tag does). A step of the
+//!   newest source timestamp of all tags of ≥ 1.5 intervals means the source itself skipped a
+//!   tick (a late timer with MissedTickBehavior::Skip, in fxgate's simulator and in ws-push, or a
+//!   whole batch lost on the way): `source_ticks_skipped`; `lost_changes_est` = missed changes
+//!   beyond those whole ticks.
 //! * The measurement window starts `--warmup-s` after the first data message and lasts
 //!   `--duration-s`. With `--peer-pid`/`--peer-pid-file` the sender's CPU (utime+stime from
 //!   /proc/PID/stat, in cores) and RSS (VmRSS, sampled every 100 ms) are taken over the window.
@@ -28,7 +33,7 @@
 #![recursion_limit = "512"] // the summary's json! has many keys
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -46,7 +51,10 @@ use yawc::frame::OpCode;
 use yawc::{Options, Role, WebSocket};
 
 #[derive(Parser, Debug)]
-#[command(name = "ws-sink", about = "WebSocket sink measuring a tag-change stream; one JSON line on stdout")]
+#[command(
+    name = "ws-sink",
+    about = "WebSocket sink measuring a tag-change stream; one JSON line on stdout"
+)]
 struct Args {
     /// Listen address.
     #[arg(long, default_value = "127.0.0.1")]
@@ -97,18 +105,27 @@ struct Counting<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &r {
-            self.read.fetch_add((buf.filled().len() - before) as u64, Ordering::Relaxed);
+            self.read
+                .fetch_add((buf.filled().len() - before) as u64, Ordering::Relaxed);
         }
         r
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = &r {
             self.written.fetch_add(*n as u64, Ordering::Relaxed);
@@ -128,7 +145,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
 // ------------------------------------------------------------------------------------------------
 
 fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }
 
 /// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
@@ -144,7 +164,13 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` → µs since the epoch.
 fn parse_rfc3339_us(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -157,7 +183,14 @@ fn parse_rfc3339_us(s: &str) -> Option<i64> {
         }
         Some(v)
     };
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let mut frac_us = 0i64;
     let mut i = 19;
     if b[i] == b'.' {
@@ -190,7 +223,12 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
 
 fn rss_kb(pid: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -240,8 +278,10 @@ struct Stats {
     seq_first: Option<u64>,
     seq_last: Option<u64>,
     next_seq: Option<u64>,
-    seq_gaps: u64,
+    /// Numbers skipped and not (yet) seen: lost unless they arrive late.
+    seq_missing: BTreeSet<u64>,
     seq_gap_events: u64,
+    seq_late: u64,
     seq_duplicates: u64,
     total_messages: u64,
     total_values: u64,
@@ -258,6 +298,9 @@ struct Stats {
     send_lag_us: Vec<i64>,
     publish_wait_us: Vec<i64>,
     missed_changes: u64,
+    /// Latest source timestamp seen (any tag), for ticks the source skipped.
+    max_st_us: Option<i64>,
+    source_ticks_skipped: u64,
     tag_backwards: u64,
     bad_quality: u64,
     no_st: u64,
@@ -281,13 +324,22 @@ impl Stats {
         };
         if self.first_data.is_none() {
             self.first_data = Some(Instant::now());
-            eprintln!("ws-sink: first data message seq {seq} with {} values", msg.values.len());
+            eprintln!(
+                "ws-sink: first data message seq {seq} with {} values",
+                msg.values.len()
+            );
         }
         self.seq_first.get_or_insert(seq);
         match self.next_seq {
-            Some(n) if seq < n => self.seq_duplicates += 1,
+            Some(n) if seq < n => {
+                if self.seq_missing.remove(&seq) {
+                    self.seq_late += 1;
+                } else {
+                    self.seq_duplicates += 1;
+                }
+            }
             Some(n) if seq > n => {
-                self.seq_gaps += seq - n;
+                self.seq_missing.extend(n..seq.min(n + 1_000_000));
                 self.seq_gap_events += 1;
                 if self.seq_gap_events <= 5 {
                     eprintln!("ws-sink: seq gap: expected {n}, got {seq}");
@@ -316,7 +368,9 @@ impl Stats {
             if !self.tags.contains_key(v.tag.as_ref()) {
                 self.tags.insert(v.tag.to_string(), TagState::default());
             }
-            let Some(state) = self.tags.get_mut(v.tag.as_ref()) else { continue };
+            let Some(state) = self.tags.get_mut(v.tag.as_ref()) else {
+                continue;
+            };
             let prev = state.last_st_us;
             if let Some(st) = st {
                 state.last_st_us = Some(prev.map_or(st, |p| p.max(st)));
@@ -332,6 +386,18 @@ impl Stats {
                 continue;
             };
             self.latency_us.push(recv_us - st);
+            match self.max_st_us {
+                Some(m) if st > m => {
+                    let step = st - m;
+                    if interval_us > 0 && step * 2 >= interval_us * 3 {
+                        self.source_ticks_skipped +=
+                            ((step + interval_us / 2) / interval_us - 1).max(0) as u64;
+                    }
+                    self.max_st_us = Some(st);
+                }
+                None => self.max_st_us = Some(st),
+                _ => {}
+            }
             if let Some(ts) = ts_us {
                 self.publish_wait_us.push(ts - st);
             }
@@ -392,10 +458,16 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > 16 * 1024 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "request head over 16 KiB"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request head over 16 KiB",
+            ));
         }
         if io.read(&mut b).await? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed during the handshake"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "closed during the handshake",
+            ));
         }
         head.push(b[0]);
     }
@@ -415,14 +487,25 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     let Some(key) = key else {
-        io.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await?;
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("not a WebSocket upgrade: {request_line}")));
+        io.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await?;
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not a WebSocket upgrade: {request_line}"),
+        ));
     };
-    let deflate_offered = ext_offer
-        .as_deref()
-        .is_some_and(|e| e.split(',').any(|o| o.split(';').next().is_some_and(|n| n.trim() == "permessage-deflate")));
+    let deflate_offered = ext_offer.as_deref().is_some_and(|e| {
+        e.split(',').any(|o| {
+            o.split(';')
+                .next()
+                .is_some_and(|n| n.trim() == "permessage-deflate")
+        })
+    });
     let extensions = (allow_deflate && deflate_offered).then(|| "permessage-deflate".to_string());
-    let protocol = proto_offer.as_deref().and_then(|p| p.split(',').next()).map(|p| p.trim().to_string());
+    let protocol = proto_offer
+        .as_deref()
+        .and_then(|p| p.split(',').next())
+        .map(|p| p.trim().to_string());
     let mut resp = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
         accept_key(&key)
@@ -447,7 +530,11 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
 
 async fn serve(tcp: TcpStream, args: Arc<Args>, stats: Arc<Mutex<Stats>>, wire: Arc<AtomicU64>) {
     let _ = tcp.set_nodelay(true);
-    let mut io = Counting { inner: tcp, read: wire, written: Arc::new(AtomicU64::new(0)) };
+    let mut io = Counting {
+        inner: tcp,
+        read: wire,
+        written: Arc::new(AtomicU64::new(0)),
+    };
     let ext = match server_handshake(&mut io, !args.no_deflate, &stats).await {
         Ok(e) => e,
         Err(e) => {
@@ -456,14 +543,19 @@ async fn serve(tcp: TcpStream, args: Arc<Args>, stats: Arc<Mutex<Stats>>, wire: 
         }
     };
     let mut options = Options::default().with_limits(256 << 20, 512 << 20);
-    options = if ext.is_some() { options.with_balanced_compression() } else { options.without_compression() };
-    let mut ws = match WebSocket::from_stream_with_extensions(io, Role::Server, ext.as_deref(), options) {
-        Ok(ws) => ws,
-        Err(e) => {
-            eprintln!("ws-sink: cannot set up the WebSocket: {e}");
-            return;
-        }
+    options = if ext.is_some() {
+        options.with_balanced_compression()
+    } else {
+        options.without_compression()
     };
+    let mut ws =
+        match WebSocket::from_stream_with_extensions(io, Role::Server, ext.as_deref(), options) {
+            Ok(ws) => ws,
+            Err(e) => {
+                eprintln!("ws-sink: cannot set up the WebSocket: {e}");
+                return;
+            }
+        };
     let interval_us = args.interval_ms as i64 * 1000;
     loop {
         let frame = match ws.next_frame().await {
@@ -501,7 +593,10 @@ async fn serve(tcp: TcpStream, args: Arc<Args>, stats: Arc<Mutex<Stats>>, wire: 
 
 fn main() {
     let args = Arc::new(Args::parse());
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ws-sink: cannot start runtime: {e}");
@@ -554,7 +649,10 @@ async fn run(args: Arc<Args>) -> i32 {
         }
         if started.elapsed().as_secs_f64() > args.wait_s {
             eprintln!("ws-sink: no data message within {} s", args.wait_s);
-            println!("{}", json!({"label": args.label, "failed": true, "error": "no data"}));
+            println!(
+                "{}",
+                json!({"label": args.label, "failed": true, "error": "no data"})
+            );
             return 2;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -597,7 +695,9 @@ async fn run(args: Arc<Args>) -> i32 {
     let self_cpu1 = cpu_ticks(&self_pid);
     let window_s = (t1 - t0).as_secs_f64();
     let cores = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (Some(a), Some(b)) => json!((b.saturating_sub(a) as f64 / args.clk_tck as f64 / window_s * 1000.0).round() / 1000.0),
+        (Some(a), Some(b)) => json!(
+            (b.saturating_sub(a) as f64 / args.clk_tck as f64 / window_s * 1000.0).round() / 1000.0
+        ),
         _ => Value::Null,
     };
 
@@ -646,9 +746,13 @@ async fn run(args: Arc<Args>) -> i32 {
         "send_lag_max_ms": ms3(s.send_lag_us.last().map(|&x| x as f64 / 1000.0)),
         "seq_first": s.seq_first,
         "seq_last": s.seq_last,
-        "seq_gaps": s.seq_gaps,
+        "seq_gaps": s.seq_missing.len(),
+        "seq_gap_events": s.seq_gap_events,
+        "seq_late": s.seq_late,
         "seq_duplicates": s.seq_duplicates,
         "missed_changes_est": s.missed_changes,
+        "source_ticks_skipped": s.source_ticks_skipped,
+        "lost_changes_est": s.missed_changes.saturating_sub(s.source_ticks_skipped * s.tags.len() as u64),
         "tag_backwards": s.tag_backwards,
         "tags_seen": s.tags.len(),
         "bad_quality": s.bad_quality,
