@@ -14,7 +14,9 @@ pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, Str
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(|e| format!("RUST_LOG: {e}")),
         _ => EnvFilter::try_new(&cfg.level).map_err(|e| format!("log.level: {e}")),
     };
-    let stderr = fmt::layer().with_writer(std::io::stderr).with_filter(filter()?);
+    // Colours only on a terminal (and not when NO_COLOR is set): a redirected log stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let stderr = fmt::layer().with_ansi(ansi).with_writer(std::io::stderr).with_filter(filter()?);
     let (file_layer, guard) = if cfg.file {
         let dir = data_dir.join("logs");
         std::fs::create_dir_all(&dir)
