@@ -12,7 +12,14 @@ use tracing_subscriber::{fmt, EnvFilter, Layer};
 pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, String> {
     let filter = || match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(|e| format!("RUST_LOG: {e}")),
-        _ => EnvFilter::try_new(&cfg.level).map_err(|e| format!("log.level: {e}")),
+        // The DA item API's internal client is configured without endpoints on purpose
+        // (it connects by URL); async-opcua warns about that at every start.
+        _ => EnvFilter::try_new(&cfg.level)
+            .map(|f| match "opcua_client::config=error".parse() {
+                Ok(d) if !cfg.level.contains("opcua_client") => f.add_directive(d),
+                _ => f,
+            })
+            .map_err(|e| format!("log.level: {e}")),
     };
     // Colours only on a terminal (and not when NO_COLOR is set): a redirected log stays plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
