@@ -166,15 +166,7 @@ impl LineTls {
                 b.set_cipher_list("PSK:DHEPSK:ECDHEPSK:!NULL").map_err(|e| err("PSK ciphers", e))?;
             }
             b.set_verify(SslVerifyMode::NONE);
-            b.set_psk_client_callback(move |_ssl, _hint, id_out, key_out| {
-                if identity.len() + 1 > id_out.len() || key.len() > key_out.len() {
-                    return Ok(0);
-                }
-                id_out[..identity.len()].copy_from_slice(&identity);
-                id_out[identity.len()] = 0;
-                key_out[..key.len()].copy_from_slice(&key);
-                Ok(key.len())
-            });
+            set_psk_client(&mut b, identity, key);
         }
         Ok(Some(Self {
             client: Some(b.build()),
@@ -202,6 +194,19 @@ impl LineTls {
         let ssl = Ssl::new(ctx).map_err(|e| hs(e.to_string()))?;
         handshake(ssl, tcp, true, timeout).await.map_err(hs)
     }
+}
+
+/// Makes a client context answer a PSK server with `identity` (sent NUL-terminated) and `key`.
+pub fn set_psk_client(b: &mut SslContextBuilder, identity: Vec<u8>, key: Vec<u8>) {
+    b.set_psk_client_callback(move |_ssl, _hint, id_out, key_out| {
+        if identity.len() + 1 > id_out.len() || key.len() > key_out.len() {
+            return Ok(0);
+        }
+        id_out[..identity.len()].copy_from_slice(&identity);
+        id_out[identity.len()] = 0;
+        key_out[..key.len()].copy_from_slice(&key);
+        Ok(key.len())
+    });
 }
 
 async fn handshake(ssl: Ssl, tcp: TcpStream, server: bool, timeout: Duration) -> Result<LineStream, String> {

@@ -106,15 +106,7 @@ pub fn connector(cfg: &WsTlsConfig, app_dir: &Path) -> Result<SslConnector, WsEr
         if cfg.ciphers.is_empty() && version == SslVersion::TLS1_2 {
             b.set_cipher_list("PSK:DHEPSK:ECDHEPSK:!NULL").map_err(setup)?;
         }
-        b.set_psk_client_callback(move |_ssl, _hint, id_out, key_out| {
-            if identity.len() + 1 > id_out.len() || key.len() > key_out.len() {
-                return Ok(0);
-            }
-            id_out[..identity.len()].copy_from_slice(&identity);
-            id_out[identity.len()] = 0;
-            key_out[..key.len()].copy_from_slice(&key);
-            Ok(key.len())
-        });
+        fxgate_lines::tls::set_psk_client(&mut b, identity, key);
     }
     let psk_only = !cfg.psk_key.is_empty() && cfg.ca.is_empty();
     if cfg.no_server_cert_check || psk_only {
