@@ -295,12 +295,9 @@ async fn run_poll(args: &Args) -> Result<String, BoxError> {
 
     'outer: loop {
         // The group due first (ties: the lowest index, i.e. plan order).
-        let (gi, due) = groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (i, g.next_due))
-            .min_by_key(|(_, d)| *d)
-            .expect("at least one group");
+        let Some((gi, due)) = groups.iter().enumerate().map(|(i, g)| (i, g.next_due)).min_by_key(|(_, d)| *d) else {
+            break 'outer; // --groups 0: nothing to poll
+        };
         if due >= t1 {
             tokio::time::sleep_until(t1.into()).await;
             break;

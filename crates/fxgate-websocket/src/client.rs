@@ -445,7 +445,7 @@ impl Client {
                     first = false;
                     connecting = Some(tokio::spawn(self.connector.clone().open()));
                 }
-                r = async { connecting.as_mut().expect("guarded").await }, if connecting.is_some() => {
+                r = async { match connecting.as_mut() { Some(h) => h.await, None => std::future::pending().await } }, if connecting.is_some() => {
                     connecting = None;
                     match r {
                         Ok(Ok(mut s)) => {
@@ -472,7 +472,7 @@ impl Client {
                         }
                     }
                 }
-                f = async { futures::future::poll_fn(|cx| ws.as_mut().expect("guarded").poll_next_frame(cx)).await }, if ws.is_some() => {
+                f = async { match ws.as_mut() { Some(s) => futures::future::poll_fn(|cx| s.poll_next_frame(cx)).await, None => std::future::pending().await } }, if ws.is_some() => {
                     last_rx = Instant::now();
                     ping_sent = None;
                     match f {
@@ -492,9 +492,8 @@ impl Client {
                         Err(e) => {
                             let status = classify(&e);
                             let close = (status == WsStatus::INVALID_MSG_SIZE).then_some(1009);
-                            if let (Some(code), Some(s)) = (close, ws.as_mut()) {
+                            if let (Some(_), Some(s)) = (close, ws.as_mut()) {
                                 let _ = tokio::time::timeout(Duration::from_millis(500), s.send(Frame::close(CloseCode::Size, b"message too big"))).await;
-                                let _ = code;
                             }
                             end = Some(ended(status, e.to_string(), close));
                         }
@@ -508,7 +507,7 @@ impl Client {
                         }
                     }
                 }
-                _ = async { tokio::time::sleep_until(keepalive_at.expect("guarded")).await }, if keepalive_at.is_some() => {
+                _ = async { match keepalive_at { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } }, if keepalive_at.is_some() => {
                     if ping_sent.is_some() {
                         end = Some(ended(WsStatus::KEEP_ALIVE_TIMEOUT, format!("no answer to a ping within {} s", self.cfg.keep_alive_close_timeout), None));
                         if let Some(s) = ws.as_mut() {
@@ -539,13 +538,11 @@ impl Client {
     async fn flush(&mut self, s: &mut Ws) -> Result<(), Ended> {
         let mut sent_any = false;
         while let Some((_, data)) = self.buffer.next_unsent() {
-            let n = data.len();
             if let Err(e) = s.feed(self.frame(data)).await {
                 return Err(ended(classify(&e), e.to_string(), None));
             }
             self.buffer.sent(self.cfg.require_ack);
             self.state.sent();
-            let _ = n;
             sent_any = true;
         }
         if sent_any {
