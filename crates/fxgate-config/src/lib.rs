@@ -9,9 +9,12 @@ mod line;
 pub mod modbus;
 mod locate;
 mod model;
+pub mod persist;
 mod simulator;
+mod upstream;
 mod validate;
 mod validate_io;
+mod validate_upstream;
 mod validate_ws;
 mod websocket;
 
@@ -22,7 +25,9 @@ pub use error::{ConfigError, Invalid};
 pub use websocket::{glob_match, JwtAlgorithm, JwtConfig, WebSocketConfig, WsEncoding, WsTlsConfig};
 pub use line::{expand_appdir, split_hosts, BackupConfig, LineConfig, LineMode, TlsConfig};
 pub use model::{Config, HttpConfig, LogConfig, Role, ServerConfig, UserConfig};
+pub use persist::{add_upstream, remove_upstream, PersistError};
 pub use simulator::{SimTagConfig, SimulatorConfig, TagType, Waveform};
+pub use upstream::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
 pub use validate::{check_hash, check_name};
 
 use locate::Locator;

@@ -26,6 +26,8 @@ pub struct Config {
     pub modbus_server: Vec<crate::device::ModbusServerConfig>,
     /// Northbound WebSocket clients.
     pub websocket: Vec<crate::websocket::WebSocketConfig>,
+    /// Upstream OPC UA servers shown as folders under Objects (aggregation).
+    pub upstream: Vec<crate::upstream::UpstreamConfig>,
 }
 
 /// A role a user may hold (seed 000 §4.9.4).

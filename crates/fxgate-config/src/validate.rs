@@ -25,6 +25,7 @@ pub fn validate(config: &Config, base_dir: &Path) -> Vec<Invalid> {
     simulators(config, &mut errs);
     crate::validate_io::validate(config, base_dir, &mut errs);
     crate::validate_ws::validate(config, base_dir, &mut errs);
+    crate::validate_upstream::validate(config, base_dir, &mut errs);
     errs
 }
 

@@ -13,7 +13,7 @@ pub mod tag;
 pub mod store;
 pub mod write;
 
-pub use namespaces::{NamespaceError, NamespaceTable};
+pub use namespaces::{NamespaceError, NamespaceTable, SharedNamespaceTable};
 pub use component::{Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunningComponent};
 pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
 pub use tag::{AccessMode, TagDef, TagId, TagMeta, TagValue};

@@ -41,6 +41,10 @@ struct File {
     namespaces: Vec<String>,
 }
 
+/// The table shared by everyone who appends to it (the DA item API, the aggregation of
+/// upstream servers): one writer of the file at a time.
+pub type SharedNamespaceTable = std::sync::Arc<std::sync::Mutex<NamespaceTable>>;
+
 /// The persisted, append-only table.
 #[derive(Debug, Clone)]
 pub struct NamespaceTable {

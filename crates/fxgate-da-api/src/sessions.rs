@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use opcua::client::{Client, ClientBuilder, IdentityToken, Session};
 use opcua::crypto::SecurityPolicy;
-use fxgate_core::NamespaceTable;
+use fxgate_core::SharedNamespaceTable;
 use opcua::types::{
     AttributeId, MessageSecurityMode, ReadValueId, StatusCode, TimestampsToReturn, VariableId, Variant,
 };
@@ -59,7 +59,7 @@ pub struct InternalClient {
     url: String,
     sessions: Mutex<HashMap<Identity, Live>>,
     tick: std::sync::atomic::AtomicU64,
-    namespaces: std::sync::Mutex<NamespaceTable>,
+    namespaces: SharedNamespaceTable,
 }
 
 impl InternalClient {
@@ -67,7 +67,7 @@ impl InternalClient {
     /// client PKI (`<data-dir>/pki-client`). Client and server certificates are placed in
     /// each other's trusted folders, so the API works with `accept_all_certificates = false`.
     /// Call it after the server has its certificate.
-    pub fn new(data_dir: &Path, url: String) -> Result<Self, String> {
+    pub fn new(data_dir: &Path, url: String, namespaces: SharedNamespaceTable) -> Result<Self, String> {
         let pki = data_dir.join(fxgate_pki::CLIENT_PKI);
         let host = fxgate_pki::machine_hostname();
         let uri = format!("urn:{host}:fxgate:client");
@@ -92,13 +92,12 @@ impl InternalClient {
             .session_timeout(120_000)
             .client()
             .map_err(|e| format!("internal OPC UA client: {}", e.join("; ")))?;
-        let namespaces = NamespaceTable::open(&data_dir.join("namespaces.toml")).map_err(|e| e.to_string())?;
         Ok(Self {
             client: Mutex::new(client),
             url,
             sessions: Mutex::new(HashMap::new()),
             tick: Default::default(),
-            namespaces: std::sync::Mutex::new(namespaces),
+            namespaces,
         })
     }
 
@@ -207,7 +206,11 @@ impl InternalClient {
             .namespaces
             .lock()
             .map_err(|_| "namespace table lock poisoned".to_string())?;
-        if table.ensure(server.iter().map(String::as_str)).map_err(|e| e.to_string())? {
+        // Holes in the NamespaceArray ("": table entries of upstreams not served now) are not namespaces.
+        if table
+            .ensure(server.iter().map(String::as_str).filter(|u| !u.is_empty()))
+            .map_err(|e| e.to_string())?
+        {
             tracing::info!(namespaces = table.uris().len(), "namespace table extended");
         }
         Ok(NsMap::new(&server, &table))

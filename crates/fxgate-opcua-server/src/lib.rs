@@ -13,4 +13,4 @@ mod sink;
 
 pub use metrics::ServerMetrics;
 pub use node_manager::TAG_NAMESPACE;
-pub use sink::OpcUaServerSink;
+pub use sink::{application_uri, OpcUaServerSink};

@@ -107,6 +107,8 @@ fn populate(
     ns: u16,
 ) -> Arc<[NodeId]> {
     let mut folders: HashMap<String, NodeId> = HashMap::new();
+    // `Objects/fxgate` always exists: the gateway's own state (lines, WebSockets, upstreams) lives there.
+    folder_of(space, &mut folders, ns, "fxgate");
     let mut node_ids = Vec::with_capacity(store.len());
     for (id, def) in store.defs() {
         let folder = folder_of(space, &mut folders, ns, &def.source);

@@ -24,6 +24,7 @@ pub struct OpcUaServerSink {
     config: Config,
     config_dir: PathBuf,
     metrics: ServerMetrics,
+    aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
 }
 
 impl OpcUaServerSink {
@@ -34,8 +35,20 @@ impl OpcUaServerSink {
             config,
             config_dir,
             metrics,
+            aggregator: None,
         }
     }
+
+    /// Serves the upstream servers of `aggregator` as folders under `Objects`.
+    pub fn with_aggregator(mut self, aggregator: Arc<fxgate_upstream::Aggregator>) -> Self {
+        self.aggregator = Some(aggregator);
+        self
+    }
+}
+
+/// The server's application URI (also namespace 1 of its NamespaceArray).
+pub fn application_uri() -> String {
+    format!("urn:{}:fxgate", fxgate_pki::machine_hostname())
 }
 
 /// The URL clients are told to use.
@@ -79,8 +92,7 @@ impl OpcUaServerSink {
         let data_dir = cx.data_dir.clone();
         fxgate_pki::ensure_layout(&data_dir).map_err(|e| e.to_string())?;
         let pki_dir = data_dir.join(fxgate_pki::SERVER_PKI);
-        let hostname = fxgate_pki::machine_hostname();
-        let app_uri = format!("urn:{hostname}:fxgate");
+        let app_uri = application_uri();
         let (cert, key) = if cfg.certificate.is_empty() {
             let hosts = fxgate_pki::hostnames_for_certificate(&cfg.host);
             let c = fxgate_pki::ensure_application_certificate(
@@ -142,6 +154,13 @@ impl OpcUaServerSink {
                 shutdown.clone(),
             ))
             .token(shutdown.clone());
+        if let Some(agg) = self.aggregator.clone() {
+            // after the tag node manager: its `fxgate` folder gets `Upstreams`
+            builder = builder.with_node_manager(fxgate_upstream::forward_node_manager(
+                agg,
+                crate::node_manager::TAG_NAMESPACE,
+            ));
+        }
         for (id, e) in endpoints(cfg) {
             if e.security_policy() == opcua::crypto::SecurityPolicy::Basic256Sha256
                 && e.message_security_mode() == opcua::types::MessageSecurityMode::SignAndEncrypt

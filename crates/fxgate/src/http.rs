@@ -42,6 +42,7 @@ impl HttpState {
         server: ServerMetrics,
         lines: fxgate_lines::LineMetrics,
         websockets: fxgate_websocket::WsMetrics,
+        upstreams: fxgate_upstream::UpstreamMetrics,
         health: Vec<(String, HealthCheck)>,
     ) -> Self {
         let mut registry = Registry::default();
@@ -55,6 +56,7 @@ impl HttpState {
         server.register(r);
         lines.register(r);
         websockets.register(r);
+        upstreams.register(r);
         m.tags.set(store.len() as i64);
         Self {
             registry: Arc::new(registry),

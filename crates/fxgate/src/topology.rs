@@ -1,7 +1,8 @@
 //! Wires the configured sources and sinks around one tag store and runs them
 //! until shutdown (Ctrl-C / SIGTERM) or until one of them fails.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use fxgate_config::Config;
 use fxgate_core::{Component, ComponentContext, HealthCheck, TagStoreBuilder};
@@ -10,6 +11,7 @@ use fxgate_lines::LineMetrics;
 use fxgate_websocket::{WebSocketSink, WsMetrics};
 use fxgate_sources::modbus::{ModbusClientLine, ModbusServerLine};
 use fxgate_sources::simulator::SimulatorSource;
+use fxgate_upstream::{Aggregator, UpstreamMetrics};
 use tokio_util::sync::CancellationToken;
 
 /// The components a configuration asks for: sources first, then sinks.
@@ -19,6 +21,7 @@ fn components(
     metrics: ServerMetrics,
     line_metrics: &LineMetrics,
     ws_metrics: &WsMetrics,
+    aggregator: Arc<Aggregator>,
 ) -> Vec<Box<dyn Component>> {
     let mut out: Vec<Box<dyn Component>> = Vec::new();
     for sim in &config.simulator {
@@ -49,7 +52,9 @@ fn components(
     for ws in &config.websocket {
         out.push(Box::new(WebSocketSink::new(ws.clone(), &config.users, config_dir.clone(), ws_metrics.clone())));
     }
-    out.push(Box::new(OpcUaServerSink::new(config.clone(), config_dir, metrics)));
+    out.push(Box::new(
+        OpcUaServerSink::new(config.clone(), config_dir, metrics).with_aggregator(aggregator),
+    ));
     out
 }
 
@@ -59,7 +64,17 @@ pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Resu
     let server_metrics = ServerMetrics::default();
     let line_metrics = LineMetrics::default();
     let ws_metrics = WsMetrics::default();
-    let comps = components(&config, config_dir, server_metrics.clone(), &line_metrics, &ws_metrics);
+    let upstream_metrics = UpstreamMetrics::default();
+    let namespaces = namespace_table(&data_dir)?;
+    let aggregator = aggregator(&config, &config_dir, &data_dir, namespaces.clone(), upstream_metrics.clone(), &shutdown)?;
+    let comps = components(
+        &config,
+        config_dir,
+        server_metrics.clone(),
+        &line_metrics,
+        &ws_metrics,
+        aggregator.clone(),
+    );
 
     let mut builder = TagStoreBuilder::new();
     let mut declared = Vec::with_capacity(comps.len());
@@ -95,11 +110,41 @@ pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Resu
         tasks.spawn(async move { (label, task.await) });
     }
 
+    {
+        let agg = aggregator.clone();
+        health.push((
+            "upstreams".to_string(),
+            Arc::new(move || {
+                let down: Vec<String> = agg
+                    .all()
+                    .into_iter()
+                    .filter(|u| u.config.enabled)
+                    .filter_map(|u| {
+                        let s = u.status();
+                        (s.state != fxgate_upstream::upstream::State::Connected)
+                            .then(|| format!("{}: {} ({})", u.name, s.state.as_str(), s.last_error))
+                    })
+                    .collect();
+                if down.is_empty() {
+                    Ok(())
+                } else {
+                    Err(down.join("; "))
+                }
+            }),
+        ));
+    }
     let http = if config.http.listen.is_empty() {
         None
     } else {
-        let state = crate::http::HttpState::new(store.clone(), server_metrics, line_metrics, ws_metrics, health);
-        let da = match da_api(&config, &data_dir) {
+        let state = crate::http::HttpState::new(
+            store.clone(),
+            server_metrics,
+            line_metrics,
+            ws_metrics,
+            upstream_metrics,
+            health,
+        );
+        let da = match da_api(&config, &data_dir, namespaces.clone()) {
             Ok(r) => r,
             Err(e) => {
                 shutdown.cancel();
@@ -175,12 +220,62 @@ fn release_startup_memory() {
 }
 
 /// The DA item API, a client of our own OPC UA server over loopback.
-fn da_api(config: &Config, data_dir: &std::path::Path) -> Result<axum::Router, String> {
+fn da_api(
+    config: &Config,
+    data_dir: &std::path::Path,
+    namespaces: fxgate_core::SharedNamespaceTable,
+) -> Result<axum::Router, String> {
     let host = match config.server.host.as_str() {
         "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
         h => h,
     };
     let url = format!("opc.tcp://{host}:{}/", config.server.port);
-    let client = fxgate_da_api::InternalClient::new(data_dir, url).map_err(|e| format!("DA item API: {e}"))?;
+    let client = fxgate_da_api::InternalClient::new(data_dir, url, namespaces).map_err(|e| format!("DA item API: {e}"))?;
     Ok(fxgate_da_api::router(std::sync::Arc::new(client)))
+}
+
+/// The persisted namespace table, with the server's own namespaces first so that their
+/// table indexes are the server's indexes (1 application, 2 tags, 3 aggregation).
+fn namespace_table(data_dir: &Path) -> Result<fxgate_core::SharedNamespaceTable, String> {
+    let mut table =
+        fxgate_core::NamespaceTable::open(&data_dir.join("namespaces.toml")).map_err(|e| e.to_string())?;
+    let app = fxgate_opcua_server::application_uri();
+    table
+        .ensure([
+            app.as_str(),
+            fxgate_opcua_server::TAG_NAMESPACE,
+            fxgate_upstream::AGGREGATION_NAMESPACE,
+        ])
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(std::sync::Mutex::new(table)))
+}
+
+/// The upstream servers and the client identity the gateway uses with them.
+fn aggregator(
+    config: &Config,
+    config_dir: &Path,
+    data_dir: &Path,
+    namespaces: fxgate_core::SharedNamespaceTable,
+    metrics: UpstreamMetrics,
+    shutdown: &CancellationToken,
+) -> Result<Arc<Aggregator>, String> {
+    let data_dir = std::path::absolute(data_dir).map_err(|e| format!("data dir: {e}"))?;
+    let pki_dir = data_dir.join(fxgate_pki::CLIENT_PKI);
+    let application_uri = format!("urn:{}:fxgate:client", fxgate_pki::machine_hostname());
+    let cert = fxgate_pki::ensure_application_certificate(
+        &pki_dir,
+        "fxgate client",
+        &application_uri,
+        &["localhost".to_string(), "127.0.0.1".to_string()],
+    )
+    .map_err(|e| format!("client certificate: {e}"))?;
+    let settings = fxgate_upstream::upstream::ClientSettings {
+        pki_dir,
+        cert: cert.cert_path,
+        key: cert.key_path,
+        application_uri,
+        config_dir: config_dir.to_path_buf(),
+    };
+    let names = Arc::new(fxgate_upstream::UpstreamNamespaces::new(namespaces));
+    Ok(Aggregator::new(config.upstream.clone(), names, settings, metrics, shutdown.child_token()))
 }

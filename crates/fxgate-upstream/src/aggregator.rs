@@ -1,0 +1,170 @@
+//! The set of upstreams and what they share: namespaces, client settings, metrics, and the
+//! server's subscriptions that their value changes are pushed into.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use fxgate_config::UpstreamConfig;
+use opcua::server::SubscriptionCache;
+use opcua::types::{AttributeId, DataValue, NodeId};
+use parking_lot::RwLock;
+use tokio_util::sync::CancellationToken;
+
+use crate::local::{DiagVar, Local};
+use crate::mapping::KnownTypes;
+use crate::metrics::UpstreamMetrics;
+use crate::names::UpstreamNamespaces;
+use crate::upstream::{ClientSettings, Notify, State, Status, Upstream};
+
+/// Everything the node manager needs once the server is built.
+pub(crate) struct Bound {
+    /// Index of the aggregation namespace.
+    pub ns: u16,
+    pub known: KnownTypes,
+    pub subscriptions: Arc<SubscriptionCache>,
+}
+
+/// All upstreams of the gateway.
+pub struct Aggregator {
+    configs: Vec<UpstreamConfig>,
+    upstreams: RwLock<BTreeMap<String, Arc<Upstream>>>,
+    /// Upstream namespaces in the persisted table.
+    pub names: Arc<UpstreamNamespaces>,
+    settings: ClientSettings,
+    /// Metrics.
+    pub metrics: UpstreamMetrics,
+    pub(crate) bound: OnceLock<Bound>,
+    shutdown: CancellationToken,
+}
+
+impl Aggregator {
+    /// For the configured upstreams; they start when the server's node manager starts.
+    pub fn new(
+        configs: Vec<UpstreamConfig>,
+        names: Arc<UpstreamNamespaces>,
+        settings: ClientSettings,
+        metrics: UpstreamMetrics,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            configs,
+            upstreams: RwLock::new(BTreeMap::new()),
+            names,
+            settings,
+            metrics,
+            bound: OnceLock::new(),
+            shutdown,
+        })
+    }
+
+    /// The upstream called `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Upstream>> {
+        self.upstreams.read().get(name).cloned()
+    }
+
+    /// Names of all upstreams, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.upstreams.read().keys().cloned().collect()
+    }
+
+    /// All upstreams.
+    pub fn all(&self) -> Vec<Arc<Upstream>> {
+        self.upstreams.read().values().cloned().collect()
+    }
+
+    /// The upstream a gateway NodeId belongs to (its namespaces or its folder).
+    pub fn upstream_of(&self, id: &NodeId) -> Option<Arc<Upstream>> {
+        let bound = self.bound.get()?;
+        if id.namespace == bound.ns {
+            return match Local::parse(&id_string(id)?, |n| self.get(n).is_some())? {
+                Local::UpstreamFolder(n) => self.get(&n),
+                _ => None,
+            };
+        }
+        self.get(&self.names.upstream_of(id.namespace)?)
+    }
+
+    /// Called once the server is built: starts every configured upstream.
+    pub(crate) fn start(self: &Arc<Self>, bound: Bound) {
+        let ns = bound.ns;
+        if self.bound.set(bound).is_err() {
+            return;
+        }
+        for cfg in self.configs.clone() {
+            self.add(cfg, ns);
+        }
+    }
+
+    fn add(self: &Arc<Self>, cfg: UpstreamConfig, ns: u16) {
+        let Some(bound) = self.bound.get() else { return };
+        let folder = Local::UpstreamFolder(cfg.name.clone()).node_id(ns);
+        let up = Upstream::new(
+            cfg,
+            folder,
+            self.settings.clone(),
+            self.names.clone(),
+            bound.known.clone(),
+            self.shutdown.child_token(),
+        );
+        up.set_notify(Arc::new(ServerNotify {
+            subscriptions: bound.subscriptions.clone(),
+            ns,
+            metrics: self.metrics.clone(),
+        }));
+        let _ = up.subscriptions.set(bound.subscriptions.clone());
+        up.report();
+        self.upstreams.write().insert(up.name.clone(), up.clone());
+        tokio::spawn(up.run());
+    }
+}
+
+/// The string identifier of a NodeId, if it has one.
+pub(crate) fn id_string(id: &NodeId) -> Option<String> {
+    match &id.identifier {
+        opcua::types::Identifier::String(s) => Some(s.as_ref().to_string()),
+        _ => None,
+    }
+}
+
+/// Pushes upstream changes into the server's monitored items and the metrics.
+struct ServerNotify {
+    subscriptions: Arc<SubscriptionCache>,
+    ns: u16,
+    metrics: UpstreamMetrics,
+}
+
+impl Notify for ServerNotify {
+    fn values(&self, changes: Vec<(NodeId, AttributeId, DataValue)>) {
+        self.subscriptions
+            .notify_data_change(changes.iter().map(|(n, a, dv)| (dv.clone(), n, *a)));
+    }
+
+    fn status(&self, upstream: &str, status: &Status, monitored_items: usize) {
+        let l = UpstreamMetrics::label(upstream);
+        let connected = status.state == State::Connected;
+        self.metrics.connected.get_or_create(&l).set(i64::from(connected));
+        self.metrics.state.get_or_create(&l).set(match status.state {
+            State::Disconnected => 0,
+            State::Connecting => 1,
+            State::Connected => 2,
+        });
+        self.metrics.reconnects.get_or_create(&l).set(status.reconnects as i64);
+        self.metrics.monitored_items.get_or_create(&l).set(monitored_items as i64);
+        let now = opcua::types::DateTime::now();
+        let values: Vec<(DataValue, NodeId)> = DiagVar::ALL
+            .into_iter()
+            .map(|v| {
+                let dv = DataValue {
+                    value: Some(v.value(status, monitored_items)),
+                    status: Some(opcua::types::StatusCode::Good),
+                    source_timestamp: Some(now),
+                    server_timestamp: Some(now),
+                    ..Default::default()
+                };
+                (dv, Local::Diag(upstream.to_string(), v).node_id(self.ns))
+            })
+            .collect();
+        self.subscriptions
+            .notify_data_change(values.iter().map(|(dv, n)| (dv.clone(), n, AttributeId::Value)));
+    }
+}

@@ -1,0 +1,1091 @@
+//! The forwarding node manager: every service on an upstream's nodes is translated to the
+//! upstream's namespace indexes, sent in one request per upstream, and the answer mapped
+//! back. Nothing of the upstream's address space is copied; what the gateway keeps is a
+//! cache (last values, last browse results) used for `maxAge` reads and while the upstream
+//! is unreachable.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use opcua::server::address_space::AccessLevel;
+use opcua::server::diagnostics::NamespaceMetadata;
+use opcua::server::node_manager::{
+    BrowseNode, BrowsePathItem, HistoryNode, MethodCall, MonitoredItemRef, MonitoredItemUpdateRef,
+    NodeManager, ReadNode, RequestContext, ServerContext, WriteNode,
+};
+use opcua::server::{ContinuationPoint, CreateMonitoredItem};
+use opcua::types::{
+    AttributeId, BrowseDescription, BrowseDirection, BrowsePath, BrowseResult, ByteString,
+    CallMethodRequest, DataValue, DateTime, DataTypeId, ExpandedNodeId, HistoryData,
+    HistoryReadValueId, MonitoringMode, NodeClass, NodeId, ObjectId, ObjectTypeId, QualifiedName,
+    ReadRawModifiedDetails, ReadValueId, ReferenceDescription, ReferenceTypeId, RelativePath,
+    RelativePathElement, StatusCode, TimestampsToReturn, VariableTypeId, WriteValue,
+};
+
+use crate::aggregator::{id_string, Aggregator, Bound};
+use crate::cache::BrowseKey;
+use crate::items::{Action, Want};
+use crate::local::Local;
+use crate::upstream::{map_reference, service_failure, Live, Upstream};
+
+/// Namespace of the gateway's own aggregation nodes (upstream folders and diagnostics).
+pub const AGGREGATION_NAMESPACE: &str = "urn:fxgate:aggregation";
+
+/// Builds the forwarding node manager. `tags_namespace` is the namespace of the tag store's
+/// nodes, whose `fxgate` folder gets the `Upstreams` diagnostics folder.
+pub fn forward_node_manager(
+    agg: Arc<Aggregator>,
+    tags_namespace: &'static str,
+) -> impl FnOnce(ServerContext) -> ForwardNodeManager {
+    move |context: ServerContext| {
+        let (ns, tags_ns) = {
+            let mut tree = context.type_tree.write();
+            let ns = tree.namespaces_mut().add_namespace(AGGREGATION_NAMESPACE);
+            let tags_ns = tree.namespaces().get_index(tags_namespace).unwrap_or(u16::MAX);
+            (ns, tags_ns)
+        };
+        ForwardNodeManager {
+            agg,
+            ns,
+            fxgate_folder: NodeId::new(tags_ns, "fxgate"),
+            known: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// The node manager.
+pub struct ForwardNodeManager {
+    agg: Arc<Aggregator>,
+    ns: u16,
+    fxgate_folder: NodeId,
+    /// Standard type nodes, known once the core node manager has loaded them (at init).
+    known: std::sync::OnceLock<crate::mapping::KnownTypes>,
+}
+
+/// The numeric ids of the standard types in `tree`, and the server's own namespaces.
+fn standard_types(tree: &opcua::nodes::DefaultTypeTree) -> (HashSet<u32>, Vec<(u16, String)>) {
+    let mut known = HashSet::new();
+    for root in [
+        NodeId::from(DataTypeId::BaseDataType),
+        ObjectTypeId::BaseObjectType.into(),
+        VariableTypeId::BaseVariableType.into(),
+        ReferenceTypeId::References.into(),
+    ] {
+        if let Some(n) = root.as_u32() {
+            known.insert(n);
+        }
+        for c in tree.get_all_children(&root) {
+            if c.namespace == 0 {
+                if let Some(n) = c.as_u32() {
+                    known.insert(n);
+                }
+            }
+        }
+    }
+    let own = tree
+        .namespaces()
+        .known_namespaces()
+        .iter()
+        .map(|(u, i)| (*i, u.clone()))
+        .collect();
+    (known, own)
+}
+
+/// Where a node of a request goes.
+enum Target {
+    Local(Local),
+    Upstream(Arc<Upstream>),
+}
+
+/// A continuation point of a forwarded Browse.
+struct UpstreamCp {
+    cp: ByteString,
+}
+
+/// A continuation point of a forwarded HistoryRead.
+struct UpstreamHistoryCp {
+    cp: ByteString,
+}
+
+fn bad(s: StatusCode) -> DataValue {
+    DataValue {
+        status: Some(s),
+        server_timestamp: Some(DateTime::now()),
+        ..Default::default()
+    }
+}
+
+fn with_timestamps(mut dv: DataValue, ttr: TimestampsToReturn) -> DataValue {
+    match ttr {
+        TimestampsToReturn::Source => dv.server_timestamp = None,
+        TimestampsToReturn::Server => dv.source_timestamp = None,
+        TimestampsToReturn::Neither => {
+            dv.server_timestamp = None;
+            dv.source_timestamp = None;
+        }
+        _ => {}
+    }
+    dv
+}
+
+/// The value to answer with while the upstream is unreachable: the last value with
+/// Bad_NoCommunication and its source timestamp, for the Value; the cached attribute
+/// otherwise (attributes other than Value do not change).
+fn offline_value(up: &Upstream, node: &NodeId, attr: AttributeId) -> DataValue {
+    match up.cache.get(node, attr) {
+        Some((dv, _)) if attr != AttributeId::Value => dv,
+        Some((dv, _)) => DataValue {
+            value: dv.value,
+            status: Some(StatusCode::BadNoCommunication),
+            source_timestamp: dv.source_timestamp,
+            server_timestamp: Some(DateTime::now()),
+            ..Default::default()
+        },
+        None => bad(StatusCode::BadNoCommunication),
+    }
+}
+
+impl ForwardNodeManager {
+    fn target(&self, id: &NodeId) -> Option<Target> {
+        if id.namespace == self.ns {
+            let local = Local::parse(&id_string(id)?, |n| self.agg.get(n).is_some())?;
+            if let Local::UpstreamFolder(n) = &local {
+                // the folder forwards to the upstream's Objects, except for its own attributes
+                let _ = n;
+            }
+            return Some(Target::Local(local));
+        }
+        let name = self.agg.names.upstream_of(id.namespace)?;
+        self.agg.get(&name).map(Target::Upstream)
+    }
+
+    fn may(&self, context: &RequestContext, node: &NodeId, level: AccessLevel) -> bool {
+        context
+            .authenticator
+            .effective_user_access_level(&context.token, level, node)
+            .contains(level)
+    }
+
+    fn description(&self, local: &Local) -> String {
+        match local {
+            Local::UpstreamFolder(n) => self
+                .agg
+                .get(n)
+                .map(|u| format!("Upstream OPC UA server {}", u.config.endpoint_url))
+                .unwrap_or_default(),
+            Local::Upstreams => "Connection state of the aggregated OPC UA servers".into(),
+            Local::DiagFolder(n) => format!("Connection state of upstream {n}"),
+            Local::Diag(..) => String::new(),
+        }
+    }
+
+    fn read_local(&self, local: &Local, attr: AttributeId) -> DataValue {
+        let desc = self.description(local);
+        local.read(self.ns, attr, &desc, || match local {
+            Local::Diag(n, v) => match self.agg.get(n) {
+                Some(u) => v.value(&u.status(), u.items.live()),
+                None => opcua::types::Variant::Empty,
+            },
+            _ => opcua::types::Variant::Empty,
+        })
+    }
+
+    fn metrics_request(&self, up: &Upstream) {
+        self.agg
+            .metrics
+            .requests
+            .get_or_create(&crate::UpstreamMetrics::label(&up.name))
+            .inc();
+    }
+
+    /// Reads `nodes` (gateway ids) of one upstream; results in order.
+    async fn read_upstream(
+        &self,
+        up: &Upstream,
+        nodes: &[ReadValueId],
+        max_age: f64,
+    ) -> Vec<DataValue> {
+        let attrs: Vec<AttributeId> = nodes
+            .iter()
+            .map(|n| AttributeId::from_u32(n.attribute_id).unwrap_or(AttributeId::Value))
+            .collect();
+        let Some(live) = up.live() else {
+            return nodes.iter().zip(&attrs).map(|(n, a)| offline_value(up, &n.node_id, *a)).collect();
+        };
+        let mut out: Vec<Option<DataValue>> = vec![None; nodes.len()];
+        let mut ask = Vec::new();
+        let mut ask_idx = Vec::new();
+        for (i, n) in nodes.iter().enumerate() {
+            // maxAge: a cached Value young enough is the answer (the gateway keeps the values
+            // of monitored nodes current); other attributes never change.
+            if max_age > 0.0 {
+                if let Some((dv, age)) = up.cache.get(&n.node_id, attrs[i]) {
+                    let good_enough = attrs[i] != AttributeId::Value
+                        || (age.as_secs_f64() * 1000.0 <= max_age && dv.status.map_or(true, |s| !s.is_bad()));
+                    if good_enough && n.index_range.is_none() {
+                        self.agg
+                            .metrics
+                            .cache_hits
+                            .get_or_create(&crate::UpstreamMetrics::label(&up.name))
+                            .inc();
+                        out[i] = Some(dv);
+                        continue;
+                    }
+                }
+            }
+            match live.map.node_to_up(&n.node_id) {
+                Some(id) => {
+                    ask.push(ReadValueId {
+                        node_id: id,
+                        attribute_id: n.attribute_id,
+                        index_range: n.index_range.clone(),
+                        data_encoding: live.map.qn_to_up(&n.data_encoding),
+                    });
+                    ask_idx.push(i);
+                }
+                None => out[i] = Some(bad(StatusCode::BadNodeIdUnknown)),
+            }
+        }
+        if !ask.is_empty() {
+            self.metrics_request(up);
+            match live.session.read(&ask, TimestampsToReturn::Both, max_age).await {
+                Ok(values) => {
+                    for (i, dv) in ask_idx.iter().zip(values) {
+                        let dv = live.map.data_value_to_gw(dv);
+                        if nodes[*i].index_range.is_none() && dv.status.map_or(true, |s| !s.is_bad()) {
+                            up.cache.put(&nodes[*i].node_id, attrs[*i], &dv);
+                        }
+                        out[*i] = Some(dv);
+                    }
+                }
+                Err(e) => {
+                    let s = service_failure(e.status());
+                    for i in ask_idx {
+                        out[i] = Some(if s == StatusCode::BadNoCommunication {
+                            offline_value(up, &nodes[i].node_id, attrs[i])
+                        } else {
+                            bad(s)
+                        });
+                    }
+                }
+            }
+        }
+        out.into_iter().map(|d| d.unwrap_or_else(|| bad(StatusCode::BadInternalError))).collect()
+    }
+
+    /// Adds the gateway's own references to nodes other node managers own: the upstream
+    /// folders under Objects, `Upstreams` under `fxgate`, and upstream subtypes of standard types.
+    fn add_foreign_references(&self, context: &RequestContext, node: &mut BrowseNode) {
+        let id = node.node_id().clone();
+        let mut refs: Vec<ReferenceDescription> = Vec::new();
+        if id == ObjectId::ObjectsFolder {
+            for name in self.agg.names() {
+                refs.push(self.local_ref(&Local::UpstreamFolder(name), ReferenceTypeId::Organizes.into(), true));
+            }
+        } else if id == self.fxgate_folder {
+            refs.push(self.local_ref(&Local::Upstreams, ReferenceTypeId::Organizes.into(), true));
+        } else if id.namespace == 0
+            && self.known.get().is_some_and(|k| k.contains(&id.as_u32().unwrap_or(u32::MAX)))
+        {
+            for up in self.agg.all() {
+                if let Some(live) = up.live() {
+                    if let Some(subs) = live.subtypes.get(&id) {
+                        refs.extend(subs.iter().cloned());
+                    }
+                }
+            }
+        }
+        if refs.is_empty() {
+            return;
+        }
+        let tree = context.type_tree.read();
+        for r in refs {
+            let _ = node.add(&*tree, r);
+        }
+    }
+
+    fn local_ref(&self, local: &Local, reference_type: NodeId, forward: bool) -> ReferenceDescription {
+        ReferenceDescription {
+            reference_type_id: reference_type,
+            is_forward: forward,
+            node_id: ExpandedNodeId::new(local.node_id(self.ns)),
+            browse_name: local.browse_name(self.ns),
+            display_name: opcua::types::LocalizedText::new("", &local.browse_name(self.ns).name.to_string()),
+            node_class: local.node_class(),
+            type_definition: ExpandedNodeId::new(local.type_definition()),
+        }
+    }
+
+    fn foreign_ref(&self, reference_type: NodeId, target: NodeId, class: NodeClass, name: QualifiedName) -> ReferenceDescription {
+        ReferenceDescription {
+            reference_type_id: reference_type,
+            is_forward: false,
+            node_id: ExpandedNodeId::new(target),
+            browse_name: name.clone(),
+            display_name: opcua::types::LocalizedText::new("", &name.name.to_string()),
+            node_class: class,
+            type_definition: ExpandedNodeId::new(NodeId::from(ObjectTypeId::FolderType)),
+        }
+    }
+
+    fn browse_local(&self, context: &RequestContext, node: &mut BrowseNode, local: &Local) {
+        node.set_status(StatusCode::Good);
+        let mut refs = Vec::new();
+        for (rt, child) in local.children(&self.agg.names()) {
+            refs.push(self.local_ref(&child, rt, true));
+        }
+        refs.push(ReferenceDescription {
+            reference_type_id: ReferenceTypeId::HasTypeDefinition.into(),
+            is_forward: true,
+            node_id: ExpandedNodeId::new(local.type_definition()),
+            browse_name: QualifiedName::null(),
+            display_name: opcua::types::LocalizedText::null(),
+            node_class: if local.node_class() == NodeClass::Variable {
+                NodeClass::VariableType
+            } else {
+                NodeClass::ObjectType
+            },
+            type_definition: ExpandedNodeId::null(),
+        });
+        let (rt, parent) = local.parent(self.ns, &self.fxgate_folder);
+        let parent_name = match local {
+            Local::UpstreamFolder(_) => QualifiedName::new(0, "Objects"),
+            Local::Upstreams => QualifiedName::new(self.fxgate_folder.namespace, "fxgate"),
+            Local::DiagFolder(_) => Local::Upstreams.browse_name(self.ns),
+            Local::Diag(n, _) => Local::DiagFolder(n.clone()).browse_name(self.ns),
+        };
+        refs.push(self.foreign_ref(rt, parent, NodeClass::Object, parent_name));
+        let tree = context.type_tree.read();
+        for r in refs {
+            let _ = node.add(&*tree, r);
+        }
+    }
+
+    /// Browses nodes of one upstream (folder or upstream nodes), following continuation points.
+    async fn browse_upstream(&self, up: &Upstream, nodes: &mut [&mut BrowseNode]) {
+        let live = up.live();
+        // continuation points of earlier forwarded browses
+        let mut next_cps = Vec::new();
+        let mut next_idx = Vec::new();
+        let mut fresh = Vec::new();
+        let mut fresh_idx = Vec::new();
+        for (i, n) in nodes.iter_mut().enumerate() {
+            n.set_status(StatusCode::Good);
+            if let Some(cp) = n.take_continuation_point::<UpstreamCp>() {
+                next_cps.push(cp.cp.clone());
+                next_idx.push(i);
+                continue;
+            }
+            let key = BrowseKey {
+                node: n.node_id().clone(),
+                direction: n.browse_direction() as u32,
+                reference_type: n.reference_type_id().clone(),
+                subtypes: n.include_subtypes(),
+                class_mask: n.node_class_mask().bits(),
+                result_mask: n.result_mask().bits(),
+            };
+            fresh.push(key);
+            fresh_idx.push(i);
+        }
+        let Some(live) = live else {
+            for (key, i) in fresh.into_iter().zip(fresh_idx) {
+                match up.cache.get_browse(&key) {
+                    Some(refs) => {
+                        for r in refs.into_iter().take(nodes[i].remaining()) {
+                            nodes[i].add_unchecked(r);
+                        }
+                    }
+                    None => nodes[i].set_status(StatusCode::BadNoCommunication),
+                }
+            }
+            for i in next_idx {
+                nodes[i].set_status(StatusCode::BadNoCommunication);
+            }
+            return;
+        };
+        if !fresh.is_empty() {
+            let max = fresh_idx.iter().map(|i| nodes[*i].remaining()).max().unwrap_or(0);
+            let mut descs = Vec::new();
+            let mut sent = Vec::new();
+            for (key, i) in fresh.iter().zip(&fresh_idx) {
+                let Some(id) = live.map.node_to_up(&key.node) else {
+                    nodes[*i].set_status(StatusCode::BadNodeIdUnknown);
+                    continue;
+                };
+                descs.push(BrowseDescription {
+                    node_id: id,
+                    browse_direction: if key.direction == BrowseDirection::Inverse as u32 { BrowseDirection::Inverse } else if key.direction == BrowseDirection::Both as u32 { BrowseDirection::Both } else { BrowseDirection::Forward },
+                    reference_type_id: live.map.node_to_up(&key.reference_type).unwrap_or_default(),
+                    include_subtypes: key.subtypes,
+                    node_class_mask: key.class_mask,
+                    result_mask: key.result_mask,
+                });
+                sent.push((key.clone(), *i));
+            }
+            if !descs.is_empty() {
+                self.metrics_request(up);
+                match live.session.browse(&descs, max.min(u32::MAX as usize) as u32, None).await {
+                    Ok(results) => {
+                        for ((key, i), r) in sent.into_iter().zip(results) {
+                            let complete = r.continuation_point.is_null();
+                            let refs = self.take_results(up, &live, nodes[i], r, &key.node);
+                            if complete && refs.is_some() {
+                                up.cache.put_browse(key, refs.unwrap_or_default());
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let s = service_failure(e.status());
+                        for (key, i) in sent {
+                            match up.cache.get_browse(&key).filter(|_| s == StatusCode::BadNoCommunication) {
+                                Some(refs) => {
+                                    for r in refs.into_iter().take(nodes[i].remaining()) {
+                                        nodes[i].add_unchecked(r);
+                                    }
+                                }
+                                None => nodes[i].set_status(s),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !next_cps.is_empty() {
+            self.metrics_request(up);
+            match live.session.browse_next(false, &next_cps).await {
+                Ok(results) => {
+                    for (i, r) in next_idx.into_iter().zip(results) {
+                        let id = nodes[i].node_id().clone();
+                        let _ = self.take_results(up, &live, nodes[i], r, &id);
+                    }
+                }
+                Err(e) => {
+                    for i in next_idx {
+                        nodes[i].set_status(service_failure(e.status()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts an upstream browse result into `node`; returns the references added.
+    fn take_results(
+        &self,
+        up: &Upstream,
+        live: &Live,
+        node: &mut BrowseNode,
+        mut r: BrowseResult,
+        browsed: &NodeId,
+    ) -> Option<Vec<ReferenceDescription>> {
+        if r.status_code.is_bad() {
+            node.set_status(r.status_code);
+            return None;
+        }
+        let is_folder = *browsed == up.folder;
+        let mut added = Vec::new();
+        for rd in r.references.take().unwrap_or_default() {
+            if is_folder && !rd.is_forward {
+                // the upstream's Objects sits under its Root; the folder sits under ours
+                continue;
+            }
+            let m = map_reference(&live.map, rd);
+            added.push(m.clone());
+            node.add_unchecked(m);
+        }
+        if is_folder && node.allows_inverse() && r.continuation_point.is_null() {
+            let m = self.foreign_ref(
+                ReferenceTypeId::Organizes.into(),
+                ObjectId::ObjectsFolder.into(),
+                NodeClass::Object,
+                QualifiedName::new(0, "Objects"),
+            );
+            added.push(m.clone());
+            node.add_unchecked(m);
+        }
+        if !r.continuation_point.is_null() {
+            node.set_next_continuation_point(Box::new(UpstreamCp {
+                cp: r.continuation_point,
+            }));
+        }
+        Some(added)
+    }
+
+    /// Builds the monitored-item value to start with.
+    async fn initial_values(&self, up: &Upstream, nodes: &[ReadValueId]) -> Vec<DataValue> {
+        self.read_upstream(up, nodes, 0.0).await
+    }
+}
+
+fn rvid(n: &opcua::server::node_manager::ParsedReadValueId) -> ReadValueId {
+    ReadValueId {
+        node_id: n.node_id.clone(),
+        attribute_id: n.attribute_id as u32,
+        index_range: n.index_range.clone(),
+        data_encoding: QualifiedName::null(),
+    }
+}
+
+#[async_trait]
+impl NodeManager for ForwardNodeManager {
+    fn owns_node(&self, id: &NodeId) -> bool {
+        self.target(id).is_some()
+    }
+
+    fn name(&self) -> &str {
+        "fxgate-upstreams"
+    }
+
+    fn namespaces_for_user(&self, _context: &RequestContext) -> Vec<NamespaceMetadata> {
+        let mut out = vec![NamespaceMetadata {
+            namespace_uri: AGGREGATION_NAMESPACE.to_string(),
+            namespace_index: self.ns,
+            ..Default::default()
+        }];
+        for (i, key) in self.agg.names.served() {
+            out.push(NamespaceMetadata {
+                namespace_uri: key,
+                namespace_index: i,
+                ..Default::default()
+            });
+        }
+        out
+    }
+
+    async fn init(&self, type_tree: &mut opcua::nodes::DefaultTypeTree, context: ServerContext) {
+        let (known, own) = standard_types(type_tree);
+        tracing::debug!(types = known.len(), "standard types known to the aggregation");
+        self.agg.names.reserve(own);
+        let known = Arc::new(known);
+        let _ = self.known.set(known.clone());
+        self.agg.start(Bound {
+            ns: self.ns,
+            known,
+            subscriptions: context.subscriptions.clone(),
+        });
+    }
+
+    async fn read(
+        &self,
+        context: &RequestContext,
+        max_age: f64,
+        ttr: TimestampsToReturn,
+        nodes_to_read: &mut [&mut ReadNode],
+    ) -> Result<(), StatusCode> {
+        let mut groups: HashMap<String, (Arc<Upstream>, Vec<usize>)> = HashMap::new();
+        for (i, n) in nodes_to_read.iter_mut().enumerate() {
+            let id = n.node().node_id.clone();
+            match self.target(&id) {
+                Some(Target::Local(local)) => {
+                    let dv = self.read_local(&local, n.node().attribute_id);
+                    n.set_result(with_timestamps(dv, ttr));
+                }
+                Some(Target::Upstream(up)) => {
+                    if n.node().attribute_id == AttributeId::Value
+                        && !self.may(context, &id, AccessLevel::CURRENT_READ)
+                    {
+                        n.set_result(bad(StatusCode::BadUserAccessDenied));
+                        continue;
+                    }
+                    groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(i);
+                }
+                None => {}
+            }
+        }
+        for (_, (up, idx)) in groups {
+            let ids: Vec<ReadValueId> = idx.iter().map(|i| rvid(nodes_to_read[*i].node())).collect();
+            let values = self.read_upstream(&up, &ids, max_age).await;
+            for (i, dv) in idx.into_iter().zip(values) {
+                nodes_to_read[i].set_result(with_timestamps(dv, ttr));
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &self,
+        context: &RequestContext,
+        nodes_to_write: &mut [&mut WriteNode],
+    ) -> Result<(), StatusCode> {
+        let mut groups: HashMap<String, (Arc<Upstream>, Vec<usize>)> = HashMap::new();
+        for (i, w) in nodes_to_write.iter_mut().enumerate() {
+            let id = w.value().node_id.clone();
+            match self.target(&id) {
+                Some(Target::Local(_)) => w.set_status(StatusCode::BadNotWritable),
+                Some(Target::Upstream(up)) => {
+                    if !self.may(context, &id, AccessLevel::CURRENT_WRITE) {
+                        w.set_status(StatusCode::BadUserAccessDenied);
+                        continue;
+                    }
+                    groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(i);
+                }
+                None => {}
+            }
+        }
+        for (_, (up, idx)) in groups {
+            let Some(live) = up.live() else {
+                for i in idx {
+                    nodes_to_write[i].set_status(StatusCode::BadNoCommunication);
+                }
+                continue;
+            };
+            let mut values = Vec::new();
+            let mut sent = Vec::new();
+            for i in idx {
+                let v = nodes_to_write[i].value();
+                let Some(id) = live.map.node_to_up(&v.node_id) else {
+                    nodes_to_write[i].set_status(StatusCode::BadNodeIdUnknown);
+                    continue;
+                };
+                let mut dv = v.value.clone();
+                if let Some(x) = dv.value.take() {
+                    dv.value = Some(live.map.variant_to_up(x));
+                }
+                values.push(WriteValue {
+                    node_id: id,
+                    attribute_id: v.attribute_id as u32,
+                    index_range: v.index_range.clone(),
+                    value: dv,
+                });
+                sent.push(i);
+            }
+            if values.is_empty() {
+                continue;
+            }
+            self.metrics_request(&up);
+            match live.session.write(&values).await {
+                Ok(statuses) => {
+                    for (i, s) in sent.into_iter().zip(statuses) {
+                        if s.is_good() {
+                            // a maxAge read must not see the value from before the write
+                            let v = nodes_to_write[i].value();
+                            up.cache.forget(&v.node_id, v.attribute_id);
+                        }
+                        nodes_to_write[i].set_status(s);
+                    }
+                }
+                Err(e) => {
+                    for i in sent {
+                        nodes_to_write[i].set_status(service_failure(e.status()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn browse(&self, context: &RequestContext, nodes_to_browse: &mut [BrowseNode]) -> Result<(), StatusCode> {
+        let mut groups: HashMap<String, (Arc<Upstream>, Vec<usize>)> = HashMap::new();
+        for (i, node) in nodes_to_browse.iter_mut().enumerate() {
+            if node.node_id().is_null() {
+                continue;
+            }
+            match self.target(&node.node_id().clone()) {
+                Some(Target::Local(Local::UpstreamFolder(n))) => {
+                    if let Some(up) = self.agg.get(&n) {
+                        groups.entry(n).or_insert_with(|| (up, Vec::new())).1.push(i);
+                    }
+                }
+                Some(Target::Local(local)) => self.browse_local(context, node, &local),
+                Some(Target::Upstream(up)) => {
+                    groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(i);
+                }
+                None => self.add_foreign_references(context, node),
+            }
+        }
+        for (_, (up, idx)) in groups {
+            // split the slice into the nodes of this upstream
+            let mut refs: Vec<&mut BrowseNode> = nodes_to_browse
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| idx.contains(i))
+                .map(|(_, n)| n)
+                .collect();
+            self.browse_upstream(&up, &mut refs).await;
+        }
+        Ok(())
+    }
+
+    async fn translate_browse_paths_to_node_ids(
+        &self,
+        _context: &RequestContext,
+        nodes: &mut [&mut BrowsePathItem],
+    ) -> Result<(), StatusCode> {
+        for item in nodes.iter_mut() {
+            if item.unmatched_browse_name().is_some() {
+                continue;
+            }
+            let start = item.node_id().clone();
+            let path = item.path();
+            let Some(first) = path.first() else { continue };
+            // Objects/<upstream>/…: the first step is ours, the rest the upstream's. A node
+            // manager is not asked again about the items it produced, so the whole path is
+            // followed here.
+            if start == ObjectId::ObjectsFolder {
+                if first.is_inverse {
+                    continue;
+                }
+                let hit = self
+                    .agg
+                    .names()
+                    .into_iter()
+                    .map(Local::UpstreamFolder)
+                    .find(|l| first.target_name == l.browse_name(self.ns));
+                let Some(Local::UpstreamFolder(name)) = hit else { continue };
+                if path.len() == 1 {
+                    item.add_element(Local::UpstreamFolder(name).node_id(self.ns), 1, None);
+                } else if let Some(up) = self.agg.get(&name) {
+                    self.translate_upstream(&up, item, Some(ObjectId::ObjectsFolder.into()), 1).await;
+                }
+                continue;
+            }
+            let local_start = if start == self.fxgate_folder {
+                Some((Local::Upstreams, 1usize))
+            } else {
+                match self.target(&start) {
+                    Some(Target::Local(Local::UpstreamFolder(n))) => {
+                        if let Some(up) = self.agg.get(&n) {
+                            self.translate_upstream(&up, item, Some(ObjectId::ObjectsFolder.into()), 0).await;
+                        }
+                        continue;
+                    }
+                    Some(Target::Local(local)) => Some((local, 0usize)),
+                    Some(Target::Upstream(up)) => {
+                        self.translate_upstream(&up, item, None, 0).await;
+                        continue;
+                    }
+                    None => None,
+                }
+            };
+            let Some((mut node, skip)) = local_start else { continue };
+            if skip == 1 && first.target_name != node.browse_name(self.ns) {
+                continue;
+            }
+            let mut depth = skip;
+            for el in &path[skip..] {
+                let next = node
+                    .children(&self.agg.names())
+                    .into_iter()
+                    .map(|(_, c)| c)
+                    .find(|c| c.browse_name(self.ns) == el.target_name);
+                match next {
+                    Some(c) => {
+                        node = c;
+                        depth += 1;
+                    }
+                    None => break,
+                }
+            }
+            if depth == path.len() {
+                item.add_element(node.node_id(self.ns), depth, None);
+            }
+        }
+        Ok(())
+    }
+
+    async fn call(&self, context: &RequestContext, methods_to_call: &mut [&mut MethodCall]) -> Result<(), StatusCode> {
+        let mut groups: HashMap<String, (Arc<Upstream>, Vec<usize>)> = HashMap::new();
+        for (i, m) in methods_to_call.iter_mut().enumerate() {
+            match self.target(m.method_id()) {
+                Some(Target::Upstream(up)) => {
+                    if !context.authenticator.is_user_executable(&context.token, m.method_id()) {
+                        m.set_status(StatusCode::BadUserAccessDenied);
+                        continue;
+                    }
+                    groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(i);
+                }
+                Some(Target::Local(_)) => m.set_status(StatusCode::BadMethodInvalid),
+                None => {}
+            }
+        }
+        for (_, (up, idx)) in groups {
+            let Some(live) = up.live() else {
+                for i in idx {
+                    methods_to_call[i].set_status(StatusCode::BadNoCommunication);
+                }
+                continue;
+            };
+            let mut reqs = Vec::new();
+            let mut sent = Vec::new();
+            for i in idx {
+                let m = &methods_to_call[i];
+                let (Some(obj), Some(method)) = (live.map.node_to_up(m.object_id()), live.map.node_to_up(m.method_id())) else {
+                    methods_to_call[i].set_status(StatusCode::BadNodeIdUnknown);
+                    continue;
+                };
+                let args: Vec<_> = m.arguments().iter().cloned().map(|a| live.map.variant_to_up(a)).collect();
+                reqs.push(CallMethodRequest {
+                    object_id: obj,
+                    method_id: method,
+                    input_arguments: Some(args),
+                });
+                sent.push(i);
+            }
+            if reqs.is_empty() {
+                continue;
+            }
+            self.metrics_request(&up);
+            match live.session.call(reqs).await {
+                Ok(results) => {
+                    for (i, r) in sent.into_iter().zip(results) {
+                        let m = &mut methods_to_call[i];
+                        if let Some(ar) = r.input_argument_results.filter(|v| v.iter().any(|s| s.is_bad())) {
+                            m.set_argument_error(ar);
+                        }
+                        m.set_status(r.status_code);
+                        let outs: Vec<_> = r
+                            .output_arguments
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|v| live.map.variant_to_gw(v))
+                            .collect();
+                        m.set_outputs(outs);
+                    }
+                }
+                Err(e) => {
+                    for i in sent {
+                        methods_to_call[i].set_status(service_failure(e.status()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn history_read_raw_modified(
+        &self,
+        _context: &RequestContext,
+        details: &ReadRawModifiedDetails,
+        nodes: &mut [&mut HistoryNode],
+        timestamps_to_return: TimestampsToReturn,
+    ) -> Result<(), StatusCode> {
+        for n in nodes.iter_mut() {
+            let Some(Target::Upstream(up)) = self.target(n.node_id()) else {
+                n.set_status(StatusCode::BadHistoryOperationUnsupported);
+                continue;
+            };
+            let Some(live) = up.live() else {
+                n.set_status(StatusCode::BadNoCommunication);
+                continue;
+            };
+            let Some(id) = live.map.node_to_up(n.node_id()) else {
+                n.set_status(StatusCode::BadNodeIdUnknown);
+                continue;
+            };
+            let cp = n
+                .continuation_point()
+                .and_then(|c| c.get::<UpstreamHistoryCp>())
+                .map(|c| c.cp.clone())
+                .unwrap_or_default();
+            let req = HistoryReadValueId {
+                node_id: id,
+                index_range: n.index_range().clone(),
+                data_encoding: QualifiedName::null(),
+                continuation_point: cp,
+            };
+            self.metrics_request(&up);
+            let action = opcua::client::HistoryReadAction::ReadRawModifiedDetails(details.clone());
+            match live.session.history_read(action, timestamps_to_return, false, &[req]).await {
+                Ok(mut results) if !results.is_empty() => {
+                    let r = results.remove(0);
+                    if r.status_code.is_bad() {
+                        n.set_status(r.status_code);
+                        continue;
+                    }
+                    let mut data = r
+                        .history_data
+                        .inner_as::<HistoryData>()
+                        .cloned()
+                        .unwrap_or(HistoryData { data_values: None });
+                    if let Some(values) = data.data_values.take() {
+                        data.data_values = Some(values.into_iter().map(|dv| live.map.data_value_to_gw(dv)).collect());
+                    }
+                    if !r.continuation_point.is_null() {
+                        n.set_next_continuation_point(Some(ContinuationPoint::new(Box::new(UpstreamHistoryCp {
+                            cp: r.continuation_point,
+                        }))));
+                    }
+                    n.set_result(data);
+                    n.set_status(r.status_code);
+                }
+                Ok(_) => n.set_status(StatusCode::BadUnexpectedError),
+                Err(e) => n.set_status(service_failure(e.status())),
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_monitored_items(
+        &self,
+        context: &RequestContext,
+        items: &mut [&mut CreateMonitoredItem],
+    ) -> Result<(), StatusCode> {
+        let mut groups: HashMap<String, (Arc<Upstream>, Vec<usize>)> = HashMap::new();
+        for (i, item) in items.iter_mut().enumerate() {
+            let node = item.item_to_monitor().clone();
+            match self.target(&node.node_id) {
+                Some(Target::Local(local)) => {
+                    let dv = self.read_local(&local, node.attribute_id);
+                    if dv.status.map_or(false, |s| s.is_bad()) {
+                        item.set_status(dv.status.unwrap_or(StatusCode::BadAttributeIdInvalid));
+                    } else {
+                        item.set_initial_value(dv);
+                        item.set_status(StatusCode::Good);
+                    }
+                }
+                Some(Target::Upstream(up)) => {
+                    if node.attribute_id == AttributeId::EventNotifier {
+                        item.set_status(StatusCode::BadMonitoredItemFilterUnsupported);
+                        continue;
+                    }
+                    if !self.may(context, &node.node_id, AccessLevel::CURRENT_READ) {
+                        item.set_status(StatusCode::BadUserAccessDenied);
+                        continue;
+                    }
+                    groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(i);
+                }
+                None => {}
+            }
+        }
+        for (_, (up, idx)) in groups {
+            let ids: Vec<ReadValueId> = idx.iter().map(|i| rvid(items[*i].item_to_monitor())).collect();
+            let initial = self.initial_values(&up, &ids).await;
+            let mut create = Vec::new();
+            let mut modify = Vec::new();
+            for (i, dv) in idx.into_iter().zip(initial) {
+                let item = &mut items[i];
+                if let Some(s @ (StatusCode::BadNodeIdUnknown | StatusCode::BadAttributeIdInvalid | StatusCode::BadUserAccessDenied)) = dv.status {
+                    item.set_status(s);
+                    continue;
+                }
+                let node = item.item_to_monitor();
+                let key = (node.node_id.clone(), node.attribute_id);
+                let want = Want {
+                    sampling: item.sampling_interval(),
+                    queue: item.queue_size().min(u32::MAX as usize) as u32,
+                };
+                let action = up.items.add(item.handle(), key, want);
+                match action {
+                    Action::Create(ch) => create.push(ch),
+                    Action::Modify(ch) => modify.push(ch),
+                    _ => {}
+                }
+                if item.monitoring_mode() == MonitoringMode::Disabled {
+                    item.set_status(StatusCode::Good);
+                    continue;
+                }
+                item.set_initial_value(dv);
+                item.set_status(StatusCode::Good);
+            }
+            if let Some(live) = up.live() {
+                up.create_items(&live, &create).await;
+                up.modify_items(&live, &modify).await;
+            }
+            up.report();
+        }
+        Ok(())
+    }
+
+    async fn modify_monitored_items(&self, _context: &RequestContext, items: &[&MonitoredItemUpdateRef]) {
+        let mut groups: HashMap<String, (Arc<Upstream>, Vec<u32>)> = HashMap::new();
+        for item in items {
+            if let Some(Target::Upstream(up)) = self.target(item.node_id()) {
+                let u = item.update();
+                let want = Want {
+                    sampling: u.revised_sampling_interval,
+                    queue: u.revised_queue_size,
+                };
+                if let Action::Modify(ch) = up.items.modify(item.handle(), want) {
+                    groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(ch);
+                }
+            }
+        }
+        for (_, (up, chs)) in groups {
+            if let Some(live) = up.live() {
+                up.modify_items(&live, &chs).await;
+            }
+        }
+    }
+
+    async fn delete_monitored_items(&self, _context: &RequestContext, items: &[&MonitoredItemRef]) {
+        let mut deletes: HashMap<String, (Arc<Upstream>, Vec<u32>, Vec<u32>)> = HashMap::new();
+        for item in items {
+            if let Some(Target::Upstream(up)) = self.target(item.node_id()) {
+                let e = deletes.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new(), Vec::new()));
+                match up.items.remove(item.handle()) {
+                    Action::Delete(Some(id)) => e.1.push(id),
+                    Action::Modify(ch) => e.2.push(ch),
+                    _ => {}
+                }
+            }
+        }
+        for (_, (up, ids, chs)) in deletes {
+            if let Some(live) = up.live() {
+                up.delete_items(&live, &ids).await;
+                up.modify_items(&live, &chs).await;
+            }
+            up.report();
+        }
+    }
+}
+
+impl ForwardNodeManager {
+    /// Forwards the rest of a browse path that starts at a node of `up`.
+    /// `start`: the upstream node to start from (default: the item's node); `skip`: path
+    /// elements already followed by the gateway.
+    async fn translate_upstream(&self, up: &Upstream, item: &mut BrowsePathItem<'_>, start: Option<NodeId>, skip: usize) {
+        let Some(live) = up.live() else {
+            item.set_status(StatusCode::BadNoCommunication);
+            return;
+        };
+        let Some(start) = start.or_else(|| live.map.node_to_up(item.node_id())) else {
+            item.set_status(StatusCode::BadNodeIdUnknown);
+            return;
+        };
+        let path = &item.path()[skip..];
+        let elements: Vec<RelativePathElement> = path
+            .iter()
+            .map(|e| RelativePathElement {
+                reference_type_id: live.map.node_to_up(&e.reference_type_id).unwrap_or_default(),
+                is_inverse: e.is_inverse,
+                include_subtypes: e.include_subtypes,
+                target_name: live.map.qn_to_up(&e.target_name),
+            })
+            .collect();
+        let req = BrowsePath {
+            starting_node: start,
+            relative_path: RelativePath {
+                elements: Some(elements),
+            },
+        };
+        self.metrics_request(up);
+        match live.session.translate_browse_paths_to_node_ids(&[req]).await {
+            Ok(mut results) if !results.is_empty() => {
+                let r = results.remove(0);
+                let targets = r.targets.unwrap_or_default();
+                if r.status_code.is_bad() && targets.is_empty() {
+                    if skip == 0 {
+                        item.set_status(r.status_code);
+                    }
+                    return;
+                }
+                for t in targets {
+                    if t.target_id.server_index != 0 {
+                        continue;
+                    }
+                    let id = live.map.node_to_gw(&t.target_id.node_id);
+                    let depth = skip
+                        + if t.remaining_path_index == u32::MAX {
+                            path.len()
+                        } else {
+                            (t.remaining_path_index as usize).min(path.len())
+                        };
+                    item.add_element(id, depth, None);
+                }
+            }
+            Ok(_) => item.set_status(StatusCode::BadUnexpectedError),
+            Err(e) => item.set_status(service_failure(e.status())),
+        }
+    }
+}
+

