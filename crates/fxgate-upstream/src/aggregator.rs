@@ -112,6 +112,9 @@ impl Aggregator {
             metrics: self.metrics.clone(),
         }));
         let _ = up.subscriptions.set(bound.subscriptions.clone());
+        let l = UpstreamMetrics::label(&up.name);
+        let _ = self.metrics.requests.get_or_create(&l);
+        let _ = self.metrics.cache_hits.get_or_create(&l);
         up.report();
         self.upstreams.write().insert(up.name.clone(), up.clone());
         tokio::spawn(up.run());

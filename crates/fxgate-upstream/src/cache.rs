@@ -33,6 +33,8 @@ pub struct BrowseKey {
 pub struct Cache {
     values: Mutex<HashMap<(NodeId, AttributeId), (DataValue, Instant)>>,
     browse: Mutex<HashMap<BrowseKey, Vec<ReferenceDescription>>>,
+    /// Every reference of a node (both directions, all types), fetched at connect.
+    all_refs: Mutex<HashMap<NodeId, Vec<ReferenceDescription>>>,
 }
 
 impl Cache {
@@ -72,5 +74,36 @@ impl Cache {
     /// Forgets the value of `attribute` of `node` (after a write).
     pub fn forget(&self, node: &NodeId, attribute: AttributeId) {
         self.values.lock().remove(&(node.clone(), attribute));
+    }
+}
+
+impl Cache {
+    /// Remembers every reference of `node`.
+    pub fn put_all_refs(&self, node: NodeId, refs: Vec<ReferenceDescription>) {
+        let mut a = self.all_refs.lock();
+        if a.len() >= MAX_ENTRIES / 10 {
+            a.clear();
+        }
+        a.insert(node, refs);
+    }
+
+    /// Every reference of `node`, if known.
+    pub fn get_all_refs(&self, node: &NodeId) -> Option<Vec<ReferenceDescription>> {
+        self.all_refs.lock().get(node).cloned()
+    }
+}
+
+impl Cache {
+    /// Remembers the names and class a reference tells about its target, so that they can
+    /// be read while the upstream is gone.
+    pub fn learn_from(&self, r: &ReferenceDescription) {
+        if r.node_id.server_index != 0 || r.browse_name.is_null() {
+            return;
+        }
+        let id = &r.node_id.node_id;
+        self.put(id, AttributeId::BrowseName, &DataValue::value_only(r.browse_name.clone()));
+        self.put(id, AttributeId::DisplayName, &DataValue::value_only(r.display_name.clone()));
+        self.put(id, AttributeId::NodeClass, &DataValue::value_only(r.node_class as i32));
+        self.put(id, AttributeId::NodeId, &DataValue::value_only(id.clone()));
     }
 }

@@ -363,7 +363,38 @@ impl ForwardNodeManager {
     }
 
     /// Browses nodes of one upstream (folder or upstream nodes), following continuation points.
-    async fn browse_upstream(&self, up: &Upstream, nodes: &mut [&mut BrowseNode]) {
+    /// Answers a browse of an unreachable upstream from what is remembered of it.
+    fn browse_offline(&self, context: &RequestContext, up: &Upstream, key: &BrowseKey, node: &mut BrowseNode) -> bool {
+        if let Some(refs) = up.cache.get_browse(key) {
+            for r in refs.into_iter().take(node.remaining()) {
+                node.add_unchecked(r);
+            }
+            return true;
+        }
+        let Some(all) = up.cache.get_all_refs(&key.node) else {
+            return false;
+        };
+        let is_folder = key.node == up.folder;
+        let tree = context.type_tree.read();
+        for r in all {
+            if is_folder && !r.is_forward {
+                continue;
+            }
+            let _ = node.add(&*tree, r);
+        }
+        if is_folder {
+            let parent = self.foreign_ref(
+                ReferenceTypeId::Organizes.into(),
+                ObjectId::ObjectsFolder.into(),
+                NodeClass::Object,
+                QualifiedName::new(0, "Objects"),
+            );
+            let _ = node.add(&*tree, parent);
+        }
+        true
+    }
+
+    async fn browse_upstream(&self, context: &RequestContext, up: &Upstream, nodes: &mut [&mut BrowseNode]) {
         let live = up.live();
         // continuation points of earlier forwarded browses
         let mut next_cps = Vec::new();
@@ -390,13 +421,8 @@ impl ForwardNodeManager {
         }
         let Some(live) = live else {
             for (key, i) in fresh.into_iter().zip(fresh_idx) {
-                match up.cache.get_browse(&key) {
-                    Some(refs) => {
-                        for r in refs.into_iter().take(nodes[i].remaining()) {
-                            nodes[i].add_unchecked(r);
-                        }
-                    }
-                    None => nodes[i].set_status(StatusCode::BadNoCommunication),
+                if !self.browse_offline(context, up, &key, nodes[i]) {
+                    nodes[i].set_status(StatusCode::BadNoCommunication);
                 }
             }
             for i in next_idx {
@@ -438,13 +464,8 @@ impl ForwardNodeManager {
                     Err(e) => {
                         let s = service_failure(e.status());
                         for (key, i) in sent {
-                            match up.cache.get_browse(&key).filter(|_| s == StatusCode::BadNoCommunication) {
-                                Some(refs) => {
-                                    for r in refs.into_iter().take(nodes[i].remaining()) {
-                                        nodes[i].add_unchecked(r);
-                                    }
-                                }
-                                None => nodes[i].set_status(s),
+                            if s != StatusCode::BadNoCommunication || !self.browse_offline(context, up, &key, nodes[i]) {
+                                nodes[i].set_status(s);
                             }
                         }
                     }
@@ -490,6 +511,7 @@ impl ForwardNodeManager {
                 continue;
             }
             let m = map_reference(&live.map, rd);
+            up.cache.learn_from(&m);
             added.push(m.clone());
             node.add_unchecked(m);
         }
@@ -701,7 +723,7 @@ impl NodeManager for ForwardNodeManager {
                 .filter(|(i, _)| idx.contains(i))
                 .map(|(_, n)| n)
                 .collect();
-            self.browse_upstream(&up, &mut refs).await;
+            self.browse_upstream(context, &up, &mut refs).await;
         }
         Ok(())
     }

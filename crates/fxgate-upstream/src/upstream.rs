@@ -292,8 +292,12 @@ impl Upstream {
         }
     }
 
-    /// Every monitored value turns Bad_NoCommunication, keeping the last value and its
-    /// source timestamp.
+    /// Every monitored value turns Bad_NoCommunication. Reads keep answering with the last
+    /// value and its source timestamp (from the cache). The notification itself carries no
+    /// value and no source timestamp: async-opcua's server drops a notification whose source
+    /// timestamp is not later than the previous one (its sampling-interval filter) and, for
+    /// items without a DataChangeFilter, one whose value did not change, so a status-only
+    /// change with the old timestamp would never reach the client.
     fn mark_bad(&self) {
         let now = DateTime::now();
         let changes: Vec<_> = self
@@ -303,15 +307,22 @@ impl Upstream {
             .map(|s| {
                 let (node, attr) = s.key;
                 let last = self.cache.get(&node, attr).map(|(dv, _)| dv);
-                let dv = DataValue {
+                let kept = DataValue {
                     value: last.as_ref().and_then(|d| d.value.clone()),
                     status: Some(StatusCode::BadNoCommunication),
                     source_timestamp: last.as_ref().and_then(|d| d.source_timestamp),
                     server_timestamp: Some(now),
                     ..Default::default()
                 };
-                self.cache.put(&node, attr, &dv);
-                (node, attr, dv)
+                self.cache.put(&node, attr, &kept);
+                let notified = DataValue {
+                    value: None,
+                    status: Some(StatusCode::BadNoCommunication),
+                    source_timestamp: None,
+                    server_timestamp: Some(now),
+                    ..Default::default()
+                };
+                (node, attr, notified)
             })
             .collect();
         if let Some(n) = self.notify.get() {
@@ -442,6 +453,7 @@ impl Upstream {
         let to_gw = self.names.register(&self.name, &uris).map_err(|e| e.to_string())?;
         let map = Arc::new(NsMapping::new(to_gw, self.folder.clone(), self.known.clone()));
         let subtypes = Arc::new(find_subtypes(&session, &map).await);
+        self.prefetch_structure(&session, &map).await;
         let weak: Weak<Self> = Arc::downgrade(&self);
         let cb_map = map.clone();
         let subscription_id = session
@@ -472,6 +484,44 @@ impl Upstream {
             self.create_items(&live, &chs).await;
         }
         Ok(live)
+    }
+
+    /// Remembers every reference of the upstream's Objects folder and of the nodes right
+    /// below it, so that its folder still browses while the upstream is gone.
+    async fn prefetch_structure(&self, session: &Session, map: &NsMapping) {
+        let all = |n: NodeId| BrowseDescription {
+            node_id: n,
+            browse_direction: BrowseDirection::Both,
+            reference_type_id: ReferenceTypeId::References.into(),
+            include_subtypes: true,
+            node_class_mask: 0,
+            result_mask: 0x3f,
+        };
+        let mut level: Vec<NodeId> = vec![ObjectId::ObjectsFolder.into()];
+        for _ in 0..2 {
+            let descs: Vec<_> = level.iter().cloned().map(all).collect();
+            let Ok(results) = session.browse(&descs, 0, None).await else { return };
+            let mut next = Vec::new();
+            for (n, r) in level.iter().zip(results) {
+                let refs = all_references(session, r).await;
+                for rd in &refs {
+                    if rd.is_forward
+                        && rd.node_id.server_index == 0
+                        && rd.reference_type_id != ReferenceTypeId::HasTypeDefinition
+                        && rd.node_id.node_id.namespace != 0
+                        && next.len() < 1000
+                    {
+                        next.push(rd.node_id.node_id.clone());
+                    }
+                }
+                let mapped: Vec<_> = refs.into_iter().map(|rd| map_reference(map, rd)).collect();
+                for r in &mapped {
+                    self.cache.learn_from(r);
+                }
+                self.cache.put_all_refs(map.node_to_gw(n), mapped);
+            }
+            level = next;
+        }
     }
 
     fn on_data(&self, map: &NsMapping, dv: DataValue, ch: u32) {
