@@ -264,13 +264,22 @@ mod tests {
     #[test]
     fn values_are_mapped_deeply() {
         let m = mapping();
-        let v = Variant::from(vec![
-            Variant::NodeId(Box::new(NodeId::new(1, 5u32))),
-            Variant::QualifiedName(Box::new(QualifiedName::new(2, "x"))),
-        ]);
-        let Variant::Array(a) = m.variant_to_gw(v) else { panic!("not an array") };
+        let ids = opcua::types::Array::new(
+            opcua::types::VariantScalarTypeId::NodeId,
+            vec![
+                Variant::NodeId(Box::new(NodeId::new(1, 5u32))),
+                Variant::NodeId(Box::new(NodeId::new(2, 6u32))),
+            ],
+        )
+        .unwrap();
+        let Variant::Array(a) = m.variant_to_gw(Variant::Array(Box::new(ids))) else { panic!("not an array") };
         assert_eq!(a.values[0], Variant::NodeId(Box::new(NodeId::new(9, 5u32))));
-        assert_eq!(a.values[1], Variant::QualifiedName(Box::new(QualifiedName::new(8, "x"))));
+        assert_eq!(a.values[1], Variant::NodeId(Box::new(NodeId::new(8, 6u32))));
+        let nested = Variant::Variant(Box::new(Variant::QualifiedName(Box::new(QualifiedName::new(2, "x")))));
+        assert_eq!(
+            m.variant_to_gw(nested),
+            Variant::Variant(Box::new(Variant::QualifiedName(Box::new(QualifiedName::new(8, "x")))))
+        );
         let arg = Argument {
             name: UAString::from("a"),
             data_type: NodeId::new(2, 3001u32),

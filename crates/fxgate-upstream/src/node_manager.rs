@@ -222,7 +222,7 @@ impl ForwardNodeManager {
             if max_age > 0.0 {
                 if let Some((dv, age)) = up.cache.get(&n.node_id, attrs[i]) {
                     let good_enough = attrs[i] != AttributeId::Value
-                        || (age.as_secs_f64() * 1000.0 <= max_age && dv.status.map_or(true, |s| !s.is_bad()));
+                        || (age.as_secs_f64() * 1000.0 <= max_age && dv.status.is_none_or(|s| !s.is_bad()));
                     if good_enough && n.index_range.is_none() {
                         self.agg
                             .metrics
@@ -253,7 +253,7 @@ impl ForwardNodeManager {
                 Ok(values) => {
                     for (i, dv) in ask_idx.iter().zip(values) {
                         let dv = live.map.data_value_to_gw(dv);
-                        if nodes[*i].index_range.is_none() && dv.status.map_or(true, |s| !s.is_bad()) {
+                        if nodes[*i].index_range.is_none() && dv.status.is_none_or(|s| !s.is_bad()) {
                             up.cache.put(&nodes[*i].node_id, attrs[*i], &dv);
                         }
                         out[*i] = Some(dv);
@@ -311,7 +311,7 @@ impl ForwardNodeManager {
             is_forward: forward,
             node_id: ExpandedNodeId::new(local.node_id(self.ns)),
             browse_name: local.browse_name(self.ns),
-            display_name: opcua::types::LocalizedText::new("", &local.browse_name(self.ns).name.to_string()),
+            display_name: opcua::types::LocalizedText::new("", local.browse_name(self.ns).name.as_ref()),
             node_class: local.node_class(),
             type_definition: ExpandedNodeId::new(local.type_definition()),
         }
@@ -323,7 +323,7 @@ impl ForwardNodeManager {
             is_forward: false,
             node_id: ExpandedNodeId::new(target),
             browse_name: name.clone(),
-            display_name: opcua::types::LocalizedText::new("", &name.name.to_string()),
+            display_name: opcua::types::LocalizedText::new("", name.name.as_ref()),
             node_class: class,
             type_definition: ExpandedNodeId::new(NodeId::from(ObjectTypeId::FolderType)),
         }
@@ -948,7 +948,7 @@ impl NodeManager for ForwardNodeManager {
             match self.target(&node.node_id) {
                 Some(Target::Local(local)) => {
                     let dv = self.read_local(&local, node.attribute_id);
-                    if dv.status.map_or(false, |s| s.is_bad()) {
+                    if dv.status.is_some_and(|s| s.is_bad()) {
                         item.set_status(dv.status.unwrap_or(StatusCode::BadAttributeIdInvalid));
                     } else {
                         item.set_initial_value(dv);
