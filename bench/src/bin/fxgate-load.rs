@@ -7,7 +7,10 @@
 //!
 //! * `read`: `--concurrency` request loops (spread over `--sessions` sessions) each sending Read
 //!   requests of `--batch` Value attributes back to back, cycling through the node list.
-//!   Latency = Read round trip as seen by the client.
+//!   Latency = Read round trip as seen by the client. `--max-age-ms` sets the requests'
+//!   maxAge (a caching server may answer from its cache); `value_age_*` = per response, the
+//!   age of its oldest value (receive time − SourceTimestamp), which shows how current
+//!   cached answers are.
 //! * `subscribe`: one subscription (`--publishing-ms`) with `--items` monitored items
 //!   (`--sampling-ms`), created in chunks of `--create-chunk`. Counts DataChange notifications
 //!   per item and tracks the NotificationMessage sequence numbers (see `SubShared` for how
@@ -20,7 +23,8 @@
 //!
 //! With `--server-pid`, the server's VmRSS (/proc/PID/status) is sampled before the client
 //! connects ("idle") and every 100 ms during the run ("peak"), and its CPU usage is taken from
-//! /proc/PID/stat utime+stime over the measurement window (100 % = one core).
+//! /proc/PID/stat utime+stime over the measurement window (100 % = one core). `--extra-pid
+//! LABEL=PID` samples further processes the same way (e.g. a gateway's upstream server).
 //!
 //! Network input is never unwrapped: every failed request is counted in `errors` (by status code
 //! in `error_codes`) and the run continues.
@@ -168,6 +172,14 @@ struct Args {
     /// Server process to sample RSS/CPU from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// More processes to sample like --server-pid, as LABEL=PID (repeatable); reported as
+    /// `<LABEL>_rss_kb_idle`, `<LABEL>_rss_kb_peak`, `<LABEL>_cpu_percent` (same window).
+    #[arg(long, value_parser = parse_extra_pid)]
+    extra_pid: Vec<(String, u32)>,
+    /// Read scenario: maxAge of the Read requests in ms (0 = the server must read the source;
+    /// a server with a cache may answer from it when its value is younger than this).
+    #[arg(long, default_value_t = 0.0)]
+    max_age_ms: f64,
     /// Free-form label copied into the JSON (e.g. "fxgate", "peer").
     #[arg(long, default_value = "")]
     label: String,
@@ -180,6 +192,20 @@ struct Args {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn parse_extra_pid(s: &str) -> Result<(String, u32), String> {
+    let (label, pid) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected LABEL=PID, got {s:?}"))?;
+    let ok = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(format!("label {label:?}: use letters, digits and _"));
+    }
+    let pid = pid
+        .parse::<u32>()
+        .map_err(|e| format!("pid {pid:?}: {e}"))?;
+    Ok((label.to_owned(), pid))
+}
 
 fn main() {
     let args = Args::parse();
@@ -261,40 +287,45 @@ struct ProbeResult {
     cpu_percent: Option<f64>,
 }
 
-/// Samples RSS every 100 ms until `stop`, and CPU ticks at the window start/end.
+/// Samples the RSS of each process every 100 ms until `stop`, and its CPU ticks at the window
+/// start/end (one result per pid, in order).
 struct Probe {
     stop: Arc<AtomicBool>,
     window: Arc<Mutex<Option<(Instant, Instant)>>>,
-    task: tokio::task::JoinHandle<ProbeResult>,
+    task: tokio::task::JoinHandle<Vec<ProbeResult>>,
 }
 
 impl Probe {
-    fn start(pid: Option<u32>) -> Self {
+    fn start(pids: Vec<u32>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let window: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::new(Mutex::new(None));
         let (stop2, window2) = (stop.clone(), window.clone());
         let task = tokio::spawn(async move {
-            let Some(pid) = pid else {
-                return ProbeResult::default();
-            };
+            if pids.is_empty() {
+                return Vec::new();
+            }
             let clk = clock_ticks_per_s();
-            let mut peak: Option<u64> = None;
-            let mut cpu_start: Option<(Instant, u64)> = None;
-            let mut cpu_end: Option<(Instant, u64)> = None;
+            let n = pids.len();
+            let mut peak: Vec<Option<u64>> = vec![None; n];
+            let mut cpu_start: Option<(Instant, Vec<Option<u64>>)> = None;
+            let mut cpu_end: Option<(Instant, Vec<Option<u64>>)> = None;
+            let ticks = || pids.iter().map(|p| read_cpu_ticks(*p)).collect::<Vec<_>>();
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             loop {
                 tick.tick().await;
-                if let Some(r) = read_rss_kb(pid) {
-                    peak = Some(peak.map_or(r, |p| p.max(r)));
+                for (k, pid) in pids.iter().enumerate() {
+                    if let Some(r) = read_rss_kb(*pid) {
+                        peak[k] = Some(peak[k].map_or(r, |p| p.max(r)));
+                    }
                 }
                 let win = window2.lock().ok().and_then(|w| *w);
                 let now = Instant::now();
                 if let Some((t0, t1)) = win {
                     if cpu_start.is_none() && now >= t0 {
-                        cpu_start = read_cpu_ticks(pid).map(|c| (now, c));
+                        cpu_start = Some((now, ticks()));
                     }
                     if cpu_start.is_some() && cpu_end.is_none() && now >= t1 {
-                        cpu_end = read_cpu_ticks(pid).map(|c| (now, c));
+                        cpu_end = Some((now, ticks()));
                     }
                 }
                 if stop2.load(Ordering::Relaxed) {
@@ -302,18 +333,26 @@ impl Probe {
                 }
             }
             if cpu_end.is_none() {
-                cpu_end = read_cpu_ticks(pid).map(|c| (Instant::now(), c));
+                cpu_end = Some((Instant::now(), ticks()));
             }
-            let cpu_percent = match (cpu_start, cpu_end) {
-                (Some((a, ca)), Some((b, cb))) if b > a => {
-                    Some((cb.saturating_sub(ca)) as f64 / clk / (b - a).as_secs_f64() * 100.0)
-                }
-                _ => None,
-            };
-            ProbeResult {
-                rss_peak_kb: peak,
-                cpu_percent,
-            }
+            (0..n)
+                .map(|k| {
+                    let cpu_percent = match (&cpu_start, &cpu_end) {
+                        (Some((a, ca)), Some((b, cb))) if b > a => match (ca[k], cb[k]) {
+                            (Some(ca), Some(cb)) => Some(
+                                cb.saturating_sub(ca) as f64 / clk / (*b - *a).as_secs_f64()
+                                    * 100.0,
+                            ),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    ProbeResult {
+                        rss_peak_kb: peak[k],
+                        cpu_percent,
+                    }
+                })
+                .collect()
         });
         Probe { stop, window, task }
     }
@@ -324,7 +363,7 @@ impl Probe {
         }
     }
 
-    async fn finish(self) -> ProbeResult {
+    async fn finish(self) -> Vec<ProbeResult> {
         self.stop.store(true, Ordering::Relaxed);
         self.task.await.unwrap_or_default()
     }
@@ -639,6 +678,11 @@ async fn run(args: Args) -> Result<String, BoxError> {
     if args.server_pid.is_some() && idle_rss.is_none() {
         tracing::warn!("cannot read /proc/{:?}/status", args.server_pid);
     }
+    let extra_idle: Vec<Option<u64>> = args
+        .extra_pid
+        .iter()
+        .map(|(_, pid)| read_rss_kb(*pid))
+        .collect();
 
     let mut client = build_client(&args)?;
     let n_sessions = match args.scenario {
@@ -707,17 +751,34 @@ async fn run(args: Args) -> Result<String, BoxError> {
     j.num("browse_ms", browse_ms.round());
     j.num("browse_requests", bstats.requests as f64);
 
-    let probe = Probe::start(args.server_pid);
+    let mut pids: Vec<u32> = args.server_pid.into_iter().collect();
+    pids.extend(args.extra_pid.iter().map(|(_, p)| *p));
+    let probe = Probe::start(pids);
     match args.scenario {
         Scenario::Read => run_read(&args, &sessions, nodes, &probe, &mut j).await?,
         Scenario::Subscribe => run_subscribe(&args, &session, nodes, &probe, &mut j).await?,
         Scenario::Write => run_write(&args, &session, &nodes[0], &probe, &mut j).await?,
     }
-    let pr = probe.finish().await;
+    let mut results = probe.finish().await.into_iter();
+    let pr = if args.server_pid.is_some() {
+        results.next().unwrap_or_default()
+    } else {
+        ProbeResult::default()
+    };
     j.opt("server_pid", args.server_pid.map(|p| p as f64));
     j.opt("server_rss_kb_idle", idle_rss.map(|v| v as f64));
     j.opt("server_rss_kb_peak", pr.rss_peak_kb.map(|v| v as f64));
     j.opt("server_cpu_percent", pr.cpu_percent);
+    for ((label, pid), idle) in args.extra_pid.iter().zip(extra_idle) {
+        let r = results.next().unwrap_or_default();
+        j.num(&format!("{label}_pid"), *pid as f64);
+        j.opt(&format!("{label}_rss_kb_idle"), idle.map(|v| v as f64));
+        j.opt(
+            &format!("{label}_rss_kb_peak"),
+            r.rss_peak_kb.map(|v| v as f64),
+        );
+        j.opt(&format!("{label}_cpu_percent"), r.cpu_percent);
+    }
 
     for s in &sessions {
         let _ = tokio::time::timeout(Duration::from_secs(3), s.disconnect()).await;
@@ -738,6 +799,12 @@ struct LoopStats {
     errors: u64,
     codes: BTreeMap<String, u64>,
     lat: Latencies,
+    /// Read: per response, the age of its oldest value (receive time − SourceTimestamp).
+    age: Latencies,
+    /// Read: values without a SourceTimestamp.
+    no_source_ts: u64,
+    /// Read: requests sent, warm-up included.
+    sent_total: u64,
 }
 
 async fn run_read(
@@ -765,6 +832,7 @@ async fn run_read(
     probe.set_window(t0, t1);
 
     let conc = args.concurrency.max(1);
+    let max_age = args.max_age_ms.max(0.0);
     let mut tasks = Vec::with_capacity(conc);
     for l in 0..conc {
         let session = sessions[l % sessions.len()].clone();
@@ -779,12 +847,28 @@ async fn run_read(
                 }
                 let req = &batches[idx % batches.len()];
                 idx += 1;
-                let res = session.read(req, TimestampsToReturn::Both, 0.0).await;
+                let res = session.read(req, TimestampsToReturn::Both, max_age).await;
+                st.sent_total += 1;
                 let done = Instant::now();
                 let in_window = sent >= t0 && done <= t1;
                 match res {
                     Ok(values) => {
                         if in_window {
+                            let now_ticks = DateTime::now().ticks();
+                            let mut oldest: Option<i64> = None;
+                            for v in &values {
+                                match v.source_timestamp {
+                                    Some(ts) => {
+                                        let t = ts.ticks();
+                                        oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                                    }
+                                    None => st.no_source_ts += 1,
+                                }
+                            }
+                            if let Some(o) = oldest {
+                                // 100 ns ticks -> µs; a timestamp in the future counts as 0.
+                                st.age.push(((now_ticks - o).max(0) / 10) as u64);
+                            }
                             st.requests += 1;
                             st.values += values.len() as u64;
                             st.bad_values +=
@@ -818,10 +902,13 @@ async fn run_read(
                 total.bad_values += st.bad_values;
                 total.short_responses += st.short_responses;
                 total.errors += st.errors;
+                total.no_source_ts += st.no_source_ts;
+                total.sent_total += st.sent_total;
                 for (k, v) in st.codes {
                     *total.codes.entry(k).or_default() += v;
                 }
                 total.lat.0.extend(st.lat.0);
+                total.age.0.extend(st.age.0);
             }
             Err(e) => {
                 total.errors += 1;
@@ -831,7 +918,9 @@ async fn run_read(
     }
     let secs = (t1 - t0).as_secs_f64();
     let (p50, p99, max) = std::mem::take(&mut total.lat).summary();
+    let (a50, a99, amax) = std::mem::take(&mut total.age).summary();
     j.num("batch", batch as f64);
+    j.num("max_age_ms", max_age);
     j.num("concurrency", conc as f64);
     j.num("sessions", sessions.len() as f64);
     j.num("duration_s", secs);
@@ -846,6 +935,11 @@ async fn run_read(
     j.num("short_responses", total.short_responses as f64);
     j.num("errors", total.errors as f64);
     j.str("error_codes", &codes_string(&total.codes));
+    j.opt("value_age_p50_us", a50.map(|v| v as f64));
+    j.opt("value_age_p99_us", a99.map(|v| v as f64));
+    j.opt("value_age_max_us", amax.map(|v| v as f64));
+    j.num("values_without_source_ts", total.no_source_ts as f64);
+    j.num("requests_total", total.sent_total as f64);
     // Subscription-only fields, kept so every line has the same keys.
     j.opt("notifications", None);
     j.opt("expected_notifications", None);
@@ -1331,10 +1425,34 @@ async fn run_subscribe(
         })
     };
 
-    tokio::time::sleep_until(t0.into()).await;
+    // SIGTERM ends the window early (the report is still printed): lets a script keep a
+    // subscription running in the background exactly as long as it needs it.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(terminated);
+    let mut stopped_early = false;
+    tokio::select! {
+        _ = tokio::time::sleep_until(t0.into()) => {}
+        _ = &mut terminated => stopped_early = true,
+    }
     shared.measuring.store(true, Ordering::Relaxed);
     let t0_actual = Instant::now();
-    tokio::time::sleep_until(t1.into()).await;
+    if !stopped_early {
+        tokio::select! {
+            _ = tokio::time::sleep_until(t1.into()) => {}
+            _ = &mut terminated => stopped_early = true,
+        }
+    }
+    if stopped_early {
+        eprintln!("fxgate-load: SIGTERM: window ended early");
+    }
     shared.measuring.store(false, Ordering::Relaxed);
     let secs = t0_actual.elapsed().as_secs_f64();
 
@@ -1374,6 +1492,7 @@ async fn run_subscribe(
 
     j.num("items", items as f64);
     j.num("items_created", created as f64);
+    j.num("stopped_early", if stopped_early { 1.0 } else { 0.0 });
     j.str("create_errors", &codes_string(&create_errors));
     j.num("create_ms", create_ms.round());
     j.num("sampling_ms", sampling);

@@ -377,6 +377,10 @@ impl Upstream {
             .max_failed_keep_alive_count(3)
             .session_timeout(60_000)
             .session_name(format!("fxgate/{}", self.name))
+            // one Publish response or Read of thousands of values must decode
+            .max_array_length(1_000_000)
+            .max_message_size(64 * 1024 * 1024)
+            .max_chunk_count(4096)
             .client()
             .map_err(|e| format!("client configuration: {}", e.join("; ")))?;
         let policy = SecurityPolicy::from_uri(c.security_policy.uri());
@@ -461,7 +465,9 @@ impl Upstream {
                 Duration::from_millis(self.config.publishing_interval_ms),
                 60,
                 10,
-                0,
+                // bounded Publish responses: an unbounded one for 10,000 items is refused
+                // (BadResponseTooLarge) or exceeds decoding limits
+                1000,
                 0,
                 true,
                 DataChangeCallback::new(move |dv, item: &MonitoredItem| {
@@ -537,7 +543,7 @@ impl Upstream {
 
     /// Creates the upstream items of these client handles (in chunks).
     pub async fn create_items(&self, live: &Live, client_handles: &[u32]) {
-        for chunk in client_handles.chunks(1000) {
+        for chunk in client_handles.chunks(500) {
             let mut reqs = Vec::with_capacity(chunk.len());
             let mut sent = Vec::with_capacity(chunk.len());
             for ch in chunk {
@@ -602,6 +608,12 @@ impl Upstream {
 
     /// Applies new parameters to upstream items.
     pub async fn modify_items(&self, live: &Live, client_handles: &[u32]) {
+        for chunk in client_handles.chunks(500) {
+            self.modify_chunk(live, chunk).await;
+        }
+    }
+
+    async fn modify_chunk(&self, live: &Live, client_handles: &[u32]) {
         let mut reqs = Vec::new();
         let mut sent = Vec::new();
         for ch in client_handles {
@@ -641,8 +653,17 @@ impl Upstream {
         if ids.is_empty() {
             return;
         }
-        if let Err(e) = live.session.delete_monitored_items(live.subscription_id, ids).await {
-            tracing::debug!(upstream = %self.name, error = %e, "deleting upstream monitored items failed");
+        // servers limit operations per call (often 1,000)
+        for chunk in ids.chunks(500) {
+            match live.session.delete_monitored_items(live.subscription_id, chunk).await {
+                Ok(statuses) => {
+                    let bad = statuses.iter().filter(|s| s.is_bad()).count();
+                    if bad > 0 {
+                        tracing::warn!(upstream = %self.name, bad, "upstream refused to delete monitored items");
+                    }
+                }
+                Err(e) => tracing::warn!(upstream = %self.name, error = %e, "deleting upstream monitored items failed"),
+            }
         }
         self.report();
     }
