@@ -110,3 +110,22 @@ impl TagValue {
         }
     }
 }
+
+/// Keeps only the timestamps a client asked for (`TimestampsToReturn` of Read and
+/// CreateMonitoredItems).
+pub fn with_timestamps(
+    mut dv: opcua::types::DataValue,
+    ttr: opcua::types::TimestampsToReturn,
+) -> opcua::types::DataValue {
+    use opcua::types::TimestampsToReturn as T;
+    match ttr {
+        T::Source => dv.server_timestamp = None,
+        T::Server => dv.source_timestamp = None,
+        T::Neither => {
+            dv.server_timestamp = None;
+            dv.source_timestamp = None;
+        }
+        _ => {}
+    }
+    dv
+}

@@ -69,15 +69,8 @@ impl InternalClient {
     /// Call it after the server has its certificate.
     pub fn new(data_dir: &Path, url: String, namespaces: SharedNamespaceTable) -> Result<Self, String> {
         let pki = data_dir.join(fxgate_pki::CLIENT_PKI);
-        let host = fxgate_pki::machine_hostname();
-        let uri = format!("urn:{host}:fxgate:client");
-        let cert = fxgate_pki::ensure_application_certificate(
-            &pki,
-            "fxgate client",
-            &uri,
-            &["localhost".to_string(), "127.0.0.1".to_string()],
-        )
-        .map_err(|e| format!("client certificate: {e}"))?;
+        let (cert, uri) =
+            fxgate_pki::ensure_client_certificate(data_dir).map_err(|e| format!("client certificate: {e}"))?;
         trust_each_other(data_dir, &cert.cert_path)?;
         let client = ClientBuilder::new()
             .application_name("fxgate client")

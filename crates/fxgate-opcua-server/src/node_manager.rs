@@ -139,18 +139,7 @@ fn populate(
     node_ids.into()
 }
 
-fn with_timestamps(mut dv: DataValue, ttr: TimestampsToReturn) -> DataValue {
-    match ttr {
-        TimestampsToReturn::Source => dv.server_timestamp = None,
-        TimestampsToReturn::Server => dv.source_timestamp = None,
-        TimestampsToReturn::Neither => {
-            dv.server_timestamp = None;
-            dv.source_timestamp = None;
-        }
-        _ => {}
-    }
-    dv
-}
+use fxgate_core::tag::with_timestamps;
 
 fn bad(status: StatusCode) -> DataValue {
     DataValue {

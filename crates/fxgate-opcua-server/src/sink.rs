@@ -60,15 +60,6 @@ pub fn endpoint_url(config: &Config) -> String {
     }
 }
 
-fn host_of(url: &str) -> String {
-    let rest = url.trim_start_matches("opc.tcp://");
-    let authority = rest.split('/').next().unwrap_or(rest);
-    match authority.rsplit_once(':') {
-        Some((h, _)) => h.trim_matches(['[', ']']).to_string(),
-        None => authority.to_string(),
-    }
-}
-
 impl Component for OpcUaServerSink {
     fn kind(&self) -> &'static str {
         "opcua_server"
@@ -141,7 +132,7 @@ impl OpcUaServerSink {
             .pki_dir(pki_dir.clone())
             .trust_client_certs(cfg.accept_all_certificates)
             .check_cert_time(true)
-            .host(host_of(&url))
+            .host(fxgate_pki::url_host(&url))
             .port(cfg.port)
             .discovery_urls(vec![url.clone()])
             .max_sessions(cfg.max_sessions)

@@ -329,6 +329,30 @@ fn escape_dn_value(value: &str) -> String {
     out
 }
 
+/// The gateway's client certificate in `<data-dir>/pki-client`, made on first use: the
+/// identity of every OPC UA client inside the gateway (the DA API's client of the gateway's
+/// own server, the sessions with upstream servers). Returns it with its application URI.
+pub fn ensure_client_certificate(data_dir: &Path) -> Result<(AppCertificate, String), PkiError> {
+    let uri = format!("urn:{}:fxgate:client", crate::machine_hostname());
+    let cert = ensure_application_certificate(
+        &data_dir.join(crate::CLIENT_PKI),
+        "fxgate client",
+        &uri,
+        &["localhost".to_string(), "127.0.0.1".to_string()],
+    )?;
+    Ok((cert, uri))
+}
+
+/// The host of an `opc.tcp://host:port/path` URL (brackets of an IPv6 address removed).
+pub fn url_host(url: &str) -> String {
+    let rest = url.trim_start_matches("opc.tcp://");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once(':') {
+        Some((h, _)) => h.trim_matches(['[', ']']).to_string(),
+        None => authority.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +383,12 @@ mod tests {
     fn dn_values_are_escaped() {
         assert_eq!(escape_dn_value("a,b=c"), "a\\,b\\=c");
         assert_eq!(escape_dn_value("fxgate"), "fxgate");
+    }
+
+    #[test]
+    fn url_host_strips_scheme_port_path_and_brackets() {
+        assert_eq!(super::url_host("opc.tcp://plc1:4840/a/b"), "plc1");
+        assert_eq!(super::url_host("opc.tcp://[::1]:4840/"), "::1");
+        assert_eq!(super::url_host("opc.tcp://10.0.0.5"), "10.0.0.5");
     }
 }

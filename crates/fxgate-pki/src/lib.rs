@@ -23,7 +23,7 @@ mod password;
 mod store;
 mod user_certs;
 
-pub use app_cert::{ensure_application_certificate, AppCertificate};
+pub use app_cert::{ensure_application_certificate, ensure_client_certificate, url_host, AppCertificate};
 pub use error::PkiError;
 pub use hostnames::{hostnames_for_certificate, machine_hostname};
 pub use layout::{ensure_layout, CLIENT_PKI, SERVER_PKI, USER_PKI};

@@ -111,7 +111,6 @@ impl Aggregator {
             ns,
             metrics: self.metrics.clone(),
         }));
-        let _ = up.subscriptions.set(bound.subscriptions.clone());
         let l = UpstreamMetrics::label(&up.name);
         let _ = self.metrics.requests.get_or_create(&l);
         let _ = self.metrics.cache_hits.get_or_create(&l);

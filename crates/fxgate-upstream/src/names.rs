@@ -3,7 +3,7 @@
 //! index in the table is its namespace index in the gateway, so indexes never change across
 //! restarts, reordered upstream namespace arrays, or added and removed upstreams.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// The table shared by everyone who appends to it (the DA API and the aggregation).
 pub type SharedTable = fxgate_core::SharedNamespaceTable;
@@ -135,18 +135,6 @@ impl UpstreamNamespaces {
             .read()
             .map(|s| s.iter().map(|(i, (_, k))| (*i, k.clone())).collect())
             .unwrap_or_default()
-    }
-
-    /// The table's index of `uri`, appending it if new (for the gateway's own namespaces).
-    pub fn ensure_own(&self, uri: &str) -> Result<u16, NamesError> {
-        let mut t = self.table.lock().map_err(|_| NamesError::Poisoned)?;
-        t.ensure([uri])?;
-        Ok(t.index_of(uri).unwrap_or(u16::MAX))
-    }
-
-    /// Indexes in use by served namespaces.
-    pub fn served_indexes(&self) -> HashSet<u16> {
-        self.served.read().map(|s| s.keys().copied().collect()).unwrap_or_default()
     }
 }
 

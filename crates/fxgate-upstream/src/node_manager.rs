@@ -24,6 +24,7 @@ use opcua::types::{
 };
 
 use crate::aggregator::{id_string, Aggregator, Bound};
+use fxgate_core::tag::with_timestamps;
 use crate::cache::BrowseKey;
 use crate::items::{Action, Want};
 use crate::local::Local;
@@ -116,19 +117,6 @@ fn bad(s: StatusCode) -> DataValue {
     }
 }
 
-fn with_timestamps(mut dv: DataValue, ttr: TimestampsToReturn) -> DataValue {
-    match ttr {
-        TimestampsToReturn::Source => dv.server_timestamp = None,
-        TimestampsToReturn::Server => dv.source_timestamp = None,
-        TimestampsToReturn::Neither => {
-            dv.server_timestamp = None;
-            dv.source_timestamp = None;
-        }
-        _ => {}
-    }
-    dv
-}
-
 /// The value to answer with while the upstream is unreachable: the last value with
 /// Bad_NoCommunication and its source timestamp, for the Value; the cached attribute
 /// otherwise (attributes other than Value do not change).
@@ -150,10 +138,6 @@ impl ForwardNodeManager {
     fn target(&self, id: &NodeId) -> Option<Target> {
         if id.namespace == self.ns {
             let local = Local::parse(&id_string(id)?, |n| self.agg.get(n).is_some())?;
-            if let Local::UpstreamFolder(n) = &local {
-                // the folder forwards to the upstream's Objects, except for its own attributes
-                let _ = n;
-            }
             return Some(Target::Local(local));
         }
         let name = self.agg.names.upstream_of(id.namespace)?;
@@ -533,10 +517,6 @@ impl ForwardNodeManager {
         Some(added)
     }
 
-    /// Builds the monitored-item value to start with.
-    async fn initial_values(&self, up: &Upstream, nodes: &[ReadValueId]) -> Vec<DataValue> {
-        self.read_upstream(up, nodes, 0.0).await
-    }
 }
 
 fn rvid(n: &opcua::server::node_manager::ParsedReadValueId) -> ReadValueId {
@@ -971,7 +951,7 @@ impl NodeManager for ForwardNodeManager {
         }
         for (_, (up, idx)) in groups {
             let ids: Vec<ReadValueId> = idx.iter().map(|i| rvid(items[*i].item_to_monitor())).collect();
-            let initial = self.initial_values(&up, &ids).await;
+            let initial = self.read_upstream(&up, &ids, 0.0).await;
             let mut create = Vec::new();
             let mut modify = Vec::new();
             for (i, dv) in idx.into_iter().zip(initial) {

@@ -16,7 +16,6 @@ use opcua::client::{
     ClientBuilder, DataChangeCallback, IdentityToken, MonitoredItem, Session,
 };
 use opcua::crypto::SecurityPolicy;
-use opcua::server::SubscriptionCache;
 use opcua::types::{
     AttributeId, BrowseDescription, BrowseDirection, BrowseResult, DataValue, DateTime,
     MessageSecurityMode, MonitoredItemCreateRequest, MonitoredItemModifyRequest, MonitoringMode,
@@ -118,8 +117,6 @@ pub struct Upstream {
     /// Shared monitored items.
     pub items: Registry,
     notify: OnceLock<Arc<dyn Notify>>,
-    /// The server's subscriptions (set when the node manager starts).
-    pub subscriptions: OnceLock<Arc<SubscriptionCache>>,
     shutdown: CancellationToken,
 }
 
@@ -181,7 +178,6 @@ impl Upstream {
             cache: Cache::default(),
             items: Registry::default(),
             notify: OnceLock::new(),
-            subscriptions: OnceLock::new(),
             shutdown,
         })
     }
@@ -687,15 +683,7 @@ fn check_server_certificate(session: &Session, endpoint_url: &str) -> Result<(),
             cert.not_after()
         ));
     }
-    let host = endpoint_url
-        .trim_start_matches("opc.tcp://")
-        .split('/')
-        .next()
-        .map(|a| match a.rsplit_once(':') {
-            Some((h, _)) => h.trim_matches(['[', ']']).to_string(),
-            None => a.to_string(),
-        })
-        .unwrap_or_default();
+    let host = fxgate_pki::url_host(endpoint_url);
     let ip: Option<std::net::IpAddr> = host.parse().ok();
     let uri = endpoint.server.application_uri.as_ref();
     let mut host_ok = false;
@@ -833,8 +821,3 @@ pub fn map_reference(map: &NsMapping, rd: ReferenceDescription) -> ReferenceDesc
     }
 }
 
-/// The gateway NodeId of the upstream's Objects folder stands for the upstream; its
-/// inverse reference from the upstream's Root becomes one from the gateway's Objects.
-pub fn is_upstream_root(id: &NodeId) -> bool {
-    *id == ObjectId::RootFolder
-}

@@ -261,14 +261,8 @@ fn aggregator(
 ) -> Result<Arc<Aggregator>, String> {
     let data_dir = std::path::absolute(data_dir).map_err(|e| format!("data dir: {e}"))?;
     let pki_dir = data_dir.join(fxgate_pki::CLIENT_PKI);
-    let application_uri = format!("urn:{}:fxgate:client", fxgate_pki::machine_hostname());
-    let cert = fxgate_pki::ensure_application_certificate(
-        &pki_dir,
-        "fxgate client",
-        &application_uri,
-        &["localhost".to_string(), "127.0.0.1".to_string()],
-    )
-    .map_err(|e| format!("client certificate: {e}"))?;
+    let (cert, application_uri) =
+        fxgate_pki::ensure_client_certificate(&data_dir).map_err(|e| format!("client certificate: {e}"))?;
     let settings = fxgate_upstream::upstream::ClientSettings {
         pki_dir,
         cert: cert.cert_path,
