@@ -237,6 +237,7 @@ class Gateway:
     proc: subprocess.Popen | None = None
     stderr_lines: list[str] = field(default_factory=list)
     embedded_default: bool = False  # run without --config (the embedded default configuration)
+    keep_config_file: bool = False  # start on the file as it is (e.g. as the gateway rewrote it)
     _reader: threading.Thread | None = None
     starts: int = 0
 
@@ -260,7 +261,8 @@ class Gateway:
         assert self.proc is None or self.proc.poll() is not None, "gateway already running"
         config_args = []
         if not self.embedded_default:
-            self.write_config()
+            if not self.keep_config_file:
+                self.write_config()
             config_args = ["--config", str(self.config_path), "--data-dir", str(self.data_dir)]
         env = dict(os.environ)
         env.pop("RUST_LOG", None)  # the config's [log] level must apply

@@ -414,3 +414,154 @@ async def test_untrusted_upstream_certificate_is_filed_and_reported(gateway_fact
         await wait_connected(client, ["plc1"], timeout=15)
     finally:
         await safe_disconnect(client)
+
+
+# --- run-time configuration: Objects/fxgate/Configuration (seed §4.6) -------------------------
+
+ADMIN_PW = "adm1n secret"
+OP_PW = "op-secret"
+
+
+async def config_call(client, method: str, *args: str):
+    """Calls Objects/fxgate/Configuration/<method> with String arguments; the raw result."""
+    agg = await client.get_namespace_index(AGG_NS)
+    req = ua.CallMethodRequest()
+    req.ObjectId = ua.NodeId("fxgate/Configuration", agg)
+    req.MethodId = ua.NodeId(f"fxgate/Configuration/{method}", agg)
+    req.InputArguments = [ua.Variant(a, ua.VariantType.String) for a in args]
+    (res,) = await client.uaclient.call([req])
+    return res
+
+
+async def read_servers(client) -> list[str]:
+    agg = await client.get_namespace_index(AGG_NS)
+    return list(await client.get_node(ua.NodeId("fxgate/Configuration/Servers", agg)).read_value() or [])
+
+
+@sync
+async def test_add_and_remove_servers_at_run_time_need_the_configure_role(gateway_factory, client_cert, peers):
+    from fxgate_testlib import hash_password
+
+    a = peers("ua", "alpha")
+    b = peers("ua", "beta")
+    gw = gateway_factory.start({
+        "server": {"accept_all_certificates": True, "anonymous_roles": ["read"]},
+        "users": [
+            {"name": "admin", "password_hash": hash_password(ADMIN_PW), "roles": ["read", "write", "configure"]},
+            {"name": "op", "password_hash": hash_password(OP_PW), "roles": ["read", "write"]},
+        ],
+        "upstream": [upstream("plc1", a)],
+    })
+    before = gw.config_path.read_text()
+    op = await connect(gw, client_cert, username="op", password=OP_PW)
+    admin = await connect(gw, client_cert, username="admin", password=ADMIN_PW)
+    try:
+        await wait_connected(admin, ["plc1"])
+        agg = await admin.get_namespace_index(AGG_NS)
+        # the Configuration object, its methods and their arguments are browsable
+        conf = admin.get_node(ua.NodeId("fxgate/Configuration", agg))
+        children = {(await c.read_browse_name()).Name for c in await conf.get_children()}
+        assert children == {"Servers", "AddServer", "RemoveServer"}, children
+        tags = await admin.get_namespace_index("urn:fxgate:tags")
+        fxgate_folder = await admin.nodes.objects.get_child([f"{tags}:fxgate"])
+        assert (await fxgate_folder.get_child([f"{agg}:Configuration"])).nodeid == conf.nodeid
+        add = admin.get_node(ua.NodeId("fxgate/Configuration/AddServer", agg))
+        args_prop = await add.get_child(["0:InputArguments"])
+        names = [arg.Name for arg in await args_prop.read_value()]
+        assert names == ["name", "endpointUrl", "securityPolicy", "securityMode", "username", "password"]
+        assert await read_servers(admin) == ["plc1"]
+        # UserExecutable tells each user what it may do
+        attr = ua.AttributeIds.UserExecutable
+        assert (await add.read_attribute(attr)).Value.Value is True
+        assert (await op.get_node(add.nodeid).read_attribute(attr)).Value.Value is False
+
+        # a user without the configure role is refused, and nothing changes
+        res = await config_call(op, "AddServer", "plc2", b.url, "", "", "", "")
+        assert res.StatusCode.name == "BadUserAccessDenied", res.StatusCode
+        res = await config_call(op, "RemoveServer", "plc1")
+        assert res.StatusCode.name == "BadUserAccessDenied", res.StatusCode
+        assert gw.config_path.read_text() == before
+        assert await read_servers(admin) == ["plc1"]
+
+        # bad input: a clear status, the file untouched
+        res = await config_call(admin, "AddServer", "plc2", "http://not-opc", "", "", "", "")
+        assert res.StatusCode.name == "BadInvalidArgument", res.StatusCode
+        res = await config_call(admin, "AddServer", "plc2", b.url, "Basic999", "", "", "")
+        assert res.StatusCode.name == "BadInvalidArgument" and res.InputArgumentResults[2].name == "BadInvalidArgument"
+        res = await config_call(admin, "AddServer", "PLC1", b.url, "", "", "", "")
+        assert res.StatusCode.name == "BadBrowseNameDuplicated", res.StatusCode
+        res = await config_call(admin, "AddServer", "plc2")
+        assert res.StatusCode.name == "BadArgumentsMissing", res.StatusCode
+        res = await config_call(admin, "RemoveServer", "nope")
+        assert res.StatusCode.name == "BadNotFound", res.StatusCode
+        assert gw.config_path.read_text() == before
+
+        # the configure role adds an upstream: written to the file, connected at once
+        sub_handler_values: list = []
+        res = await config_call(admin, "AddServer", "plc2", b.url, "Basic256Sha256", "SignAndEncrypt", "", "")
+        assert res.StatusCode.is_good(), res.StatusCode
+        text = gw.config_path.read_text()
+        assert text.startswith(before.rstrip("\n")), "the rest of the file is kept as it was"
+        assert 'name = "plc2"' in text and b.url in text
+        assert await read_servers(admin) == ["plc1", "plc2"]
+        names = {(await c.read_browse_name()).Name for c in await admin.nodes.objects.get_children()}
+        assert "plc2" in names
+        # its certificate is not trusted yet (AddServer has no accept-all switch): filed, then trusted
+        rejected = gw.data_dir / "pki-client" / "rejected"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not list(rejected.glob("*.der")):
+            await asyncio.sleep(0.2)
+        trusted = gw.data_dir / "pki-client" / "trusted"
+        trusted.mkdir(parents=True, exist_ok=True)
+        for f in rejected.glob("*.der"):
+            shutil.move(str(f), trusted / f.name)
+        await wait_connected(admin, ["plc2"], timeout=30)
+        counter2 = await plant_node(admin, "plc2", "beta", "Plant.Counter")
+        assert (await counter2.read_data_value()).StatusCode.is_good()
+        plc2_ns = counter2.nodeid.NamespaceIndex
+
+        # removing plc1: its monitored values turn Bad_NodeIdUnknown, its folder goes away
+        counter1 = await plant_node(admin, "plc1", "alpha", "Plant.Counter")
+
+        class Handler:
+            def datachange_notification(self, node, val, data):
+                sub_handler_values.append(data.monitored_item.Value.StatusCode)
+
+        sub = await admin.create_subscription(100, Handler())
+        await sub.subscribe_data_change(counter1)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not sub_handler_values:
+            await asyncio.sleep(0.1)
+        assert sub_handler_values and sub_handler_values[0].is_good()
+        res = await config_call(admin, "RemoveServer", "plc1")
+        assert res.StatusCode.is_good(), res.StatusCode
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(s.name == "BadNodeIdUnknown" for s in sub_handler_values):
+            await asyncio.sleep(0.1)
+        assert any(s.name == "BadNodeIdUnknown" for s in sub_handler_values), sub_handler_values
+        await sub.delete()
+        assert 'name = "plc1"' not in gw.config_path.read_text()
+        assert await read_servers(admin) == ["plc2"]
+        names = {(await c.read_browse_name()).Name for c in await admin.nodes.objects.get_children()}
+        assert "plc1" not in names and "plc2" in names
+        dv = await counter1.read_data_value(raise_on_bad_status=False)
+        assert not dv.StatusCode.is_good()
+        assert f'upstream="plc1"' not in metrics(gw)
+    finally:
+        await safe_disconnect(op)
+        await safe_disconnect(admin)
+
+    # the changes survive a restart: the gateway starts on the file as it wrote it
+    written = gw.config_path.read_text()
+    gw.keep_config_file = True
+    gw.restart()
+    assert gw.config_path.read_text() == written
+    client = await connect(gw, client_cert, username="admin", password=ADMIN_PW)
+    try:
+        await wait_connected(client, ["plc2"], timeout=30)
+        assert await read_servers(client) == ["plc2"]
+        counter2 = await plant_node(client, "plc2", "beta", "Plant.Counter")
+        assert counter2.nodeid.NamespaceIndex == plc2_ns
+        assert (await counter2.read_data_value()).StatusCode.is_good()
+    finally:
+        await safe_disconnect(client)

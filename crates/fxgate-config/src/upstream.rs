@@ -52,6 +52,21 @@ impl UpstreamPolicy {
         }
     }
 
+    /// Every policy.
+    pub const ALL: [UpstreamPolicy; 6] = [
+        Self::None,
+        Self::Basic128Rsa15,
+        Self::Basic256,
+        Self::Basic256Sha256,
+        Self::Aes128Sha256RsaOaep,
+        Self::Aes256Sha256RsaPss,
+    ];
+
+    /// The policy named `s`: its configuration name or its URI.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == s || p.uri() == s)
+    }
+
     /// Whether the OPC Foundation has deprecated the policy (Basic128Rsa15, Basic256).
     pub fn is_deprecated(&self) -> bool {
         matches!(self, Self::Basic128Rsa15 | Self::Basic256)
@@ -77,6 +92,11 @@ pub enum UpstreamMode {
 }
 
 impl UpstreamMode {
+    /// The mode named `s` (`None`, `Sign`, `SignAndEncrypt`).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::None, Self::Sign, Self::SignAndEncrypt].into_iter().find(|m| m.name() == s)
+    }
+
     /// The name used in the configuration file, e.g. `SignAndEncrypt`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -214,8 +214,15 @@ impl AuthManager for Authenticator {
         level
     }
 
-    fn is_user_executable(&self, token: &UserToken, _method_id: &NodeId) -> bool {
-        self.roles(token).write
+    /// Methods need the `write` role; the run-time configuration methods
+    /// (`Objects/fxgate/Configuration/AddServer`, `RemoveServer`) the `configure` role.
+    fn is_user_executable(&self, token: &UserToken, method_id: &NodeId) -> bool {
+        let roles = self.roles(token);
+        if fxgate_upstream::local::is_configuration_method(method_id) {
+            roles.configure
+        } else {
+            roles.write
+        }
     }
 
     fn user_token_policies(&self, endpoint: &ServerEndpoint) -> Vec<UserTokenPolicy> {

@@ -2,6 +2,7 @@
 //! server's subscriptions that their value changes are pushed into.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use fxgate_config::UpstreamConfig;
@@ -10,6 +11,7 @@ use opcua::types::{AttributeId, DataValue, NodeId};
 use parking_lot::RwLock;
 use tokio_util::sync::CancellationToken;
 
+use crate::configure::ConfigureError;
 use crate::local::{DiagVar, Local};
 use crate::mapping::KnownTypes;
 use crate::metrics::UpstreamMetrics;
@@ -35,16 +37,21 @@ pub struct Aggregator {
     pub metrics: UpstreamMetrics,
     pub(crate) bound: OnceLock<Bound>,
     shutdown: CancellationToken,
+    /// The configuration file run-time changes are written to (none: embedded default).
+    config_file: Option<PathBuf>,
 }
 
 impl Aggregator {
     /// For the configured upstreams; they start when the server's node manager starts.
+    /// `config_file` is where AddServer/RemoveServer write their changes (none: the
+    /// gateway runs on the embedded default and refuses them).
     pub fn new(
         configs: Vec<UpstreamConfig>,
         names: Arc<UpstreamNamespaces>,
         settings: ClientSettings,
         metrics: UpstreamMetrics,
         shutdown: CancellationToken,
+        config_file: Option<PathBuf>,
     ) -> Arc<Self> {
         Arc::new(Self {
             configs,
@@ -54,7 +61,22 @@ impl Aggregator {
             metrics,
             bound: OnceLock::new(),
             shutdown,
+            config_file,
         })
+    }
+
+    /// The configuration file run-time changes are written to.
+    pub fn config_file(&self) -> Option<&Path> {
+        self.config_file.as_deref()
+    }
+
+    /// The upstream whose name is `name` compared without case (names are unique so).
+    pub fn find(&self, name: &str) -> Option<Arc<Upstream>> {
+        self.upstreams
+            .read()
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, u)| u.clone())
     }
 
     /// The upstream called `name`.
@@ -93,6 +115,55 @@ impl Aggregator {
         for cfg in self.configs.clone() {
             self.add(cfg, ns);
         }
+    }
+
+    /// Starts an upstream added at run time (AddServer, after it was written to the file).
+    pub fn add_running(self: &Arc<Self>, cfg: UpstreamConfig) -> Result<(), ConfigureError> {
+        let Some(ns) = self.bound.get().map(|b| b.ns) else {
+            return Err(ConfigureError::NotRunning);
+        };
+        if self.find(&cfg.name).is_some() {
+            return Err(ConfigureError::Exists(cfg.name));
+        }
+        tracing::info!(upstream = %cfg.name, url = %cfg.endpoint_url, "upstream added at run time");
+        self.add(cfg, ns);
+        self.servers_changed();
+        Ok(())
+    }
+
+    /// Stops and forgets an upstream removed at run time (RemoveServer); its namespaces stay
+    /// in the persisted table but are no longer served.
+    pub fn remove_running(&self, name: &str) -> Option<Arc<Upstream>> {
+        let up = self.upstreams.write().remove(name)?;
+        up.retire();
+        self.names.unserve(&up.name);
+        let l = UpstreamMetrics::label(&up.name);
+        self.metrics.remove(&l);
+        tracing::info!(upstream = %up.name, "upstream removed at run time");
+        self.servers_changed();
+        Some(up)
+    }
+
+    /// The value of `Objects/fxgate/Configuration/Servers`.
+    pub fn servers_value(&self) -> opcua::types::Variant {
+        opcua::types::Variant::from(self.names())
+    }
+
+    /// Tells the subscriptions on `Servers` about a change of the set.
+    fn servers_changed(&self) {
+        let Some(bound) = self.bound.get() else { return };
+        let now = opcua::types::DateTime::now();
+        let dv = DataValue {
+            value: Some(self.servers_value()),
+            status: Some(opcua::types::StatusCode::Good),
+            source_timestamp: Some(now),
+            server_timestamp: Some(now),
+            ..Default::default()
+        };
+        let id = Local::Servers.node_id(bound.ns);
+        bound
+            .subscriptions
+            .notify_data_change(std::iter::once((dv, &id, AttributeId::Value)));
     }
 
     fn add(self: &Arc<Self>, cfg: UpstreamConfig, ns: u16) {

@@ -7,6 +7,7 @@
 
 pub mod aggregator;
 pub mod cache;
+pub mod configure;
 pub mod items;
 pub mod local;
 pub mod mapping;

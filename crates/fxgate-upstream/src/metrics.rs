@@ -42,6 +42,15 @@ impl UpstreamMetrics {
         r.register("cache_hits", "Reads answered from the cache without an upstream round trip", self.cache_hits.clone());
     }
 
+    /// Drops every series of a removed upstream.
+    pub fn remove(&self, l: &UpstreamLabel) {
+        for g in [&self.connected, &self.state, &self.reconnects, &self.monitored_items] {
+            g.remove(l);
+        }
+        self.requests.remove(l);
+        self.cache_hits.remove(l);
+    }
+
     /// The label of `upstream`.
     pub fn label(upstream: &str) -> UpstreamLabel {
         UpstreamLabel {

@@ -18,7 +18,7 @@ use opcua::server::{ContinuationPoint, CreateMonitoredItem};
 use opcua::types::{
     AttributeId, BrowseDescription, BrowseDirection, BrowsePath, BrowseResult, ByteString,
     CallMethodRequest, DataValue, DateTime, DataTypeId, ExpandedNodeId, HistoryData,
-    HistoryReadValueId, MonitoringMode, NodeClass, NodeId, ObjectId, ObjectTypeId, QualifiedName,
+    HistoryReadValueId, MessageSecurityMode, MonitoringMode, NodeClass, NodeId, ObjectId, ObjectTypeId, QualifiedName,
     ReadRawModifiedDetails, ReadValueId, ReferenceDescription, ReferenceTypeId, RelativePath,
     RelativePathElement, StatusCode, TimestampsToReturn, VariableTypeId, WriteValue,
 };
@@ -27,7 +27,8 @@ use crate::aggregator::{id_string, Aggregator, Bound};
 use fxgate_core::tag::with_timestamps;
 use crate::cache::BrowseKey;
 use crate::items::{Action, Want};
-use crate::local::Local;
+use crate::configure;
+use crate::local::{ConfigMethod, Local};
 use crate::upstream::{map_reference, service_failure, Live, Upstream};
 
 /// Namespace of the gateway's own aggregation nodes (upstream folders and diagnostics).
@@ -109,6 +110,15 @@ struct UpstreamHistoryCp {
     cp: ByteString,
 }
 
+/// Adds a reference the gateway made up, if the browse asks for its direction (the node's
+/// `add` checks only the reference type and node class).
+fn add_ref(node: &mut BrowseNode, tree: &dyn opcua::nodes::TypeTree, r: ReferenceDescription) {
+    let wanted = if r.is_forward { node.allows_forward() } else { node.allows_inverse() };
+    if wanted {
+        let _ = node.add(tree, r);
+    }
+}
+
 fn bad(s: StatusCode) -> DataValue {
     DataValue {
         status: Some(s),
@@ -160,17 +170,22 @@ impl ForwardNodeManager {
                 .unwrap_or_default(),
             Local::Upstreams => "Connection state of the aggregated OPC UA servers".into(),
             Local::DiagFolder(n) => format!("Connection state of upstream {n}"),
-            Local::Diag(..) => String::new(),
+            other => other.fixed_description().unwrap_or_default().to_string(),
         }
     }
 
-    fn read_local(&self, local: &Local, attr: AttributeId) -> DataValue {
+    fn read_local(&self, context: &RequestContext, local: &Local, attr: AttributeId) -> DataValue {
+        if attr == AttributeId::UserExecutable && matches!(local, Local::Method(_)) {
+            let may = context.authenticator.is_user_executable(&context.token, &local.node_id(self.ns));
+            return DataValue::value_only(opcua::types::Variant::Boolean(may));
+        }
         let desc = self.description(local);
         local.read(self.ns, attr, &desc, || match local {
             Local::Diag(n, v) => match self.agg.get(n) {
                 Some(u) => v.value(&u.status(), u.items.live()),
                 None => opcua::types::Variant::Empty,
             },
+            Local::Servers => self.agg.servers_value(),
             _ => opcua::types::Variant::Empty,
         })
     }
@@ -269,6 +284,7 @@ impl ForwardNodeManager {
             }
         } else if id == self.fxgate_folder {
             refs.push(self.local_ref(&Local::Upstreams, ReferenceTypeId::Organizes.into(), true));
+            refs.push(self.local_ref(&Local::Configuration, ReferenceTypeId::Organizes.into(), true));
         } else if id.namespace == 0
             && self.known.get().is_some_and(|k| k.contains(&id.as_u32().unwrap_or(u32::MAX)))
         {
@@ -285,7 +301,7 @@ impl ForwardNodeManager {
         }
         let tree = context.type_tree.read();
         for r in refs {
-            let _ = node.add(&*tree, r);
+            add_ref(node, &*tree, r);
         }
     }
 
@@ -297,7 +313,7 @@ impl ForwardNodeManager {
             browse_name: local.browse_name(self.ns),
             display_name: opcua::types::LocalizedText::new("", local.browse_name(self.ns).name.as_ref()),
             node_class: local.node_class(),
-            type_definition: ExpandedNodeId::new(local.type_definition()),
+            type_definition: local.type_definition().map(ExpandedNodeId::new).unwrap_or_else(ExpandedNodeId::null),
         }
     }
 
@@ -309,7 +325,11 @@ impl ForwardNodeManager {
             browse_name: name.clone(),
             display_name: opcua::types::LocalizedText::new("", name.name.as_ref()),
             node_class: class,
-            type_definition: ExpandedNodeId::new(NodeId::from(ObjectTypeId::FolderType)),
+            type_definition: if class == NodeClass::Object {
+                ExpandedNodeId::new(NodeId::from(ObjectTypeId::FolderType))
+            } else {
+                ExpandedNodeId::null()
+            },
         }
     }
 
@@ -319,30 +339,34 @@ impl ForwardNodeManager {
         for (rt, child) in local.children(&self.agg.names()) {
             refs.push(self.local_ref(&child, rt, true));
         }
-        refs.push(ReferenceDescription {
-            reference_type_id: ReferenceTypeId::HasTypeDefinition.into(),
-            is_forward: true,
-            node_id: ExpandedNodeId::new(local.type_definition()),
-            browse_name: QualifiedName::null(),
-            display_name: opcua::types::LocalizedText::null(),
-            node_class: if local.node_class() == NodeClass::Variable {
-                NodeClass::VariableType
-            } else {
-                NodeClass::ObjectType
-            },
-            type_definition: ExpandedNodeId::null(),
-        });
+        if let Some(td) = local.type_definition() {
+            refs.push(ReferenceDescription {
+                reference_type_id: ReferenceTypeId::HasTypeDefinition.into(),
+                is_forward: true,
+                node_id: ExpandedNodeId::new(td),
+                browse_name: QualifiedName::null(),
+                display_name: opcua::types::LocalizedText::null(),
+                node_class: if local.node_class() == NodeClass::Variable {
+                    NodeClass::VariableType
+                } else {
+                    NodeClass::ObjectType
+                },
+                type_definition: ExpandedNodeId::null(),
+            });
+        }
         let (rt, parent) = local.parent(self.ns, &self.fxgate_folder);
         let parent_name = match local {
             Local::UpstreamFolder(_) => QualifiedName::new(0, "Objects"),
-            Local::Upstreams => QualifiedName::new(self.fxgate_folder.namespace, "fxgate"),
+            Local::Upstreams | Local::Configuration => QualifiedName::new(self.fxgate_folder.namespace, "fxgate"),
             Local::DiagFolder(_) => Local::Upstreams.browse_name(self.ns),
             Local::Diag(n, _) => Local::DiagFolder(n.clone()).browse_name(self.ns),
+            Local::Servers | Local::Method(_) => Local::Configuration.browse_name(self.ns),
+            Local::InputArguments(m) => Local::Method(*m).browse_name(self.ns),
         };
-        refs.push(self.foreign_ref(rt, parent, NodeClass::Object, parent_name));
+        refs.push(self.foreign_ref(rt, parent, local.parent_class(), parent_name));
         let tree = context.type_tree.read();
         for r in refs {
-            let _ = node.add(&*tree, r);
+            add_ref(node, &*tree, r);
         }
     }
 
@@ -364,7 +388,7 @@ impl ForwardNodeManager {
             if is_folder && !r.is_forward {
                 continue;
             }
-            let _ = node.add(&*tree, r);
+            add_ref(node, &*tree, r);
         }
         if is_folder {
             let parent = self.foreign_ref(
@@ -373,7 +397,7 @@ impl ForwardNodeManager {
                 NodeClass::Object,
                 QualifiedName::new(0, "Objects"),
             );
-            let _ = node.add(&*tree, parent);
+            add_ref(node, &*tree, parent);
         }
         true
     }
@@ -579,7 +603,7 @@ impl NodeManager for ForwardNodeManager {
             let id = n.node().node_id.clone();
             match self.target(&id) {
                 Some(Target::Local(local)) => {
-                    let dv = self.read_local(&local, n.node().attribute_id);
+                    let dv = self.read_local(context, &local, n.node().attribute_id);
                     n.set_result(with_timestamps(dv, ttr));
                 }
                 Some(Target::Upstream(up)) => {
@@ -742,7 +766,10 @@ impl NodeManager for ForwardNodeManager {
                 continue;
             }
             let local_start = if start == self.fxgate_folder {
-                Some((Local::Upstreams, 1usize))
+                [Local::Upstreams, Local::Configuration]
+                    .into_iter()
+                    .find(|l| !first.is_inverse && first.target_name == l.browse_name(self.ns))
+                    .map(|l| (l, 1usize))
             } else {
                 match self.target(&start) {
                     Some(Target::Local(Local::UpstreamFolder(n))) => {
@@ -796,6 +823,7 @@ impl NodeManager for ForwardNodeManager {
                     }
                     groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(i);
                 }
+                Some(Target::Local(Local::Method(method))) => self.call_configuration(context, m, method).await,
                 Some(Target::Local(_)) => m.set_status(StatusCode::BadMethodInvalid),
                 None => {}
             }
@@ -927,7 +955,7 @@ impl NodeManager for ForwardNodeManager {
             let node = item.item_to_monitor().clone();
             match self.target(&node.node_id) {
                 Some(Target::Local(local)) => {
-                    let dv = self.read_local(&local, node.attribute_id);
+                    let dv = self.read_local(context, &local, node.attribute_id);
                     if dv.status.is_some_and(|s| s.is_bad()) {
                         item.set_status(dv.status.unwrap_or(StatusCode::BadAttributeIdInvalid));
                     } else {
@@ -1032,6 +1060,46 @@ impl NodeManager for ForwardNodeManager {
 }
 
 impl ForwardNodeManager {
+    /// `AddServer` / `RemoveServer` on `Objects/fxgate/Configuration` (configure role only).
+    async fn call_configuration(&self, context: &RequestContext, m: &mut MethodCall, method: ConfigMethod) {
+        if *m.object_id() != Local::Configuration.node_id(self.ns) {
+            m.set_status(StatusCode::BadMethodInvalid);
+            return;
+        }
+        let user = user_name(&context.token);
+        if !context.authenticator.is_user_executable(&context.token, m.method_id()) {
+            tracing::warn!(method = method.name(), %user, "configuration method refused: the user lacks the configure role");
+            m.set_status(StatusCode::BadUserAccessDenied);
+            return;
+        }
+        let encrypted = context.session.read().message_security_mode() == MessageSecurityMode::SignAndEncrypt;
+        let result = match method {
+            ConfigMethod::AddServer => match configure::add_server_config(m.arguments(), encrypted) {
+                Ok(cfg) => configure::add_server(&self.agg, cfg).await,
+                Err(e) => Err(e),
+            },
+            ConfigMethod::RemoveServer => match configure::remove_server_name(m.arguments()) {
+                Ok(name) => configure::remove_server(&self.agg, &name).await,
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(()) => {
+                tracing::info!(method = method.name(), %user, "configuration changed and written to the configuration file");
+                m.set_status(StatusCode::Good);
+            }
+            Err(e) => {
+                tracing::warn!(method = method.name(), %user, error = %e, "configuration method failed");
+                if let configure::ConfigureError::Arguments { per_argument, .. } = &e {
+                    if !per_argument.is_empty() {
+                        m.set_argument_error(per_argument.clone());
+                    }
+                }
+                m.set_status(e.status());
+            }
+        }
+    }
+
     /// Forwards the rest of a browse path that starts at a node of `up`.
     /// `start`: the upstream node to start from (default: the item's node); `skip`: path
     /// elements already followed by the gateway.
@@ -1091,3 +1159,12 @@ impl ForwardNodeManager {
     }
 }
 
+
+/// The user name of a session's token, for the log.
+fn user_name(token: &opcua::server::authenticator::UserToken) -> String {
+    if token.is_anonymous() {
+        "anonymous".into()
+    } else {
+        token.0.clone()
+    }
+}

@@ -8,6 +8,7 @@
 //! which also avoids its lost Publish requests after a reconnect.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -118,6 +119,8 @@ pub struct Upstream {
     pub items: Registry,
     notify: OnceLock<Arc<dyn Notify>>,
     shutdown: CancellationToken,
+    /// Removed at run time (RemoveServer): reports nothing any more.
+    removed: AtomicBool,
 }
 
 /// Statuses that mean the upstream could not be reached.
@@ -179,6 +182,7 @@ impl Upstream {
             items: Registry::default(),
             notify: OnceLock::new(),
             shutdown,
+            removed: AtomicBool::new(false),
         })
     }
 
@@ -202,7 +206,49 @@ impl Upstream {
         self.shutdown.cancel();
     }
 
+    /// Removes the upstream for good (RemoveServer): stops the supervisor, and every
+    /// monitored value of it turns Bad_NodeIdUnknown, since its nodes no longer exist.
+    /// Nothing is reported about it afterwards.
+    pub fn retire(&self) {
+        if self.removed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.shutdown.cancel();
+        let now = DateTime::now();
+        self.notify_items(|_, _| DataValue {
+            status: Some(StatusCode::BadNodeIdUnknown),
+            server_timestamp: Some(now),
+            ..Default::default()
+        });
+    }
+
+    /// Reports `f(node, attribute)` for every shared monitored item.
+    fn notify_items(&self, mut f: impl FnMut(&NodeId, AttributeId) -> DataValue) {
+        let changes: Vec<_> = self
+            .items
+            .all()
+            .into_iter()
+            .map(|s| {
+                let (node, attr) = s.key;
+                let dv = f(&node, attr);
+                (node, attr, dv)
+            })
+            .collect();
+        if let Some(n) = self.notify.get() {
+            if !changes.is_empty() {
+                n.values(changes);
+            }
+        }
+    }
+
+    fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::SeqCst)
+    }
+
     fn set_status(&self, f: impl FnOnce(&mut Status)) {
+        if self.is_removed() {
+            return;
+        }
         let s = {
             let mut g = self.status.lock();
             f(&mut g);
@@ -295,37 +341,28 @@ impl Upstream {
     /// items without a DataChangeFilter, one whose value did not change, so a status-only
     /// change with the old timestamp would never reach the client.
     fn mark_bad(&self) {
-        let now = DateTime::now();
-        let changes: Vec<_> = self
-            .items
-            .all()
-            .into_iter()
-            .map(|s| {
-                let (node, attr) = s.key;
-                let last = self.cache.get(&node, attr).map(|(dv, _)| dv);
-                let kept = DataValue {
-                    value: last.as_ref().and_then(|d| d.value.clone()),
-                    status: Some(StatusCode::BadNoCommunication),
-                    source_timestamp: last.as_ref().and_then(|d| d.source_timestamp),
-                    server_timestamp: Some(now),
-                    ..Default::default()
-                };
-                self.cache.put(&node, attr, &kept);
-                let notified = DataValue {
-                    value: None,
-                    status: Some(StatusCode::BadNoCommunication),
-                    source_timestamp: None,
-                    server_timestamp: Some(now),
-                    ..Default::default()
-                };
-                (node, attr, notified)
-            })
-            .collect();
-        if let Some(n) = self.notify.get() {
-            if !changes.is_empty() {
-                n.values(changes);
-            }
+        if self.is_removed() {
+            return;
         }
+        let now = DateTime::now();
+        self.notify_items(|node, attr| {
+            let last = self.cache.get(node, attr).map(|(dv, _)| dv);
+            let kept = DataValue {
+                value: last.as_ref().and_then(|d| d.value.clone()),
+                status: Some(StatusCode::BadNoCommunication),
+                source_timestamp: last.as_ref().and_then(|d| d.source_timestamp),
+                server_timestamp: Some(now),
+                ..Default::default()
+            };
+            self.cache.put(node, attr, &kept);
+            DataValue {
+                value: None,
+                status: Some(StatusCode::BadNoCommunication),
+                source_timestamp: None,
+                server_timestamp: Some(now),
+                ..Default::default()
+            }
+        });
     }
 
     fn identity(&self) -> Result<IdentityToken, String> {

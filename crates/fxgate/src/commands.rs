@@ -80,7 +80,7 @@ fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::topology::run(cfg, config_dir, data_dir.to_path_buf())) {
+    match runtime.block_on(crate::topology::run(cfg, config.map(Path::to_path_buf), config_dir, data_dir.to_path_buf())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

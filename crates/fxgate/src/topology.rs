@@ -59,14 +59,29 @@ fn components(
 }
 
 /// Runs the gateway.
-pub async fn run(config: Config, config_dir: PathBuf, data_dir: PathBuf) -> Result<(), String> {
+/// `config_file` is the configuration file (none: the embedded default), where run-time
+/// configuration changes are written.
+pub async fn run(
+    config: Config,
+    config_file: Option<PathBuf>,
+    config_dir: PathBuf,
+    data_dir: PathBuf,
+) -> Result<(), String> {
     let shutdown = CancellationToken::new();
     let server_metrics = ServerMetrics::default();
     let line_metrics = LineMetrics::default();
     let ws_metrics = WsMetrics::default();
     let upstream_metrics = UpstreamMetrics::default();
     let namespaces = namespace_table(&data_dir)?;
-    let aggregator = aggregator(&config, &config_dir, &data_dir, namespaces.clone(), upstream_metrics.clone(), &shutdown)?;
+    let aggregator = aggregator(
+        &config,
+        config_file,
+        &config_dir,
+        &data_dir,
+        namespaces.clone(),
+        upstream_metrics.clone(),
+        &shutdown,
+    )?;
     let comps = components(
         &config,
         config_dir,
@@ -253,6 +268,7 @@ fn namespace_table(data_dir: &Path) -> Result<fxgate_core::SharedNamespaceTable,
 /// The upstream servers and the client identity the gateway uses with them.
 fn aggregator(
     config: &Config,
+    config_file: Option<PathBuf>,
     config_dir: &Path,
     data_dir: &Path,
     namespaces: fxgate_core::SharedNamespaceTable,
@@ -271,5 +287,8 @@ fn aggregator(
         config_dir: config_dir.to_path_buf(),
     };
     let names = Arc::new(fxgate_upstream::UpstreamNamespaces::new(namespaces));
-    Ok(Aggregator::new(config.upstream.clone(), names, settings, metrics, shutdown.child_token()))
+    let config_file = config_file
+        .map(|f| std::path::absolute(&f).map_err(|e| format!("config file {}: {e}", f.display())))
+        .transpose()?;
+    Ok(Aggregator::new(config.upstream.clone(), names, settings, metrics, shutdown.child_token(), config_file))
 }
