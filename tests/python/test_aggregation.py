@@ -565,3 +565,112 @@ async def test_add_and_remove_servers_at_run_time_need_the_configure_role(gatewa
         assert (await counter2.read_data_value()).StatusCode.is_good()
     finally:
         await safe_disconnect(client)
+
+
+# --- events (EventNotifier objects, incl. the upstream's Server object) ----------------------
+
+
+class EventCollector:
+    def __init__(self):
+        self.events = []
+
+    def event_notification(self, event):
+        self.events.append(event)
+
+    async def wait(self, pred, timeout: float = 10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for ev in self.events:
+                if pred(ev):
+                    return ev
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no matching event in {timeout} s; got {self.events}")
+
+
+async def of_type_filter(evtype) -> ua.EventFilter:
+    """The fields of `evtype` (as asyncua selects them) and the where clause OfType(evtype), as
+    node-opcua and UaExpert filter. (asyncua's default where clause, EventType InList [...],
+    never matches on an async-opcua 0.19 server: its filter compares only numbers and
+    Booleans, so it drops such events on every node of the gateway, not only forwarded ones.)"""
+    from asyncua.common.events import select_clauses_from_evtype
+
+    f = ua.EventFilter()
+    f.SelectClauses = await select_clauses_from_evtype([evtype])
+    el = ua.ContentFilterElement()
+    el.FilterOperator = ua.FilterOperator.OfType
+    el.FilterOperands = [ua.LiteralOperand(Value=ua.Variant(evtype.nodeid))]
+    f.WhereClause.Elements = [el]
+    return f
+
+
+@sync
+async def test_events_of_upstream_nodes_pass_through(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    client = await connect(gw, client_cert)
+    try:
+        await wait_connected(client, ["plc1"])
+        plant = await plant_node(client, "plc1", "alpha", "Plant")
+        alarm_type = await plant_node(client, "plc1", "alpha", "PlantAlarmType")
+        assert ua.EventNotifier.SubscribeToEvents in await plant.read_event_notifier()
+        # the upstream's own Server object, in its mapped namespace
+        up_ns0 = await client.get_namespace_index("plc1/http://opcfoundation.org/UA/")
+        up_server = client.get_node(ua.NodeId(ua.ObjectIds.Server, up_ns0))
+        assert (await up_server.read_browse_name()).Name == "Server"
+
+        on_plant, on_up_server, on_plant_base = EventCollector(), EventCollector(), EventCollector()
+        sub = await client.create_subscription(50, on_plant)
+        sub_s = await client.create_subscription(50, on_up_server)
+        sub_b = await client.create_subscription(50, on_plant_base)
+        # the select clauses (incl. the custom Level field) come from browsing the type through
+        # fxgate; OfType(PlantAlarmType) needs the upstream's event type in the gateway's type tree
+        await sub.subscribe_events(plant, alarm_type, evfilter=await of_type_filter(alarm_type))
+        await sub_s.subscribe_events(up_server, alarm_type, evfilter=await of_type_filter(alarm_type))
+        # two clients' items on one node share one upstream item; this one takes every event
+        await sub_b.subscribe_events(plant)
+        await asyncio.sleep(0.5)
+        assert on_plant.events == [] and on_up_server.events == []
+
+        raise_alarm = await plant_node(client, "plc1", "alpha", "Plant.RaiseAlarm")
+        await plant.call_method(raise_alarm, ua.Variant(7, ua.VariantType.Int32))
+
+        ev = await on_plant.wait(lambda e: getattr(e, "Level", None) == 7)
+        assert ev.Message.Text == "alarm 7"
+        assert ev.Severity == 500
+        assert ev.SourceName == "Plant"
+        assert ev.SourceNode == plant.nodeid, "NodeIds inside events are mapped to the gateway's namespaces"
+        assert ev.EventType == alarm_type.nodeid
+        ev_s = await on_up_server.wait(lambda e: getattr(e, "Level", None) == 7)
+        assert ev_s.EventId == ev.EventId and ev_s.Message.Text == "alarm 7"
+        ev_b = await on_plant_base.wait(lambda e: e.Message.Text == "alarm 7")
+        assert ev_b.EventType == alarm_type.nodeid and ev_b.Time == ev.Time
+        await asyncio.sleep(0.5)
+        assert len(on_plant.events) == 1 and len(on_up_server.events) == 1, (on_plant.events, on_up_server.events)
+
+        # a where clause that does not match: no event (the filter is applied by the gateway)
+        on_other = EventCollector()
+        sub_o = await client.create_subscription(50, on_other)
+        audit = client.get_node(ua.ObjectIds.AuditEventType)
+        await sub_o.subscribe_events(plant, audit, evfilter=await of_type_filter(audit))
+        await plant.call_method(raise_alarm, ua.Variant(8, ua.VariantType.Int32))
+        await on_plant.wait(lambda e: getattr(e, "Level", None) == 8)
+        await asyncio.sleep(0.5)
+        assert on_other.events == [], on_other.events
+
+        # the upstream is lost and back: the same subscription delivers events again
+        a.kill()
+        a.restart()
+        await wait_connected(client, ["plc1"], timeout=20)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                await plant.call_method(raise_alarm, ua.Variant(9, ua.VariantType.Int32))
+                await on_plant.wait(lambda e: getattr(e, "Level", None) == 9, timeout=1)
+                break
+            except (AssertionError, ua.UaStatusCodeError):
+                if time.monotonic() > deadline:
+                    raise
+        for s in (sub, sub_s, sub_b, sub_o):
+            await s.delete()
+    finally:
+        await safe_disconnect(client)

@@ -12,6 +12,7 @@ use parking_lot::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use crate::configure::ConfigureError;
+use crate::events::ForwardedEvent;
 use crate::local::{DiagVar, Local};
 use crate::mapping::KnownTypes;
 use crate::metrics::UpstreamMetrics;
@@ -24,6 +25,8 @@ pub(crate) struct Bound {
     pub ns: u16,
     pub known: KnownTypes,
     pub subscriptions: Arc<SubscriptionCache>,
+    /// The server's type tree (upstream event types are added to it).
+    pub type_tree: Arc<RwLock<opcua::nodes::DefaultTypeTree>>,
 }
 
 /// All upstreams of the gateway.
@@ -179,6 +182,7 @@ impl Aggregator {
         );
         up.set_notify(Arc::new(ServerNotify {
             subscriptions: bound.subscriptions.clone(),
+            type_tree: bound.type_tree.clone(),
             ns,
             metrics: self.metrics.clone(),
         }));
@@ -202,6 +206,7 @@ pub(crate) fn id_string(id: &NodeId) -> Option<String> {
 /// Pushes upstream changes into the server's monitored items and the metrics.
 struct ServerNotify {
     subscriptions: Arc<SubscriptionCache>,
+    type_tree: Arc<RwLock<opcua::nodes::DefaultTypeTree>>,
     ns: u16,
     metrics: UpstreamMetrics,
 }
@@ -210,6 +215,23 @@ impl Notify for ServerNotify {
     fn values(&self, changes: Vec<(NodeId, AttributeId, DataValue)>) {
         self.subscriptions
             .notify_data_change(changes.iter().map(|(n, a, dv)| (dv.clone(), n, *a)));
+    }
+
+    fn event_types(&self, found: crate::events::EventTypes) {
+        // parents first: the BFS found them level by level
+        let mut tree = self.type_tree.write();
+        for (id, parent) in &found.types {
+            tree.add_type_node(id, parent, opcua::types::NodeClass::ObjectType);
+        }
+        for (owner, path, id, class) in &found.fields {
+            let path: Vec<&opcua::types::QualifiedName> = path.iter().collect();
+            tree.add_type_property(id, owner, &path, *class);
+        }
+    }
+
+    fn events(&self, node: &NodeId, events: Vec<ForwardedEvent>) {
+        self.subscriptions
+            .notify_events(events.iter().map(|e| (e as &dyn opcua::nodes::Event, node)));
     }
 
     fn status(&self, upstream: &str, status: &Status, monitored_items: usize) {

@@ -8,6 +8,7 @@
 pub mod aggregator;
 pub mod cache;
 pub mod configure;
+pub mod events;
 pub mod items;
 pub mod local;
 pub mod mapping;

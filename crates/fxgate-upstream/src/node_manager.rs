@@ -588,6 +588,7 @@ impl NodeManager for ForwardNodeManager {
             ns: self.ns,
             known,
             subscriptions: context.subscriptions.clone(),
+            type_tree: context.type_tree.clone(),
         });
     }
 
@@ -964,10 +965,6 @@ impl NodeManager for ForwardNodeManager {
                     }
                 }
                 Some(Target::Upstream(up)) => {
-                    if node.attribute_id == AttributeId::EventNotifier {
-                        item.set_status(StatusCode::BadMonitoredItemFilterUnsupported);
-                        continue;
-                    }
                     if !self.may(context, &node.node_id, AccessLevel::CURRENT_READ) {
                         item.set_status(StatusCode::BadUserAccessDenied);
                         continue;
@@ -988,6 +985,17 @@ impl NodeManager for ForwardNodeManager {
                     item.set_status(s);
                     continue;
                 }
+                let is_events = item.item_to_monitor().attribute_id == AttributeId::EventNotifier;
+                if is_events {
+                    // like async-opcua's own node managers: only a node whose EventNotifier
+                    // has SubscribeToEvents (checked when the upstream answers)
+                    if let Some(opcua::types::Variant::Byte(b)) = &dv.value {
+                        if b & 1 == 0 {
+                            item.set_status(StatusCode::BadAttributeIdInvalid);
+                            continue;
+                        }
+                    }
+                }
                 let node = item.item_to_monitor();
                 let key = (node.node_id.clone(), node.attribute_id);
                 let want = Want {
@@ -1000,7 +1008,7 @@ impl NodeManager for ForwardNodeManager {
                     Action::Modify(ch) => modify.push(ch),
                     _ => {}
                 }
-                if item.monitoring_mode() == MonitoringMode::Disabled {
+                if item.monitoring_mode() == MonitoringMode::Disabled || is_events {
                     item.set_status(StatusCode::Good);
                     continue;
                 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fxgate_config::UpstreamConfig;
 use opcua::client::{
-    ClientBuilder, DataChangeCallback, IdentityToken, MonitoredItem, Session,
+    ClientBuilder, IdentityToken, MonitoredItem, Session, SubscriptionCallbacks,
 };
 use opcua::crypto::SecurityPolicy;
 use opcua::types::{
@@ -27,6 +27,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
+use crate::events::{EventFields, ForwardedEvent};
 use crate::items::Registry;
 use crate::mapping::{KnownTypes, NsMapping};
 use crate::names::UpstreamNamespaces;
@@ -75,6 +76,8 @@ pub struct Live {
     pub subscription_id: u32,
     /// Standard type (gateway id) → upstream subtypes of it, as browse results.
     pub subtypes: Arc<std::collections::HashMap<NodeId, Vec<ReferenceDescription>>>,
+    /// The fields selected from the upstream's events.
+    pub events: Arc<EventFields>,
 }
 
 /// Where an upstream reports value changes and state changes.
@@ -83,6 +86,10 @@ pub trait Notify: Send + Sync {
     fn values(&self, changes: Vec<(NodeId, AttributeId, DataValue)>);
     /// The upstream's status changed.
     fn status(&self, upstream: &str, status: &Status, monitored_items: usize);
+    /// Events of a node with EventNotifier items (gateway id).
+    fn events(&self, node: &NodeId, events: Vec<ForwardedEvent>);
+    /// The upstream's own event types (gateway ids), found at connect.
+    fn event_types(&self, types: crate::events::EventTypes);
 }
 
 /// Client-side settings shared by all upstreams.
@@ -122,6 +129,9 @@ pub struct Upstream {
     /// Removed at run time (RemoveServer): reports nothing any more.
     removed: AtomicBool,
 }
+
+/// Minimum queue of an upstream event item.
+const EVENT_QUEUE: u32 = 1000;
 
 /// Statuses that mean the upstream could not be reached.
 pub fn is_comm_error(s: StatusCode) -> bool {
@@ -222,12 +232,14 @@ impl Upstream {
         });
     }
 
-    /// Reports `f(node, attribute)` for every shared monitored item.
+    /// Reports `f(node, attribute)` for every shared data monitored item (event items have
+    /// no value to turn Bad).
     fn notify_items(&self, mut f: impl FnMut(&NodeId, AttributeId) -> DataValue) {
         let changes: Vec<_> = self
             .items
             .all()
             .into_iter()
+            .filter(|s| s.key.1 != AttributeId::EventNotifier)
             .map(|s| {
                 let (node, attr) = s.key;
                 let dv = f(&node, attr);
@@ -490,9 +502,18 @@ impl Upstream {
         let to_gw = self.names.register(&self.name, &uris).map_err(|e| e.to_string())?;
         let map = Arc::new(NsMapping::new(to_gw, self.folder.clone(), self.known.clone()));
         let subtypes = Arc::new(find_subtypes(&session, &map).await);
+        let (events, event_types) = crate::events::discover(&session, &map).await;
+        let events = Arc::new(events);
+        tracing::debug!(upstream = %self.name, fields = events.len(), own_types = event_types.types.len(), "upstream event fields");
+        if let Some(n) = self.notify.get() {
+            n.event_types(event_types);
+        }
         self.prefetch_structure(&session, &map).await;
         let weak: Weak<Self> = Arc::downgrade(&self);
+        let weak_events = weak.clone();
         let cb_map = map.clone();
+        let ev_map = map.clone();
+        let ev_fields = events.clone();
         let subscription_id = session
             .create_subscription(
                 Duration::from_millis(self.config.publishing_interval_ms),
@@ -503,11 +524,19 @@ impl Upstream {
                 1000,
                 0,
                 true,
-                DataChangeCallback::new(move |dv, item: &MonitoredItem| {
-                    if let Some(up) = weak.upgrade() {
-                        up.on_data(&cb_map, dv, item.client_handle());
-                    }
-                }),
+                SubscriptionCallbacks::new(
+                    |_| {},
+                    move |dv, item: &MonitoredItem| {
+                        if let Some(up) = weak.upgrade() {
+                            up.on_data(&cb_map, dv, item.client_handle());
+                        }
+                    },
+                    move |fields, item: &MonitoredItem| {
+                        if let Some(up) = weak_events.upgrade() {
+                            up.on_event(&ev_map, &ev_fields, fields, item.client_handle());
+                        }
+                    },
+                ),
             )
             .await
             .map_err(|e| format!("creating the subscription: {e}"))?;
@@ -516,6 +545,7 @@ impl Upstream {
             map,
             subscription_id,
             subtypes,
+            events,
         };
         let all = self.items.all();
         if !all.is_empty() {
@@ -574,6 +604,38 @@ impl Upstream {
         }
     }
 
+    fn on_event(&self, map: &NsMapping, fields: &Arc<EventFields>, values: Option<Vec<Variant>>, ch: u32) {
+        let Some((node, AttributeId::EventNotifier)) = self.items.key_of(ch) else {
+            return;
+        };
+        let values: Vec<Variant> = values.unwrap_or_default().into_iter().map(|v| map.variant_to_gw(v)).collect();
+        if let Some(n) = self.notify.get() {
+            n.events(&node, vec![ForwardedEvent::new(fields.clone(), values)]);
+        }
+    }
+
+    /// The monitoring parameters of a shared item towards the upstream: event items get the
+    /// filter selecting every event field, no sampling and a deep queue (events must not be
+    /// dropped between two Publish responses).
+    fn parameters(live: &Live, attribute: AttributeId, ch: u32, want: crate::items::Want) -> MonitoringParameters {
+        if attribute == AttributeId::EventNotifier {
+            return MonitoringParameters {
+                client_handle: ch,
+                sampling_interval: 0.0,
+                filter: live.events.filter(),
+                queue_size: want.queue.max(EVENT_QUEUE),
+                discard_oldest: true,
+            };
+        }
+        MonitoringParameters {
+            client_handle: ch,
+            sampling_interval: want.sampling,
+            filter: Default::default(),
+            queue_size: want.queue,
+            discard_oldest: true,
+        }
+    }
+
     /// Creates the upstream items of these client handles (in chunks).
     pub async fn create_items(&self, live: &Live, client_handles: &[u32]) {
         for chunk in client_handles.chunks(500) {
@@ -593,13 +655,7 @@ impl Upstream {
                         ..Default::default()
                     },
                     monitoring_mode: MonitoringMode::Reporting,
-                    requested_parameters: MonitoringParameters {
-                        client_handle: *ch,
-                        sampling_interval: want.sampling,
-                        filter: Default::default(),
-                        queue_size: want.queue,
-                        discard_oldest: true,
-                    },
+                    requested_parameters: Self::parameters(live, s.key.1, *ch, want),
                 });
                 sent.push((*ch, want));
             }
@@ -655,13 +711,7 @@ impl Upstream {
             let want = s.wanted();
             reqs.push(MonitoredItemModifyRequest {
                 monitored_item_id: id,
-                requested_parameters: MonitoringParameters {
-                    client_handle: *ch,
-                    sampling_interval: want.sampling,
-                    filter: Default::default(),
-                    queue_size: want.queue,
-                    discard_oldest: true,
-                },
+                requested_parameters: Self::parameters(live, s.key.1, *ch, want),
             });
             sent.push((*ch, id, want));
         }
@@ -827,7 +877,7 @@ async fn find_subtypes(
 }
 
 /// The references of a browse result, following its continuation points.
-async fn all_references(session: &Session, mut r: BrowseResult) -> Vec<ReferenceDescription> {
+pub(crate) async fn all_references(session: &Session, mut r: BrowseResult) -> Vec<ReferenceDescription> {
     let mut refs = r.references.take().unwrap_or_default();
     let mut cp = r.continuation_point;
     let mut guard = 0;
