@@ -541,3 +541,23 @@ def node_bin() -> str:
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+class EventCollector:
+    """Subscription handler collecting event notifications."""
+
+    def __init__(self):
+        self.events = []
+
+    def event_notification(self, event):
+        self.events.append(event)
+
+    async def wait(self, pred, timeout: float = 10):
+        """The first event for which pred(event) holds, waiting up to `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for ev in self.events:
+                if pred(ev):
+                    return ev
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no matching event in {timeout} s; got {self.events}")

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from asyncua import ua
 
-from fxgate_testlib import connect, safe_disconnect
+from fxgate_testlib import EventCollector, connect, safe_disconnect
 from upstream_peers import NODE_NS_URI, start_node_upstream, start_ua_upstream, ua_namespaces
 
 AGG_NS = "urn:fxgate:aggregation"
@@ -568,23 +568,6 @@ async def test_add_and_remove_servers_at_run_time_need_the_configure_role(gatewa
 
 
 # --- events (EventNotifier objects, incl. the upstream's Server object) ----------------------
-
-
-class EventCollector:
-    def __init__(self):
-        self.events = []
-
-    def event_notification(self, event):
-        self.events.append(event)
-
-    async def wait(self, pred, timeout: float = 10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for ev in self.events:
-                if pred(ev):
-                    return ev
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no matching event in {timeout} s; got {self.events}")
 
 
 async def of_type_filter(evtype) -> ua.EventFilter:

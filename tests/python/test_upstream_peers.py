@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from asyncua import Client, ua
 
-from fxgate_testlib import connect, safe_disconnect, status_name
+from fxgate_testlib import EventCollector, connect, safe_disconnect, status_name
 from upstream_peers import NODE_NS_URI, start_node_upstream, start_ua_upstream, ua_namespaces
 
 B256 = "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256"
@@ -203,23 +203,6 @@ def test_ua_custom_struct_and_enum(alpha, client_cert):
             await safe_disconnect(pl.client)
 
     run(body())
-
-
-class EventCollector:
-    def __init__(self):
-        self.events = []
-
-    def event_notification(self, event):
-        self.events.append(event)
-
-    async def wait(self, pred, timeout: float = 10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for ev in self.events:
-                if pred(ev):
-                    return ev
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no matching event in {timeout} s; got {self.events}")
 
 
 def test_ua_events(alpha, client_cert):
