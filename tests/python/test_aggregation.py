@@ -657,3 +657,114 @@ async def test_events_of_upstream_nodes_pass_through(gateway_factory, client_cer
             await s.delete()
     finally:
         await safe_disconnect(client)
+
+
+# --- bad input: unreachable, wrong credentials, garbage, closed mid-request --------------------
+
+
+class BadPeer:
+    """A TCP server that is not an OPC UA server: `mode` "garbage" answers every connection with
+    bytes that are no OPC UA message; "close" reads the client's Hello and closes."""
+
+    def __init__(self, mode: str):
+        import socket
+        import threading
+
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"opc.tcp://127.0.0.1:{self.port}/"
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                conn.settimeout(2)
+                conn.recv(4096)
+                if self.mode == "garbage":
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + bytes(range(256)) * 4)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def stop(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+
+@sync
+async def test_bad_upstreams_get_clear_errors_and_spare_the_rest(gateway_factory, client_cert, peers):
+    from fxgate_testlib import free_port
+
+    good = peers("ua", "alpha")
+    locked = peers("ua", "beta", user="plant:right-pw")
+    garbage, closing = BadPeer("garbage"), BadPeer("close")
+    dead_port = free_port()
+    try:
+        gw = gateway_factory.start(gateway_overrides(
+            upstream("good", good),
+            upstream("login", locked, username="plant", password="right-pw"),
+            upstream("wronglogin", locked, username="plant", password="wrong-pw"),
+            {"name": "dead", "endpoint_url": f"opc.tcp://127.0.0.1:{dead_port}/", "reconnect_min_ms": 200,
+             "reconnect_max_ms": 1000},
+            {"name": "garbage", "endpoint_url": garbage.url, "reconnect_min_ms": 200, "reconnect_max_ms": 1000},
+            {"name": "closing", "endpoint_url": closing.url, "reconnect_min_ms": 200, "reconnect_max_ms": 1000},
+        ))
+        client = await connect(gw, client_cert)
+        try:
+            await wait_connected(client, ["good", "login"])
+            agg = await client.get_namespace_index(AGG_NS)
+
+            async def diag(name: str, var: str):
+                return await client.get_node(ua.NodeId(f"fxgate/Upstreams/{name}/{var}", agg)).read_value()
+
+            expected = {
+                "wronglogin": "refused the user name",
+                "dead": "not reachable",
+                "garbage": "did not answer as an OPC UA server",
+                "closing": "did not answer as an OPC UA server",
+            }
+            deadline = time.monotonic() + 20
+            errors: dict[str, str] = {}
+            while time.monotonic() < deadline:
+                errors = {n: await diag(n, "LastError") for n in expected}
+                if all(errors[n] and hint in errors[n] for n, hint in expected.items()):
+                    break
+                await asyncio.sleep(0.3)
+            for n, hint in expected.items():
+                assert errors[n] and hint in errors[n], (n, errors)
+                assert await diag(n, "State") != "Connected", n
+            assert "endpoint" in errors["dead"] or str(dead_port) in errors["dead"], errors["dead"]
+            assert garbage.connections >= 2 and closing.connections >= 2, "they are retried with back-off"
+            # the logged-in upstream works, as does everything else
+            counter = await plant_node(client, "login", "beta", "Plant.Counter")
+            assert (await counter.read_data_value()).StatusCode.is_good()
+            assert (await (await plant_node(client, "good", "alpha", "Plant.Counter")).read_data_value()).StatusCode.is_good()
+            demo = await client.get_namespace_index("urn:fxgate:tags")
+            assert (await client.get_node(ua.NodeId("Demo/Sine", demo)).read_data_value()).StatusCode.is_good()
+            # nodes of the failed upstreams: the same plant namespace key of `wronglogin` was never
+            # served, so its nodes are unknown; its folder exists and browses empty
+            folder = client.get_node(ua.NodeId("wronglogin", agg))
+            assert await folder.get_children() == []
+            assert gw.proc.poll() is None, "the gateway is still running"
+            text = gw.stderr_text
+            assert "wronglogin" in text and "garbage" in text and "closing" in text
+        finally:
+            await safe_disconnect(client)
+    finally:
+        garbage.stop()
+        closing.stop()

@@ -441,7 +441,10 @@ impl Upstream {
         )
         .await
         .map_err(|_| format!("timed out reading the endpoints of {}", c.endpoint_url))?
-        .map_err(|e| format!("{} ({})", e, describe(e.status())))?;
+        .map_err(|e| {
+            let text = e.to_string();
+            format!("{text} ({})", describe_failure(e.status(), &text))
+        })?;
         let mut handle = event_loop.spawn();
         let failed = tokio::select! {
             ok = session.wait_for_connection() => if ok { None } else { Some(StatusCode::BadNotConnected) },
@@ -805,6 +808,16 @@ fn check_server_certificate(session: &Session, endpoint_url: &str) -> Result<(),
 }
 
 /// A hint for common connection failures.
+/// [`describe`], told apart by the client's message where the status alone is ambiguous: a
+/// peer that accepts the connection but answers the Hello with something else (or nothing) is
+/// reachable, but it is not an OPC UA server.
+fn describe_failure(s: StatusCode, message: &str) -> &'static str {
+    if s == StatusCode::BadConnectionClosed && message.contains("waiting for server ACK") {
+        return "the upstream accepted the connection but did not answer as an OPC UA server: check the port of endpoint_url";
+    }
+    describe(s)
+}
+
 fn describe(s: StatusCode) -> &'static str {
     match s {
         StatusCode::BadCertificateUntrusted | StatusCode::BadSecurityChecksFailed => {
