@@ -768,3 +768,60 @@ async def test_bad_upstreams_get_clear_errors_and_spare_the_rest(gateway_factory
     finally:
         garbage.stop()
         closing.stop()
+
+
+@sync
+async def test_deadband_and_monitoring_mode_per_client_on_a_shared_item(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    c1 = await connect(gw, client_cert)
+    c2 = await connect(gw, client_cert)
+    try:
+        await wait_connected(c1, ["plc1"])
+        t1 = await plant_node(c1, "plc1", "alpha", "Plant.Temperature")
+        t2 = c2.get_node(t1.nodeid)
+        await t1.write_value(ua.Variant(20.0, ua.VariantType.Double))
+
+        class Values:
+            def __init__(self):
+                self.values = []
+
+            def datachange_notification(self, node, val, data):
+                self.values.append(val)
+
+        banded, plain = Values(), Values()
+        sub1 = await c1.create_subscription(50, banded)
+        sub2 = await c2.create_subscription(50, plain)
+        await sub1.deadband_monitor(t1, 5.0)  # absolute deadband 5
+        await sub2.subscribe_data_change(t2)
+
+        async def settle(*collectors, want):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not all(c.values and c.values[-1] == want for c in collectors):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+
+        await settle(banded, plain, want=20.0)
+        for v in (21.0, 22.0, 30.0):
+            await t1.write_value(ua.Variant(v, ua.VariantType.Double))
+            await asyncio.sleep(0.3)
+        await settle(banded, plain, want=30.0)
+        assert plain.values == [20.0, 21.0, 22.0, 30.0], plain.values
+        assert banded.values == [20.0, 30.0], "the deadband applies to its own client only"
+
+        # one shared upstream item; disabling one client's item does not stop the other's
+        mi = await c1.get_node(ua.NodeId("fxgate/Upstreams/plc1/MonitoredItems", await c1.get_namespace_index(AGG_NS))).read_value()
+        assert mi == 1
+        await sub2.set_monitoring_mode(ua.MonitoringMode.Disabled)
+        await t1.write_value(ua.Variant(40.0, ua.VariantType.Double))
+        await settle(banded, want=40.0)
+        assert banded.values[-1] == 40.0 and plain.values[-1] == 30.0, (banded.values, plain.values)
+        await sub2.set_monitoring_mode(ua.MonitoringMode.Reporting)
+        await t1.write_value(ua.Variant(41.0, ua.VariantType.Double))
+        await settle(plain, want=41.0)
+        assert plain.values[-1] == 41.0, plain.values
+        await sub1.delete()
+        await sub2.delete()
+    finally:
+        await safe_disconnect(c1)
+        await safe_disconnect(c2)
