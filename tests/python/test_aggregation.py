@@ -9,6 +9,7 @@ The peers are tests/python/ua_upstream.py and tests/node/upstream_server.js (ups
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 import urllib.request
@@ -212,6 +213,25 @@ class Collector:
     def datachange_notification(self, node, val, data):
         self.changes.append((node.nodeid, val, data.monitored_item.Value, time.monotonic()))
 
+    @property
+    def values(self) -> list:
+        return [c[1] for c in self.changes]
+
+
+@contextlib.asynccontextmanager
+async def two_clients(gateway_factory, client_cert, peers):
+    """One asyncua upstream `plc1` (peer alpha), a gateway, two connected clients."""
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    c1 = await connect(gw, client_cert)
+    c2 = await connect(gw, client_cert)
+    try:
+        await wait_connected(c1, ["plc1"])
+        yield gw, c1, c2
+    finally:
+        await safe_disconnect(c1)
+        await safe_disconnect(c2)
+
 
 
 async def wait_for(pred, timeout: float, what: str):
@@ -338,12 +358,7 @@ async def test_namespace_indexes_survive_reordering_and_restarts(gateway_factory
 
 @sync
 async def test_shared_monitored_items_diagnostics_metrics_and_cache(gateway_factory, client_cert, peers):
-    a = peers("ua", "alpha")
-    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
-    c1 = await connect(gw, client_cert)
-    c2 = await connect(gw, client_cert)
-    try:
-        await wait_connected(c1, ["plc1"])
+    async with two_clients(gateway_factory, client_cert, peers) as (gw, c1, c2):
         n1 = await plant_node(c1, "plc1", "alpha", "Plant.Counter")
         n2 = await plant_node(c2, "plc1", "alpha", "Plant.Counter")
         col1, col2 = Collector(), Collector()
@@ -381,9 +396,6 @@ async def test_shared_monitored_items_diagnostics_metrics_and_cache(gateway_fact
         await s2.delete()
         await asyncio.sleep(0.3)
         assert await c1.get_node(ua.NodeId("fxgate/Upstreams/plc1/MonitoredItems", agg)).read_value() == 0
-    finally:
-        await safe_disconnect(c1)
-        await safe_disconnect(c2)
 
 
 @sync
@@ -772,24 +784,12 @@ async def test_bad_upstreams_get_clear_errors_and_spare_the_rest(gateway_factory
 
 @sync
 async def test_deadband_and_monitoring_mode_per_client_on_a_shared_item(gateway_factory, client_cert, peers):
-    a = peers("ua", "alpha")
-    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
-    c1 = await connect(gw, client_cert)
-    c2 = await connect(gw, client_cert)
-    try:
-        await wait_connected(c1, ["plc1"])
+    async with two_clients(gateway_factory, client_cert, peers) as (gw, c1, c2):
         t1 = await plant_node(c1, "plc1", "alpha", "Plant.Temperature")
         t2 = c2.get_node(t1.nodeid)
         await t1.write_value(ua.Variant(20.0, ua.VariantType.Double))
 
-        class Values:
-            def __init__(self):
-                self.values = []
-
-            def datachange_notification(self, node, val, data):
-                self.values.append(val)
-
-        banded, plain = Values(), Values()
+        banded, plain = Collector(), Collector()
         sub1 = await c1.create_subscription(50, banded)
         sub2 = await c2.create_subscription(50, plain)
         await sub1.deadband_monitor(t1, 5.0)  # absolute deadband 5
@@ -822,6 +822,3 @@ async def test_deadband_and_monitoring_mode_per_client_on_a_shared_item(gateway_
         assert plain.values[-1] == 41.0, plain.values
         await sub1.delete()
         await sub2.delete()
-    finally:
-        await safe_disconnect(c1)
-        await safe_disconnect(c2)
