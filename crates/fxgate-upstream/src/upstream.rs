@@ -14,14 +14,15 @@ use std::time::Duration;
 
 use fxgate_config::UpstreamConfig;
 use opcua::client::{
-    ClientBuilder, IdentityToken, MonitoredItem, Session, SubscriptionCallbacks,
+    Client, ClientBuilder, IdentityToken, MonitoredItem, Session, SubscriptionCallbacks,
 };
 use opcua::crypto::SecurityPolicy;
 use opcua::types::{
     AttributeId, BrowseDescription, BrowseDirection, BrowseResult, DataValue, DateTime,
-    MessageSecurityMode, MonitoredItemCreateRequest, MonitoredItemModifyRequest, MonitoringMode,
-    MonitoringParameters, NodeId, ObjectId, ReadValueId, ReferenceDescription, ReferenceTypeId,
-    StatusCode, TimestampsToReturn, VariableId, Variant,
+    EndpointDescription, MessageSecurityMode, MonitoredItemCreateRequest,
+    MonitoredItemModifyRequest, MonitoringMode, MonitoringParameters, NodeId, ObjectId,
+    ReadValueId, ReferenceDescription, ReferenceTypeId, StatusCode, TimestampsToReturn,
+    VariableId, Variant,
 };
 use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
@@ -434,17 +435,21 @@ impl Upstream {
             fxgate_config::UpstreamMode::Sign => MessageSecurityMode::Sign,
             fxgate_config::UpstreamMode::SignAndEncrypt => MessageSecurityMode::SignAndEncrypt,
         };
-        let endpoint = (c.endpoint_url.as_str(), policy.to_uri(), mode);
-        let (session, event_loop) = tokio::time::timeout(
+        // the endpoint list is read on every attempt, and the endpoint chosen from it here, so
+        // that a missing endpoint is reported as such (async-opcua's own matching reports
+        // BadTcpEndpointUrlInvalid, as if the upstream could not be reached)
+        let endpoints = tokio::time::timeout(
             timeout * 2,
-            client.connect_to_matching_endpoint(endpoint, self.identity()?),
+            client.get_server_endpoints_from_url(c.endpoint_url.as_str()),
         )
         .await
         .map_err(|_| format!("timed out reading the endpoints of {}", c.endpoint_url))?
-        .map_err(|e| {
-            let text = e.to_string();
-            format!("{text} ({})", describe_failure(e.status(), &text))
-        })?;
+        .map_err(|e| failure(&e))?;
+        let endpoint = Client::find_matching_endpoint(&endpoints, &c.endpoint_url, policy, mode)
+            .ok_or_else(|| no_matching_endpoint(c, &endpoints))?;
+        let (session, event_loop) = client
+            .connect_to_endpoint_directly(endpoint, self.identity()?)
+            .map_err(|e| failure(&e))?;
         let mut handle = event_loop.spawn();
         let failed = tokio::select! {
             ok = session.wait_for_connection() => if ok { None } else { Some(StatusCode::BadNotConnected) },
@@ -807,7 +812,43 @@ fn check_server_certificate(session: &Session, endpoint_url: &str) -> Result<(),
     Ok(())
 }
 
+/// LastError when the upstream's endpoint list has no endpoint with the configured security
+/// policy and mode at endpoint_url: what was asked for and what the upstream offers.
+fn no_matching_endpoint(c: &UpstreamConfig, endpoints: &[EndpointDescription]) -> String {
+    let wanted = format!("{}/{}", c.security_policy.name(), c.security_mode.name());
+    let mut offered: Vec<String> = Vec::new();
+    let mut elsewhere: Vec<String> = Vec::new();
+    for e in endpoints {
+        let uri = e.security_policy_uri.as_ref();
+        let one = format!("{}/{:?}", uri.rsplit_once('#').map_or(uri, |(_, n)| n), e.security_mode);
+        if one == wanted {
+            elsewhere.push(e.endpoint_url.as_ref().to_string());
+        }
+        if !offered.contains(&one) {
+            offered.push(one);
+        }
+    }
+    let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
+    let mut msg = format!(
+        "the upstream offers no endpoint with security_policy/security_mode {wanted} at {}; it offers {offered} (BadSecurityPolicyRejected)",
+        c.endpoint_url
+    );
+    if !elsewhere.is_empty() {
+        msg.push_str(&format!(
+            "; {wanted} is offered at {}, whose path differs from that of endpoint_url",
+            elsewhere.join(", ")
+        ));
+    }
+    msg
+}
+
 /// A hint for common connection failures.
+/// The text of a failed connection step, with a hint for the operator.
+fn failure(e: &opcua::types::Error) -> String {
+    let text = e.to_string();
+    format!("{text} ({})", describe_failure(e.status(), &text))
+}
+
 /// [`describe`], told apart by the client's message where the status alone is ambiguous: a
 /// peer that accepts the connection but answers the Hello with something else (or nothing) is
 /// reachable, but it is not an OPC UA server.
@@ -921,3 +962,44 @@ pub fn map_reference(map: &NsMapping, rd: ReferenceDescription) -> ReferenceDesc
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fxgate_config::{UpstreamMode, UpstreamPolicy};
+
+    fn ep(url: &str, policy: &str, mode: MessageSecurityMode) -> EndpointDescription {
+        EndpointDescription {
+            endpoint_url: url.into(),
+            security_policy_uri: format!("http://opcfoundation.org/UA/SecurityPolicy#{policy}").into(),
+            security_mode: mode,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn missing_endpoint_names_what_is_wanted_and_offered() {
+        let c = UpstreamConfig {
+            endpoint_url: "opc.tcp://plc:4840/".into(),
+            security_policy: UpstreamPolicy::Basic256Sha256,
+            security_mode: UpstreamMode::Sign,
+            ..Default::default()
+        };
+        let offered = [
+            ep("opc.tcp://plc:4840/", "Aes128_Sha256_RsaOaep", MessageSecurityMode::Sign),
+            ep("opc.tcp://plc:4840/", "Aes128_Sha256_RsaOaep", MessageSecurityMode::Sign),
+            ep("opc.tcp://plc:4840/", "None", MessageSecurityMode::None),
+        ];
+        let url = "opc.tcp://plc:4840/";
+        assert!(Client::find_matching_endpoint(&offered, url, SecurityPolicy::Basic256Sha256, MessageSecurityMode::Sign).is_none());
+        assert_eq!(
+            no_matching_endpoint(&c, &offered),
+            "the upstream offers no endpoint with security_policy/security_mode Basic256Sha256/Sign at opc.tcp://plc:4840/; it offers Aes128_Sha256_RsaOaep/Sign, None/None (BadSecurityPolicyRejected)"
+        );
+        assert!(no_matching_endpoint(&c, &[]).contains("; it offers none ("));
+        // offered, but under another path: that is said too
+        let elsewhere = [ep("opc.tcp://plc:4840/other", "Basic256Sha256", MessageSecurityMode::Sign)];
+        assert!(Client::find_matching_endpoint(&elsewhere, url, SecurityPolicy::Basic256Sha256, MessageSecurityMode::Sign).is_none());
+        let msg = no_matching_endpoint(&c, &elsewhere);
+        assert!(msg.ends_with("; Basic256Sha256/Sign is offered at opc.tcp://plc:4840/other, whose path differs from that of endpoint_url"), "{msg}");
+    }
+}
