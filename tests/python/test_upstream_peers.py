@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from asyncua import Client, ua
+from cryptography import x509
 
 from fxgate_testlib import EventCollector, connect, safe_disconnect, status_name
 from upstream_peers import NODE_NS_URI, start_node_upstream, start_ua_upstream, ua_namespaces
@@ -371,6 +372,52 @@ def test_ua_security_none(peers):
             await safe_disconnect(c)
 
     run(body())
+
+
+def test_ua_policies_and_new_certificate(peers, client_cert):
+    """policies= sets the offered secure endpoints; restart(policies=..., cert_dir=...) changes
+    them and the certificate (a new key pair, same URI and host names) on the same port."""
+    peer = start_ua_upstream("epsilon", policies=["Basic256Sha256_Sign"])
+    peers.append(peer)
+    aes128 = "http://opcfoundation.org/UA/SecurityPolicy#Aes128_Sha256_RsaOaep"
+    aes256 = "http://opcfoundation.org/UA/SecurityPolicy#Aes256_Sha256_RsaPss"
+    sign, sign_encrypt = ua.MessageSecurityMode.Sign, ua.MessageSecurityMode.SignAndEncrypt
+
+    async def endpoints():
+        eps = await Client(peer.url, timeout=10).connect_and_get_server_endpoints()
+        assert len({ep.ServerCertificate for ep in eps}) == 1
+        return {(ep.SecurityPolicyUri, ep.SecurityMode) for ep in eps}, eps[0].ServerCertificate
+
+    async def temperature(policy: str, mode: str):
+        c = await connect(peer.url, client_cert, policy=policy, mode=mode)
+        try:
+            ns = await c.get_namespace_index("urn:fxgate-test:epsilon:plant")
+            return await c.get_node(ua.NodeId("Plant.Temperature", ns)).read_value()
+        finally:
+            await safe_disconnect(c)
+
+    eps, cert1 = run(endpoints())
+    assert eps == {(B256, sign)}
+    assert cert1 == peer.cert_path.read_bytes()
+    assert run(temperature("Basic256Sha256", "Sign")) == 20.5
+
+    port = peer.port
+    peer.restart(policies="Aes128Sha256RsaOaep_Sign,Aes256Sha256RsaPss_SignAndEncrypt",
+                 cert_dir=peer.workdir / "cert-2")
+    assert peer.port == port
+    eps, cert2 = run(endpoints())
+    assert eps == {(aes128, sign), (aes256, sign_encrypt)}
+    assert cert2 != cert1 and cert2 == peer.cert_path.read_bytes()
+    c1, c2 = x509.load_der_x509_certificate(cert1), x509.load_der_x509_certificate(cert2)
+    assert c1.public_key().public_numbers() != c2.public_key().public_numbers()
+    san = lambda c: c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value  # noqa: E731
+    assert c1.subject == c2.subject and set(san(c1)) == set(san(c2))
+    assert run(temperature("Aes128_Sha256_RsaOaep", "Sign")) == 20.5
+
+    # no policies: the default Basic256Sha256 / SignAndEncrypt again, the certificate kept
+    peer.restart(policies=None)
+    eps, cert3 = run(endpoints())
+    assert eps == {(B256, sign_encrypt)} and cert3 == cert2
 
 
 # ------------------------------------------------------------------------------------------

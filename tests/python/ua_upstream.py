@@ -2,12 +2,18 @@
 
     python ua_upstream.py --port P --name NAME [--uri-order plant,extra | extra,plant]
                           [--cert-dir DIR] [--user u:p] [--security secure|none]
+                          [--policies Basic256Sha256_Sign,Aes128Sha256RsaOaep_SignAndEncrypt]
 
 * Endpoint ``opc.tcp://127.0.0.1:P/``, application URI ``urn:fxgate-test:NAME``.
 * ``--security secure`` (default): only Basic256Sha256 / SignAndEncrypt, with a self-signed
   certificate generated into --cert-dir (default: a temporary directory) by asyncua's cert_gen
   helpers; every client certificate is accepted (no trust check). ``--security none``: only
-  None / None.
+  None / None. ``--policies`` (with ``--security secure``) replaces the one secure endpoint by
+  the listed ones: names of asyncua's ``ua.SecurityPolicyType`` (``Basic256Sha256_Sign``,
+  ``Aes128Sha256RsaOaep_SignAndEncrypt``, ...), comma separated.
+* The certificate in --cert-dir (server_cert.der, server_key.pem) is made once and reused by a
+  restart with the same --cert-dir; another --cert-dir gives a new key pair and certificate
+  with the same application URI and host names.
 * Namespaces ``urn:fxgate-test:NAME:plant`` and ``urn:fxgate-test:NAME:extra``, registered in the
   order of --uri-order (default plant,extra). Every NodeId below uses a string identifier, so
   only the namespace *index* changes with the order.
@@ -72,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--cert-dir", default=None, help="where the server certificate is generated")
     ap.add_argument("--user", default=None, help="u:p - refuse anonymous, accept only this user")
     ap.add_argument("--security", choices=("secure", "none"), default="secure")
+    ap.add_argument("--policies", default=None,
+                    help="secure endpoints offered instead of Basic256Sha256_SignAndEncrypt: "
+                         "comma separated ua.SecurityPolicyType names")
     ap.add_argument("--log-level", default="WARNING")
     ap.add_argument("--parent-pid", type=int, default=None,
                     help="exit when this process is gone (so a dead test run leaves no server behind)")
@@ -80,6 +89,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if sorted(order) != ["extra", "plant"]:
         ap.error("--uri-order must name plant and extra once each, e.g. extra,plant")
     args.uri_order = order
+    if args.policies is not None:
+        if args.security != "secure":
+            ap.error("--policies needs --security secure")
+        names = [x.strip() for x in args.policies.split(",") if x.strip()]
+        known = {m.name: m for m in ua.SecurityPolicyType if m is not ua.SecurityPolicyType.NoSecurity}
+        bad = [n for n in names if n not in known]
+        if not names or bad:
+            ap.error(f"--policies: unknown {bad or names}; known: {', '.join(known)}")
+        args.policies = [known[n] for n in names]
     if args.user is not None and ":" not in args.user:
         ap.error("--user must be user:password")
     return args
@@ -143,7 +161,7 @@ async def build(args: argparse.Namespace) -> tuple[Server, asyncio.Task]:
             cert_file.write_bytes(cert.public_bytes(serialization.Encoding.DER))
         await server.load_certificate(str(cert_file))
         await server.load_private_key(str(key_file))
-        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+        server.set_security_policy(args.policies or [ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
         # no certificate_validator: asyncua then accepts every client certificate
     else:
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])

@@ -13,7 +13,8 @@ overridden, e.g. ``restart(uri_order="extra,plant")``), ``.log_text`` / ``.log_p
 A peer's stdout and stderr go to a log file (never a pipe that could fill up) in its own
 directory below ``run_dir()`` ($TMPDIR/fxgate-upstream-peers/run-<pid>-XXXX, the newest 3 runs
 are kept); the path is printed when the peer does not get ready and is part of the error.
-The certificate / PKI directory also lives there, so a restarted peer keeps its certificate.
+The certificate / PKI directory also lives there, so a restarted peer keeps its certificate
+(``restart(cert_dir=...)`` with a new directory gives it a new one).
 Peers get ``--parent-pid`` (this process) and exit by themselves when it is gone, so a test run
 that dies does not leave servers behind.
 """
@@ -75,6 +76,12 @@ class Peer:
         except OSError:
             return ""
 
+    @property
+    def cert_path(self) -> Path:
+        """The DER certificate of a secure ua peer (made by ua_upstream.py in its cert_dir)."""
+        assert self.kind == "ua", "only ua peers have a cert_dir"
+        return Path(self.options["cert_dir"]) / "server_cert.der"
+
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -92,6 +99,9 @@ class Peer:
                 cmd += ["--uri-order", order if isinstance(order, str) else ",".join(order)]
             if o.get("user"):
                 cmd += ["--user", o["user"]]
+            if o.get("policies"):
+                pol = o["policies"]
+                cmd += ["--policies", pol if isinstance(pol, str) else ",".join(pol)]
             return cmd
         return [node_bin(), str(NODE_UPSTREAM), "--port", str(self.port), "--pki", str(o["pki"]),
                 "--parent-pid", str(os.getpid())]
@@ -158,7 +168,8 @@ class Peer:
 
     def restart(self, timeout: float = READY_TIMEOUT_S, **overrides) -> "Peer":
         """Stops the peer (if running) and starts it again on the same port; keyword arguments
-        replace the options given at creation (uri_order, security, user for ua peers)."""
+        replace the options given at creation (uri_order, security, user, cert_dir, policies for
+        ua peers)."""
         unknown = set(overrides) - set(self.options)
         if unknown:
             raise TypeError(f"restart(): unknown option(s) {sorted(unknown)} for a {self.kind} peer")
@@ -217,11 +228,16 @@ def start_ua_upstream(
     security: str = "secure",
     user: str | None = None,
     cert_dir: str | Path | None = None,
+    policies: str | list[str] | None = None,
     timeout: float = READY_TIMEOUT_S,
 ) -> Peer:
     """Starts ua_upstream.py (asyncua). uri_order: "extra,plant" (or a list) registers the extra
     namespace first; security: "secure" (Basic256Sha256 SignAndEncrypt only) or "none";
-    user: "u:p" (anonymous then refused)."""
+    policies (secure only): the endpoints offered instead, ua.SecurityPolicyType names such as
+    ["Basic256Sha256_Sign", "Aes128Sha256RsaOaep_Sign"]; user: "u:p" (anonymous then refused).
+    The certificate is made in cert_dir (default: the peer's own directory) unless it is there;
+    ``restart(cert_dir=other)`` gives the peer a new key pair and certificate (same URI, hosts);
+    ``peer.cert_path`` is the DER file in use."""
     assert security in ("secure", "none"), security
     workdir = _workdir(f"ua-{name}")
     options = {
@@ -229,6 +245,7 @@ def start_ua_upstream(
         "security": security,
         "user": user,
         "cert_dir": Path(cert_dir) if cert_dir is not None else workdir / "cert",
+        "policies": policies,
     }
     return Peer("ua", name, port or free_port(), options, workdir).start(timeout)
 
