@@ -6,6 +6,7 @@
   stderr logged "fxgate ready". Every gateway is terminated at teardown.
 * ``shared_gateway`` - one default-config gateway per test module, for read-only tests.
 * ``client_cert`` - a generated RSA client application certificate (session scoped).
+* ``peers`` - upstream OPC UA server processes for the aggregation tests (aggregation_support).
 
 When a test fails, the config and the stderr of every gateway it used are attached to the
 failure report (section "fxgate").
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from aggregation_support import peers  # noqa: F401 (the aggregation tests' fixture)
 from fxgate_testlib import CertPair, Gateway, GatewayFactory, fxgate_bin, make_cert
 
 CLIENT_APP_URI = "urn:fxgate-tests:client"

@@ -16,8 +16,6 @@ not happen)"), end to end with real asyncua upstreams (ua_upstream.py via upstre
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import shutil
 import time
@@ -27,37 +25,8 @@ from asyncua import ua
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
-import pytest
-
+from aggregation_support import Collector, Diag, code_name, plant_node, sync, wait_for
 from fxgate_testlib import connect, safe_disconnect
-from upstream_peers import start_ua_upstream, ua_namespaces
-
-AGG_NS = "urn:fxgate:aggregation"
-TEST_TIMEOUT_S = 90
-
-
-def sync(fn):
-    """Runs an async test body with asyncio.run, bounded (the suite has no async plugin)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), TEST_TIMEOUT_S))
-
-    return wrapper
-
-
-@pytest.fixture
-def peers():
-    started = []
-
-    def start(name: str, **kw):
-        p = start_ua_upstream(name, **kw)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
 
 
 def gateway_config(peer, **upstream_extra) -> dict:
@@ -85,118 +54,18 @@ def der_files(directory: Path) -> dict[str, Path]:
     return {sha1(f.read_bytes()): f for f in directory.glob("*.der")}
 
 
-def code_name(dv: ua.DataValue) -> str:
-    """The name of a DataValue's status code without its info bits: async-opcua's server sets
-    the Overflow bit (0x80) when a queue of size 1 drops a value (e.g. the last Good one for
-    the Bad_NoCommunication that replaces it)."""
-    return ua.StatusCode(dv.StatusCode.value & 0xFFFF0000).name
-
-
-class Collector:
-    """asyncua subscription handler: (NodeId, value, DataValue, monotonic time) per notification."""
-
-    def __init__(self):
-        self.changes: list[tuple[ua.NodeId, object, ua.DataValue, float]] = []
-
-    def datachange_notification(self, node, val, data):
-        self.changes.append((node.nodeid, val, data.monitored_item.Value, time.monotonic()))
-
-    def since(self, t: float) -> list[ua.DataValue]:
-        return [c[2] for c in self.changes if c[3] >= t]
-
-    def good_since(self, t: float) -> list[ua.DataValue]:
-        return [dv for dv in self.since(t) if dv.StatusCode.is_good() and dv.Value.Value is not None]
-
-    def after_loss(self, t: float) -> list[ua.DataValue]:
-        """The notifications from the first Bad_NoCommunication after t on (asserts there is
-        one; a Good one sampled before the loss may still arrive between t and it)."""
-        since = self.since(t)
-        bad = [i for i, dv in enumerate(since) if code_name(dv) == "BadNoCommunication"]
-        assert bad, f"no Bad_NoCommunication notification after the upstream went away: {since}"
-        return since[bad[0]:]
-
-
-async def wait_for(pred, timeout: float, what: str, interval: float = 0.1):
-    """Polls pred (sync or async) until it returns something true; that is returned."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = pred()
-        if asyncio.iscoroutine(r):
-            r = await r
-        if r:
-            return r
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-class Diag:
-    """The gateway's diagnostics of one upstream: Objects/fxgate/Upstreams/<name>/..."""
-
-    def __init__(self, client, ns: int, name: str):
-        self.client = client
-        self.ns = ns
-        self.name = name
-
-    @classmethod
-    async def of(cls, client, name: str) -> "Diag":
-        return cls(client, await client.get_namespace_index(AGG_NS), name)
-
-    async def read(self, what: str):
-        return await self.client.get_node(ua.NodeId(f"fxgate/Upstreams/{self.name}/{what}", self.ns)).read_value()
-
-    async def state(self) -> str:
-        return await self.read("State")
-
-    async def last_error(self) -> str:
-        return await self.read("LastError")
-
-    async def reconnects(self) -> int:
-        return int(await self.read("ReconnectCount"))
-
-    async def snapshot(self) -> dict:
-        return {"State": await self.state(), "LastError": await self.last_error(),
-                "ReconnectCount": await self.reconnects()}
-
-    async def wait_connected(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while await self.state() != "Connected":
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{self.name} not Connected within {timeout} s: {await self.snapshot()}")
-            await asyncio.sleep(0.1)
-
-    async def wait_error(self, pred, timeout: float, what: str) -> str:
-        """Waits until LastError satisfies pred while the upstream is not Connected."""
-        deadline = time.monotonic() + timeout
-        while True:
-            snap = await self.snapshot()
-            if snap["State"] != "Connected" and pred(snap["LastError"]):
-                return snap["LastError"]
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}; last: {snap}")
-            await asyncio.sleep(0.1)
-
-    async def stays_unconnected(self, attempts: int, timeout: float, check=None) -> dict:
-        """Watches `attempts` more connection attempts (ReconnectCount) fail: the state is never
-        Connected meanwhile, and `check(snapshot)` (if given) holds at every poll."""
-        start = await self.reconnects()
-        deadline = time.monotonic() + timeout
-        while True:
-            snap = await self.snapshot()
-            assert snap["State"] != "Connected", f"{self.name} connected although it must not: {snap}"
-            if check is not None:
-                check(snap)
-            if snap["ReconnectCount"] >= start + attempts:
-                return snap
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{self.name}: fewer than {attempts} further attempts within {timeout} s: {snap}")
-            await asyncio.sleep(0.1)
-
-
-async def plant_node(client, upstream_name: str, peer_name: str, ident: str):
-    plant_uri, _ = ua_namespaces(peer_name)
-    ns = await client.get_namespace_index(f"{upstream_name}/{plant_uri}")
-    return client.get_node(ua.NodeId(ident, ns))
+async def watch_plant(client):
+    """plc1's Plant.Counter and Plant.Temperature (20.5, read once), and a subscription on the
+    Counter that has delivered 3 Good values: (counter, temperature, collector, subscription)."""
+    counter = await plant_node(client, "plc1", "alpha", "Plant.Counter")
+    temperature = await plant_node(client, "plc1", "alpha", "Plant.Temperature")
+    assert (await read_raw(client, temperature)).Value.Value == 20.5
+    coll = Collector()
+    sub = await client.create_subscription(100, coll)
+    await sub.subscribe_data_change(counter)
+    t0 = time.monotonic()
+    await wait_for(lambda: len(coll.good_since(t0)) >= 3, 10, "Good Counter values through the gateway")
+    return counter, temperature, coll, sub
 
 
 async def read_raw(client, node, max_age: float = 0) -> ua.DataValue:
@@ -242,7 +111,7 @@ def restart_with_new_certificate(peer) -> tuple[bytes, bytes]:
 
 @sync
 async def test_changed_certificate_of_a_trusted_upstream_is_refused_until_trusted(gateway_factory, client_cert, peers):
-    a = peers("alpha")
+    a = peers("ua", "alpha")
     gw = gateway_factory.start(gateway_config(a, accept_all_server_certificates=False))
     rejected = gw.data_dir / "pki-client" / "rejected"
     trusted = gw.data_dir / "pki-client" / "trusted"
@@ -256,14 +125,7 @@ async def test_changed_certificate_of_a_trusted_upstream_is_refused_until_truste
         f = der_files(rejected)[old_sha]
         shutil.move(str(f), trusted / f.name)
         await diag.wait_connected(15)
-        counter = await plant_node(client, "plc1", "alpha", "Plant.Counter")
-        temperature = await plant_node(client, "plc1", "alpha", "Plant.Temperature")
-        assert (await read_raw(client, temperature)).Value.Value == 20.5
-        coll = Collector()
-        sub = await client.create_subscription(100, coll)
-        await sub.subscribe_data_change(counter)
-        t0 = time.monotonic()
-        await wait_for(lambda: len(coll.good_since(t0)) >= 3, 10, "Good Counter values through the gateway")
+        counter, temperature, coll, sub = await watch_plant(client)
 
         # the upstream comes back with a new key pair and certificate, same URI and host names
         stopped = time.monotonic()
@@ -310,21 +172,14 @@ async def test_changed_certificate_of_a_trusted_upstream_is_refused_until_truste
 @sync
 async def test_changed_endpoint_list_is_read_again(gateway_factory, client_cert, peers):
     # the gateway asks for Basic256Sha256 / Sign; the upstream first offers exactly that
-    a = peers("alpha", policies=["Basic256Sha256_Sign"])
+    a = peers("ua", "alpha", policies=["Basic256Sha256_Sign"])
     gw = gateway_factory.start(gateway_config(
         a, accept_all_server_certificates=True, security_policy="Basic256Sha256", security_mode="Sign"))
     client = await connect(gw, client_cert)
     try:
         diag = await Diag.of(client, "plc1")
         await diag.wait_connected(20)
-        counter = await plant_node(client, "plc1", "alpha", "Plant.Counter")
-        temperature = await plant_node(client, "plc1", "alpha", "Plant.Temperature")
-        assert (await read_raw(client, temperature)).Value.Value == 20.5
-        coll = Collector()
-        sub = await client.create_subscription(100, coll)
-        await sub.subscribe_data_change(counter)
-        t0 = time.monotonic()
-        await wait_for(lambda: len(coll.good_since(t0)) >= 3, 10, "Good Counter values through the gateway")
+        counter, temperature, coll, sub = await watch_plant(client)
 
         # same URL, another endpoint set: only Aes128_Sha256_RsaOaep / Sign
         stopped = time.monotonic()
@@ -364,7 +219,7 @@ async def test_changed_endpoint_list_is_read_again(gateway_factory, client_cert,
 
 @sync
 async def test_changed_certificate_with_accept_all_is_used_at_once(gateway_factory, client_cert, peers):
-    a = peers("alpha")
+    a = peers("ua", "alpha")
     gw = gateway_factory.start(gateway_config(a, accept_all_server_certificates=True))
     client = await connect(gw, client_cert)
     try:
