@@ -232,10 +232,11 @@ async def test_changed_certificate_with_accept_all_is_used_at_once(gateway_facto
         t0 = time.monotonic()
         await wait_for(lambda: len(coll.good_since(t0)) >= 3, 10, "Good Counter values through the gateway")
         reconnects0 = await diag.reconnects()
+        old_sha = sha1(a.cert_path.read_bytes())
 
         # a new key pair: a session set up with the old certificate's public key could not even
         # open the secure channel, so Connected again means the new certificate was read
-        restart_with_new_certificate(a)
+        _, new_der = restart_with_new_certificate(a)
         back = time.monotonic()
         await diag.wait_connected(15)
         await wait_for(lambda: coll.good_since(back), 10, "Good values on the same subscription")
@@ -243,6 +244,9 @@ async def test_changed_certificate_with_accept_all_is_used_at_once(gateway_facto
         dv = await read_raw(client, counter)
         assert dv.StatusCode.is_good(), dv
         assert not der_files(gw.data_dir / "pki-client" / "rejected"), "nothing is rejected with accept_all"
+        # accept_all is for commissioning: neither the old nor the new certificate stays trusted
+        trusted = der_files(gw.data_dir / "pki-client" / "trusted")
+        assert old_sha not in trusted and sha1(new_der) not in trusted, f"accept_all left trust behind: {trusted}"
         await sub.delete()
     finally:
         await safe_disconnect(client)

@@ -7,6 +7,7 @@
 
 pub mod aggregator;
 pub mod cache;
+pub mod commissioning;
 pub mod configure;
 pub mod events;
 pub mod items;

@@ -28,6 +28,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
+use crate::commissioning::TrustSnapshot;
 use crate::events::{EventFields, ForwardedEvent};
 use crate::items::Registry;
 use crate::mapping::{KnownTypes, NsMapping};
@@ -447,6 +448,13 @@ impl Upstream {
         .map_err(|e| failure(&e))?;
         let endpoint = Client::find_matching_endpoint(&endpoints, &c.endpoint_url, policy, mode)
             .ok_or_else(|| no_matching_endpoint(c, &endpoints))?;
+        // accepted for commissioning only: whatever async-opcua adds to trusted/ goes again
+        let _commissioning = c.accept_all_server_certificates.then(|| {
+            Restore(TrustSnapshot::take(
+                &self.settings.pki_dir.join("trusted"),
+                endpoint.server_certificate.as_ref(),
+            ))
+        });
         let (session, event_loop) = client
             .connect_to_endpoint_directly(endpoint, self.identity()?)
             .map_err(|e| failure(&e))?;
@@ -843,6 +851,15 @@ fn no_matching_endpoint(c: &UpstreamConfig, endpoints: &[EndpointDescription]) -
 }
 
 /// A hint for common connection failures.
+/// Restores the trusted folder when a connection attempt ends, however it ends.
+struct Restore(TrustSnapshot);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        self.0.restore();
+    }
+}
+
 /// The text of a failed connection step, with a hint for the operator.
 fn failure(e: &opcua::types::Error) -> String {
     let text = e.to_string();
