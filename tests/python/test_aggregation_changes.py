@@ -139,6 +139,7 @@ async def test_changed_certificate_of_a_trusted_upstream_is_refused_until_truste
         err = await diag.wait_error(lambda e: "trust" in e.lower(), 10, "LastError about the untrusted certificate")
         print(f"LastError with the new certificate: {err}")
         assert "not trusted" in err and "pki-client/rejected" in err and "pki-client/trusted" in err, err
+        assert der_files(rejected)[new_sha].name in err, "LastError names the file to move"
 
         # several further attempts fail the same way, never Connected, values Bad_NoCommunication
         def still_untrusted(snap):

@@ -2,7 +2,8 @@
 //! async-opcua stores every certificate it accepts that way in `pki-client/trusted`, where it
 //! would stay trusted after the switch is turned off. [`TrustSnapshot`] notes whether the
 //! upstream's certificate was trusted before a connection attempt and removes the file
-//! async-opcua added for it afterwards.
+//! async-opcua added for it afterwards. [`rejected_file`] names the file of a refused
+//! certificate, for the operator.
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +18,7 @@ pub struct TrustSnapshot {
 impl TrustSnapshot {
     /// Notes whether `certificate` (DER) is in `trusted_dir` now.
     pub fn take(trusted_dir: &Path, certificate: &[u8]) -> Self {
-        let thumbprint: String = openssl::sha::sha1(certificate).iter().map(|b| format!("{b:02x}")).collect();
-        let marker = format!("[{thumbprint}]");
+        let marker = format!("[{}]", thumbprint(certificate));
         let was_trusted = !files_with(trusted_dir, &marker).is_empty();
         Self {
             trusted_dir: trusted_dir.to_path_buf(),
@@ -41,6 +41,20 @@ impl TrustSnapshot {
     }
 }
 
+/// The file name under which async-opcua filed `certificate` (DER) in `<pki_dir>/rejected`.
+pub fn rejected_file(pki_dir: &Path, certificate: &[u8]) -> Option<String> {
+    let marker = format!("[{}]", thumbprint(certificate));
+    files_with(&pki_dir.join("rejected"), &marker)
+        .into_iter()
+        .next()
+        .and_then(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string))
+}
+
+/// SHA-1 thumbprint in lower-case hex, as in async-opcua's file names.
+fn thumbprint(certificate: &[u8]) -> String {
+    openssl::sha::sha1(certificate).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn files_with(dir: &Path, marker: &str) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     entries
@@ -59,7 +73,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("fxgate-commissioning-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let der = b"not really a certificate";
-        let thumb: String = openssl::sha::sha1(der).iter().map(|b| format!("{b:02x}")).collect();
+        let thumb = thumbprint(der);
         let file = dir.join(format!("CN=x [{thumb}].der"));
         let snap = TrustSnapshot::take(&dir, der);
         std::fs::write(&file, der).expect("write");

@@ -448,6 +448,7 @@ impl Upstream {
         .map_err(|e| failure(&e))?;
         let endpoint = Client::find_matching_endpoint(&endpoints, &c.endpoint_url, policy, mode)
             .ok_or_else(|| no_matching_endpoint(c, &endpoints))?;
+        let server_certificate = endpoint.server_certificate.clone();
         // accepted for commissioning only: whatever async-opcua adds to trusted/ goes again
         let _commissioning = c.accept_all_server_certificates.then(|| {
             Restore(TrustSnapshot::take(
@@ -466,7 +467,13 @@ impl Upstream {
         };
         if let Some(status) = failed {
             handle.abort();
-            return Err(format!("session not established: {status} ({})", describe(status)));
+            let rejected = crate::commissioning::rejected_file(&self.settings.pki_dir, server_certificate.as_ref());
+            return Err(match rejected {
+                Some(file) if is_untrusted(status) => format!(
+                    "session not established: {status} (the upstream's certificate is not trusted: move pki-client/rejected/{file} to pki-client/trusted, or set accept_all_server_certificates while commissioning)"
+                ),
+                _ => format!("session not established: {status} ({})", describe(status)),
+            });
         }
         if let Err(e) = check_server_certificate(&session, &c.endpoint_url) {
             handle.abort();
@@ -874,6 +881,11 @@ fn describe_failure(s: StatusCode, message: &str) -> &'static str {
         return "the upstream accepted the connection but did not answer as an OPC UA server: check the port of endpoint_url";
     }
     describe(s)
+}
+
+/// Statuses of a refused server certificate.
+fn is_untrusted(s: StatusCode) -> bool {
+    matches!(s, StatusCode::BadCertificateUntrusted | StatusCode::BadSecurityChecksFailed)
 }
 
 fn describe(s: StatusCode) -> &'static str {
