@@ -148,6 +148,12 @@ def _bad_listen(t):
     return b, {line_of(b, "not an address")}, lambda f: f == "http.listen"
 
 
+def _alias_without_namespace(t):
+    b = t + '\n[[upstream]]\nname = "plc1"\nendpoint_url = "opc.tcp://127.0.0.1:4840"\nalias = "PLC1"\n'
+    # the field is missing, so the error points at its table
+    return b, {line_of(b, "[[upstream]]")}, lambda f: f == "upstream[0].alias_namespace"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -162,6 +168,7 @@ CASES = {
     "bad-password-hash": _bad_hash,
     "bad-data-type": _bad_type_name,
     "bad-http-listen": _bad_listen,
+    "alias-without-namespace": _alias_without_namespace,
     "toml-syntax": _syntax,
 }
 

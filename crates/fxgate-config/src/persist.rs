@@ -187,6 +187,7 @@ fn upstream_table(u: &UpstreamConfig) -> Result<Table, PersistError> {
         user_private_key,
         enabled,
         alias,
+        alias_namespace,
         accept_all_server_certificates,
         publishing_interval_ms,
         request_timeout_ms,
@@ -216,6 +217,7 @@ fn upstream_table(u: &UpstreamConfig) -> Result<Table, PersistError> {
         ("user_private_key", text(user_private_key, &d.user_private_key)),
         ("enabled", flag(*enabled, d.enabled)),
         ("alias", text(alias, &d.alias)),
+        ("alias_namespace", text(alias_namespace, &d.alias_namespace)),
         (
             "accept_all_server_certificates",
             flag(*accept_all_server_certificates, d.accept_all_server_certificates),

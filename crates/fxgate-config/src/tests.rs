@@ -287,8 +287,17 @@ fn upstream_errors_are_located() {
         ("password = \"x\"\n", "upstream[1].password", 1, "needs a username"),
         ("security_mode = \"None\"\n", "upstream[1].security_policy", 0, "security_mode None needs security_policy None"),
         ("security_policy = \"None\"\nsecurity_mode = \"Sign\"\n", "upstream[1].security_mode", 2, "security_policy None needs security_mode None"),
-        ("alias = \"a-b\"\n", "upstream[1].alias", 1, "1 to 32"),
-        (&format!("alias = \"{}\"\n", "a".repeat(33)), "upstream[1].alias", 1, "1 to 32"),
+        ("alias = \"a-b\"\nalias_namespace = \"urn:p\"\n", "upstream[1].alias", 1, "1 to 32"),
+        (&format!("alias = \"{}\"\nalias_namespace = \"urn:p\"\n", "a".repeat(33)), "upstream[1].alias", 1, "1 to 32"),
+        ("alias = \"PLC1\"\n", "upstream[1].alias_namespace", 0, "missing"),
+        ("alias = \"PLC1\"\nalias_namespace = \"\"\n", "upstream[1].alias_namespace", 2, "missing"),
+        ("alias_namespace = \"urn:p\"\n", "upstream[1].alias_namespace", 1, "only meaningful with alias"),
+        ("alias = \"ns\"\nalias_namespace = \"urn:p\"\n", "upstream[1].alias", 1, "ItemID type prefix"),
+        ("alias = \"NS\"\nalias_namespace = \"urn:p\"\n", "upstream[1].alias", 1, "ItemID type prefix"),
+        ("alias = \"i\"\nalias_namespace = \"urn:p\"\n", "upstream[1].alias", 1, "ItemID type prefix"),
+        ("alias = \"S\"\nalias_namespace = \"urn:p\"\n", "upstream[1].alias", 1, "ItemID type prefix"),
+        ("alias = \"g\"\nalias_namespace = \"urn:p\"\n", "upstream[1].alias", 1, "ItemID type prefix"),
+        ("alias = \"B\"\nalias_namespace = \"urn:p\"\n", "upstream[1].alias", 1, "ItemID type prefix"),
         ("publishing_interval_ms = 9\n", "upstream[1].publishing_interval_ms", 1, "10 to 60000"),
         ("publishing_interval_ms = 60001\n", "upstream[1].publishing_interval_ms", 1, "10 to 60000"),
         ("request_timeout_ms = 99\n", "upstream[1].request_timeout_ms", 1, "100 to 600000"),
@@ -312,6 +321,12 @@ fn upstream_errors_are_located() {
     // deprecated policies are accepted
     let ok = format!("{UPSTREAMS}security_policy = \"Basic128Rsa15\"\nsecurity_mode = \"Sign\"\n");
     assert!(parse(&ok, Path::new("t.toml"), Path::new(".")).is_ok());
+    // an alias with its namespace; aliases merely starting like a type prefix are fine
+    for alias in ["PLC1", "nsx", "s1", "Bx_2", "_"] {
+        let ok = format!("{UPSTREAMS}alias = \"{alias}\"\nalias_namespace = \"urn:fxgate-test:alpha:plant\"\n");
+        let c = parse(&ok, Path::new("t.toml"), Path::new(".")).unwrap_or_else(|e| panic!("{alias}: {e:?}"));
+        assert_eq!((c.upstream[1].alias.as_str(), c.upstream[1].alias_namespace.as_str()), (alias, "urn:fxgate-test:alpha:plant"));
+    }
 }
 
 #[test]
@@ -349,7 +364,9 @@ fn upstream_names_and_urls_are_checked() {
     let ok = UPSTREAMS.replacen(url1, "endpoint_url = \"opc.tcp://[fe80::1]:4840\"", 1).replacen(name1, "name = \"Line-3.PLC_a\"", 1);
     assert!(parse(&ok, Path::new("t.toml"), Path::new(".")).is_ok());
     // aliases are unique regardless of case
-    let text = UPSTREAMS.replacen(name1, "name = \"plc2\"\nalias = \"Plc\"", 1).replacen("name = \"plc1\"", "name = \"plc1\"\nalias = \"PLC\"", 1);
+    let text = UPSTREAMS
+        .replacen(name1, "name = \"plc2\"\nalias = \"Plc\"\nalias_namespace = \"urn:b\"", 1)
+        .replacen("name = \"plc1\"", "name = \"plc1\"\nalias = \"PLC\"\nalias_namespace = \"urn:a\"", 1);
     let e = errs(&text);
     assert_eq!((e[0].field.as_str(), e[0].line), ("upstream[1].alias", line_of(&text, "alias = \"Plc\"")));
     // an upstream folder must not clash with a simulator's or device's
@@ -432,6 +449,7 @@ level = \"debug\" # noisy
             password: "p\"w".into(),
             enabled: false,
             alias: "P2".into(),
+            alias_namespace: "urn:plc2:plant".into(),
             reconnect_max_ms: 20_000,
             ..UpstreamConfig::default()
         }
@@ -442,7 +460,7 @@ level = \"debug\" # noisy
         let (_dir, path) = file_with(COMMENTED);
         add_upstream(&path, &plc2()).unwrap();
         let added = read(&path);
-        let table = "\n[[upstream]]\nname = \"plc2\"\nendpoint_url = \"opc.tcp://plc2.local:48010\"\nsecurity_policy = \"None\"\nsecurity_mode = \"None\"\nusername = \"op\"\npassword = 'p\"w'\nenabled = false\nalias = \"P2\"\nreconnect_max_ms = 20000\n";
+        let table = "\n[[upstream]]\nname = \"plc2\"\nendpoint_url = \"opc.tcp://plc2.local:48010\"\nsecurity_policy = \"None\"\nsecurity_mode = \"None\"\nusername = \"op\"\npassword = 'p\"w'\nenabled = false\nalias = \"P2\"\nalias_namespace = \"urn:plc2:plant\"\nreconnect_max_ms = 20000\n";
         let anchor = "endpoint_url = \"opc.tcp://10.0.0.5:4840\"\n";
         assert_eq!(added, COMMENTED.replacen(anchor, &format!("{anchor}{table}"), 1));
         let c = load(&path).unwrap();

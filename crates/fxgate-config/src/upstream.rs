@@ -137,9 +137,13 @@ pub struct UpstreamConfig {
     pub user_private_key: String,
     /// When false the upstream is configured but not connected.
     pub enabled: bool,
-    /// ComAlias prefix of the upstream's DA ItemIDs: 1 to 32 of `A-Z a-z 0-9 _`, unique
-    /// among upstreams; empty: none.
+    /// ComAlias (seed 000 §4.8) of one upstream namespace: DA ItemIDs of its string NodeIds
+    /// are `<alias>.<identifier>`. 1 to 32 of `A-Z a-z 0-9 _`, unique among upstreams
+    /// regardless of case, not an ItemID type prefix (`ns`, `i`, `s`, `g`, `b`); empty: none.
     pub alias: String,
+    /// The upstream namespace URI that `alias` stands for (required with `alias`, empty
+    /// without).
+    pub alias_namespace: String,
     /// Trust every server certificate (commissioning only; logged loudly).
     pub accept_all_server_certificates: bool,
     /// Publishing interval of the subscriptions on the server, in ms.
@@ -165,6 +169,7 @@ impl Default for UpstreamConfig {
             user_private_key: String::new(),
             enabled: true,
             alias: String::new(),
+            alias_namespace: String::new(),
             accept_all_server_certificates: false,
             publishing_interval_ms: 100,
             request_timeout_ms: 5000,
@@ -189,6 +194,7 @@ impl fmt::Debug for UpstreamConfig {
             .field("user_private_key", &self.user_private_key)
             .field("enabled", &self.enabled)
             .field("alias", &self.alias)
+            .field("alias_namespace", &self.alias_namespace)
             .field("accept_all_server_certificates", &self.accept_all_server_certificates)
             .field("publishing_interval_ms", &self.publishing_interval_ms)
             .field("request_timeout_ms", &self.request_timeout_ms)

@@ -5,10 +5,14 @@ use std::path::Path;
 
 use crate::error::Invalid;
 use crate::model::Config;
-use crate::upstream::{UpstreamMode, UpstreamPolicy};
+use crate::upstream::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
 
 /// Folder names under `Objects` that the gateway uses itself.
 const RESERVED: [&str; 2] = ["fxgate", "Server"];
+
+/// The type prefixes of normal DA ItemIDs (`ns-2;s-…`, `i-85`, …), which an alias must
+/// not look like.
+const ITEM_ID_PREFIXES: [&str; 5] = ["ns", "i", "s", "g", "b"];
 
 /// Adds every problem of the upstream servers to `errs`; `base_dir` resolves the user
 /// certificate and key files.
@@ -77,16 +81,7 @@ pub fn validate(config: &Config, base_dir: &Path, errs: &mut Vec<Invalid>) {
                 "log in with username/password or with user_certificate, not both",
             ));
         }
-        if !u.alias.is_empty() {
-            if let Err(e) = check_alias(&u.alias) {
-                errs.push(Invalid::new(f("alias"), e));
-            } else if !aliases.insert(u.alias.to_lowercase()) {
-                errs.push(Invalid::new(
-                    f("alias"),
-                    format!("another upstream has the alias `{}` already (aliases are compared without case)", u.alias),
-                ));
-            }
-        }
+        validate_alias(u, &f, &mut aliases, errs);
         if !(10..=60_000).contains(&u.publishing_interval_ms) {
             errs.push(Invalid::new(f("publishing_interval_ms"), "must be 10 to 60000 ms"));
         }
@@ -114,10 +109,45 @@ fn check_upstream_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// 1 to 32 of `A-Z a-z 0-9 _`.
+/// Checks `alias` and `alias_namespace` of `u` (field names made by `f`); `aliases` holds
+/// the lower-cased aliases of the upstreams before it.
+fn validate_alias(
+    u: &UpstreamConfig,
+    f: &dyn Fn(&str) -> String,
+    aliases: &mut HashSet<String>,
+    errs: &mut Vec<Invalid>,
+) {
+    if u.alias.is_empty() {
+        if !u.alias_namespace.is_empty() {
+            errs.push(Invalid::new(f("alias_namespace"), "only meaningful with alias: set alias or remove it"));
+        }
+        return;
+    }
+    if u.alias_namespace.is_empty() {
+        errs.push(Invalid::new(
+            f("alias_namespace"),
+            "missing: give the upstream namespace URI the alias stands for",
+        ));
+    }
+    if let Err(e) = check_alias(&u.alias) {
+        errs.push(Invalid::new(f("alias"), e));
+    } else if !aliases.insert(u.alias.to_lowercase()) {
+        errs.push(Invalid::new(
+            f("alias"),
+            format!("another upstream has the alias `{}` already (aliases are compared without case)", u.alias),
+        ));
+    }
+}
+
+/// 1 to 32 of `A-Z a-z 0-9 _`, and not an ItemID type prefix (compared without case).
 fn check_alias(alias: &str) -> Result<(), String> {
     if alias.len() > 32 || !alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!("`{alias}` must be 1 to 32 of the characters A-Z a-z 0-9 _"));
+    }
+    if ITEM_ID_PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(alias)) {
+        return Err(format!(
+            "`{alias}` is an ItemID type prefix (ns, i, s, g, b, compared without case); choose another alias"
+        ));
     }
     Ok(())
 }
