@@ -17,4 +17,5 @@ mod ns_map;
 mod sessions;
 
 pub use handlers::router;
+pub use ns_map::ComAlias;
 pub use sessions::{InternalClient, SessionError};

@@ -13,7 +13,7 @@ use opcua::types::{
     AttributeId, MessageSecurityMode, ReadValueId, StatusCode, TimestampsToReturn, VariableId, Variant,
 };
 
-use crate::ns_map::NsMap;
+use crate::ns_map::{ComAlias, NsMap};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
@@ -60,14 +60,21 @@ pub struct InternalClient {
     sessions: Mutex<HashMap<Identity, Live>>,
     tick: std::sync::atomic::AtomicU64,
     namespaces: SharedNamespaceTable,
+    aliases: Vec<ComAlias>,
 }
 
 impl InternalClient {
     /// A client of the server at `url`, with its application certificate in the gateway's
     /// client PKI (`<data-dir>/pki-client`). Client and server certificates are placed in
     /// each other's trusted folders, so the API works with `accept_all_certificates = false`.
-    /// Call it after the server has its certificate.
-    pub fn new(data_dir: &Path, url: String, namespaces: SharedNamespaceTable) -> Result<Self, String> {
+    /// Call it after the server has its certificate. `aliases` are the ComAliases of the
+    /// ItemIDs (seed 000 §4.8).
+    pub fn new(
+        data_dir: &Path,
+        url: String,
+        namespaces: SharedNamespaceTable,
+        aliases: Vec<ComAlias>,
+    ) -> Result<Self, String> {
         let pki = data_dir.join(fxgate_pki::CLIENT_PKI);
         let (cert, uri) =
             fxgate_pki::ensure_client_certificate(data_dir).map_err(|e| format!("client certificate: {e}"))?;
@@ -91,6 +98,7 @@ impl InternalClient {
             sessions: Mutex::new(HashMap::new()),
             tick: Default::default(),
             namespaces,
+            aliases,
         })
     }
 
@@ -206,7 +214,7 @@ impl InternalClient {
         {
             tracing::info!(namespaces = table.uris().len(), "namespace table extended");
         }
-        Ok(NsMap::new(&server, &table))
+        Ok(NsMap::new(&server, &table, &self.aliases))
     }
 }
 

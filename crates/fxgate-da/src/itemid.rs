@@ -36,6 +36,21 @@
 //! `ns-4,s-FL102`), and `ns-0;` is accepted. [`node_id_to_item_id`] always produces the
 //! canonical form above.
 //!
+//! # ComAlias ItemIDs
+//!
+//! A namespace may have a ComAlias (the UaGateway's `ComAlias`, seed 000 §4.8), so that its
+//! ItemIDs look like the TwinCAT OPC DA server's (`PLC1.MAIN.x`):
+//!
+//! ```text
+//! AliasItemID = Alias "." Identifier      (string identifiers of the aliased namespace only)
+//! Alias       = 1*( "A"-"Z" / "a"-"z" / "0"-"9" / "_" )
+//! ```
+//!
+//! No ItemID of the grammar above has that form: its first '-' or '=' comes at byte 1
+//! (`s-…`) or 2 (`ns-…`), before any '.', and neither is an alias character. So
+//! [`split_alias_item_id`] recognises the form without knowing the configured aliases;
+//! which namespace an alias stands for is the caller's business.
+//!
 //! # Namespace indices
 //!
 //! The namespace index in an ItemID is the *gateway's own*, from the Proxy's persisted,
@@ -151,6 +166,24 @@ pub fn item_id_to_node_id(item_id: &str) -> Result<NodeId, ItemIdError> {
     })
 }
 
+/// The character between a ComAlias and the string identifier (`PLC1.MAIN.x`).
+pub const ALIAS_SEPARATOR: char = '.';
+
+/// The ItemID of string identifier `identifier` in the namespace with ComAlias `alias`:
+/// `<alias>.<identifier>`, the identifier verbatim (see the [module](self) grammar).
+pub fn alias_item_id(alias: &str, identifier: &str) -> String {
+    format!("{alias}{ALIAS_SEPARATOR}{identifier}")
+}
+
+/// `(alias, identifier)` of an ItemID of the form `<alias>.<identifier>`, split at the first
+/// '.'; `None` for every other ItemID, in particular for every ItemID
+/// [`node_id_to_item_id`] makes. Whether the alias is configured is not checked here.
+pub fn split_alias_item_id(item_id: &str) -> Option<(&str, &str)> {
+    let (alias, identifier) = item_id.split_once(ALIAS_SEPARATOR)?;
+    let valid = !alias.is_empty() && alias.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then_some((alias, identifier))
+}
+
 /// Splits an optional `ns-<u16>;` prefix off `item_id`, returning the namespace index
 /// (0 when absent) and the remainder.
 fn split_namespace(item_id: &str) -> Result<(u16, &str), ItemIdError> {
@@ -178,6 +211,26 @@ fn parse_decimal<T: FromStr>(s: &str) -> Option<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn alias_item_ids() {
+        assert_eq!(alias_item_id("PLC1", "MAIN.x"), "PLC1.MAIN.x");
+        assert_eq!(split_alias_item_id("PLC1.MAIN.x"), Some(("PLC1", "MAIN.x")));
+        assert_eq!(split_alias_item_id("a_9."), Some(("a_9", "")));
+        assert_eq!(split_alias_item_id("PLC1.ns-2;s-x"), Some(("PLC1", "ns-2;s-x")));
+        for not_alias in [".x", "PLC 1.x", "PLC-1.x", "PLC1", "ns-2;s-a.b", "s-a.b", "ns=2;s=a.b", "i-5", "ns-4,s-FL.102"] {
+            assert_eq!(split_alias_item_id(not_alias), None, "{not_alias}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn generated_item_ids_never_look_aliased(ns in any::<u16>(), s in ".*", n in any::<u32>()) {
+            for id in [node_id_to_item_id(&NodeId::new(ns, s.as_str())), node_id_to_item_id(&NodeId::new(ns, n))] {
+                prop_assert_eq!(split_alias_item_id(&id), None, "{}", id);
+            }
+        }
+    }
 
     fn round_trip(n: &NodeId) -> NodeId {
         let id = node_id_to_item_id(n);

@@ -245,8 +245,23 @@ fn da_api(
         h => h,
     };
     let url = format!("opc.tcp://{host}:{}/", config.server.port);
-    let client = fxgate_da_api::InternalClient::new(data_dir, url, namespaces).map_err(|e| format!("DA item API: {e}"))?;
+    let client = fxgate_da_api::InternalClient::new(data_dir, url, namespaces, com_aliases(config))
+        .map_err(|e| format!("DA item API: {e}"))?;
     Ok(fxgate_da_api::router(std::sync::Arc::new(client)))
+}
+
+/// The ComAliases of the configured upstreams: `alias` stands for the gateway namespace
+/// `<name>/<alias_namespace>`.
+fn com_aliases(config: &Config) -> Vec<fxgate_da_api::ComAlias> {
+    config
+        .upstream
+        .iter()
+        .filter(|u| !u.alias.is_empty())
+        .map(|u| fxgate_da_api::ComAlias {
+            alias: u.alias.clone(),
+            namespace_uri: fxgate_upstream::names::key(&u.name, &u.alias_namespace),
+        })
+        .collect()
 }
 
 /// The persisted namespace table, with the server's own namespaces first so that their
