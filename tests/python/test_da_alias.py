@@ -172,10 +172,10 @@ def test_group_reports_aliased_item_ids(gateway_factory, client_cert, peers):  #
     assert {m["item_id"] for m in msgs} == {COUNTER}, msgs
 
 
-def test_alias_of_a_never_connected_upstream_is_unknown(gateway_factory):
-    # nothing listens there: the namespace never enters the table
-    nowhere = SimpleNamespace(url=f"opc.tcp://127.0.0.1:{free_port()}/")
-    gw = gateway_factory.start(gateway_overrides(aliased_upstream(nowhere)))
+def test_alias_is_unknown_until_the_upstream_first_connects(gateway_factory, client_cert, peers):  # noqa: F811
+    # nothing listens there yet: the namespace is not in the table
+    port = free_port()
+    gw = gateway_factory.start(gateway_overrides(aliased_upstream(SimpleNamespace(url=f"opc.tcp://127.0.0.1:{port}/"))))
     res = read(gw, [COUNTER])
     assert res[0]["error"] == UNKNOWN_ITEM, res
     status, body = http(gw, "GET", item_path(SETPOINT))
@@ -185,3 +185,11 @@ def test_alias_of_a_never_connected_upstream_is_unknown(gateway_factory):
     # the gateway is still serving
     assert "Server" in by_name(browse(gw, "i-85")["branches"])
     assert gw.proc.poll() is None
+
+    # the upstream appears: the API's existing session now resolves the alias
+    peers("ua", "alpha", port=port)
+    wait_plc1(gw, client_cert)
+    res = read(gw, [COUNTER])
+    assert res[0]["error"] == "S_OK" and res[0]["quality"] == 192, res
+    assert [r["error"] for r in write(gw, [{"item_id": SETPOINT, "value": 2.0}])] == ["S_OK"]
+    assert ua_value(gw, client_cert, "Plant.Setpoint") == 2.0

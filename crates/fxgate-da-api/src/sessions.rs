@@ -51,6 +51,8 @@ struct Live {
     api: ApiSession,
     event_loop: JoinHandle<StatusCode>,
     used: u64,
+    /// Length of the namespace table when `api.ns` was made.
+    table_len: usize,
 }
 
 /// A client of the gateway's own server with a session per identity.
@@ -102,18 +104,30 @@ impl InternalClient {
         })
     }
 
-    /// A live session for `who`.
+    /// A live session for `who`. A cached session's namespace translation is made again
+    /// when the namespace table has grown since (e.g. an upstream connected for the first
+    /// time), so that its namespaces and aliases resolve.
     pub async fn session(&self, who: &Identity) -> Result<ApiSession, SessionError> {
         let now = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        {
+        let stale = {
             let mut sessions = self.sessions.lock().await;
-            if let Some(live) = sessions.get_mut(who) {
-                if !live.event_loop.is_finished() {
+            match sessions.get_mut(who) {
+                Some(live) if !live.event_loop.is_finished() => {
                     live.used = now;
-                    return Ok(live.api.clone());
+                    if live.table_len == self.table_len() {
+                        return Ok(live.api.clone());
+                    }
+                    Some(live.api.session.clone())
                 }
-                sessions.remove(who);
+                Some(_) => {
+                    sessions.remove(who);
+                    None
+                }
+                None => None,
             }
+        };
+        if let Some(session) = stale {
+            return self.refresh(who, session).await;
         }
         let token = match who {
             Identity::Anonymous => IdentityToken::new_anonymous(),
@@ -151,8 +165,8 @@ impl InternalClient {
                 s => SessionError::Unavailable(format!("session failed: {s}")),
             });
         }
-        let ns = match self.namespace_map(&session).await {
-            Ok(ns) => Arc::new(ns),
+        let (ns, table_len) = match self.namespace_map(&session).await {
+            Ok((ns, len)) => (Arc::new(ns), len),
             Err(e) => {
                 event_loop.abort();
                 return Err(SessionError::Unavailable(e));
@@ -173,14 +187,37 @@ impl InternalClient {
                 api: api.clone(),
                 event_loop,
                 used: now,
+                table_len,
             },
         );
         Ok(api)
     }
 
+    /// `session` of `who` with a new namespace translation, which replaces the cached one.
+    async fn refresh(&self, who: &Identity, session: Arc<Session>) -> Result<ApiSession, SessionError> {
+        let (ns, table_len) = self.namespace_map(&session).await.map_err(SessionError::Unavailable)?;
+        let api = ApiSession {
+            session,
+            ns: Arc::new(ns),
+        };
+        if let Some(live) = self.sessions.lock().await.get_mut(who) {
+            if Arc::ptr_eq(&live.api.session, &api.session) {
+                live.api = api.clone();
+                live.table_len = table_len;
+            }
+        }
+        Ok(api)
+    }
+
+    /// The namespace table's length now (0 if its lock is poisoned, which forces a refresh
+    /// that then reports the poisoning).
+    fn table_len(&self) -> usize {
+        self.namespaces.lock().map(|t| t.uris().len()).unwrap_or(0)
+    }
+
     /// Reads the server's NamespaceArray, appends what is new to the persisted table and
-    /// returns the translation.
-    async fn namespace_map(&self, session: &Session) -> Result<NsMap, String> {
+    /// returns the translation with the table's length.
+    async fn namespace_map(&self, session: &Session) -> Result<(NsMap, usize), String> {
         let read = ReadValueId {
             node_id: VariableId::Server_NamespaceArray.into(),
             attribute_id: AttributeId::Value as u32,
@@ -214,7 +251,7 @@ impl InternalClient {
         {
             tracing::info!(namespaces = table.uris().len(), "namespace table extended");
         }
-        Ok(NsMap::new(&server, &table, &self.aliases))
+        Ok((NsMap::new(&server, &table, &self.aliases), table.uris().len()))
     }
 }
 
