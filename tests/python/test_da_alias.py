@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 from asyncua import ua
 
+from aggregation_support import gateway_overrides, upstream, wait_connected
 from fxgate_testlib import connect, free_port, safe_disconnect
-from test_aggregation import gateway_overrides, peers, upstream, wait_connected  # noqa: F401 (peers: fixture)
 from test_da_api import collect, get_item, http, item_path, write, ws_url
 from upstream_peers import ua_namespaces
 
@@ -87,7 +87,7 @@ def read(gw, items: list[str]) -> list[dict]:
     return body["results"]
 
 
-def test_browse_read_write_with_alias(gateway_factory, client_cert, peers):  # noqa: F811
+def test_browse_read_write_with_alias(gateway_factory, client_cert, peers):
     a = peers("ua", "alpha")
     gw = gateway_factory.start(gateway_overrides(aliased_upstream(a)))
     wait_plc1(gw, client_cert)
@@ -132,7 +132,7 @@ def test_browse_read_write_with_alias(gateway_factory, client_cert, peers):  # n
     assert get_item(gw, SETPOINT)["value"] == -3.25
 
 
-def test_unknown_aliases_are_unknown_items(gateway_factory, client_cert, peers):  # noqa: F811
+def test_unknown_aliases_are_unknown_items(gateway_factory, client_cert, peers):
     a = peers("ua", "alpha")
     gw = gateway_factory.start(gateway_overrides(aliased_upstream(a)))
     wait_plc1(gw, client_cert)
@@ -152,7 +152,7 @@ def test_unknown_aliases_are_unknown_items(gateway_factory, client_cert, peers):
     assert read(gw, ["PLC-1.Plant.Counter"])[0]["error"] == "OPC_E_INVALIDITEMID"
 
 
-def test_group_reports_aliased_item_ids(gateway_factory, client_cert, peers):  # noqa: F811
+def test_group_reports_aliased_item_ids(gateway_factory, client_cert, peers):
     import websockets
 
     a = peers("ua", "alpha")
@@ -172,7 +172,7 @@ def test_group_reports_aliased_item_ids(gateway_factory, client_cert, peers):  #
     assert {m["item_id"] for m in msgs} == {COUNTER}, msgs
 
 
-def test_alias_is_unknown_until_the_upstream_first_connects(gateway_factory, client_cert, peers):  # noqa: F811
+def test_alias_is_unknown_until_the_upstream_first_connects(gateway_factory, client_cert, peers):
     # nothing listens there yet: the namespace is not in the table
     port = free_port()
     gw = gateway_factory.start(gateway_overrides(aliased_upstream(SimpleNamespace(url=f"opc.tcp://127.0.0.1:{port}/"))))
