@@ -87,6 +87,18 @@ impl Aggregator {
         self.upstreams.read().get(name).cloned()
     }
 
+    /// The upstream whose namespace has gateway index `index`.
+    pub fn upstream_of_namespace(&self, index: u16) -> Option<Arc<Upstream>> {
+        self.names.with_upstream_of(index, |n| self.get(n)).flatten()
+    }
+
+    /// Whether gateway namespace `index` is one of an upstream's (no allocation).
+    pub fn serves_namespace(&self, index: u16) -> bool {
+        self.names
+            .with_upstream_of(index, |n| self.upstreams.read().contains_key(n))
+            .unwrap_or(false)
+    }
+
     /// Names of all upstreams, sorted.
     pub fn names(&self) -> Vec<String> {
         self.upstreams.read().keys().cloned().collect()
@@ -106,7 +118,7 @@ impl Aggregator {
                 _ => None,
             };
         }
-        self.get(&self.names.upstream_of(id.namespace)?)
+        self.upstream_of_namespace(id.namespace)
     }
 
     /// Called once the server is built: starts every configured upstream.

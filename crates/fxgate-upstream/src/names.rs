@@ -129,6 +129,12 @@ impl UpstreamNamespaces {
         self.served.read().ok()?.get(&index).map(|(u, _)| u.clone())
     }
 
+    /// `f` of the name of the upstream whose namespace has gateway index `index`, without
+    /// copying the name (for the per-node checks of every request).
+    pub fn with_upstream_of<R>(&self, index: u16, f: impl FnOnce(&str) -> R) -> Option<R> {
+        self.served.read().ok()?.get(&index).map(|(u, _)| f(u))
+    }
+
     /// (index, key) of every served namespace.
     pub fn served(&self) -> Vec<(u16, String)> {
         self.served

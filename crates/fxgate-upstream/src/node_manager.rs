@@ -12,13 +12,15 @@ use opcua::server::address_space::AccessLevel;
 use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::{
     BrowseNode, BrowsePathItem, HistoryNode, MethodCall, MonitoredItemRef, MonitoredItemUpdateRef,
-    NodeManager, ReadNode, RequestContext, ServerContext, WriteNode,
+    NodeManager, ParsedReadValueId, ReadNode, RequestContext, ServerContext, WriteNode,
 };
+use opcua::client::{services::Read, UARequest};
 use opcua::server::{ContinuationPoint, CreateMonitoredItem};
 use opcua::types::{
     AttributeId, BrowseDescription, BrowseDirection, BrowsePath, BrowseResult, ByteString,
     CallMethodRequest, DataValue, DateTime, DataTypeId, ExpandedNodeId, HistoryData,
-    HistoryReadValueId, MessageSecurityMode, MonitoringMode, NodeClass, NodeId, ObjectId, ObjectTypeId, QualifiedName,
+    HistoryReadValueId, MessageSecurityMode, MonitoringMode, NodeClass, NodeId, NumericRange, ObjectId,
+    ObjectTypeId, QualifiedName,
     ReadRawModifiedDetails, ReadValueId, ReferenceDescription, ReferenceTypeId, RelativePath,
     RelativePathElement, StatusCode, TimestampsToReturn, VariableTypeId, WriteValue,
 };
@@ -150,8 +152,7 @@ impl ForwardNodeManager {
             let local = Local::parse(&id_string(id)?, |n| self.agg.get(n).is_some())?;
             return Some(Target::Local(local));
         }
-        let name = self.agg.names.upstream_of(id.namespace)?;
-        self.agg.get(&name).map(Target::Upstream)
+        self.agg.upstream_of_namespace(id.namespace).map(Target::Upstream)
     }
 
     fn may(&self, context: &RequestContext, node: &NodeId, level: AccessLevel) -> bool {
@@ -198,48 +199,42 @@ impl ForwardNodeManager {
             .inc();
     }
 
+    /// Counts `hits` values answered from the cache (once per request, not per value).
+    fn metrics_cache_hits(&self, up: &Upstream, hits: u64) {
+        if hits > 0 {
+            self.agg
+                .metrics
+                .cache_hits
+                .get_or_create(&crate::UpstreamMetrics::label(&up.name))
+                .inc_by(hits);
+        }
+    }
+
     /// Reads `nodes` (gateway ids) of one upstream; results in order.
-    async fn read_upstream(
-        &self,
-        up: &Upstream,
-        nodes: &[ReadValueId],
-        max_age: f64,
-    ) -> Vec<DataValue> {
-        let attrs: Vec<AttributeId> = nodes
-            .iter()
-            .map(|n| AttributeId::from_u32(n.attribute_id).unwrap_or(AttributeId::Value))
-            .collect();
+    async fn read_upstream(&self, up: &Upstream, nodes: &[ReadItem<'_>], max_age: f64) -> Vec<DataValue> {
         let Some(live) = up.live() else {
-            return nodes.iter().zip(&attrs).map(|(n, a)| offline_value(up, &n.node_id, *a)).collect();
+            return nodes.iter().map(|n| offline_value(up, n.node, n.attribute)).collect();
         };
         let mut out: Vec<Option<DataValue>> = vec![None; nodes.len()];
+        // maxAge: a cached Value young enough is the answer (the gateway keeps the values
+        // of monitored nodes current); other attributes never change.
+        if max_age > 0.0 {
+            let hits = answer_from_cache(up, nodes, max_age, &mut out);
+            self.metrics_cache_hits(up, hits);
+        }
         let mut ask = Vec::new();
         let mut ask_idx = Vec::new();
         for (i, n) in nodes.iter().enumerate() {
-            // maxAge: a cached Value young enough is the answer (the gateway keeps the values
-            // of monitored nodes current); other attributes never change.
-            if max_age > 0.0 {
-                if let Some((dv, age)) = up.cache.get(&n.node_id, attrs[i]) {
-                    let good_enough = attrs[i] != AttributeId::Value
-                        || (age.as_secs_f64() * 1000.0 <= max_age && dv.status.is_none_or(|s| !s.is_bad()));
-                    if good_enough && n.index_range.is_none() {
-                        self.agg
-                            .metrics
-                            .cache_hits
-                            .get_or_create(&crate::UpstreamMetrics::label(&up.name))
-                            .inc();
-                        out[i] = Some(dv);
-                        continue;
-                    }
-                }
+            if out[i].is_some() {
+                continue;
             }
-            match live.map.node_to_up(&n.node_id) {
+            match live.map.node_to_up(n.node) {
                 Some(id) => {
                     ask.push(ReadValueId {
                         node_id: id,
-                        attribute_id: n.attribute_id,
+                        attribute_id: n.attribute as u32,
                         index_range: n.index_range.clone(),
-                        data_encoding: live.map.qn_to_up(&n.data_encoding),
+                        data_encoding: QualifiedName::null(),
                     });
                     ask_idx.push(i);
                 }
@@ -248,21 +243,22 @@ impl ForwardNodeManager {
         }
         if !ask.is_empty() {
             self.metrics_request(up);
-            match live.session.read(&ask, TimestampsToReturn::Both, max_age).await {
+            match read_values(&live, ask, max_age).await {
                 Ok(values) => {
                     for (i, dv) in ask_idx.iter().zip(values) {
-                        let dv = live.map.data_value_to_gw(dv);
-                        if nodes[*i].index_range.is_none() && dv.status.is_none_or(|s| !s.is_bad()) {
-                            up.cache.put(&nodes[*i].node_id, attrs[*i], &dv);
-                        }
-                        out[*i] = Some(dv);
+                        out[*i] = Some(live.map.data_value_to_gw(dv));
                     }
+                    up.cache.put_all(ask_idx.iter().filter_map(|&i| {
+                        let dv = out[i].as_ref()?;
+                        let keep = nodes[i].index_range.is_none() && dv.status.is_none_or(|s| !s.is_bad());
+                        keep.then_some((nodes[i].node, nodes[i].attribute, dv))
+                    }));
                 }
                 Err(e) => {
                     let s = service_failure(e.status());
                     for i in ask_idx {
                         out[i] = Some(if s == StatusCode::BadNoCommunication {
-                            offline_value(up, &nodes[i].node_id, attrs[i])
+                            offline_value(up, nodes[i].node, nodes[i].attribute)
                         } else {
                             bad(s)
                         });
@@ -543,19 +539,94 @@ impl ForwardNodeManager {
 
 }
 
-fn rvid(n: &opcua::server::node_manager::ParsedReadValueId) -> ReadValueId {
-    ReadValueId {
-        node_id: n.node_id.clone(),
-        attribute_id: n.attribute_id as u32,
-        index_range: n.index_range.clone(),
-        data_encoding: QualifiedName::null(),
+/// One node of a Read (or of the initial read of new monitored items), borrowed from the
+/// request: no copy of its NodeId is made before it is mapped to the upstream's.
+struct ReadItem<'a> {
+    node: &'a NodeId,
+    attribute: AttributeId,
+    index_range: &'a NumericRange,
+}
+
+impl<'a> ReadItem<'a> {
+    fn of(n: &'a ParsedReadValueId) -> Self {
+        Self {
+            node: &n.node_id,
+            attribute: n.attribute_id,
+            index_range: &n.index_range,
+        }
+    }
+}
+
+/// Puts into `out` the values the cache can answer for `max_age` (ms); returns how many.
+fn answer_from_cache(up: &Upstream, nodes: &[ReadItem<'_>], max_age: f64, out: &mut [Option<DataValue>]) -> u64 {
+    let cached = up.cache.values();
+    let mut hits = 0;
+    for (n, slot) in nodes.iter().zip(out.iter_mut()) {
+        if !n.index_range.is_none() {
+            continue;
+        }
+        let Some((dv, age)) = cached.get(n.node, n.attribute) else { continue };
+        let good_enough = n.attribute != AttributeId::Value
+            || (age.as_secs_f64() * 1000.0 <= max_age && dv.status.is_none_or(|s| !s.is_bad()));
+        if good_enough {
+            *slot = Some(dv);
+            hits += 1;
+        }
+    }
+    hits
+}
+
+/// Sends one Read to the upstream (without the copy of the request `Session::read` makes).
+async fn read_values(live: &Live, ask: Vec<ReadValueId>, max_age: f64) -> Result<Vec<DataValue>, opcua::types::Error> {
+    let response = Read::new(&live.session)
+        .nodes_to_read(ask)
+        .timestamps_to_return(TimestampsToReturn::Both)
+        .max_age(max_age)
+        .send(live.session.channel())
+        .await?;
+    Ok(response.results.unwrap_or_default())
+}
+
+/// Where the nodes of one request go, resolved once per namespace (not once per node).
+#[derive(Default)]
+struct Groups {
+    /// Upstream namespace index → its group in `groups`, or `None` when no upstream has it.
+    namespaces: Vec<(u16, Option<usize>)>,
+    /// Each upstream with the indexes of its nodes in the request.
+    groups: Vec<(Arc<Upstream>, Vec<usize>)>,
+}
+
+impl Groups {
+    /// The group of the upstream owning namespace `ns`, made on first use.
+    fn of(&mut self, agg: &Aggregator, ns: u16) -> Option<&mut Vec<usize>> {
+        let g = match self.namespaces.iter().find(|(n, _)| *n == ns) {
+            Some((_, g)) => *g,
+            None => {
+                let g = agg.upstream_of_namespace(ns).map(|up| {
+                    match self.groups.iter().position(|(u, _)| Arc::ptr_eq(u, &up)) {
+                        Some(g) => g,
+                        None => {
+                            self.groups.push((up, Vec::new()));
+                            self.groups.len() - 1
+                        }
+                    }
+                });
+                self.namespaces.push((ns, g));
+                g
+            }
+        };
+        g.map(|g| &mut self.groups[g].1)
     }
 }
 
 #[async_trait]
 impl NodeManager for ForwardNodeManager {
     fn owns_node(&self, id: &NodeId) -> bool {
-        self.target(id).is_some()
+        if id.namespace == self.ns {
+            self.target(id).is_some()
+        } else {
+            self.agg.serves_namespace(id.namespace)
+        }
     }
 
     fn name(&self) -> &str {
@@ -599,29 +670,26 @@ impl NodeManager for ForwardNodeManager {
         ttr: TimestampsToReturn,
         nodes_to_read: &mut [&mut ReadNode],
     ) -> Result<(), StatusCode> {
-        let mut groups: HashMap<String, (Arc<Upstream>, Vec<usize>)> = HashMap::new();
+        let mut groups = Groups::default();
         for (i, n) in nodes_to_read.iter_mut().enumerate() {
-            let id = n.node().node_id.clone();
-            match self.target(&id) {
-                Some(Target::Local(local)) => {
-                    let dv = self.read_local(context, &local, n.node().attribute_id);
+            let node = n.node();
+            if node.node_id.namespace == self.ns {
+                if let Some(Target::Local(local)) = self.target(&node.node_id) {
+                    let dv = self.read_local(context, &local, node.attribute_id);
                     n.set_result(with_timestamps(dv, ttr));
                 }
-                Some(Target::Upstream(up)) => {
-                    if n.node().attribute_id == AttributeId::Value
-                        && !self.may(context, &id, AccessLevel::CURRENT_READ)
-                    {
-                        n.set_result(bad(StatusCode::BadUserAccessDenied));
-                        continue;
-                    }
-                    groups.entry(up.name.clone()).or_insert_with(|| (up.clone(), Vec::new())).1.push(i);
-                }
-                None => {}
+                continue;
             }
+            let Some(group) = groups.of(&self.agg, node.node_id.namespace) else { continue };
+            if node.attribute_id == AttributeId::Value && !self.may(context, &node.node_id, AccessLevel::CURRENT_READ) {
+                n.set_result(bad(StatusCode::BadUserAccessDenied));
+                continue;
+            }
+            group.push(i);
         }
-        for (_, (up, idx)) in groups {
-            let ids: Vec<ReadValueId> = idx.iter().map(|i| rvid(nodes_to_read[*i].node())).collect();
-            let values = self.read_upstream(&up, &ids, max_age).await;
+        for (up, idx) in groups.groups {
+            let items: Vec<ReadItem> = idx.iter().map(|i| ReadItem::of(nodes_to_read[*i].node())).collect();
+            let values = self.read_upstream(&up, &items, max_age).await;
             for (i, dv) in idx.into_iter().zip(values) {
                 nodes_to_read[i].set_result(with_timestamps(dv, ttr));
             }
@@ -975,7 +1043,7 @@ impl NodeManager for ForwardNodeManager {
             }
         }
         for (_, (up, idx)) in groups {
-            let ids: Vec<ReadValueId> = idx.iter().map(|i| rvid(items[*i].item_to_monitor())).collect();
+            let ids: Vec<ReadItem> = idx.iter().map(|i| ReadItem::of(items[*i].item_to_monitor())).collect();
             let initial = self.read_upstream(&up, &ids, 0.0).await;
             let mut create = Vec::new();
             let mut modify = Vec::new();
