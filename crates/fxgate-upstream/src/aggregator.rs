@@ -92,11 +92,11 @@ impl Aggregator {
         self.names.with_upstream_of(index, |n| self.get(n)).flatten()
     }
 
-    /// Whether gateway namespace `index` is one of an upstream's (no allocation).
+    /// Whether gateway namespace `index` is one of an upstream's (lock-free). A namespace is
+    /// served only for an upstream the aggregator has (upstreams are added, never removed,
+    /// and serve their namespaces from the moment they are made).
     pub fn serves_namespace(&self, index: u16) -> bool {
-        self.names
-            .with_upstream_of(index, |n| self.upstreams.read().contains_key(n))
-            .unwrap_or(false)
+        self.names.is_served(index)
     }
 
     /// Names of all upstreams, sorted.

@@ -4,6 +4,7 @@
 //! restarts, reordered upstream namespace arrays, or added and removed upstreams.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The table shared by everyone who appends to it (the DA API and the aggregation).
 pub type SharedTable = fxgate_core::SharedNamespaceTable;
@@ -41,6 +42,39 @@ pub struct UpstreamNamespaces {
     reserved: std::sync::RwLock<BTreeMap<u16, String>>,
     /// Gateway index → (upstream, key) of the namespaces currently served.
     served: std::sync::RwLock<BTreeMap<u16, (String, String)>>,
+    /// The indexes of `served` as a bit set (bit `i % 64` of word `i / 64`), changed under
+    /// its write lock: whether a namespace is an upstream's is asked for every node of every
+    /// request, without a lock.
+    served_bits: ServedBits,
+}
+
+/// A bit per namespace index.
+struct ServedBits(Box<[AtomicU64]>);
+
+impl Default for ServedBits {
+    fn default() -> Self {
+        Self((0..=u16::MAX as usize / 64).map(|_| AtomicU64::new(0)).collect())
+    }
+}
+
+impl ServedBits {
+    fn word(&self, index: u16) -> (&AtomicU64, u64) {
+        (&self.0[usize::from(index) / 64], 1u64 << (index % 64))
+    }
+
+    fn set(&self, index: u16, on: bool) {
+        let (w, bit) = self.word(index);
+        if on {
+            w.fetch_or(bit, Ordering::Release);
+        } else {
+            w.fetch_and(!bit, Ordering::Release);
+        }
+    }
+
+    fn get(&self, index: u16) -> bool {
+        let (w, bit) = self.word(index);
+        w.load(Ordering::Acquire) & bit != 0
+    }
 }
 
 impl UpstreamNamespaces {
@@ -50,6 +84,7 @@ impl UpstreamNamespaces {
             table,
             reserved: Default::default(),
             served: Default::default(),
+            served_bits: ServedBits::default(),
         }
     }
 
@@ -84,6 +119,7 @@ impl UpstreamNamespaces {
             .filter(|(i, _)| !reserved.contains_key(i))
             .map(|(i, k)| {
                 served.insert(i, (upstream.to_string(), k));
+                self.served_bits.set(i, true);
                 i
             })
             .collect()
@@ -113,6 +149,7 @@ impl UpstreamNamespaces {
         let mut served = self.served.write().map_err(|_| NamesError::Poisoned)?;
         for (k, i) in keys.into_iter().zip(&indexes) {
             served.insert(*i, (upstream.to_string(), k));
+            self.served_bits.set(*i, true);
         }
         Ok(indexes)
     }
@@ -120,13 +157,24 @@ impl UpstreamNamespaces {
     /// Stops serving the namespaces of `upstream` (their table entries stay).
     pub fn unserve(&self, upstream: &str) {
         if let Ok(mut s) = self.served.write() {
-            s.retain(|_, (u, _)| u != upstream);
+            s.retain(|i, (u, _)| {
+                let keep = u != upstream;
+                if !keep {
+                    self.served_bits.set(*i, false);
+                }
+                keep
+            });
         }
     }
 
     /// The upstream whose namespace has gateway index `index`.
     pub fn upstream_of(&self, index: u16) -> Option<String> {
         self.served.read().ok()?.get(&index).map(|(u, _)| u.clone())
+    }
+
+    /// Whether gateway namespace `index` is served for an upstream (lock-free).
+    pub fn is_served(&self, index: u16) -> bool {
+        self.served_bits.get(index)
     }
 
     /// `f` of the name of the upstream whose namespace has gateway index `index`, without
@@ -175,7 +223,9 @@ mod tests {
         assert_eq!(restarted.serve_known("plc1"), [1, 2, 3]);
         assert_eq!(restarted.upstream_of(2).as_deref(), Some("plc1"));
         assert_eq!(restarted.upstream_of(4), None);
+        assert!(restarted.is_served(2) && !restarted.is_served(4) && !restarted.is_served(u16::MAX));
         restarted.unserve("plc1");
         assert_eq!(restarted.upstream_of(2), None);
+        assert!(!restarted.is_served(2));
     }
 }
