@@ -93,8 +93,8 @@ impl Aggregator {
     }
 
     /// Whether gateway namespace `index` is one of an upstream's (lock-free). A namespace is
-    /// served only for an upstream the aggregator has (upstreams are added, never removed,
-    /// and serve their namespaces from the moment they are made).
+    /// served only for an upstream the aggregator has: an upstream serves its namespaces from
+    /// the moment it is made, and a removed one stops serving them before it is forgotten.
     pub fn serves_namespace(&self, index: u16) -> bool {
         self.names.is_served(index)
     }
@@ -149,9 +149,9 @@ impl Aggregator {
     /// Stops and forgets an upstream removed at run time (RemoveServer); its namespaces stay
     /// in the persisted table but are no longer served.
     pub fn remove_running(&self, name: &str) -> Option<Arc<Upstream>> {
+        self.names.unserve(name);
         let up = self.upstreams.write().remove(name)?;
         up.retire();
-        self.names.unserve(&up.name);
         let l = UpstreamMetrics::label(&up.name);
         self.metrics.remove(&l);
         tracing::info!(upstream = %up.name, "upstream removed at run time");
