@@ -36,35 +36,14 @@ log() { printf '[run.sh] %s\n' "$*" >&2; }
 # Cleanup: stop exactly the processes started here (by PID).
 # ------------------------------------------------------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/fxgate-bench.XXXXXX")"
-declare -a STARTED=()
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOAD_PID=""   # the running fxgate-load (via timeout), not yet reaped
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n "$LOAD_PID" ]]; then
-    kill -TERM "$LOAD_PID" 2>/dev/null || true
-    wait "$LOAD_PID" 2>/dev/null || true
-  fi
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    kill -CONT "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $rc -ne 0 && $rc -lt 128 ]]; then
-    log "failed; logs kept in $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
+  bench_reap "$LOAD_PID"
+  bench_cleanup "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps
 
 # ------------------------------------------------------------------------------------------------
 # Build
@@ -242,10 +221,7 @@ alive() { # alive SERVER WHEN: note and show the log if the server is gone
   kill -0 "${PID[$1]}" 2>/dev/null && return 0
   local rc=0
   wait "${PID[$1]}" 2>/dev/null || rc=$?
-  # Reaped: its PID may be reused, so cleanup must no longer signal it.
-  local keep=() p
-  for p in "${STARTED[@]+"${STARTED[@]}"}"; do [[ $p == "${PID[$1]}" ]] || keep+=("$p"); done
-  STARTED=("${keep[@]+"${keep[@]}"}")
+  forget "${PID[$1]}"
   DIED[$1]="exited with status $rc $2"
   log "$1 ${DIED[$1]}; last log lines:"; tail -n 20 "$TMP/$1.log" >&2 || true
   return 1

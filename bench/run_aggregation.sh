@@ -59,36 +59,15 @@ log() { printf '[run_aggregation.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 # Cleanup: stop exactly the processes started here (by PID).
 # ------------------------------------------------------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/fxgate-agg-bench.XXXXXX")"
-declare -a STARTED=()
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOAD_PID=""   # the running foreground fxgate-load (via timeout), not yet reaped
 MON_PID=""    # the background monitoring client (via timeout), not yet reaped
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM HUP
-  for p in "$LOAD_PID" "$MON_PID"; do
-    [[ -n "$p" ]] || continue
-    kill -TERM "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $rc -ne 0 && $rc -lt 128 ]]; then
-    log "failed; logs kept in $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
+  bench_reap "$LOAD_PID" "$MON_PID"
+  bench_cleanup "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps
 
 # ------------------------------------------------------------------------------------------------
 # Build

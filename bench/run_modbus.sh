@@ -76,35 +76,14 @@ group_addr() { # group_addr G -> hr:N or ir:N
 # Cleanup: stop exactly the processes started here (by PID).
 # ------------------------------------------------------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/fxgate-bench-modbus.XXXXXX")"
-declare -a STARTED=()
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FG_PID=""   # a client run in the background + wait (via timeout), not yet reaped
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n "$FG_PID" ]]; then
-    kill -TERM "$FG_PID" 2>/dev/null || true
-    wait "$FG_PID" 2>/dev/null || true
-  fi
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    kill -CONT "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $rc -ne 0 && $rc -lt 128 ]]; then
-    log "failed; logs kept in $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
+  bench_reap "$FG_PID"
+  bench_cleanup "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps
 
 # ------------------------------------------------------------------------------------------------
 # Build
@@ -272,9 +251,7 @@ stop_proc() {
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then log "$name did not stop within 10 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
   wait "$pid" 2>/dev/null || rc=$?
-  local keep=() p
-  for p in "${STARTED[@]+"${STARTED[@]}"}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  STARTED=("${keep[@]+"${keep[@]}"}")
+  forget "$pid"
   return "$rc"
 }
 

@@ -51,36 +51,11 @@ log() { printf '[run_ws.sh] %s\n' "$*" >&2; }
 # Cleanup: stop exactly the processes started here (by PID).
 # ------------------------------------------------------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/fxgate-wsbench.XXXXXX")"
-declare -a STARTED=()
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $rc -ne 0 && $rc -lt 128 ]]; then
-    log "failed; logs kept in $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
+  bench_cleanup $?
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# forget PID: it was reaped, so cleanup must no longer signal it (the PID may be reused)
-forget() {
-  local keep=() p
-  for p in "${STARTED[@]+"${STARTED[@]}"}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  STARTED=("${keep[@]+"${keep[@]}"}")
-}
+bench_traps
 
 # stop PID: TERM, up to 5 s, then KILL; reap
 stop() {

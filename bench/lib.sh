@@ -1,0 +1,54 @@
+# Process bookkeeping shared by the bench scripts (sourced, not run).
+#
+# A script sets TMP (its scratch dir) and adds the PID of every background process it starts
+# to STARTED; it defines `log` and a `cleanup` that stops its own foreground clients and then
+# calls `bench_cleanup`. `bench_traps` installs that cleanup for EXIT, INT, TERM and HUP.
+
+declare -a STARTED=()
+
+# bench_reap PID...: stop these (already foreground-waited) clients: TERM, then reap.
+bench_reap() {
+  local p
+  for p in "$@"; do
+    [[ -n "$p" ]] || continue
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
+
+# bench_cleanup RC: stop every STARTED process (CONT, so a SIGSTOPped one can end; TERM; KILL
+# after 5 s), keep TMP on a failure (RC 1-127) and remove it otherwise, exit RC.
+bench_cleanup() {
+  local rc=$1 pid
+  trap - EXIT INT TERM HUP
+  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
+    kill -CONT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED[@]+"${STARTED[@]}"}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $rc -ne 0 && $rc -lt 128 ]]; then
+    log "failed; logs kept in $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+
+# bench_traps: run `cleanup` on exit; INT/TERM/HUP exit with 130/143/129 (through cleanup).
+bench_traps() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
+
+# forget PID: it was reaped, so cleanup must no longer signal it (the PID may be reused).
+forget() {
+  local keep=() p
+  for p in "${STARTED[@]+"${STARTED[@]}"}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  STARTED=("${keep[@]+"${keep[@]}"}")
+}
