@@ -1,0 +1,13 @@
+//! OPC UA FX (OPC 10000-81 v1.00.03), tier 1: the FX information model under `Objects/FxRoot`
+//! — AutomationComponents with their Assets and FunctionalEntities, built from the
+//! configuration and mapped onto the tag store — their methods (VerifyAsset, Verify,
+//! EstablishConnections, CloseConnections), health, and the ConnectionManager.
+//!
+//! The types come from the FX Data, AC and CM namespaces and the DI namespace, with the
+//! official NodeIds of the v1.00.03 NodeSets; they are defined in this crate's own code
+//! (`types`), not loaded from the NodeSet files.
+
+#![warn(missing_docs)]
+
+pub mod namespaces;
+pub mod types;
