@@ -37,9 +37,45 @@ type Ws = WebSocket<Counted>;
 
 /// The connection's stream, counting the WebSocket bytes written (frames after compression,
 /// before TLS) for `fxgate_websocket_bytes_sent_total`.
+///
+/// Dropped, it closes gracefully in the background (see [`linger`]).
 pub struct Counted {
-    inner: LineStream,
+    inner: Option<LineStream>,
     written: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Counted {
+    fn inner(&mut self) -> std::io::Result<&mut LineStream> {
+        self.inner.as_mut().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if let (Some(inner), Ok(rt)) = (self.inner.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(linger(inner));
+        }
+    }
+}
+
+/// How long a dropped connection is drained at most.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Closes a dropped connection gracefully: sends FIN (TLS: close_notify first), then reads and
+/// discards until the peer closes, for at most [`LINGER`].
+///
+/// Closing a socket that still has unread bytes in the kernel's receive queue (e.g. the rest
+/// of an oversized message the peer is still sending) sends a TCP reset instead of a FIN. The
+/// reset can overtake the close frame just sent (1009, 1001, …): the peer's stack throws away
+/// what it had not yet read, and the peer never learns why it was dropped.
+async fn linger(mut s: LineStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(LINGER, async {
+        let _ = s.shutdown().await;
+        let mut buf = vec![0u8; 16 * 1024];
+        while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 impl tokio::io::AsyncRead for Counted {
@@ -48,7 +84,10 @@ impl tokio::io::AsyncRead for Counted {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        match self.get_mut().inner() {
+            Ok(inner) => std::pin::Pin::new(inner).poll_read(cx, buf),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
     }
 }
 
@@ -59,7 +98,10 @@ impl tokio::io::AsyncWrite for Counted {
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
         let this = self.get_mut();
-        let r = std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
+        let r = match this.inner() {
+            Ok(inner) => std::pin::Pin::new(inner).poll_write(cx, buf),
+            Err(e) => return std::task::Poll::Ready(Err(e)),
+        };
         if let std::task::Poll::Ready(Ok(n)) = &r {
             this.written.fetch_add(*n as u64, std::sync::atomic::Ordering::Relaxed);
         }
@@ -67,11 +109,17 @@ impl tokio::io::AsyncWrite for Counted {
     }
 
     fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        match self.get_mut().inner() {
+            Ok(inner) => std::pin::Pin::new(inner).poll_flush(cx),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_shutdown(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        match self.get_mut().inner() {
+            Ok(inner) => std::pin::Pin::new(inner).poll_shutdown(cx),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
     }
 }
 
@@ -256,7 +304,7 @@ impl Connector {
             .with_max_fragment_size(cfg.max_send_frame_size as usize)
             .with_utf8();
         options = if agreed.extensions.is_some() { options.with_balanced_compression() } else { options.without_compression() };
-        let io = Counted { inner: io, written: self.written.clone() };
+        let io = Counted { inner: Some(io), written: self.written.clone() };
         WebSocket::from_stream_with_extensions(io, WsRole::Client, agreed.extensions.as_deref(), options)
             .map_err(|e| WsError::new(WsStatus::CONNECT_RES_INVALID_EXTENSION, e.to_string()))
     }
