@@ -5,6 +5,7 @@
 
 mod device;
 mod error;
+mod fx;
 mod line;
 pub mod modbus;
 mod locate;
@@ -13,6 +14,7 @@ pub mod persist;
 mod simulator;
 mod upstream;
 mod validate;
+mod validate_fx;
 mod validate_io;
 mod validate_upstream;
 mod validate_ws;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use device::{DeviceConfig, ModbusServerConfig, ModbusTagConfig, PollGroupConfig, Protocol, ServerMapConfig};
 pub use error::{ConfigError, Invalid};
+pub use fx::{parse_fx_version, AssetConfig, AutomationComponentConfig, FunctionalEntityConfig, FxConfig};
 pub use websocket::{glob_match, JwtAlgorithm, JwtConfig, WebSocketConfig, WsEncoding, WsTlsConfig};
 pub use line::{expand_appdir, split_hosts, BackupConfig, LineConfig, LineMode, TlsConfig};
 pub use model::{Config, HttpConfig, LogConfig, Role, ServerConfig, UserConfig};

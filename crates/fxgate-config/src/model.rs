@@ -28,6 +28,8 @@ pub struct Config {
     pub websocket: Vec<crate::websocket::WebSocketConfig>,
     /// Upstream OPC UA servers shown as folders under Objects (aggregation).
     pub upstream: Vec<crate::upstream::UpstreamConfig>,
+    /// The OPC UA FX model.
+    pub fx: crate::fx::FxConfig,
 }
 
 /// A role a user may hold (seed 000 §4.9.4).
@@ -40,6 +42,10 @@ pub enum Role {
     Write,
     /// Change the gateway's configuration at run time.
     Configure,
+    /// Establish and close OPC UA FX connections (OPC 10000-81 §5.9 ConnectionAdmin):
+    /// EstablishConnections, CloseConnections and the ConnectionManager's methods.
+    #[serde(rename = "connection_admin")]
+    ConnectionAdmin,
 }
 
 /// `[server]`: the OPC UA server.

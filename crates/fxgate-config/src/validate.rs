@@ -26,6 +26,7 @@ pub fn validate(config: &Config, base_dir: &Path) -> Vec<Invalid> {
     crate::validate_io::validate(config, base_dir, &mut errs);
     crate::validate_ws::validate(config, base_dir, &mut errs);
     crate::validate_upstream::validate(config, base_dir, &mut errs);
+    crate::validate_fx::validate(config, &mut errs);
     errs
 }
 

@@ -11,3 +11,10 @@
 
 pub mod namespaces;
 pub mod types;
+pub mod compare;
+pub mod model;
+pub mod verify;
+pub mod verify_asset;
+pub mod values;
+pub mod args;
+pub mod node_manager;

@@ -33,6 +33,8 @@ pub struct Roles {
     pub write: bool,
     /// May change the configuration.
     pub configure: bool,
+    /// May establish and close FX connections (OPC 10000-81 ConnectionAdmin).
+    pub connection_admin: bool,
 }
 
 impl Roles {
@@ -44,6 +46,7 @@ impl Roles {
                 Role::Read => r.read = true,
                 Role::Write => r.write = true,
                 Role::Configure => r.configure = true,
+                Role::ConnectionAdmin => r.connection_admin = true,
             }
         }
         r
@@ -215,11 +218,14 @@ impl AuthManager for Authenticator {
     }
 
     /// Methods need the `write` role; the run-time configuration methods
-    /// (`Objects/fxgate/Configuration/AddServer`, `RemoveServer`) the `configure` role.
+    /// (`Objects/fxgate/Configuration/AddServer`, `RemoveServer`) the `configure` role; the FX
+    /// EstablishConnections and CloseConnections the `connection_admin` or `configure` role.
     fn is_user_executable(&self, token: &UserToken, method_id: &NodeId) -> bool {
         let roles = self.roles(token);
         if fxgate_upstream::local::is_configuration_method(method_id) {
             roles.configure
+        } else if fxgate_fx::node_manager::needs_connection_admin(method_id) {
+            roles.connection_admin || roles.configure
         } else {
             roles.write
         }

@@ -25,6 +25,7 @@ pub struct OpcUaServerSink {
     config_dir: PathBuf,
     metrics: ServerMetrics,
     aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
+    fx: Option<fxgate_fx::namespaces::FxNamespaces>,
 }
 
 impl OpcUaServerSink {
@@ -36,7 +37,15 @@ impl OpcUaServerSink {
             config_dir,
             metrics,
             aggregator: None,
+            fx: None,
         }
+    }
+
+    /// Serves the OPC UA FX model (`Objects/FxRoot` and `[fx]`), its namespaces at the
+    /// indexes `fx` of the persisted namespace table where the server has them free.
+    pub fn with_fx(mut self, fx: fxgate_fx::namespaces::FxNamespaces) -> Self {
+        self.fx = Some(fx);
+        self
     }
 
     /// Serves the upstream servers of `aggregator` as folders under `Objects`.
@@ -149,6 +158,16 @@ impl OpcUaServerSink {
             // after the tag node manager: its `fxgate` folder gets `Upstreams`
             builder = builder.with_node_manager(fxgate_upstream::forward_node_manager(
                 agg,
+                crate::node_manager::TAG_NAMESPACE,
+            ));
+        }
+        if let Some(fx) = self.fx {
+            // after the aggregation: its namespace keeps index 3, the FX ones take their
+            // table indexes
+            builder = builder.with_node_manager(fxgate_fx::node_manager::fx_node_manager(
+                self.config.fx.clone(),
+                cx.store.clone(),
+                fx,
                 crate::node_manager::TAG_NAMESPACE,
             ));
         }

@@ -22,6 +22,7 @@ fn components(
     line_metrics: &LineMetrics,
     ws_metrics: &WsMetrics,
     aggregator: Arc<Aggregator>,
+    fx: fxgate_fx::namespaces::FxNamespaces,
 ) -> Vec<Box<dyn Component>> {
     let mut out: Vec<Box<dyn Component>> = Vec::new();
     for sim in &config.simulator {
@@ -53,7 +54,7 @@ fn components(
         out.push(Box::new(WebSocketSink::new(ws.clone(), &config.users, config_dir.clone(), ws_metrics.clone())));
     }
     out.push(Box::new(
-        OpcUaServerSink::new(config.clone(), config_dir, metrics).with_aggregator(aggregator),
+        OpcUaServerSink::new(config.clone(), config_dir, metrics).with_aggregator(aggregator).with_fx(fx),
     ));
     out
 }
@@ -89,6 +90,7 @@ pub async fn run(
         &line_metrics,
         &ws_metrics,
         aggregator.clone(),
+        fx_namespaces(&namespaces)?,
     );
 
     let mut builder = TagStoreBuilder::new();
@@ -264,8 +266,23 @@ fn com_aliases(config: &Config) -> Vec<fxgate_da_api::ComAlias> {
         .collect()
 }
 
+/// The table indexes of the FX namespaces (the table holds them: [`namespace_table`]).
+fn fx_namespaces(table: &fxgate_core::SharedNamespaceTable) -> Result<fxgate_fx::namespaces::FxNamespaces, String> {
+    use fxgate_fx::namespaces as fx;
+    let t = table.lock().map_err(|_| "namespace table lock poisoned".to_string())?;
+    let at = |uri: &str| t.index_of(uri).ok_or_else(|| format!("namespace table: {uri} missing"));
+    Ok(fx::FxNamespaces {
+        data: at(fx::FX_DATA)?,
+        ac: at(fx::FX_AC)?,
+        cm: at(fx::FX_CM)?,
+        di: at(fx::DI)?,
+        instances: at(fx::FX_INSTANCES)?,
+    })
+}
+
 /// The persisted namespace table, with the server's own namespaces first so that their
-/// table indexes are the server's indexes (1 application, 2 tags, 3 aggregation).
+/// table indexes are the server's indexes (1 application, 2 tags, 3 aggregation, then the
+/// OPC UA FX ones: FX Data, FX AC, FX CM, DI, FX instances).
 fn namespace_table(data_dir: &Path) -> Result<fxgate_core::SharedNamespaceTable, String> {
     let mut table =
         fxgate_core::NamespaceTable::open(&data_dir.join("namespaces.toml")).map_err(|e| e.to_string())?;
@@ -277,6 +294,7 @@ fn namespace_table(data_dir: &Path) -> Result<fxgate_core::SharedNamespaceTable,
             fxgate_upstream::AGGREGATION_NAMESPACE,
         ])
         .map_err(|e| e.to_string())?;
+    table.ensure(fxgate_fx::namespaces::ALL).map_err(|e| e.to_string())?;
     Ok(Arc::new(std::sync::Mutex::new(table)))
 }
 

@@ -1,0 +1,70 @@
+//! Reading method input arguments: typed, with a per-argument status for the ones that are
+//! not what the method declares (Bad_InvalidArgument with InputArgumentResults).
+
+use opcua::types::{ExtensionObject, KeyValuePair, QualifiedName, StatusCode, Variant};
+
+use crate::compare::ExpectedNodeValue;
+
+/// The elements of an array argument (Empty and null arrays are empty); None if `v` is a
+/// scalar of another kind.
+pub fn array(v: &Variant) -> Option<Vec<&Variant>> {
+    match v {
+        Variant::Empty => Some(Vec::new()),
+        Variant::Array(a) => Some(a.values.iter().collect()),
+        _ => None,
+    }
+}
+
+/// An Int32 or enumeration argument.
+pub fn enum_value(v: &Variant) -> Option<i32> {
+    match v {
+        Variant::Int32(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// A KeyValuePair[] argument as (BrowseName, value) pairs.
+pub fn key_value_pairs(v: &Variant) -> Option<Vec<(QualifiedName, Variant)>> {
+    array(v)?
+        .into_iter()
+        .map(|e| match e {
+            Variant::ExtensionObject(o) => o.inner_as::<KeyValuePair>().map(|kv| (kv.key.clone(), kv.value.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A NodeIdValuePair[] argument.
+pub fn node_value_pairs(v: &Variant) -> Option<Vec<ExpectedNodeValue>> {
+    array(v)?
+        .into_iter()
+        .map(|e| match e {
+            Variant::ExtensionObject(o) => node_value_pair(o),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One NodeIdValuePair {Key: NodeIdArray {Node, ArrayIndex[]}, Value}.
+pub fn node_value_pair(_o: &ExtensionObject) -> Option<ExpectedNodeValue> {
+    // TODO(fx-types): decode through the FX Data structure types once they are encodable.
+    None
+}
+
+/// Checks `args` against `checks` (one per declared argument, in order): the per-argument
+/// results if any failed.
+pub fn check(args: &[Variant], checks: &[&dyn Fn(&Variant) -> bool]) -> Result<(), Vec<StatusCode>> {
+    if args.len() < checks.len() {
+        return Err(Vec::new());
+    }
+    let results: Vec<StatusCode> = checks
+        .iter()
+        .zip(args)
+        .map(|(c, a)| if c(a) { StatusCode::Good } else { StatusCode::BadTypeMismatch })
+        .collect();
+    if results.iter().all(|r| r.is_good()) {
+        Ok(())
+    } else {
+        Err(results)
+    }
+}
