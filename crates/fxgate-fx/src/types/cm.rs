@@ -1,6 +1,7 @@
 //! The structures and unions of the FX CM namespace that tier 1 uses: portable node identifiers
-//! and paths, translation tables, server and SKS addresses, and QoS. The `*ConfDataType`
-//! structures of the configuration file (tier 2) are in `cm_conf.rs`.
+//! and paths, translation tables, server and SKS addresses, and QoS, plus the configuration-file
+//! structures without optional fields. The `*ConfDataType` structures with optional fields (tier 2)
+//! are not defined yet.
 
 use opcua::types::{
     DataTypeId, ExtensionObject, MessageSecurityMode, NodeId, PortableNodeId,
