@@ -249,3 +249,79 @@ async def test_verify_asset_in_all_three_modes(gateway_factory, client_cert):
         assert code(r.StatusCode) == "BadNotSupported", r
     finally:
         await safe_disconnect(c)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Verify, and the structures decoded by a generic client
+# ---------------------------------------------------------------------------------------------
+
+
+@sync
+async def test_verify_of_a_functional_entity_with_structures_loaded_from_the_server(gateway_factory, client_cert):
+    gw = gateway_factory.start(fx_config())
+    c = await connect(gw, client_cert, username="op", password=OP_PW)
+    try:
+        fx = await Fx(c).load()
+        # a generic client builds the FX structure classes from the server's DataTypeDefinitions
+        await c.load_data_type_definitions()
+        for name in ("NodeIdValuePair", "NodeIdArray", "FxVersion", "AggregatedHealthDataType",
+                     "AssetVerificationDataType", "ConnectionEndpointConfigurationDataType",
+                     "PubSubConnectionEndpointParameterDataType", "ConnectionEndpointDefinitionDataType"):
+            assert hasattr(ua, name), f"load_data_type_definitions() did not build {name}"
+        version = await c.get_node(fx.node("Cell1/FunctionalEntities/Motion/AuthorAssignedVersion")).read_value()
+        assert isinstance(version, ua.FxVersion), version
+        assert (version.Major, version.Minor, version.Build, version.SubBuild) == (1, 2, 0, 0)
+        health = await c.get_node(fx.node("Cell1/AggregatedHealth")).read_value()
+        assert isinstance(health, ua.AggregatedHealthDataType), health
+
+        fe = "Cell1/FunctionalEntities/Motion"
+        author = fx.node(f"{fe}/AuthorUri")
+
+        def pair(node, value, index=None):
+            return ua.NodeIdValuePair(Key=ua.NodeIdArray(Node=node, ArrayIndex=index or []), Value=value)
+
+        async def verify(pairs):
+            return await fx.call(fe, "Verify", ua.Variant(pairs, ua.VariantType.ExtensionObject))
+
+        r = await verify([])
+        assert code(r.StatusCode) == "BadInvalidArgument" and not r.OutputArguments, r
+        r = await verify([pair(author, ua.Variant(" urn:acme:motion ", ua.VariantType.String))])
+        assert (code(r.StatusCode), r.OutputArguments[0].Value) == ("Good", 1), r
+        assert codes(r.OutputArguments[1].Value) == ["Good"]
+        r = await verify([pair(author, ua.Variant("urn:other", ua.VariantType.String))])
+        assert (code(r.StatusCode), r.OutputArguments[0].Value) == ("Uncertain", 2), r
+        assert codes(r.OutputArguments[1].Value) == ["BadOutOfRange"]
+        r = await verify([pair(author, ua.Variant(7, ua.VariantType.Int32))])
+        assert (code(r.StatusCode), r.OutputArguments[0].Value) == ("Uncertain", 0), r
+        assert codes(r.OutputArguments[1].Value) == ["BadTypeMismatch"]
+        # tags of the entity: a live value and the configured constant; existence checks
+        tags = await c.get_namespace_index("urn:fxgate:tags")
+        r = await verify([
+            pair(ua.NodeId("Cell/Gain", tags), ua.Variant(1.5, ua.VariantType.Double)),
+            pair(ua.NodeId("Cell/Speed", tags), ua.Variant()),
+            pair(fx.node(f"{fe}/InputData"), ua.Variant()),
+            pair(fx.node(f"{fe}/NoSuchThing"), ua.Variant()),
+        ])
+        assert (code(r.StatusCode), r.OutputArguments[0].Value) == ("Uncertain", 2), r
+        assert codes(r.OutputArguments[1].Value) == ["Good", "Good", "Good", "BadNodeIdUnknown"]
+    finally:
+        await safe_disconnect(c)
+
+
+@sync
+async def test_establish_and_close_connections_need_the_connection_admin_role(gateway_factory, client_cert):
+    gw = gateway_factory.start(fx_config())
+    op = await connect(gw, client_cert, username="op", password=OP_PW)
+    try:
+        fx = await Fx(op).load()
+        r = await fx.call("Cell1", "CloseConnections", ua.Variant([], ua.VariantType.NodeId),
+                          ua.Variant(True, ua.VariantType.Boolean))
+        assert code(r.StatusCode) == "BadUserAccessDenied", "the write role is not enough"
+        r = await fx.call("Cell1", "EstablishConnections", ua.Variant(0, ua.VariantType.UInt32),
+                          *(ua.Variant([], ua.VariantType.ExtensionObject) for _ in range(4)))
+        assert code(r.StatusCode) == "BadUserAccessDenied"
+        # VerifyAsset and Verify only need the write role (they change nothing)
+        r = await fx.call("Cell1/FunctionalEntities/Motion", "Verify", ua.Variant([], ua.VariantType.ExtensionObject))
+        assert code(r.StatusCode) == "BadInvalidArgument"
+    finally:
+        await safe_disconnect(op)

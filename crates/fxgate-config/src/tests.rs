@@ -659,3 +659,35 @@ mod props {
         }
     }
 }
+
+#[test]
+fn fx_components_are_checked_and_located() {
+    let base = "[[simulator]]\nname = \"Demo\"\n[[simulator.tags]]\nname = \"Sine\"\ntype = \"Double\"\n";
+    let ok = format!(
+        "{base}[[fx.automation_component]]\nname = \"AC\"\nsources = [\"Demo\"]\n\
+         [[fx.automation_component.asset]]\nname = \"Dev\"\nserial_number = \"1\"\n\
+         [[fx.automation_component.functional_entity]]\nname = \"FE\"\nhosted_by = [\"Dev\"]\noutputs = [\"Demo/Sine\"]\n"
+    );
+    let parsed = parse(&ok, Path::new("t.toml"), Path::new("."));
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
+    // an unknown tag, asset and source, a bad version, an asset without identity
+    let bad = format!(
+        "{base}[[fx.automation_component]]\nname = \"AC\"\nsources = [\"Nope\"]\n\
+         [[fx.automation_component.asset]]\nname = \"Dev\"\n\
+         [[fx.automation_component.functional_entity]]\nname = \"FE\"\nhosted_by = [\"Other\"]\n\
+         author_assigned_version = \"1.x\"\noutputs = [\"Demo/Cosine\"]\n"
+    );
+    let e = errs(&bad);
+    let at: Vec<(usize, &str)> = e.iter().map(|e| (e.line, e.field.as_str())).collect();
+    assert_eq!(
+        at,
+        vec![
+            (8, "fx.automation_component[0].sources[0]"),
+            (9, "fx.automation_component[0].asset[0].serial_number"),
+            (14, "fx.automation_component[0].functional_entity[0].author_assigned_version"),
+            (13, "fx.automation_component[0].functional_entity[0].hosted_by[0]"),
+            (15, "fx.automation_component[0].functional_entity[0].outputs[0]"),
+        ],
+        "{e:?}"
+    );
+}

@@ -46,9 +46,13 @@ pub fn node_value_pairs(v: &Variant) -> Option<Vec<ExpectedNodeValue>> {
 }
 
 /// One NodeIdValuePair {Key: NodeIdArray {Node, ArrayIndex[]}, Value}.
-pub fn node_value_pair(_o: &ExtensionObject) -> Option<ExpectedNodeValue> {
-    // TODO(fx-types): decode through the FX Data structure types once they are encodable.
-    None
+pub fn node_value_pair(o: &ExtensionObject) -> Option<ExpectedNodeValue> {
+    let pair = crate::types::body::<crate::types::NodeIdValuePair>(o).ok()?;
+    Some(ExpectedNodeValue {
+        node: pair.key.node.clone(),
+        array_index: pair.key.array_index.clone().unwrap_or_default(),
+        value: pair.value.clone(),
+    })
 }
 
 /// Checks `args` against `checks` (one per declared argument, in order): the per-argument

@@ -75,6 +75,9 @@ pub fn fx_node_manager(
             }
         }
         let _ = INSTANCES_NS.set(ns.instances);
+        if let Err(e) = crate::types::add_types(space, &ns) {
+            tracing::error!(error = %e, "FX type model");
+        }
         let model = model::build(space, ns, &cfg, &store, tags_ns);
         let namespaces = ALL
             .iter()

@@ -162,6 +162,9 @@ impl OpcUaServerSink {
             ));
         }
         if let Some(fx) = self.fx {
+            for loader in fxgate_fx::types::type_loaders() {
+                builder = builder.with_type_loader(loader);
+            }
             // after the aggregation: its namespace keeps index 3, the FX ones take their
             // table indexes
             builder = builder.with_node_manager(fxgate_fx::node_manager::fx_node_manager(

@@ -9,7 +9,7 @@ use opcua::types::{
     Variant, VariableTypeId,
 };
 
-use super::known::{ac, data, di};
+use crate::types::ids::{ac, data, di};
 use super::{Asset, Component, Entity, Model, TagRef};
 use crate::namespaces::FxNamespaces;
 use crate::verify_asset::NameplateNames;
@@ -123,6 +123,7 @@ impl Builder<'_> {
         VariableBuilder::new(&health, QualifiedName::new(self.ns.ac, "AggregatedHealth"), "AggregatedHealth")
             .data_type(self.ac(ac::AGGREGATED_HEALTH_DATA_TYPE))
             .value_rank(-1)
+            .value(crate::values::aggregated_health(0, 0))
             .has_type_definition(self.ac(ac::AGGREGATED_HEALTH_TYPE))
             .component_of(node.clone())
             .insert(self.space);
@@ -201,17 +202,17 @@ impl Builder<'_> {
     fn establish_args(&self) -> (Vec<Argument>, Vec<Argument>) {
         (
             vec![
-                arg("CommandMask", self.data(1024), -1),
-                arg("AssetVerifications", self.data(1048), 1),
-                arg("ConnectionEndpointConfigurations", self.data(1044), 1),
-                arg("ReserveCommunicationIds", self.data(3017), 1),
-                arg("CommunicationConfigurations", self.data(1046), 1),
+                arg("CommandMask", self.data(data::FX_COMMAND_MASK), -1),
+                arg("AssetVerifications", self.data(data::ASSET_VERIFICATION_DATA_TYPE), 1),
+                arg("ConnectionEndpointConfigurations", self.data(data::CONNECTION_ENDPOINT_CONFIGURATION_DATA_TYPE), 1),
+                arg("ReserveCommunicationIds", self.data(data::RESERVE_COMMUNICATION_IDS_DATA_TYPE), 1),
+                arg("CommunicationConfigurations", self.data(data::COMMUNICATION_CONFIGURATION_DATA_TYPE), 1),
             ],
             vec![
-                arg("AssetVerificationResults", self.data(1038), 1),
-                arg("ConnectionEndpointConfigurationResults", self.data(3008), 1),
-                arg("ReserveCommunicationIdsResults", self.data(3019), 1),
-                arg("CommunicationConfigurationResults", self.data(1033), 1),
+                arg("AssetVerificationResults", self.data(data::ASSET_VERIFICATION_RESULT_DATA_TYPE), 1),
+                arg("ConnectionEndpointConfigurationResults", self.data(data::CONNECTION_ENDPOINT_CONFIGURATION_RESULT_DATA_TYPE), 1),
+                arg("ReserveCommunicationIdsResults", self.data(data::RESERVE_COMMUNICATION_IDS_RESULT_DATA_TYPE), 1),
+                arg("CommunicationConfigurationResults", self.data(data::COMMUNICATION_CONFIGURATION_RESULT_DATA_TYPE), 1),
             ],
         )
     }
@@ -275,12 +276,12 @@ impl Builder<'_> {
             &format!("{path}/VerifyAsset"),
             "VerifyAsset",
             &[
-                arg("VerificationMode", self.data(1029), -1),
+                arg("VerificationMode", self.data(data::ASSET_VERIFICATION_MODE_ENUM), -1),
                 arg("ExpectedVerificationVariables", DataTypeId::KeyValuePair.into(), 1),
-                arg("ExpectedAdditionalVerificationVariables", self.data(1028), 1),
+                arg("ExpectedAdditionalVerificationVariables", self.data(data::NODE_ID_VALUE_PAIR), 1),
             ],
             &[
-                arg("VerificationResult", self.data(1037), -1),
+                arg("VerificationResult", self.data(data::ASSET_VERIFICATION_RESULT_ENUM), -1),
                 arg("VerificationVariablesErrors", DataTypeId::StatusCode.into(), 1),
                 arg("VerificationAdditionalVariablesErrors", DataTypeId::StatusCode.into(), 1),
             ],
@@ -343,9 +344,9 @@ impl Builder<'_> {
             &node,
             &format!("{path}/Verify"),
             "Verify",
-            &[arg("ExpectedVerificationVariables", self.data(1028), 1)],
+            &[arg("ExpectedVerificationVariables", self.data(data::NODE_ID_VALUE_PAIR), 1)],
             &[
-                arg("VerificationResult", self.data(3002), -1),
+                arg("VerificationResult", self.data(data::FUNCTIONAL_ENTITY_VERIFICATION_RESULT_ENUM), -1),
                 arg("VerificationVariablesErrors", DataTypeId::StatusCode.into(), 1),
             ],
         );

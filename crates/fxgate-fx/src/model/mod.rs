@@ -3,7 +3,6 @@
 //! computation need.
 
 mod build;
-pub mod known;
 
 pub use build::build;
 
