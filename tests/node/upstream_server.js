@@ -9,6 +9,12 @@
 //     Speed           n;s=Machine.Speed    Double 3.5, writable
 //     Ticks           n;s=Machine.Ticks    UInt32, +1 every 100 ms
 //     Multiply        n;s=Machine.Multiply (a Double, b Double) -> product Double
+//     Level           n;s=Machine.Level    Double 50, writable: the input of LevelAlarm
+//     LevelAlarm      n;s=Machine.LevelAlarm  ExclusiveLimitAlarmType condition of Machine
+//                     (limits 10 / 25 / 75 / 90): writing Level above 75 makes it active and
+//                     raises its event, which reaches the Server object (Machine is an event
+//                     source of it). Its methods (Acknowledge, Confirm, AddComment) are
+//                     node-opcua's own, callable by their standard NodeIds (e.g. i=9111).
 // Prints "ready <port>" on stdout once listening; progress and errors go to stderr.
 // Exits 0 on SIGTERM/SIGINT (shutdown bounded to 5 s) and when the --parent-pid process is gone.
 const fs = require("node:fs");
@@ -48,11 +54,15 @@ async function main() {
     await server.initialize();
 
     const addressSpace = server.engine.addressSpace;
+    // binds the methods of the condition types (Acknowledge i=9111, AddComment, ...), so they
+    // can be called by their standard NodeIds on a condition
+    addressSpace.installAlarmsAndConditionsService();
     const ns = addressSpace.registerNamespace(NS_URI);
     const machine = ns.addObject({
         organizedBy: addressSpace.rootFolder.objects,
         nodeId: "s=Machine",
         browseName: "Machine",
+        eventSourceOf: addressSpace.rootFolder.objects.server,
     });
     ns.addVariable({
         componentOf: machine,
@@ -95,6 +105,27 @@ async function main() {
             statusCode: StatusCodes.Good,
             outputArguments: [{ dataType: DataType.Double, value: a * b }],
         };
+    });
+
+    const level = ns.addVariable({
+        componentOf: machine,
+        nodeId: "s=Machine.Level",
+        browseName: "Level",
+        dataType: "Double",
+        accessLevel: "CurrentRead | CurrentWrite",
+        userAccessLevel: "CurrentRead | CurrentWrite",
+        value: new Variant({ dataType: DataType.Double, value: 50 }),
+    });
+    ns.instantiateExclusiveLimitAlarm("ExclusiveLimitAlarmType", {
+        componentOf: machine,
+        nodeId: "s=Machine.LevelAlarm",
+        browseName: "LevelAlarm",
+        conditionSource: machine,
+        inputNode: level,
+        lowLowLimit: 10,
+        lowLimit: 25,
+        highLimit: 75,
+        highHighLimit: 90,
     });
 
     await server.start();

@@ -1,5 +1,5 @@
 """Helpers shared by the aggregation tests (test_aggregation*.py): gateway configuration with
-upstreams, the `peers` fixture, waiting for upstream states, notification collectors."""
+upstreams, the `peers` fixture, waiting for upstream states, notification collectors, event filters."""
 
 from __future__ import annotations
 
@@ -90,6 +90,33 @@ def code_name(dv: ua.DataValue) -> str:
     the Overflow bit (0x80) when a queue of size 1 drops a value (e.g. the last Good one for
     the Bad_NoCommunication that replaces it)."""
     return ua.StatusCode(dv.StatusCode.value & 0xFFFF0000).name
+
+
+async def of_type_filter(evtype, fields: list[str] | None = None) -> ua.EventFilter:
+    """The fields of `evtype` (as asyncua selects them; or only the BaseEventType `fields`
+    named) and the where clause OfType(evtype), as node-opcua and UaExpert filter. (asyncua's
+    default where clause, EventType InList [...], never matches on an async-opcua 0.19 server:
+    its filter compares only numbers and Booleans, so it drops such events on every node of the
+    gateway, not only forwarded ones.)"""
+    from asyncua.common.events import select_clauses_from_evtype
+
+    f = ua.EventFilter()
+    if fields is None:
+        f.SelectClauses = await select_clauses_from_evtype([evtype])
+    else:
+        f.SelectClauses = [
+            ua.SimpleAttributeOperand(
+                TypeDefinitionId=ua.NodeId(ua.ObjectIds.BaseEventType),
+                BrowsePath=[ua.QualifiedName(name, 0)],
+                AttributeId=ua.AttributeIds.Value,
+            )
+            for name in fields
+        ]
+    el = ua.ContentFilterElement()
+    el.FilterOperator = ua.FilterOperator.OfType
+    el.FilterOperands = [ua.LiteralOperand(Value=ua.Variant(evtype.nodeid))]
+    f.WhereClause.Elements = [el]
+    return f
 
 
 class Collector:

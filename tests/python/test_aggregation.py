@@ -22,6 +22,7 @@ from aggregation_support import (
     Collector,
     code_name,
     gateway_overrides,
+    of_type_filter,
     plant_node,
     sync,
     upstream,
@@ -497,22 +498,6 @@ async def test_add_and_remove_servers_at_run_time_need_the_configure_role(gatewa
 
 
 # --- events (EventNotifier objects, incl. the upstream's Server object) ----------------------
-
-
-async def of_type_filter(evtype) -> ua.EventFilter:
-    """The fields of `evtype` (as asyncua selects them) and the where clause OfType(evtype), as
-    node-opcua and UaExpert filter. (asyncua's default where clause, EventType InList [...],
-    never matches on an async-opcua 0.19 server: its filter compares only numbers and
-    Booleans, so it drops such events on every node of the gateway, not only forwarded ones.)"""
-    from asyncua.common.events import select_clauses_from_evtype
-
-    f = ua.EventFilter()
-    f.SelectClauses = await select_clauses_from_evtype([evtype])
-    el = ua.ContentFilterElement()
-    el.FilterOperator = ua.FilterOperator.OfType
-    el.FilterOperands = [ua.LiteralOperand(Value=ua.Variant(evtype.nodeid))]
-    f.WhereClause.Elements = [el]
-    return f
 
 
 @sync

@@ -4,7 +4,8 @@
   ``urn:fxgate-test:NAME:plant`` / ``:extra``, object ``Plant`` with variables, methods, a custom
   structure, enum and event type (see the docstring of ua_upstream.py for the NodeIds).
 * ``start_node_upstream()`` - ``tests/node/upstream_server.js`` (node-opcua): namespace
-  ``urn:fxgate-test:node``, object ``Machine`` (Speed, Ticks, Multiply).
+  ``urn:fxgate-test:node``, object ``Machine`` (Speed, Ticks, Multiply, Level and the
+  ExclusiveLimitAlarm ``LevelAlarm`` on it).
 
 Both return a ``Peer``: ``.port``, ``.url``, ``.stop()`` (SIGTERM, SIGKILL after 5 s),
 ``.kill()`` (SIGKILL: a crash), ``.restart(**overrides)`` (same port, same arguments unless

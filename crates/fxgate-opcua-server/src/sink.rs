@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use fxgate_config::Config;
 use fxgate_core::{Component, ComponentContext, RunningComponent};
+use opcua::server::diagnostics::DiagnosticsNodeManagerBuilder;
 use opcua::server::{ReverseConnectTargetConfig, ServerBuilder, ServerHandle};
 use opcua::types::{ExtensionObject, ServerDiagnosticsSummaryDataType, Variant};
 
@@ -132,6 +133,11 @@ impl OpcUaServerSink {
             }
         }
         let mut builder = ServerBuilder::new()
+            // the default node managers (core, diagnostics), the core one wrapped so that
+            // standard methods called on upstream objects reach the upstream
+            .without_node_managers()
+            .with_node_manager(fxgate_upstream::core_node_manager())
+            .with_node_manager(DiagnosticsNodeManagerBuilder)
             .application_name(cfg.application_name.clone())
             .application_uri(app_uri.clone())
             .product_uri("urn:fxgate")

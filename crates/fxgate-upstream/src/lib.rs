@@ -16,9 +16,11 @@ pub mod mapping;
 pub mod metrics;
 pub mod names;
 pub mod node_manager;
+pub mod standard_calls;
 pub mod upstream;
 
 pub use aggregator::Aggregator;
 pub use metrics::UpstreamMetrics;
 pub use names::{SharedTable, UpstreamNamespaces};
 pub use node_manager::{forward_node_manager, AGGREGATION_NAMESPACE};
+pub use standard_calls::core_node_manager;

@@ -155,6 +155,32 @@ impl ForwardNodeManager {
         self.agg.upstream_of_namespace(id.namespace).map(Target::Upstream)
     }
 
+    /// The upstream a node of the gateway stands for: an upstream node, or an upstream's
+    /// folder (its Objects folder).
+    fn upstream_of_object(&self, id: &NodeId) -> Option<Arc<Upstream>> {
+        match self.target(id)? {
+            Target::Upstream(up) => Some(up),
+            Target::Local(Local::UpstreamFolder(name)) => self.agg.get(&name),
+            Target::Local(_) => None,
+        }
+    }
+
+    /// Whether a standard method (namespace 0 MethodId, e.g. Acknowledge) called on `object_id`
+    /// goes to an upstream: `object_id` is an upstream's node. Such calls reach the server's
+    /// core node manager first (it owns namespace 0), which hands them to [`NodeManager::call`]
+    /// of this one (see [`crate::standard_calls`]).
+    pub fn forwards_standard_call(&self, object_id: &NodeId) -> bool {
+        self.upstream_of_object(object_id).is_some()
+    }
+
+    /// Where a call goes: by its method, or for a standard method by its object.
+    fn call_target(&self, m: &MethodCall) -> Option<Target> {
+        if m.method_id().namespace == 0 {
+            return self.upstream_of_object(m.object_id()).map(Target::Upstream);
+        }
+        self.target(m.method_id())
+    }
+
     fn may(&self, context: &RequestContext, node: &NodeId, level: AccessLevel) -> bool {
         context
             .authenticator
@@ -884,7 +910,7 @@ impl NodeManager for ForwardNodeManager {
     async fn call(&self, context: &RequestContext, methods_to_call: &mut [&mut MethodCall]) -> Result<(), StatusCode> {
         let mut groups: HashMap<String, (Arc<Upstream>, Vec<usize>)> = HashMap::new();
         for (i, m) in methods_to_call.iter_mut().enumerate() {
-            match self.target(m.method_id()) {
+            match self.call_target(m) {
                 Some(Target::Upstream(up)) => {
                     if !context.authenticator.is_user_executable(&context.token, m.method_id()) {
                         m.set_status(StatusCode::BadUserAccessDenied);
