@@ -325,3 +325,228 @@ async def test_establish_and_close_connections_need_the_connection_admin_role(ga
         assert code(r.StatusCode) == "BadInvalidArgument"
     finally:
         await safe_disconnect(op)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4.-10. EstablishConnections and CloseConnections
+# ---------------------------------------------------------------------------------------------
+
+MASK = {"VerifyAsset": 0x1, "VerifyFE": 0x2, "Create": 0x4, "EstablishControl": 0x8, "SetConfig": 0x10,
+        "Reserve": 0x40, "SetComm": 0x80, "Enable": 0x100}
+FE = "Cell1/FunctionalEntities/Motion"
+
+
+class Establish:
+    """EstablishConnections on Cell1 with the FX structures of load_data_type_definitions()."""
+
+    def __init__(self, c, fx: Fx, tags: int):
+        self.c, self.fx, self.tags = c, fx, tags
+
+    def tag(self, path: str) -> ua.NodeId:
+        return ua.NodeId(path, self.tags)
+
+    def parameter(self, name="C1", related=True, inputs=("Cell/Target",), outputs=("Cell/Speed",),
+                  type_id=None, **kw):
+        rel = ua.RelatedEndpointDataType(Address="opc.tcp://peer.example:4840", ConnectionEndpointPath=[],
+                                         ConnectionEndpointName="PeerC1") if related else ua.RelatedEndpointDataType()
+        p = ua.PubSubConnectionEndpointParameterDataType(
+            Name=name, ConnectionEndpointTypeId=type_id or ua.NodeId(1005, self.fx.ac),
+            InputVariableIds=[self.tag(t) for t in inputs], OutputVariableIds=[self.tag(t) for t in outputs],
+            IsPersistent=False, CleanupTimeout=5000.0, RelatedEndpoint=rel, IsPreconfigured=False,
+            Mode=ua.PubSubConnectionEndpointModeEnum.PublisherSubscriber)
+        for k, v in kw.items():
+            setattr(p, k, v)
+        return p
+
+    def config(self, endpoint=None, node=None, verify=None, config=None, fe=FE):
+        d = ua.ConnectionEndpointDefinitionDataType()
+        if endpoint is not None:
+            d.Encoding, d.Value = 1, endpoint
+        elif node is not None:
+            d.Encoding, d.Value = 2, node
+        return ua.ConnectionEndpointConfigurationDataType(
+            FunctionalEntityNode=self.fx.node(fe), ConnectionEndpoint=d,
+            ExpectedVerificationVariables=verify or [], ControlGroups=[], ConfigurationData=config or [])
+
+    def pair(self, node: ua.NodeId, value: ua.Variant):
+        return ua.NodeIdValuePair(Key=ua.NodeIdArray(Node=node, ArrayIndex=[]), Value=value)
+
+    async def call(self, mask: int, assets=(), endpoints=(), reserve=(), comm=()):
+        ext = ua.VariantType.ExtensionObject
+        return await self.fx.call("Cell1", "EstablishConnections", ua.Variant(mask, ua.VariantType.UInt32),
+                                  ua.Variant(list(assets), ext), ua.Variant(list(endpoints), ext),
+                                  ua.Variant(list(reserve), ext), ua.Variant(list(comm), ext))
+
+    async def endpoints(self) -> dict[str, ua.NodeId]:
+        folder = self.c.get_node(self.fx.node(f"{FE}/ConnectionEndpoints"))
+        refs = await folder.get_references(refs=ua.NodeId(41, self.fx.ac))
+        return {r.BrowseName.Name: r.NodeId for r in refs}
+
+    async def health(self) -> tuple[int, int, int]:
+        comm = await self.c.get_node(self.fx.node(f"{FE}/ConnectionEndpoints/CommHealth")).read_value()
+        op = await self.c.get_node(self.fx.node(f"{FE}/OperationalHealth")).read_value()
+        agg = await self.c.get_node(self.fx.node("Cell1/AggregatedHealth/AggregatedOperationalHealth")).read_value()
+        return comm, op, agg
+
+
+async def admin_session(gw, client_cert):
+    c = await connect(gw, client_cert, username="admin", password=ADMIN_PW)
+    fx = await Fx(c).load()
+    await c.load_data_type_definitions()
+    return c, Establish(c, fx, await c.get_namespace_index("urn:fxgate:tags"))
+
+
+@sync
+async def test_establish_connections_argument_errors_and_too_many_operations(gateway_factory, client_cert):
+    gw = gateway_factory.start(fx_config())
+    c, e = await admin_session(gw, client_cert)
+    try:
+        r = await e.call(0)
+        assert code(r.StatusCode) == "BadInvalidArgument" and not r.OutputArguments, r
+        r = await e.call(MASK["VerifyAsset"])
+        assert code(r.StatusCode) == "BadInvalidArgument", "VerifyAssetCmd with an empty AssetVerifications"
+        r = await e.call(MASK["SetConfig"], endpoints=[e.config(endpoint=e.parameter())])
+        assert code(r.StatusCode) == "BadInvalidArgument", "a Parameter endpoint needs CreateConnectionEndpointCmd"
+        r = await e.call(MASK["Create"], endpoints=[e.config(endpoint=e.parameter("A")),
+                                                    e.config(endpoint=e.parameter("B"))])
+        assert code(r.StatusCode) == "BadTooManyOperations", "MaxConnectionsPerCall is 1"
+        assert await e.endpoints() == {}
+    finally:
+        await safe_disconnect(c)
+
+
+@sync
+async def test_establish_creates_endpoints_with_health_and_rolls_back_on_errors(gateway_factory, client_cert):
+    gw = gateway_factory.start(fx_config())
+    c, e = await admin_session(gw, client_cert)
+    try:
+        assert await e.health() == (0, 0, 0)
+        # 5. CreateConnectionEndpointCmd
+        r = await e.call(MASK["Create"], endpoints=[e.config(endpoint=e.parameter("C1"))])
+        assert code(r.StatusCode) == "Good", r
+        [res] = r.OutputArguments[1].Value
+        assert isinstance(res, ua.ConnectionEndpointConfigurationResultDataType), res
+        assert (code(res.FunctionalEntityNodeResult), code(res.ConnectionEndpointResult)) == ("Good", "Good"), res
+        assert res.VerificationResult == ua.FunctionalEntityVerificationResultEnum.NotSet, res
+        assert code(res.VerificationStatus) == "Good" and not res.ConfigurationDataResult
+        c1 = res.ConnectionEndpointId
+        assert c1 == e.fx.node(f"{FE}/ConnectionEndpoints/C1"), c1
+        assert await e.endpoints() == {"C1": c1}
+        ep = c.get_node(c1)
+        assert (await ep.read_type_definition()) == ua.NodeId(1005, e.fx.ac)
+        assert await (await ep.get_child([f"{e.fx.ac}:Status"])).read_value() == 0, "Initial: no PubSub objects yet"
+        assert await (await ep.get_child([f"{e.fx.ac}:CleanupTimeout"])).read_value() == 5000.0
+        assert await (await ep.get_child([f"{e.fx.ac}:InputVariables"])).read_value() == [e.tag("Cell/Target")]
+        related = await (await ep.get_child([f"{e.fx.ac}:RelatedEndpoint"])).read_value()
+        assert related.ConnectionEndpointName == "PeerC1", related
+        assert await e.health() == (1, 1, 1), "CommInitial in CommHealth, OperationalHealth and AggregatedHealth"
+        health = await c.get_node(e.fx.node("Cell1/AggregatedHealth")).read_value()
+        assert health.AggregatedOperationalHealth == 1, health
+        # a null RelatedEndpoint
+        r = await e.call(MASK["Create"], endpoints=[e.config(endpoint=e.parameter("C2", related=False))])
+        assert code(r.StatusCode) == "Uncertain", r
+        res = r.OutputArguments[1].Value[0]
+        assert code(res.ConnectionEndpointResult) == "BadInvalidArgument" and res.ConnectionEndpointId.is_null(), res
+        # an output that is no OutputData of the entity, an abstract type, an unknown type
+        for bad, want in ((e.parameter("C3", outputs=("Cell/Gain",)), "BadInvalidArgument"),
+                          (e.parameter("C3", type_id=ua.NodeId(1002, e.fx.ac)), "BadInvalidArgument"),
+                          (e.parameter("C3", type_id=ua.NodeId(58)), "BadTypeDefinitionInvalid")):
+            r = await e.call(MASK["Create"], endpoints=[e.config(endpoint=bad)])
+            assert code(r.OutputArguments[1].Value[0].ConnectionEndpointResult) == want, (bad, r)
+        # 6. duplicate name: nothing created
+        r = await e.call(MASK["Create"], endpoints=[e.config(endpoint=e.parameter("C1"))])
+        assert code(r.StatusCode) == "Uncertain", r
+        assert code(r.OutputArguments[1].Value[0].ConnectionEndpointResult) == "BadBrowseNameDuplicated"
+        assert await e.endpoints() == {"C1": c1}
+        # 7. VerifyFE failing: Mismatch, the creation is skipped
+        wrong = [e.pair(e.fx.node(f"{FE}/AuthorUri"), ua.Variant("urn:wrong", ua.VariantType.String))]
+        r = await e.call(MASK["VerifyFE"] | MASK["Create"], endpoints=[e.config(endpoint=e.parameter("C7"), verify=wrong)])
+        assert code(r.StatusCode) == "Uncertain", r
+        res = r.OutputArguments[1].Value[0]
+        assert res.VerificationResult == ua.FunctionalEntityVerificationResultEnum.Mismatch, res
+        assert codes(res.VerificationVariablesErrors) == ["BadOutOfRange"]
+        assert code(res.ConnectionEndpointResult) == "BadNothingToDo", res
+        assert "C7" not in await e.endpoints()
+        # the same with the right AuthorUri works, verification first
+        right = [e.pair(e.fx.node(f"{FE}/AuthorUri"), ua.Variant("urn:acme:motion", ua.VariantType.String))]
+        r = await e.call(MASK["VerifyFE"] | MASK["Create"], endpoints=[e.config(endpoint=e.parameter("C7"), verify=right)])
+        assert code(r.StatusCode) == "Good", r
+        assert r.OutputArguments[1].Value[0].VerificationResult == ua.FunctionalEntityVerificationResultEnum.Match
+        # 8. configuration data outside ConfigurationData: the new endpoint is rolled back
+        outside = [e.pair(e.tag("Cell/Target"), ua.Variant(9.0, ua.VariantType.Double))]
+        r = await e.call(MASK["Create"] | MASK["SetConfig"], endpoints=[e.config(endpoint=e.parameter("C8"), config=outside)])
+        assert code(r.StatusCode) == "Uncertain", r
+        res = r.OutputArguments[1].Value[0]
+        assert codes(res.ConfigurationDataResult) == ["BadInvalidArgument"], res
+        assert res.ConnectionEndpointId.is_null(), "rolled back: no id"
+        assert "C8" not in await e.endpoints()
+        assert await c.get_node(e.tag("Cell/Target")).read_value() == 5.0, "nothing written"
+        # 9. SetConfigurationDataCmd on the existing endpoint C1
+        gain = e.tag("Cell/Gain")
+        ok = [e.pair(gain, ua.Variant(2.75, ua.VariantType.Double)), e.pair(e.tag("Cell/Mode"), ua.Variant(3, ua.VariantType.Int32))]
+        r = await e.call(MASK["SetConfig"], endpoints=[e.config(node=c1, config=ok)])
+        assert code(r.StatusCode) == "Good", r
+        assert codes(r.OutputArguments[1].Value[0].ConfigurationDataResult) == ["Good", "Good"]
+        assert r.OutputArguments[1].Value[0].ConnectionEndpointId == c1
+        assert await c.get_node(gain).read_value() == 2.75
+        assert await c.get_node(e.tag("Cell/Mode")).read_value() == 3
+        typed = [e.pair(gain, ua.Variant(4, ua.VariantType.Int32)), e.pair(e.tag("Cell/Mode"), ua.Variant(5, ua.VariantType.Int32))]
+        r = await e.call(MASK["SetConfig"], endpoints=[e.config(node=c1, config=typed)])
+        assert code(r.StatusCode) == "Uncertain", r
+        assert codes(r.OutputArguments[1].Value[0].ConfigurationDataResult) == ["BadTypeMismatch", "BadNothingToDo"]
+        assert await c.get_node(gain).read_value() == 2.75 and await c.get_node(e.tag("Cell/Mode")).read_value() == 3
+        # VerifyAssetCmd in front: a mismatching asset aborts everything after it
+        asset = ua.AssetVerificationDataType(
+            AssetToVerify=e.fx.node("Cell1/Assets/Drive"),
+            VerificationMode=ua.AssetVerificationModeEnum.AssetCompatibility,
+            ExpectedVerificationResult=ua.AssetVerificationResultEnum.Match,
+            ExpectedVerificationVariables=[
+                kv(e.fx.di, "ManufacturerUri", ua.Variant("urn:acme", ua.VariantType.String)),
+                kv(e.fx.di, "ProductCode", ua.Variant("DRV-1", ua.VariantType.String)),
+                kv(e.fx.ac, "MajorAssetVersion", ua.Variant(2, ua.VariantType.UInt16)),
+                kv(e.fx.ac, "MinorAssetVersion", ua.Variant(4, ua.VariantType.UInt16))],
+            ExpectedAdditionalVerificationVariables=[])
+        r = await e.call(MASK["VerifyAsset"] | MASK["Create"], assets=[asset], endpoints=[e.config(endpoint=e.parameter("C9"))])
+        assert code(r.StatusCode) == "Uncertain", r
+        [av] = r.OutputArguments[0].Value
+        assert av.VerificationResult == ua.AssetVerificationResultEnum.Mismatch, av
+        assert codes(av.VerificationVariablesErrors)[1] == "BadOutOfRange"
+        assert code(r.OutputArguments[1].Value[0].ConnectionEndpointResult) == "BadNothingToDo"
+        # PubSub commands are not available: EnableCommunicationCmd on C1 aborts with Bad_InvalidState
+        r = await e.call(MASK["Enable"], endpoints=[e.config(node=c1)])
+        assert code(r.StatusCode) == "Uncertain", r
+        assert code(r.OutputArguments[1].Value[0].EnableCommunicationResult) == "BadInvalidState"
+        assert set(await e.endpoints()) == {"C1", "C7"}
+    finally:
+        await safe_disconnect(c)
+
+
+@sync
+async def test_close_connections(gateway_factory, client_cert):
+    gw = gateway_factory.start(fx_config())
+    c, e = await admin_session(gw, client_cert)
+    try:
+        r = await e.call(MASK["Create"], endpoints=[e.config(endpoint=e.parameter("C1"))])
+        c1 = r.OutputArguments[1].Value[0].ConnectionEndpointId
+        status = e.fx.node(f"{FE}/ConnectionEndpoints/C1/Status")
+        # Remove=FALSE keeps the endpoint
+        r = await e.fx.call("Cell1", "CloseConnections", ua.Variant([c1], ua.VariantType.NodeId),
+                            ua.Variant(False, ua.VariantType.Boolean))
+        assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
+        assert await e.endpoints() == {"C1": c1}
+        # 10. Remove=TRUE deletes it, and the health follows
+        assert await e.health() == (1, 1, 1)
+        r = await e.fx.call("Cell1", "CloseConnections", ua.Variant([c1], ua.VariantType.NodeId),
+                            ua.Variant(True, ua.VariantType.Boolean))
+        assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
+        assert await e.endpoints() == {}
+        [dv] = await c.read_attributes([c.get_node(status)])
+        assert code(dv.StatusCode) == "BadNodeIdUnknown", dv
+        assert await e.health() == (0, 0, 0)
+        r = await e.fx.call("Cell1", "CloseConnections",
+                            ua.Variant([e.fx.node(f"{FE}/ConnectionEndpoints/Nope"), e.fx.node(FE)], ua.VariantType.NodeId),
+                            ua.Variant(True, ua.VariantType.Boolean))
+        assert code(r.StatusCode) == "Uncertain", r
+        assert codes(r.OutputArguments[0].Value) == ["BadNodeIdUnknown", "BadInvalidArgument"]
+    finally:
+        await safe_disconnect(c)

@@ -18,3 +18,7 @@ pub mod verify_asset;
 pub mod values;
 pub mod args;
 pub mod node_manager;
+pub mod establish;
+pub mod health;
+pub mod endpoints;
+pub mod host;

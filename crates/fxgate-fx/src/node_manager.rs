@@ -11,15 +11,18 @@ use opcua::server::address_space::AddressSpace;
 use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::memory::{InMemoryNodeManager, InMemoryNodeManagerBuilder, InMemoryNodeManagerImpl};
 use opcua::server::node_manager::{MethodCall, NodeManagerBuilder, RequestContext, ServerContext};
+use opcua::server::SubscriptionCache;
 use opcua::sync::RwLock;
 use opcua::types::{
-    DataEncoding, NamespaceMap, NodeId, NumericRange, StatusCode, TimestampsToReturn, Variant, VariantScalarTypeId,
+    Array, AttributeId, DataEncoding, DateTime, DynEncodable, ExtensionObject, NamespaceMap, NodeId, NumericRange,
+    StatusCode, TimestampsToReturn, Variant, VariantScalarTypeId,
 };
 
 use crate::compare::{ExpectedNodeValue, NodeLookup};
+use crate::endpoints::Endpoint;
 use crate::model::{self, Model};
 use crate::namespaces::{FxNamespaces, ALL};
-use crate::{args, verify, verify_asset};
+use crate::{args, establish, health, verify, verify_asset};
 
 /// The node manager type as the server holds it.
 pub type FxNodeManager = InMemoryNodeManager<FxNodeManagerImpl>;
@@ -50,6 +53,8 @@ pub struct FxNodeManagerImpl {
     store: Arc<TagStore>,
     tags_ns: u16,
     namespaces: Vec<NamespaceMetadata>,
+    endpoints: parking_lot::Mutex<Vec<Endpoint>>,
+    subscriptions: OnceLock<Arc<SubscriptionCache>>,
 }
 
 /// Builds the FX node manager for `cfg`. `wanted` are the indexes of the FX namespaces in the
@@ -89,7 +94,14 @@ pub fn fx_node_manager(
                 })
             })
             .collect();
-        FxNodeManagerImpl { model: Arc::new(model), store, tags_ns, namespaces }
+        FxNodeManagerImpl {
+            model: Arc::new(model),
+            store,
+            tags_ns,
+            namespaces,
+            endpoints: parking_lot::Mutex::new(Vec::new()),
+            subscriptions: OnceLock::new(),
+        }
     })
 }
 
@@ -124,8 +136,93 @@ fn register(map: &mut NamespaceMap, wanted: FxNamespaces) -> FxNamespaces {
 }
 
 impl FxNodeManagerImpl {
+    /// The FX model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The tag store.
+    pub fn store(&self) -> &TagStore {
+        &self.store
+    }
+
+    /// The ConnectionEndpoints that exist.
+    pub fn endpoints(&self) -> &parking_lot::Mutex<Vec<Endpoint>> {
+        &self.endpoints
+    }
+
+    /// Removes endpoint `node` (nodes, registry entry) and updates its component's health.
+    pub fn remove_endpoint(&self, space: &RwLock<AddressSpace>, node: &NodeId) {
+        let mut registry = self.endpoints.lock();
+        let Some(i) = registry.iter().position(|e| &e.node == node) else { return };
+        let e = registry.remove(i);
+        let mut space = space.write();
+        crate::endpoints::remove(&mut space, &e);
+        self.update_health(&mut space, &registry, e.component);
+        tracing::info!(endpoint = %e.node, "FX ConnectionEndpoint removed");
+    }
+
+    /// Recomputes CommHealth and OperationalHealth of the entities of component `c`, its
+    /// AggregatedHealth, and notifies the monitored items of the values that changed.
+    pub fn update_health(&self, space: &mut AddressSpace, registry: &[Endpoint], c: usize) {
+        let Some(component) = self.model.components.get(c) else { return };
+        let mut values = Vec::new();
+        let mut aggregated_operational = 0u32;
+        for fe in &component.entities {
+            let comm = health::comm_health(registry.iter().filter(|e| e.entity == fe.node).map(|e| e.status));
+            let operational = health::operational_health(comm);
+            aggregated_operational |= operational;
+            values.push((fe.comm_health.clone(), Variant::UInt16(comm)));
+            values.push((fe.operational_health.clone(), Variant::UInt32(operational)));
+        }
+        let devices: Vec<i32> = component
+            .assets
+            .iter()
+            .map(|a| match self.value_of(space, &a.device_health) {
+                Variant::Int32(d) => d,
+                _ => health::device::NORMAL,
+            })
+            .collect();
+        let device = health::aggregated_device_health(devices);
+        values.push((component.aggregated_device_health.clone(), Variant::UInt16(device)));
+        values.push((component.aggregated_operational_health.clone(), Variant::UInt32(aggregated_operational)));
+        values.push((component.aggregated_health.clone(), crate::values::aggregated_health(device, aggregated_operational)));
+        self.set_values(space, values);
+    }
+
+    /// The value of variable `node` in `space` (Empty if none).
+    fn value_of(&self, space: &AddressSpace, node: &NodeId) -> Variant {
+        match space.find(node) {
+            Some(NodeType::Variable(v)) => v
+                .value(TimestampsToReturn::Neither, &NumericRange::None, &DataEncoding::Binary, 0.0)
+                .value
+                .unwrap_or_default(),
+            _ => Variant::Empty,
+        }
+    }
+
+    /// Sets variable values that differ from the current ones and notifies their monitored items.
+    fn set_values(&self, space: &mut AddressSpace, values: Vec<(NodeId, Variant)>) {
+        let now = DateTime::now();
+        let mut changed = Vec::new();
+        for (id, value) in values {
+            if self.value_of(space, &id) == value {
+                continue;
+            }
+            if let Some(NodeType::Variable(v)) = space.find_mut(&id) {
+                let _ = v.set_value_direct(value, StatusCode::Good, &now, &now);
+                changed.push(id);
+            }
+        }
+        if let Some(subs) = self.subscriptions.get() {
+            subs.maybe_notify(changed.iter().map(|id| (id, AttributeId::Value)), |id, attribute, range, encoding| {
+                space.find(id)?.as_node().get_attribute(TimestampsToReturn::Both, attribute, range, encoding)
+            });
+        }
+    }
+
     /// What the server has at `e.node`: an FX node, or a tag of the tag store.
-    fn lookup(&self, space: &AddressSpace, e: &ExpectedNodeValue) -> NodeLookup {
+    pub fn lookup(&self, space: &AddressSpace, e: &ExpectedNodeValue) -> NodeLookup {
         let node = &e.node;
         if node.namespace == self.tags_ns {
             if let opcua::types::Identifier::String(path) = &node.identifier {
@@ -190,6 +287,85 @@ impl FxNodeManagerImpl {
     }
 }
 
+impl FxNodeManagerImpl {
+    async fn establish(&self, space: &RwLock<AddressSpace>, call: &mut MethodCall, component: usize) {
+        let req = match establish::Request::decode(call.arguments()) {
+            Ok(r) => r,
+            Err(results) => {
+                call.set_argument_error(results);
+                return;
+            }
+        };
+        let host = crate::host::ComponentHost { nm: self, space, component };
+        let out = establish::establish(&host, &req).await;
+        call.set_status(out.status);
+        if out.status.is_bad() {
+            return;
+        }
+        call.set_outputs(vec![
+            structures(out.assets),
+            structures(out.endpoints),
+            structures(out.reserve),
+            structures(out.communication),
+        ]);
+    }
+
+    /// CloseConnections (§6.2.5): there is no communication model object to disable in tier 1;
+    /// with Remove the endpoints are deleted.
+    fn close(&self, space: &RwLock<AddressSpace>, call: &mut MethodCall, component: usize) {
+        let a = call.arguments();
+        let (Some(list), Some(Variant::Boolean(remove))) = (a.first().and_then(args::array), a.get(1)) else {
+            call.set_argument_error(vec![StatusCode::BadTypeMismatch, StatusCode::BadTypeMismatch]);
+            return;
+        };
+        let remove = *remove;
+        let mut ids = Vec::with_capacity(list.len());
+        for v in list {
+            match v {
+                Variant::NodeId(n) => ids.push((**n).clone()),
+                _ => {
+                    call.set_argument_error(vec![StatusCode::BadTypeMismatch, StatusCode::Good]);
+                    return;
+                }
+            }
+        }
+        let Some(c) = self.model.components.get(component) else { return };
+        let results: Vec<StatusCode> = ids
+            .iter()
+            .map(|id| {
+                if id.is_null() {
+                    return StatusCode::BadNodeIdInvalid;
+                }
+                let ours = self.endpoints.lock().iter().any(|e| &e.node == id && e.belongs_to(c));
+                if ours {
+                    if remove {
+                        self.remove_endpoint(space, id);
+                    }
+                    return StatusCode::Good;
+                }
+                let e = ExpectedNodeValue { node: id.clone(), array_index: vec![], value: Variant::Empty };
+                if self.lookup(&space.read(), &e) == NodeLookup::Missing {
+                    StatusCode::BadNodeIdUnknown
+                } else {
+                    StatusCode::BadInvalidArgument
+                }
+            })
+            .collect();
+        let status = if results.iter().all(|r| r.is_good()) { StatusCode::Good } else { StatusCode::Uncertain };
+        call.set_status(status);
+        call.set_outputs(vec![Variant::from(results)]);
+    }
+}
+
+/// An array of structures as an ExtensionObject array (typed even when empty).
+fn structures<T: DynEncodable>(list: Vec<T>) -> Variant {
+    let values: Vec<Variant> = list.into_iter().map(|v| Variant::from(ExtensionObject::from_message(v))).collect();
+    match Array::new(VariantScalarTypeId::ExtensionObject, values) {
+        Ok(a) => Variant::Array(Box::new(a)),
+        Err(_) => Variant::Empty,
+    }
+}
+
 fn arg_ok(ok: bool) -> StatusCode {
     if ok {
         StatusCode::Good
@@ -200,14 +376,16 @@ fn arg_ok(ok: bool) -> StatusCode {
 
 #[async_trait]
 impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
-    async fn init(&self, _address_space: &mut AddressSpace, _context: ServerContext) {}
-
     fn name(&self) -> &str {
         "fxgate-fx"
     }
 
     fn namespaces(&self) -> Vec<NamespaceMetadata> {
         self.namespaces.clone()
+    }
+
+    async fn init(&self, _address_space: &mut AddressSpace, context: ServerContext) {
+        let _ = self.subscriptions.set(context.subscriptions.clone());
     }
 
     async fn call(
@@ -218,13 +396,14 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
     ) -> Result<(), StatusCode> {
         for call in methods_to_call {
             let method = call.method_id().clone();
-            let space = address_space.read();
             if let Some((_, asset)) = self.model.asset(&method).filter(|(_, a)| a.verify == method) {
-                self.verify_asset(&space, call, asset);
+                self.verify_asset(&address_space.read(), call, asset);
             } else if self.model.entity(&method).is_some_and(|(_, e)| e.verify == method) {
-                self.verify(&space, call);
-            } else if self.model.component(&method).is_some() {
-                call.set_status(StatusCode::BadNotImplemented);
+                self.verify(&address_space.read(), call);
+            } else if let Some(c) = self.model.components.iter().position(|c| c.establish == method) {
+                self.establish(address_space, call, c).await;
+            } else if let Some(c) = self.model.components.iter().position(|c| c.close == method) {
+                self.close(address_space, call, c);
             } else {
                 call.set_status(StatusCode::BadMethodInvalid);
             }

@@ -4,17 +4,7 @@
 use opcua::types::StatusCode;
 
 use crate::compare::{check_node, ExpectedNodeValue, NodeLookup};
-
-/// FunctionalEntityVerificationResultEnum (§10.22).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeVerificationResult {
-    /// 0: not possible (an invalid element).
-    NotSet = 0,
-    /// 1: all nodes exist with the expected values.
-    Match = 1,
-    /// 2: a node is missing or has another value.
-    Mismatch = 2,
-}
+use crate::types::FunctionalEntityVerificationResultEnum as FeVerificationResult;
 
 /// The outcome of Verify. A Bad `status` comes with empty outputs.
 #[derive(Debug, Clone, PartialEq)]

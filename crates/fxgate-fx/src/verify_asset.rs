@@ -5,42 +5,7 @@ use opcua::types::{QualifiedName, StatusCode, Variant};
 
 use crate::compare::{check_node, compare, ExpectedNodeValue, NodeLookup};
 use crate::namespaces::FxNamespaces;
-
-/// AssetVerificationModeEnum (§10.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VerificationMode {
-    /// 0: AssetCompatibility.
-    Compatibility,
-    /// 1: AssetIdentity.
-    Identity,
-    /// 2: AssetIdentityAndCompatibility.
-    IdentityAndCompatibility,
-}
-
-impl VerificationMode {
-    /// From the enumeration value; None for values the specification does not define.
-    pub fn from_i32(v: i32) -> Option<Self> {
-        match v {
-            0 => Some(Self::Compatibility),
-            1 => Some(Self::Identity),
-            2 => Some(Self::IdentityAndCompatibility),
-            _ => None,
-        }
-    }
-}
-
-/// AssetVerificationResultEnum (§10.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum AssetVerificationResult {
-    /// 0: verification was not possible (invalid elements).
-    NotSet = 0,
-    /// 1: everything matches.
-    Match = 1,
-    /// 2: some compatibility variable differs, but the Asset is backwards compatible.
-    Compatible = 2,
-    /// 3: the Asset is not what was expected.
-    Mismatch = 3,
-}
+use crate::types::{AssetVerificationModeEnum as VerificationMode, AssetVerificationResultEnum as AssetVerificationResult};
 
 /// The outcome of a VerifyAsset call. A Bad `status` comes with empty outputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,13 +82,13 @@ pub fn verify_asset(
     names: &NameplateNames,
     additional_lookup: &dyn Fn(&ExpectedNodeValue) -> NodeLookup,
 ) -> AssetVerdict {
-    let Some(mode) = VerificationMode::from_i32(mode) else {
+    let Ok(mode) = VerificationMode::try_from(mode) else {
         return AssetVerdict::bad(StatusCode::BadNotSupported);
     };
     let implemented = |q: &QualifiedName| asset.iter().any(|(n, _)| n == q);
     let given = |q: &QualifiedName| expected.iter().any(|(n, _)| n == q);
-    let identity = matches!(mode, VerificationMode::Identity | VerificationMode::IdentityAndCompatibility);
-    let compatibility = matches!(mode, VerificationMode::Compatibility | VerificationMode::IdentityAndCompatibility);
+    let identity = matches!(mode, VerificationMode::AssetIdentity | VerificationMode::AssetIdentityAndCompatibility);
+    let compatibility = matches!(mode, VerificationMode::AssetCompatibility | VerificationMode::AssetIdentityAndCompatibility);
     if identity && !implemented(&names.serial_number) && !implemented(&names.product_instance_uri) {
         // identity modes are only supported by Assets that have an identity
         return AssetVerdict::bad(StatusCode::BadNotSupported);

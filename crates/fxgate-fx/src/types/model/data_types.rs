@@ -65,29 +65,28 @@ pub(super) fn structure(model: &mut Model<'_>, def: &StructDef) -> Result<(), Mo
 fn structure_type(def: &StructDef) -> StructureType {
     let has = |kind| def.fields.iter().any(|f| f.kind == kind);
     match def.kind {
-        // A union alternative allowing subtypes is published as a plain field of DataType
-        // Structure (see `field`), so unions stay `Union`.
+        // A field allowing subtypes is published as a plain field of DataType Structure (see
+        // `field`), so unions stay `Union` and such structures `Structure`.
         StructKind::Union => StructureType::Union,
         StructKind::Structure if has(FieldKind::Optional) => {
             StructureType::StructureWithOptionalFields
-        }
-        StructKind::Structure if has(FieldKind::Subtyped) => {
-            StructureType::StructureWithSubtypedValues
         }
         StructKind::Structure => StructureType::Structure,
     }
 }
 
-/// A StructureField. For structures, `IsOptional` means "optional" or, in a
-/// StructureWithSubtypedValues, "allows subtypes" (OPC 10000-3 §8.51).
+/// A StructureField; `IsOptional` marks an optional field.
 ///
-/// A union alternative allowing subtypes (only ConnectionEndpointDefinitionDataType.Parameter)
-/// would make the union a UnionWithSubtypedValues, which common clients (Python asyncua 2.1)
-/// cannot load. The alternative is published with DataType Structure instead: the encoding is the
-/// same (an ExtensionObject holding the subtype), only the declared supertype is lost.
-fn field(model: &Model<'_>, kind: StructKind, f: &FieldDef) -> StructureField {
-    let union_subtyped = kind == StructKind::Union && f.kind == FieldKind::Subtyped;
-    let data_type = if union_subtyped {
+/// A field allowing subtypes (ConnectionEndpointDefinitionDataType.Parameter,
+/// ConnectionEndpointConfigurationDataType.CommunicationLinks, …) would make its type a
+/// UnionWithSubtypedValues or StructureWithSubtypedValues (OPC 10000-3 §8.51). Common clients
+/// get those wrong: Python asyncua 2.1 cannot load the union, and in the structure it treats the
+/// field as optional and leaves it out of the encoding. Such a field is published with DataType
+/// Structure instead: the encoding is the same (an ExtensionObject holding the subtype), only the
+/// declared supertype is lost.
+fn field(model: &Model<'_>, _kind: StructKind, f: &FieldDef) -> StructureField {
+    let subtyped = f.kind == FieldKind::Subtyped;
+    let data_type = if subtyped {
         DataTypeId::Structure.into()
     } else {
         model.id(f.data_type)
@@ -99,7 +98,7 @@ fn field(model: &Model<'_>, kind: StructKind, f: &FieldDef) -> StructureField {
         value_rank: f.value_rank,
         array_dimensions: (f.value_rank == ARRAY).then(|| vec![0]),
         max_string_length: 0,
-        is_optional: f.kind != FieldKind::Plain && !union_subtyped,
+        is_optional: f.kind == FieldKind::Optional,
     }
 }
 

@@ -142,23 +142,22 @@ fn structure_definitions_follow_the_nodeset() {
     assert_eq!(names.last().map(String::as_str), Some("Mode"));
     assert_eq!(names.len(), 9);
 
-    // AllowSubTypes: StructureWithSubtypedValues, the field marked optional.
+    // AllowSubTypes: published as a plain Structure whose field has DataType Structure (an
+    // ExtensionObject on the wire; see data_types::field), not optional.
     let DataTypeDefinition::Structure(config) = definition(
         &space,
         &node(NS.data, data::CONNECTION_ENDPOINT_CONFIGURATION_DATA_TYPE),
     ) else {
         panic!("structure")
     };
-    assert_eq!(
-        config.structure_type,
-        StructureType::StructureWithSubtypedValues
-    );
+    assert_eq!(config.structure_type, StructureType::Structure);
     let links = config
         .fields
         .unwrap_or_default()
         .pop()
         .expect("CommunicationLinks");
-    assert!(links.is_optional);
+    assert!(!links.is_optional);
+    assert_eq!(links.data_type, NodeId::from(DataTypeId::Structure));
 
     // The endpoint union: Parameter published as a Structure (see data_types::field).
     let DataTypeDefinition::Structure(union) = definition(

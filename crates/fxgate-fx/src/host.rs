@@ -1,0 +1,170 @@
+//! The AutomationComponent as [`establish::Host`](crate::establish::Host): what
+//! EstablishConnections does to the address space, the endpoint registry and the tag store.
+
+use async_trait::async_trait;
+use opcua::server::address_space::AddressSpace;
+use opcua::sync::RwLock;
+use opcua::types::{ExtensionObject, NodeId, StatusCode, Variant, VariantScalarTypeId};
+
+use crate::compare::ExpectedNodeValue;
+use crate::establish::Host;
+use crate::node_manager::FxNodeManagerImpl;
+use crate::types::{AssetVerificationDataType, AssetVerificationResultDataType, AssetVerificationResultEnum, NodeIdValuePair};
+use crate::verify::FeVerdict;
+use crate::{endpoints, verify, verify_asset};
+
+/// One call's view of the component it is called on.
+pub struct ComponentHost<'a> {
+    /// The node manager.
+    pub nm: &'a FxNodeManagerImpl,
+    /// Its address space.
+    pub space: &'a RwLock<AddressSpace>,
+    /// Index of the component in the model.
+    pub component: usize,
+}
+
+/// A NodeIdValuePair as an expected node value.
+pub fn expected(p: &NodeIdValuePair) -> ExpectedNodeValue {
+    ExpectedNodeValue {
+        node: p.key.node.clone(),
+        array_index: p.key.array_index.clone().unwrap_or_default(),
+        value: p.value.clone(),
+    }
+}
+
+impl ComponentHost<'_> {
+    fn component(&self) -> &crate::model::Component {
+        &self.nm.model().components[self.component]
+    }
+
+    /// Whether `node` exists at all (FX node or tag).
+    fn exists(&self, node: &NodeId) -> bool {
+        let space = self.space.read();
+        let e = ExpectedNodeValue { node: node.clone(), array_index: vec![], value: Variant::Empty };
+        self.nm.lookup(&space, &e) != crate::compare::NodeLookup::Missing
+    }
+}
+
+#[async_trait]
+impl Host for ComponentHost<'_> {
+    fn max_connections_per_call(&self) -> u32 {
+        self.component().max_connections_per_call
+    }
+
+    fn verify_asset(&self, v: &AssetVerificationDataType) -> AssetVerificationResultDataType {
+        let fail = |s: StatusCode| AssetVerificationResultDataType {
+            verification_status: s,
+            verification_result: AssetVerificationResultEnum::NotSet,
+            ..Default::default()
+        };
+        if v.asset_to_verify.is_null() {
+            return fail(StatusCode::BadNodeIdInvalid);
+        }
+        let Some(asset) = self.component().assets.iter().find(|a| a.node == v.asset_to_verify) else {
+            let s = if self.exists(&v.asset_to_verify) { StatusCode::BadInvalidArgument } else { StatusCode::BadNodeIdUnknown };
+            return fail(s);
+        };
+        let keys: Vec<_> = v
+            .expected_verification_variables
+            .iter()
+            .flatten()
+            .map(|kv| (kv.key.clone(), kv.value.clone()))
+            .collect();
+        let additional: Vec<_> = v.expected_additional_verification_variables.iter().flatten().map(expected).collect();
+        let space = self.space.read();
+        let lookup = |e: &ExpectedNodeValue| self.nm.lookup(&space, e);
+        let verdict = verify_asset::verify_asset(
+            v.verification_mode as i32,
+            &keys,
+            &additional,
+            &asset.nameplate,
+            &self.nm.model().names,
+            &lookup,
+        );
+        AssetVerificationResultDataType {
+            verification_status: verdict.status,
+            verification_result: verdict.result.unwrap_or(AssetVerificationResultEnum::NotSet),
+            verification_variables_errors: (!verdict.errors.is_empty()).then_some(verdict.errors),
+            verification_additional_variables_errors: (!verdict.additional_errors.is_empty())
+                .then_some(verdict.additional_errors),
+        }
+    }
+
+    fn entity(&self, fe: &NodeId) -> StatusCode {
+        if fe.is_null() {
+            StatusCode::BadNodeIdInvalid
+        } else if self.component().entities.iter().any(|e| &e.node == fe) {
+            StatusCode::Good
+        } else if self.exists(fe) {
+            StatusCode::BadInvalidArgument
+        } else {
+            StatusCode::BadNodeIdUnknown
+        }
+    }
+
+    fn verify_entity(&self, _fe: &NodeId, expected_values: &[NodeIdValuePair]) -> FeVerdict {
+        let list: Vec<_> = expected_values.iter().map(expected).collect();
+        let space = self.space.read();
+        verify::verify(&list, &|e: &ExpectedNodeValue| self.nm.lookup(&space, e))
+    }
+
+    fn create_endpoint(&self, fe: &NodeId, parameter: &ExtensionObject) -> Result<NodeId, StatusCode> {
+        let component = self.component();
+        let entity = component.entities.iter().find(|e| &e.node == fe).ok_or(StatusCode::BadInvalidArgument)?;
+        let ns = self.nm.model().ns;
+        let mut registry = self.nm.endpoints().lock();
+        let p = endpoints::check(parameter, &ns, component, entity, &registry)?;
+        let mut space = self.space.write();
+        let e = endpoints::insert(&mut space, &ns, self.component, entity, &p);
+        let id = e.node.clone();
+        registry.push(e);
+        self.nm.update_health(&mut space, &registry, self.component);
+        tracing::info!(endpoint = %id, "FX ConnectionEndpoint created");
+        Ok(id)
+    }
+
+    fn endpoint(&self, fe: &NodeId, endpoint: &NodeId) -> StatusCode {
+        if endpoint.is_null() {
+            return StatusCode::BadNodeIdInvalid;
+        }
+        let registry = self.nm.endpoints().lock();
+        match registry.iter().find(|e| &e.node == endpoint) {
+            Some(e) if &e.entity == fe => StatusCode::Good,
+            Some(_) => StatusCode::BadNodeIdUnknown,
+            None if self.exists(endpoint) => StatusCode::BadInvalidArgument,
+            None => StatusCode::BadNodeIdUnknown,
+        }
+    }
+
+    fn delete_endpoint(&self, endpoint: &NodeId) {
+        self.nm.remove_endpoint(self.space, endpoint);
+    }
+
+    async fn set_configuration(&self, fe: &NodeId, pair: &NodeIdValuePair) -> StatusCode {
+        let key = &pair.key.node;
+        if key.is_null() {
+            return StatusCode::BadNodeIdInvalid;
+        }
+        let Some(entity) = self.component().entities.iter().find(|e| &e.node == fe) else {
+            return StatusCode::BadInvalidArgument;
+        };
+        let Some(tag) = entity.configuration.iter().find(|t| &t.node == key) else {
+            return if self.exists(key) { StatusCode::BadInvalidArgument } else { StatusCode::BadNodeIdUnknown };
+        };
+        if pair.key.array_index.as_ref().is_some_and(|a| !a.is_empty()) {
+            return StatusCode::BadInvalidArgument; // configuration tags are scalars
+        }
+        let declared = self
+            .nm
+            .store()
+            .def(tag.tag)
+            .and_then(|d| VariantScalarTypeId::try_from(&NodeId::from(d.data_type)).ok());
+        if pair.value.is_empty() || pair.value.is_array() || declared != pair.value.scalar_type_id() {
+            return StatusCode::BadTypeMismatch;
+        }
+        match self.nm.store().write(tag.tag, pair.value.clone()).await {
+            StatusCode::BadNotWritable | StatusCode::BadUserAccessDenied => StatusCode::BadUserAccessDenied,
+            s => s,
+        }
+    }
+}
