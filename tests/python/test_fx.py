@@ -550,3 +550,54 @@ async def test_close_connections(gateway_factory, client_cert):
         assert codes(r.OutputArguments[0].Value) == ["BadNodeIdUnknown", "BadInvalidArgument"]
     finally:
         await safe_disconnect(c)
+
+
+# ---------------------------------------------------------------------------------------------
+# health of a lost device
+# ---------------------------------------------------------------------------------------------
+
+
+@sync
+async def test_a_lost_modbus_device_is_a_device_failure_of_its_assets(gateway_factory, client_cert):
+    from fxgate_testlib import free_port
+    from modbus_peers import ModbusDevice
+
+    port = free_port()
+    dev = ModbusDevice({"hr": {0: [42]}}, port, name="plc", unit_id=1).start()
+    cfg = fx_config()
+    cfg["line"] = [{"name": "plc", "mode": "client", "host": "127.0.0.1", "port": port, "connect_timeout_ms": 1000,
+                    "reconnect_delay_ms": 200, "reconnect_max_ms": 1000}]
+    cfg["device"] = [{"name": "Press", "line": "plc", "protocol": "modbus", "unit_id": 1, "timeout_ms": 500,
+                      "poll_ms": 200, "tag": [{"name": "Force", "address": "hr:0", "type": "int16"}]}]
+    ac = cfg["fx"]["automation_component"][0]
+    ac["sources"] = ["Press"]
+    ac["functional_entity"][0]["outputs"].append("Press/Force")
+    gw = gateway_factory.start(cfg)
+    c = await connect(gw, client_cert)
+    try:
+        fx = await Fx(c).load()
+        tags = await c.get_namespace_index("urn:fxgate:tags")
+        device = c.get_node(fx.node("Cell1/Assets/Drive/DeviceHealth"))
+        aggregated = c.get_node(fx.node("Cell1/AggregatedHealth/AggregatedDeviceHealth"))
+        health = c.get_node(fx.node("Cell1/AggregatedHealth"))
+
+        async def until(pred, what, timeout=10.0):
+            deadline = asyncio.get_running_loop().time() + timeout
+            while True:
+                state = (await device.read_value(), await aggregated.read_value())
+                if pred(state):
+                    return state
+                assert asyncio.get_running_loop().time() < deadline, f"{what}: {state}"
+                await asyncio.sleep(0.2)
+
+        await until(lambda s: s == (0, 0), "NORMAL while the device answers")
+        assert await c.get_node(ua.NodeId("Press/Force", tags)).read_value() == 42
+        dev.kill()
+        assert await until(lambda s: s == (1, 1), "FAILURE and DeviceFailure after the device is lost") == (1, 1)
+        await c.load_data_type_definitions()
+        assert (await health.read_value()).AggregatedDeviceHealth == 1
+        dev.start()
+        await until(lambda s: s == (0, 0), "NORMAL again when the device is back")
+    finally:
+        await safe_disconnect(c)
+        dev.stop()

@@ -22,3 +22,4 @@ pub mod establish;
 pub mod health;
 pub mod endpoints;
 pub mod host;
+pub mod device_health;

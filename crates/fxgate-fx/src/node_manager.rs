@@ -162,6 +162,18 @@ impl FxNodeManagerImpl {
         tracing::info!(endpoint = %e.node, "FX ConnectionEndpoint removed");
     }
 
+    /// Sets the DeviceHealth of component `c`'s Assets to FAILURE (`failed`) or NORMAL, and the
+    /// component's aggregated health.
+    pub fn set_device_failure(&self, space: &RwLock<AddressSpace>, c: usize, failed: bool) {
+        let Some(component) = self.model.components.get(c) else { return };
+        let value = if failed { health::device::FAILURE } else { health::device::NORMAL };
+        let registry = self.endpoints.lock();
+        let mut space = space.write();
+        let values = component.assets.iter().map(|a| (a.device_health.clone(), Variant::Int32(value))).collect();
+        self.set_values(&mut space, values);
+        self.update_health(&mut space, &registry, c);
+    }
+
     /// Recomputes CommHealth and OperationalHealth of the entities of component `c`, its
     /// AggregatedHealth, and notifies the monitored items of the values that changed.
     pub fn update_health(&self, space: &mut AddressSpace, registry: &[Endpoint], c: usize) {
@@ -386,6 +398,34 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
 
     async fn init(&self, _address_space: &mut AddressSpace, context: ServerContext) {
         let _ = self.subscriptions.set(context.subscriptions.clone());
+        let sources = crate::device_health::SourceTags::new(&self.model, &self.store);
+        if sources.is_empty() {
+            return;
+        }
+        let mut rx = self.store.subscribe();
+        let store = self.store.clone();
+        let node_managers = context.node_managers.clone();
+        tokio::spawn(async move {
+            let mut failed = vec![false; sources.len()];
+            // the state before the first change: sources may be down from the start
+            let mut pending: Vec<usize> = (0..sources.len()).collect();
+            loop {
+                let Some(nm) = node_managers.get_of_type::<FxNodeManager>() else { return };
+                for c in pending.drain(..) {
+                    let now = sources.failed(&store, c);
+                    if now != failed[c] || now {
+                        failed[c] = now;
+                        nm.inner().set_device_failure(nm.address_space(), c, now);
+                    }
+                }
+                drop(nm);
+                match rx.recv().await {
+                    Ok(batch) => pending = sources.touched(&batch),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => pending = (0..sources.len()).collect(),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
     }
 
     async fn call(

@@ -1,0 +1,87 @@
+//! DeviceHealth of an AutomationComponent's Assets from the tag-store sources it stands for
+//! (`[[fx.automation_component]] sources`): FAILURE while a source has lost communication (its
+//! tags are Bad_NoCommunication or another communication error), NORMAL otherwise. The
+//! component's AggregatedDeviceHealth follows (§6.2.2: DeviceFailure).
+
+use std::collections::HashSet;
+
+use fxgate_core::{ChangeBatch, TagId, TagStore};
+use opcua::types::StatusCode;
+
+use crate::model::Model;
+
+/// Whether `status` says the source behind a tag is out of reach.
+pub fn is_lost(status: StatusCode) -> bool {
+    // compare without the info bits (overflow, limits) a value's status may carry
+    let code = StatusCode::from(status.bits() & 0xFFFF_0000);
+    matches!(
+        code,
+        StatusCode::BadNoCommunication
+            | StatusCode::BadCommunicationError
+            | StatusCode::BadNotConnected
+            | StatusCode::BadConnectionClosed
+            | StatusCode::BadServerNotConnected
+    )
+}
+
+/// The tags of each component's sources.
+#[derive(Debug, Clone, Default)]
+pub struct SourceTags {
+    per_component: Vec<HashSet<TagId>>,
+}
+
+impl SourceTags {
+    /// The tags of the sources of every component of `model` in `store`.
+    pub fn new(model: &Model, store: &TagStore) -> Self {
+        let per_component = model
+            .components
+            .iter()
+            .map(|c| {
+                store
+                    .defs()
+                    .filter(|(_, d)| c.sources.iter().any(|s| s.as_str() == &*d.source))
+                    .map(|(id, _)| id)
+                    .collect()
+            })
+            .collect();
+        Self { per_component }
+    }
+
+    /// The components with a tag in `batch`.
+    pub fn touched(&self, batch: &ChangeBatch) -> Vec<usize> {
+        (0..self.per_component.len())
+            .filter(|c| batch.iter().any(|(id, _)| self.per_component[*c].contains(id)))
+            .collect()
+    }
+
+    /// Whether a source of component `c` has lost communication now.
+    pub fn failed(&self, store: &TagStore, c: usize) -> bool {
+        self.per_component
+            .get(c)
+            .is_some_and(|tags| tags.iter().any(|id| store.with_value(*id, |v| is_lost(v.status)).unwrap_or(false)))
+    }
+
+    /// The number of components.
+    pub fn len(&self) -> usize {
+        self.per_component.len()
+    }
+
+    /// Whether there are no components.
+    pub fn is_empty(&self) -> bool {
+        self.per_component.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn communication_errors_are_lost_others_not() {
+        assert!(is_lost(StatusCode::BadNoCommunication));
+        assert!(is_lost(StatusCode::BadCommunicationError));
+        assert!(!is_lost(StatusCode::Good));
+        assert!(!is_lost(StatusCode::BadWaitingForInitialData), "not yet polled is no failure");
+        assert!(!is_lost(StatusCode::BadOutOfRange));
+    }
+}
