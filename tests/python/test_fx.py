@@ -601,3 +601,36 @@ async def test_a_lost_modbus_device_is_a_device_failure_of_its_assets(gateway_fa
     finally:
         await safe_disconnect(c)
         dev.stop()
+
+
+@sync
+async def test_an_upstream_server_as_source_its_loss_is_a_device_failure(gateway_factory, client_cert, peers):
+    from aggregation_support import upstream, wait_connected
+
+    plc = peers("ua", "alpha")
+    cfg = fx_config()
+    cfg["server"]["accept_all_certificates"] = True
+    cfg["upstream"] = [upstream("plc1", plc)]
+    cfg["fx"]["automation_component"][0]["sources"] = ["Cell", "plc1"]
+    gw = gateway_factory.start(cfg)
+    c = await connect(gw, client_cert)
+    try:
+        fx = await Fx(c).load()
+        device = c.get_node(fx.node("Cell1/Assets/Drive/DeviceHealth"))
+        aggregated = c.get_node(fx.node("Cell1/AggregatedHealth/AggregatedDeviceHealth"))
+
+        async def until(want, what, timeout=15.0):
+            deadline = asyncio.get_running_loop().time() + timeout
+            while (state := (await device.read_value(), await aggregated.read_value())) != want:
+                assert asyncio.get_running_loop().time() < deadline, f"{what}: {state}"
+                await asyncio.sleep(0.2)
+
+        await wait_connected(c, ["plc1"])
+        await until((0, 0), "NORMAL while the upstream is connected")
+        plc.kill()
+        await until((1, 1), "FAILURE when the upstream is gone")
+        plc.restart()
+        await wait_connected(c, ["plc1"])
+        await until((0, 0), "NORMAL again when it is back")
+    finally:
+        await safe_disconnect(c)

@@ -17,8 +17,8 @@ pub struct FxConfig {
 pub struct AutomationComponentConfig {
     /// BrowseName under FxRoot.
     pub name: String,
-    /// The tag-store sources (simulators, devices) this component stands for: while one of them
-    /// has lost communication, its Assets report DeviceHealth FAILURE.
+    /// The sources (simulators, devices, upstream servers) this component stands for: while one
+    /// of them has lost communication, its Assets report DeviceHealth FAILURE.
     pub sources: Vec<String>,
     /// ComponentCapabilities.MaxConnections (connection endpoints in all); 0 = not limited.
     pub max_connections: u32,

@@ -14,6 +14,7 @@ pub fn validate(config: &Config, errs: &mut Vec<Invalid>) {
         .iter()
         .map(|s| s.name.as_str())
         .chain(config.device.iter().map(|d| d.name.as_str()))
+        .chain(config.upstream.iter().map(|u| u.name.as_str()))
         .collect();
     let mut names = HashSet::new();
     for (i, ac) in config.fx.automation_component.iter().enumerate() {
@@ -23,7 +24,7 @@ pub fn validate(config: &Config, errs: &mut Vec<Invalid>) {
             if !sources.contains(s.as_str()) {
                 errs.push(Invalid::new(
                     f(&format!("sources[{j}]")),
-                    format!("no simulator or device is named `{s}` (upstream servers cannot be sources yet)"),
+                    format!("no simulator, device or upstream is named `{s}`"),
                 ));
             }
         }

@@ -1,11 +1,16 @@
-//! DeviceHealth of an AutomationComponent's Assets from the tag-store sources it stands for
-//! (`[[fx.automation_component]] sources`): FAILURE while a source has lost communication (its
-//! tags are Bad_NoCommunication or another communication error), NORMAL otherwise. The
-//! component's AggregatedDeviceHealth follows (§6.2.2: DeviceFailure).
+//! DeviceHealth of an AutomationComponent's Assets from the sources it stands for
+//! (`[[fx.automation_component]] sources`): FAILURE while a source has lost communication — a
+//! simulator's or device's tags are Bad_NoCommunication (or another communication error), an
+//! upstream server is not Connected — NORMAL otherwise. The component's AggregatedDeviceHealth
+//! follows (§6.2.2: DeviceFailure).
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
+
 use fxgate_core::{ChangeBatch, TagId, TagStore};
+use fxgate_upstream::upstream::State;
+use fxgate_upstream::Aggregator;
 use opcua::types::StatusCode;
 
 use crate::model::Model;
@@ -24,15 +29,30 @@ pub fn is_lost(status: StatusCode) -> bool {
     )
 }
 
-/// The tags of each component's sources.
-#[derive(Debug, Clone, Default)]
+/// The sources of each component: the tags of its simulators and devices, and its upstream
+/// servers.
+#[derive(Clone, Default)]
 pub struct SourceTags {
     per_component: Vec<HashSet<TagId>>,
+    upstreams: Vec<Vec<String>>,
+    aggregator: Option<Arc<Aggregator>>,
 }
 
 impl SourceTags {
-    /// The tags of the sources of every component of `model` in `store`.
-    pub fn new(model: &Model, store: &TagStore) -> Self {
+    /// The sources of every component of `model`: tags in `store`, upstream servers in
+    /// `aggregator` (a source that is neither is taken as an upstream server).
+    pub fn new(model: &Model, store: &TagStore, aggregator: Option<Arc<Aggregator>>) -> Self {
+        let upstreams = model
+            .components
+            .iter()
+            .map(|c| {
+                c.sources
+                    .iter()
+                    .filter(|s| !store.defs().any(|(_, d)| d.source.as_ref() == s.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .collect();
         let per_component = model
             .components
             .iter()
@@ -44,7 +64,12 @@ impl SourceTags {
                     .collect()
             })
             .collect();
-        Self { per_component }
+        Self { per_component, upstreams, aggregator }
+    }
+
+    /// The components with an upstream server among their sources (their state is polled).
+    pub fn with_upstreams(&self) -> Vec<usize> {
+        (0..self.upstreams.len()).filter(|c| !self.upstreams[*c].is_empty()).collect()
     }
 
     /// The components with a tag in `batch`.
@@ -56,9 +81,17 @@ impl SourceTags {
 
     /// Whether a source of component `c` has lost communication now.
     pub fn failed(&self, store: &TagStore, c: usize) -> bool {
-        self.per_component
+        let tags = self
+            .per_component
             .get(c)
-            .is_some_and(|tags| tags.iter().any(|id| store.with_value(*id, |v| is_lost(v.status)).unwrap_or(false)))
+            .is_some_and(|tags| tags.iter().any(|id| store.with_value(*id, |v| is_lost(v.status)).unwrap_or(false)));
+        let upstream = self.upstreams.get(c).is_some_and(|names| {
+            names.iter().any(|n| {
+                let found = self.aggregator.as_ref().and_then(|a| a.find(n));
+                found.is_none_or(|u| u.status().state != State::Connected)
+            })
+        });
+        tags || upstream
     }
 
     /// The number of components.

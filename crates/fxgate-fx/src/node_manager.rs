@@ -55,15 +55,18 @@ pub struct FxNodeManagerImpl {
     namespaces: Vec<NamespaceMetadata>,
     endpoints: parking_lot::Mutex<Vec<Endpoint>>,
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
+    aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
 }
 
 /// Builds the FX node manager for `cfg`. `wanted` are the indexes of the FX namespaces in the
 /// persisted namespace table: each is registered at that index when it is free in the server
 /// (so that upstream namespaces, which take their table indexes, never collide with them).
-/// `tags_namespace` is the URI of the tag nodes.
+/// `tags_namespace` is the URI of the tag nodes; `aggregator` holds the upstream servers a
+/// component may stand for.
 pub fn fx_node_manager(
     cfg: FxConfig,
     store: Arc<TagStore>,
+    aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
     wanted: FxNamespaces,
     tags_namespace: &'static str,
 ) -> impl NodeManagerBuilder {
@@ -101,6 +104,7 @@ pub fn fx_node_manager(
             namespaces,
             endpoints: parking_lot::Mutex::new(Vec::new()),
             subscriptions: OnceLock::new(),
+            aggregator,
         }
     })
 }
@@ -398,31 +402,37 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
 
     async fn init(&self, _address_space: &mut AddressSpace, context: ServerContext) {
         let _ = self.subscriptions.set(context.subscriptions.clone());
-        let sources = crate::device_health::SourceTags::new(&self.model, &self.store);
+        let sources = crate::device_health::SourceTags::new(&self.model, &self.store, self.aggregator.clone());
         if sources.is_empty() {
             return;
         }
+        let polled = sources.with_upstreams();
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
         let mut rx = self.store.subscribe();
         let store = self.store.clone();
         let node_managers = context.node_managers.clone();
         tokio::spawn(async move {
-            let mut failed = vec![false; sources.len()];
             // the state before the first change: sources may be down from the start
+            let mut failed = vec![false; sources.len()];
             let mut pending: Vec<usize> = (0..sources.len()).collect();
             loop {
                 let Some(nm) = node_managers.get_of_type::<FxNodeManager>() else { return };
                 for c in pending.drain(..) {
                     let now = sources.failed(&store, c);
-                    if now != failed[c] || now {
+                    if now != failed[c] {
                         failed[c] = now;
                         nm.inner().set_device_failure(nm.address_space(), c, now);
                     }
                 }
                 drop(nm);
-                match rx.recv().await {
-                    Ok(batch) => pending = sources.touched(&batch),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => pending = (0..sources.len()).collect(),
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                tokio::select! {
+                    r = rx.recv() => match r {
+                        Ok(batch) => pending = sources.touched(&batch),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => pending = (0..sources.len()).collect(),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    },
+                    // upstream states are polled (the aggregation has no change stream for them)
+                    _ = tick.tick(), if !polled.is_empty() => pending = polled.clone(),
                 }
             }
         });

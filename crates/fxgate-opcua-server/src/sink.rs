@@ -176,6 +176,7 @@ impl OpcUaServerSink {
             builder = builder.with_node_manager(fxgate_fx::node_manager::fx_node_manager(
                 self.config.fx.clone(),
                 cx.store.clone(),
+                self.aggregator.clone(),
                 fx,
                 crate::node_manager::TAG_NAMESPACE,
             ));
