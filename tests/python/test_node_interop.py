@@ -161,3 +161,26 @@ def test_registers_with_node_opcua_lds(gateway_factory, tmp_path):
         assert any(e["event"] == "register" and e["serverUri"] == expected_uri for e in lds.events())
     finally:
         lds.stop()
+
+
+def test_node_opcua_decodes_and_builds_fx_structures(gateway_factory, tmp_path):
+    """node-opcua as a generic client of the embedded default's FX model (its [fx] section):
+    FxVersion and AggregatedHealthDataType decoded from the server's DataTypeDefinitions, a
+    NodeIdValuePair built from them for Verify, VerifyAsset with KeyValuePairs."""
+    import tomllib
+    from pathlib import Path
+
+    default = Path(__file__).resolve().parents[2] / "crates" / "fxgate-config" / "src" / "default.toml"
+    fx = tomllib.loads(default.read_text())["fx"]
+    gw = gateway_factory.start({"server": {"anonymous_roles": ["read", "write"]}, "fx": fx})
+    node = NodeProc("fx_client.js", "--url", gw.url, "--pki", str(tmp_path / "pki"))
+    try:
+        r = node.result(90)
+    finally:
+        node.stop()
+    assert r["ok"], node.dump()
+    assert r["version"] == {"major": 1, "minor": 0, "build": 0, "subBuild": 0}, r
+    assert r["versionType"] != "OpaqueStructure", r
+    assert r["health"] is not None and r["health"]["operational"] == 0, r
+    assert r["verify"]["status"] == "Good" and r["verify"]["result"][0] == 1, r
+    assert r["verifyAsset"] == {"status": "Good", "result": 1}, r
