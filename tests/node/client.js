@@ -4,24 +4,15 @@
 // Reads Demo/Sine twice (1.6 s apart), then subscribes and collects >= 3 data changes.
 // usage: node client.js --url opc.tcp://127.0.0.1:PORT/ --pki DIR
 const {
-    OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, TimestampsToReturn,
+    MessageSecurityMode, AttributeIds, TimestampsToReturn,
     ClientSubscription, ClientMonitoredItem,
 } = require("node-opcua");
-const { log, finish, fail, watchdog, certificateManager, sleep, parseArgs, variantSummary } = require("./common");
+const { log, finish, fail, watchdog, secureClient, sleep, parseArgs, variantSummary } = require("./common");
 
 async function main() {
     const args = parseArgs(process.argv.slice(2));
     watchdog(90);
-    const client = OPCUAClient.create({
-        applicationName: "fxgate-node-tests",
-        applicationUri: "urn:fxgate-tests:node-client",
-        securityMode: MessageSecurityMode.SignAndEncrypt,
-        securityPolicy: SecurityPolicy.Basic256Sha256,
-        endpointMustExist: false,
-        clientCertificateManager: await certificateManager(args.pki),
-        connectionStrategy: { maxRetry: 1, initialDelay: 500, maxDelay: 2000 },
-        requestedSessionTimeout: 60000,
-    });
+    const client = await secureClient(args.pki);
     log("connecting to", args.url);
     await client.connect(args.url);
     const session = await client.createSession();

@@ -62,4 +62,19 @@ function variantSummary(dataValue) {
 
 process.on("unhandledRejection", (err) => fail(err));
 
-module.exports = { log, finish, fail, watchdog, certificateManager, sleep, parseArgs, variantSummary };
+/// A node-opcua client for Basic256Sha256 / SignAndEncrypt with its own certificate in `pki`.
+async function secureClient(pki) {
+    const { OPCUAClient, MessageSecurityMode, SecurityPolicy } = require("node-opcua");
+    return OPCUAClient.create({
+        applicationName: "fxgate-node-tests",
+        applicationUri: "urn:fxgate-tests:node-client",
+        securityMode: MessageSecurityMode.SignAndEncrypt,
+        securityPolicy: SecurityPolicy.Basic256Sha256,
+        endpointMustExist: false,
+        clientCertificateManager: await certificateManager(pki),
+        connectionStrategy: { maxRetry: 1, initialDelay: 500, maxDelay: 2000 },
+        requestedSessionTimeout: 60000,
+    });
+}
+
+module.exports = { log, finish, fail, watchdog, certificateManager, secureClient, sleep, parseArgs, variantSummary };

@@ -5,23 +5,15 @@
 // VerifyAsset with KeyValuePairs. Prints one JSON result line.
 // usage: node fx_client.js --url opc.tcp://127.0.0.1:PORT/ --pki DIR
 const {
-    OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, DataType, VariantArrayType,
+    AttributeIds, DataType, VariantArrayType,
     coerceNodeId,
 } = require("node-opcua");
-const { log, finish, fail, watchdog, certificateManager, parseArgs } = require("./common");
+const { log, finish, fail, watchdog, secureClient, parseArgs } = require("./common");
 
 async function main() {
     const args = parseArgs(process.argv.slice(2));
     watchdog(90);
-    const client = OPCUAClient.create({
-        applicationName: "fxgate-node-tests",
-        applicationUri: "urn:fxgate-tests:node-client",
-        securityMode: MessageSecurityMode.SignAndEncrypt,
-        securityPolicy: SecurityPolicy.Basic256Sha256,
-        endpointMustExist: false,
-        clientCertificateManager: await certificateManager(args.pki),
-        connectionStrategy: { maxRetry: 1, initialDelay: 500, maxDelay: 2000 },
-    });
+    const client = await secureClient(args.pki);
     await client.connect(args.url);
     const session = await client.createSession();
     const namespaces = await session.readNamespaceArray();
