@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub struct FxConfig {
     /// `[[fx.automation_component]]`: the AutomationComponents under FxRoot.
     pub automation_component: Vec<AutomationComponentConfig>,
+    /// `[fx.connection_manager]`: the ConnectionManager (absent: none).
+    pub connection_manager: Option<crate::fx_cm::ConnectionManagerConfig>,
 }
 
 /// `[[fx.automation_component]]`: one AutomationComponent (§6.2).

@@ -6,6 +6,7 @@
 mod device;
 mod error;
 mod fx;
+mod fx_cm;
 mod line;
 pub mod modbus;
 mod locate;
@@ -15,6 +16,7 @@ mod simulator;
 mod upstream;
 mod validate;
 mod validate_fx;
+mod validate_fx_cm;
 mod validate_io;
 mod validate_upstream;
 mod validate_ws;
@@ -25,6 +27,11 @@ use std::path::{Path, PathBuf};
 pub use device::{DeviceConfig, ModbusServerConfig, ModbusTagConfig, PollGroupConfig, Protocol, ServerMapConfig};
 pub use error::{ConfigError, Invalid};
 pub use fx::{parse_fx_version, AssetConfig, AutomationComponentConfig, FunctionalEntityConfig, FxConfig};
+pub use fx_cm::{
+    is_portable_node_id, parse_portable_node_id, AssetVerificationConfig, AssetVerificationModeConfig, ConnectionConfig,
+    ConnectionManagerConfig, ConnectionSetConfig, EndpointConfig, EndpointModeConfig, ExpectedAssetResultConfig,
+    NodeValueConfig, PathElementConfig, PortableNodeIdText, ScalarConfig,
+};
 pub use websocket::{glob_match, JwtAlgorithm, JwtConfig, WebSocketConfig, WsEncoding, WsTlsConfig};
 pub use line::{expand_appdir, split_hosts, BackupConfig, LineConfig, LineMode, TlsConfig};
 pub use model::{Config, HttpConfig, LogConfig, Role, ServerConfig, UserConfig};

@@ -691,3 +691,57 @@ fn fx_components_are_checked_and_located() {
         "{e:?}"
     );
 }
+
+#[test]
+fn fx_connection_manager_sets_are_checked_and_located() {
+    let base = "[[simulator]]\nname = \"Demo\"\n[[simulator.tags]]\nname = \"Sine\"\ntype = \"Double\"\n\
+                [[simulator.tags]]\nname = \"Set\"\ntype = \"Double\"\n\
+                [[fx.automation_component]]\nname = \"AC\"\n\
+                [[fx.automation_component.asset]]\nname = \"Dev\"\nserial_number = \"1\"\n\
+                [[fx.automation_component.functional_entity]]\nname = \"FE\"\ninputs = [\"Demo/Set\"]\noutputs = [\"Demo/Sine\"]\n";
+    let ok = format!(
+        "{base}[[fx.connection_manager.set]]\nname = \"S\"\nrollback_on_error = true\n\
+         [[fx.connection_manager.set.asset_verification]]\nautomation_component = \"AC\"\nasset = \"Dev\"\n\
+         variables = {{ SerialNumber = \"1\", MajorAssetVersion = 1 }}\n\
+         [[fx.connection_manager.set.connection]]\nname = \"C\"\n\
+         [fx.connection_manager.set.connection.endpoint1]\nautomation_component = \"AC\"\nfunctional_entity = \"FE\"\n\
+         name = \"E1\"\noutputs = [\"Demo/Sine\"]\n\
+         [fx.connection_manager.set.connection.endpoint2]\nautomation_component = \"AC\"\n\
+         functional_entity_node = \"nsu=urn:fxgate:fx;s=AC/FunctionalEntities/FE\"\nname = \"E2\"\nmode = \"subscriber\"\n\
+         input_paths = [[{{ namespace = \"http://opcfoundation.org/UA/FX/AC/\", name = \"InputData\" }}, {{ namespace = \"urn:fxgate:tags\", name = \"Set\" }}]]\n\
+         configuration_data = [{{ node = \"Demo/Set\", value = 2.5 }}]\n"
+    );
+    let parsed = parse(&ok, Path::new("t.toml"), Path::new("."));
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
+    let c = parsed.expect("checked above");
+    let cm = c.fx.connection_manager.as_ref().expect("configured");
+    assert_eq!(cm.set[0].connection[0].endpoint1.cleanup_timeout, 5000.0, "the default CleanupTimeout");
+    assert_eq!(cm.set[0].connection[0].endpoint2.as_ref().map(|e| e.mode), Some(crate::EndpointModeConfig::Subscriber));
+    // unknown component, FE given twice, unknown tag, bad NodeId, missing peer, asset variable
+    let bad = format!(
+        "{base}[[fx.connection_manager.set]]\nname = \"S\"\n\
+         [[fx.connection_manager.set.asset_verification]]\nautomation_component = \"AC\"\nasset = \"Nope\"\n\
+         variables = {{ Colour = \"red\" }}\n\
+         [[fx.connection_manager.set.connection]]\nname = \"C\"\n\
+         [fx.connection_manager.set.connection.endpoint1]\nautomation_component = \"XX\"\nfunctional_entity = \"FE\"\n\
+         functional_entity_node = \"ns=2;s=x\"\nname = \"E1\"\noutputs = [\"Demo/Nope\"]\n\
+         [[fx.connection_manager.set]]\nname = \"Empty\"\n"
+    );
+    let e = errs(&bad);
+    let at: Vec<(usize, &str)> = e.iter().map(|e| (e.line, e.field.as_str())).collect();
+    assert_eq!(
+        at,
+        vec![
+            (22, "fx.connection_manager.set[0].asset_verification[0].asset"),
+            (23, "fx.connection_manager.set[0].asset_verification[0].variables.Colour"),
+            (27, "fx.connection_manager.set[0].connection[0].endpoint1.automation_component"),
+            (28, "fx.connection_manager.set[0].connection[0].endpoint1.functional_entity"),
+            (29, "fx.connection_manager.set[0].connection[0].endpoint1.functional_entity_node"),
+            (31, "fx.connection_manager.set[0].connection[0].endpoint1.outputs[0]"),
+            // not given: located at the endpoint's table, the nearest field that exists
+            (26, "fx.connection_manager.set[0].connection[0].endpoint1.related_endpoint"),
+            (32, "fx.connection_manager.set[1].connection"),
+        ],
+        "{e:?}"
+    );
+}

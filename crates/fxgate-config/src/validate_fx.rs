@@ -36,6 +36,9 @@ pub fn validate(config: &Config, errs: &mut Vec<Invalid>) {
         }
         component(ac, &f, &tags, errs);
     }
+    if let Some(cm) = &config.fx.connection_manager {
+        crate::validate_fx_cm::validate(cm, &config.fx.automation_component, &tags, errs);
+    }
 }
 
 /// The Assets and FunctionalEntities of one component.
@@ -83,7 +86,7 @@ fn component(ac: &AutomationComponentConfig, f: &dyn Fn(&str) -> String, tags: &
 }
 
 /// A BrowseName: not empty, no `/`, unique (exact case) among `seen`.
-fn name<'a>(n: &'a str, at: &str, seen: &mut HashSet<&'a str>, what: &str, errs: &mut Vec<Invalid>) {
+pub(crate) fn name<'a>(n: &'a str, at: &str, seen: &mut HashSet<&'a str>, what: &str, errs: &mut Vec<Invalid>) {
     if let Err(e) = crate::validate::check_name(n) {
         errs.push(Invalid::new(at, e));
     } else if !seen.insert(n) {
@@ -92,7 +95,7 @@ fn name<'a>(n: &'a str, at: &str, seen: &mut HashSet<&'a str>, what: &str, errs:
 }
 
 /// The paths of the tags the simulators and devices make (`<source>/<tag>`).
-fn tag_paths(config: &Config) -> HashSet<String> {
+pub(crate) fn tag_paths(config: &Config) -> HashSet<String> {
     let sim = config
         .simulator
         .iter()

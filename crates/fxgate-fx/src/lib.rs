@@ -23,3 +23,5 @@ pub mod health;
 pub mod endpoints;
 pub mod host;
 pub mod device_health;
+pub mod cm;
+pub mod variables;

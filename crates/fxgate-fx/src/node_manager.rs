@@ -10,7 +10,8 @@ use opcua::nodes::NodeType;
 use opcua::server::address_space::AddressSpace;
 use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::memory::{InMemoryNodeManager, InMemoryNodeManagerBuilder, InMemoryNodeManagerImpl};
-use opcua::server::node_manager::{MethodCall, NodeManagerBuilder, RequestContext, ServerContext};
+use opcua::nodes::DefaultTypeTree;
+use opcua::server::node_manager::{MethodCall, NodeManagerBuilder, NodeManagersRef, RequestContext, ServerContext};
 use opcua::server::SubscriptionCache;
 use opcua::sync::RwLock;
 use opcua::types::{
@@ -18,6 +19,7 @@ use opcua::types::{
     StatusCode, TimestampsToReturn, Variant, VariantScalarTypeId,
 };
 
+use crate::cm::ConnectionManager;
 use crate::compare::{ExpectedNodeValue, NodeLookup};
 use crate::endpoints::Endpoint;
 use crate::model::{self, Model};
@@ -31,9 +33,16 @@ pub type FxNodeManager = InMemoryNodeManager<FxNodeManagerImpl>;
 /// of [`needs_connection_admin`]).
 static INSTANCES_NS: OnceLock<u16> = OnceLock::new();
 
+/// The ConnectionManager's ProcessConnectionConfigurationSets, once the node manager is built.
+static CM_PROCESS: OnceLock<NodeId> = OnceLock::new();
+
 /// Whether calling `method` needs the ConnectionAdmin (or configure) role: EstablishConnections
-/// and CloseConnections of the FX AutomationComponents (OPC 10000-81 §5.9).
+/// and CloseConnections of the FX AutomationComponents (OPC 10000-81 §5.9) and the
+/// ConnectionManager's ProcessConnectionConfigurationSets (§6.7.5).
 pub fn needs_connection_admin(method: &NodeId) -> bool {
+    if CM_PROCESS.get() == Some(method) {
+        return true;
+    }
     let Some(ns) = INSTANCES_NS.get() else { return false };
     if method.namespace != *ns {
         return false;
@@ -56,6 +65,9 @@ pub struct FxNodeManagerImpl {
     endpoints: parking_lot::Mutex<Vec<Endpoint>>,
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
     aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
+    cm: Option<ConnectionManager>,
+    node_managers: OnceLock<NodeManagersRef>,
+    type_tree: OnceLock<Arc<RwLock<DefaultTypeTree>>>,
 }
 
 /// Builds the FX node manager for `cfg`. `wanted` are the indexes of the FX namespaces in the
@@ -87,6 +99,10 @@ pub fn fx_node_manager(
             tracing::error!(error = %e, "FX type model");
         }
         let model = model::build(space, ns, &cfg, &store, tags_ns);
+        let cm = cfg.connection_manager.as_ref().map(|c| crate::cm::build(space, &model, c));
+        if let Some(cm) = &cm {
+            let _ = CM_PROCESS.set(cm.process.clone());
+        }
         let namespaces = ALL
             .iter()
             .filter_map(|uri| {
@@ -105,6 +121,9 @@ pub fn fx_node_manager(
             endpoints: parking_lot::Mutex::new(Vec::new()),
             subscriptions: OnceLock::new(),
             aggregator,
+            cm,
+            node_managers: OnceLock::new(),
+            type_tree: OnceLock::new(),
         }
     })
 }
@@ -148,6 +167,31 @@ impl FxNodeManagerImpl {
     /// The tag store.
     pub fn store(&self) -> &TagStore {
         &self.store
+    }
+
+    /// The ConnectionManager, if `[fx.connection_manager]` is configured.
+    pub fn connection_manager(&self) -> Option<&ConnectionManager> {
+        self.cm.as_ref()
+    }
+
+    /// The namespace index of the tag nodes.
+    pub fn tags_namespace(&self) -> u16 {
+        self.tags_ns
+    }
+
+    /// The server's subscriptions (for data changes and events), once the server runs.
+    pub fn subscriptions(&self) -> Option<&Arc<SubscriptionCache>> {
+        self.subscriptions.get()
+    }
+
+    /// The server's type tree, once the server runs.
+    pub fn type_tree(&self) -> Option<&Arc<RwLock<DefaultTypeTree>>> {
+        self.type_tree.get()
+    }
+
+    /// This node manager as the server holds it (for work that outlives a request).
+    pub fn handle(&self) -> Option<Arc<FxNodeManager>> {
+        self.node_managers.get()?.get_of_type::<FxNodeManager>()
     }
 
     /// The ConnectionEndpoints that exist.
@@ -218,7 +262,7 @@ impl FxNodeManagerImpl {
     }
 
     /// Sets variable values that differ from the current ones and notifies their monitored items.
-    fn set_values(&self, space: &mut AddressSpace, values: Vec<(NodeId, Variant)>) {
+    pub(crate) fn set_values(&self, space: &mut AddressSpace, values: Vec<(NodeId, Variant)>) {
         let now = DateTime::now();
         let mut changed = Vec::new();
         for (id, value) in values {
@@ -402,6 +446,8 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
 
     async fn init(&self, _address_space: &mut AddressSpace, context: ServerContext) {
         let _ = self.subscriptions.set(context.subscriptions.clone());
+        let _ = self.node_managers.set(context.node_managers.clone());
+        let _ = self.type_tree.set(context.type_tree.clone());
         let sources = crate::device_health::SourceTags::new(&self.model, &self.store, self.aggregator.clone());
         if sources.is_empty() {
             return;
@@ -454,6 +500,10 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
                 self.establish(address_space, call, c).await;
             } else if let Some(c) = self.model.components.iter().position(|c| c.close == method) {
                 self.close(address_space, call, c);
+            } else if self.cm.as_ref().is_some_and(|cm| cm.process == method) {
+                crate::cm::process::call(self, address_space, call);
+            } else if self.cm.as_ref().is_some_and(|cm| cm.is_lock_method(&method)) {
+                call.set_status(StatusCode::BadNotSupported); // DI locking is not implemented (tier 1)
             } else {
                 call.set_status(StatusCode::BadMethodInvalid);
             }

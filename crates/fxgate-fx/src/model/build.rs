@@ -12,6 +12,7 @@ use opcua::types::{
 use crate::types::ids::{ac, data, di};
 use super::{Asset, Component, Entity, Model, TagRef};
 use crate::namespaces::FxNamespaces;
+use crate::variables::Kind;
 use crate::verify_asset::NameplateNames;
 
 /// Builds the FX model of `cfg` into `space`. Tags are found in `store`; their nodes are in
@@ -77,14 +78,8 @@ impl Builder<'_> {
         property: bool,
     ) -> NodeId {
         let id = self.id(path);
-        let display = name.name.as_ref().to_string();
-        let b = VariableBuilder::new(&id, name, display).data_type(data_type).value_rank(-1).value(value);
-        if property {
-            b.has_type_definition(VariableTypeId::PropertyType).property_of(parent.clone())
-        } else {
-            b.has_type_definition(VariableTypeId::BaseDataVariableType).component_of(parent.clone())
-        }
-        .insert(self.space);
+        let kind = if property { Kind::Property } else { Kind::Component(VariableTypeId::BaseDataVariableType) };
+        crate::variables::insert(self.space, parent, &id, name, data_type, value, kind);
         id
     }
 
@@ -379,8 +374,8 @@ impl Builder<'_> {
     }
 }
 
-/// A method argument.
-fn arg(name: &str, data_type: NodeId, value_rank: i32) -> Argument {
+/// A method argument (array arguments have ArrayDimensions `[0]`).
+pub(crate) fn arg(name: &str, data_type: NodeId, value_rank: i32) -> Argument {
     Argument {
         name: name.into(),
         data_type,

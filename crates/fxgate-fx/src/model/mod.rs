@@ -5,6 +5,7 @@
 mod build;
 
 pub use build::build;
+pub(crate) use build::arg;
 
 use fxgate_core::TagId;
 use opcua::types::{NodeId, QualifiedName, Variant};

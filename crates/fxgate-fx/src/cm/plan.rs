@@ -1,0 +1,205 @@
+//! What the ConnectionManager calls EstablishConnections with (§6.7.3.2, Table 79): per
+//! endpoint CreateConnectionEndpointCmd, with VerifyFunctionalEntityCmd when the configuration
+//! has ExpectedVerificationVariables and SetConfigurationDataCmd when it has ConfigurationData
+//! (null entries skip their command); per asset verification VerifyAssetCmd. Tier-1 sets carry
+//! no CommunicationModelConfig, so SetCommunicationConfigurationCmd is never used.
+
+use fxgate_config::{
+    AssetVerificationConfig, AssetVerificationModeConfig, EndpointConfig, EndpointModeConfig, ExpectedAssetResultConfig,
+    NodeValueConfig, ScalarConfig,
+};
+use opcua::types::{
+    ExtensionObject, KeyValuePair, NodeId, PortableQualifiedName, QualifiedName, Variant, VariantScalarTypeId,
+};
+
+use super::resolve::{ResolveError, Resolver};
+use crate::compare::{ExpectedNodeValue, NodeLookup};
+use crate::establish::Request;
+use crate::model::Entity;
+use crate::namespaces::{FX_AC, FX_INSTANCES};
+use crate::types::ids::ac;
+use crate::types::{
+    AssetVerificationDataType, AssetVerificationModeEnum, AssetVerificationResultEnum,
+    ConnectionEndpointConfigurationDataType, ConnectionEndpointDefinitionDataType, FxCommandMask, NodeIdArray,
+    NodeIdValuePair, PubSubConnectionEndpointModeEnum, PubSubConnectionEndpointParameterDataType,
+    RelatedEndpointDataType,
+};
+
+/// One EstablishConnections call on a local component.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Index of the component in the model.
+    pub component: usize,
+    /// The call.
+    pub request: Request,
+}
+
+/// Where an endpoint's peer is: for the RelatedEndpoint of the other end.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// RelatedEndpoint.Address (empty: this server).
+    pub address: String,
+    /// BrowseNames from FxRoot to the peer's FunctionalEntity (empty if unknown).
+    pub path: Vec<PortableQualifiedName>,
+    /// The peer endpoint's name.
+    pub name: String,
+}
+
+impl Peer {
+    /// The peer of a resolved local endpoint `e` of entity `fe` in component `component`.
+    pub fn local(component: &str, fe: &Entity, e: &EndpointConfig) -> Self {
+        let q = |uri: &str, name: &str| PortableQualifiedName { namespace_uri: uri.into(), name: name.into() };
+        Self {
+            address: String::new(),
+            path: vec![
+                q(FX_INSTANCES, component),
+                q(FX_AC, "FunctionalEntities"),
+                q(FX_INSTANCES, &fe.name),
+                q(FX_AC, "ConnectionEndpoints"),
+                q(FX_INSTANCES, &e.name),
+            ],
+            name: e.name.clone(),
+        }
+    }
+
+    /// The peer configured on an endpoint without endpoint2.
+    pub fn configured(e: &EndpointConfig) -> Self {
+        Self { address: e.related_address.clone(), path: Vec::new(), name: e.related_endpoint.clone() }
+    }
+}
+
+/// The call creating endpoint `e` of entity `fe` (component `component`) related to `peer`.
+pub fn endpoint(r: &Resolver<'_>, component: usize, fe: &Entity, e: &EndpointConfig, peer: &Peer) -> Result<Call, ResolveError> {
+    let ns = r.nm.model().ns;
+    let parameter = PubSubConnectionEndpointParameterDataType {
+        name: e.name.as_str().into(),
+        connection_endpoint_type_id: NodeId::new(ns.ac, ac::PUB_SUB_CONNECTION_ENDPOINT_TYPE),
+        input_variable_ids: Some(r.variables(fe, &e.inputs, &e.input_paths)?),
+        output_variable_ids: Some(r.variables(fe, &e.outputs, &e.output_paths)?),
+        is_persistent: false,
+        cleanup_timeout: e.cleanup_timeout,
+        related_endpoint: RelatedEndpointDataType {
+            address: peer.address.as_str().into(),
+            connection_endpoint_path: Some(peer.path.clone()),
+            connection_endpoint_name: peer.name.as_str().into(),
+        },
+        is_preconfigured: false,
+        mode: match e.mode {
+            EndpointModeConfig::PublisherSubscriber => PubSubConnectionEndpointModeEnum::PublisherSubscriber,
+            EndpointModeConfig::Publisher => PubSubConnectionEndpointModeEnum::Publisher,
+            EndpointModeConfig::Subscriber => PubSubConnectionEndpointModeEnum::Subscriber,
+        },
+    };
+    let verify = pairs(r, &e.expected_verification)?;
+    let configuration = pairs(r, &e.configuration_data)?;
+    let mut mask = FxCommandMask::CreateConnectionEndpointCmd;
+    if !verify.is_empty() {
+        mask |= FxCommandMask::VerifyFunctionalEntityCmd;
+    }
+    if !configuration.is_empty() {
+        mask |= FxCommandMask::SetConfigurationDataCmd;
+    }
+    let config = ConnectionEndpointConfigurationDataType {
+        functional_entity_node: fe.node.clone(),
+        connection_endpoint: ConnectionEndpointDefinitionDataType::Parameter(ExtensionObject::from_message(parameter)),
+        expected_verification_variables: Some(verify),
+        control_groups: None,
+        configuration_data: Some(configuration),
+        communication_links: ExtensionObject::null(),
+    };
+    let request = Request { mask, assets: vec![], endpoints: vec![config], reserve: vec![], communication: vec![] };
+    Ok(Call { component, request })
+}
+
+/// The call verifying the asset of `a`.
+pub fn asset(r: &Resolver<'_>, a: &AssetVerificationConfig) -> Result<Call, ResolveError> {
+    let model = r.nm.model();
+    let (component, c) = model
+        .components
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.name == a.automation_component)
+        .ok_or_else(|| ResolveError::Wrong(format!("no AutomationComponent `{}`", a.automation_component)))?;
+    let asset = c
+        .assets
+        .iter()
+        .find(|x| x.name == a.asset)
+        .ok_or_else(|| ResolveError::Wrong(format!("`{}` has no asset `{}`", c.name, a.asset)))?;
+    let ns = model.ns;
+    let variables = a
+        .variables
+        .iter()
+        .map(|(k, v)| {
+            let versions = ["MajorAssetVersion", "MinorAssetVersion", "BuildAssetNumber", "SubBuildAssetNumber"];
+            let (key, value) = if versions.contains(&k.as_str()) {
+                (QualifiedName::new(ns.ac, k.as_str()), typed(v, Some(VariantScalarTypeId::UInt16)))
+            } else {
+                (QualifiedName::new(ns.di, k.as_str()), typed(v, Some(VariantScalarTypeId::String)))
+            };
+            KeyValuePair { key, value }
+        })
+        .collect();
+    let v = AssetVerificationDataType {
+        asset_to_verify: asset.node.clone(),
+        verification_mode: match a.mode {
+            AssetVerificationModeConfig::Compatibility => AssetVerificationModeEnum::AssetCompatibility,
+            AssetVerificationModeConfig::Identity => AssetVerificationModeEnum::AssetIdentity,
+            AssetVerificationModeConfig::IdentityAndCompatibility => AssetVerificationModeEnum::AssetIdentityAndCompatibility,
+        },
+        expected_verification_result: match a.expected_result {
+            ExpectedAssetResultConfig::Match => AssetVerificationResultEnum::Match,
+            ExpectedAssetResultConfig::Compatible => AssetVerificationResultEnum::Compatible,
+        },
+        expected_verification_variables: Some(variables),
+        expected_additional_verification_variables: None,
+    };
+    let request = Request { mask: FxCommandMask::VerifyAssetCmd, assets: vec![v], endpoints: vec![], reserve: vec![], communication: vec![] };
+    Ok(Call { component, request })
+}
+
+/// NodeIdValuePairs of configured nodes and values, each value in its node's DataType.
+fn pairs(r: &Resolver<'_>, list: &[NodeValueConfig]) -> Result<Vec<NodeIdValuePair>, ResolveError> {
+    list.iter()
+        .map(|nv| {
+            let node = r.node(&nv.node)?;
+            let e = ExpectedNodeValue { node: node.clone(), array_index: vec![], value: Variant::Empty };
+            let scalar = match r.nm.lookup(r.space, &e) {
+                NodeLookup::Variable { scalar, .. } => scalar,
+                _ => None,
+            };
+            Ok(NodeIdValuePair { key: NodeIdArray { node, array_index: None }, value: typed(&nv.value, scalar) })
+        })
+        .collect()
+}
+
+/// A configured value as `scalar` (as configured when it cannot be converted).
+pub fn typed(v: &ScalarConfig, scalar: Option<VariantScalarTypeId>) -> Variant {
+    let raw = match v {
+        ScalarConfig::Bool(b) => Variant::Boolean(*b),
+        ScalarConfig::Integer(i) => Variant::Int64(*i),
+        ScalarConfig::Float(f) => Variant::Double(*f),
+        ScalarConfig::Text(s) => Variant::String(s.as_str().into()),
+    };
+    match scalar {
+        Some(t) if raw.scalar_type_id() != Some(t) => match raw.cast(t) {
+            Variant::Empty => raw,
+            converted => converted,
+        },
+        _ => raw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_take_the_type_of_their_node() {
+        assert_eq!(typed(&ScalarConfig::Integer(2), Some(VariantScalarTypeId::UInt16)), Variant::UInt16(2));
+        assert_eq!(typed(&ScalarConfig::Float(2.5), Some(VariantScalarTypeId::Double)), Variant::Double(2.5));
+        assert_eq!(typed(&ScalarConfig::Integer(3), Some(VariantScalarTypeId::Double)), Variant::Double(3.0));
+        assert_eq!(typed(&ScalarConfig::Text("x".into()), None), Variant::String("x".into()));
+        // out of range: kept as configured (the AutomationComponent answers Bad_TypeMismatch)
+        assert_eq!(typed(&ScalarConfig::Integer(-1), Some(VariantScalarTypeId::UInt16)), Variant::Int64(-1));
+    }
+}
