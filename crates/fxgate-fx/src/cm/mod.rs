@@ -14,6 +14,7 @@
 //! - [`plan`]: what EstablishConnections is called with for each endpoint.
 
 pub mod build;
+pub mod diagnostics;
 pub mod events;
 pub mod plan;
 pub mod process;

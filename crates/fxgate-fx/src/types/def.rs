@@ -20,6 +20,9 @@ pub enum Ns {
     Cm,
     /// [`namespaces::DI`].
     Di,
+    /// [`namespaces::FX_INSTANCES`]: fxgate's own definitions of types the v1.00.03 text
+    /// defines but the v1.00.02 NodeSets at hand do not (no official NodeIds for them).
+    Fxgate,
 }
 
 impl Ns {
@@ -31,6 +34,7 @@ impl Ns {
             Ns::Ac => namespaces::FX_AC,
             Ns::Cm => namespaces::FX_CM,
             Ns::Di => namespaces::DI,
+            Ns::Fxgate => namespaces::FX_INSTANCES,
         }
     }
 
@@ -42,6 +46,7 @@ impl Ns {
             Ns::Ac => ns.ac,
             Ns::Cm => ns.cm,
             Ns::Di => ns.di,
+            Ns::Fxgate => ns.instances,
         }
     }
 }

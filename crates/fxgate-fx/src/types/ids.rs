@@ -306,3 +306,22 @@ pub mod di {
         I_DEVICE_HEALTH_TYPE_DEVICE_HEALTH_ALARMS = 15053,
     }
 }
+
+/// fxgate's own namespace (`urn:fxgate:fx`): the ConnectionManager diagnostics types of
+/// OPC 10000-81 v1.00.03 §10.19, §10.20, §10.25 and §10.30, which the v1.00.02 NodeSets do not
+/// define (their official NodeIds are unknown here). Numeric identifiers; the instances of the
+/// namespace use string identifiers.
+pub mod fxgate {
+    ids! {
+        CONNECTION_DIAGNOSTICS_DATA_TYPE = 1,
+        CONNECTION_DIAGNOSTICS_DATA_TYPE_ENCODING_DEFAULT_BINARY = 2,
+        CONNECTION_DIAGNOSTICS_DATA_TYPE_ENCODING_DEFAULT_XML = 3,
+        CONNECTION_DIAGNOSTICS_DATA_TYPE_ENCODING_DEFAULT_JSON = 4,
+        CONNECTION_STATE_ENUM = 5,
+        CONNECTION_STATE_ENUM_ENUM_VALUES = 6,
+        FX_ERROR_ENUM = 7,
+        FX_ERROR_ENUM_ENUM_VALUES = 8,
+        LAST_ACTIVITY_MASK = 9,
+        LAST_ACTIVITY_MASK_OPTION_SET_VALUES = 10,
+    }
+}

@@ -47,6 +47,11 @@ namespace_loader!(
     FxCmTypeLoader, FX_CM_TYPES, Cm
 );
 
+namespace_loader!(
+    /// Decodes fxgate's own structures (the diagnostics types the NodeSets lack).
+    FxgateTypeLoader, FXGATE_TYPES, Fxgate
+);
+
 /// The type loaders of the FX namespaces (binary encoding; this workspace builds async-opcua
 /// without its `json` and `xml` features). DI defines no structures FX uses.
 pub fn type_loaders() -> Vec<Arc<dyn TypeLoader>> {
@@ -54,5 +59,6 @@ pub fn type_loaders() -> Vec<Arc<dyn TypeLoader>> {
         Arc::new(FxDataTypeLoader),
         Arc::new(FxAcTypeLoader),
         Arc::new(FxCmTypeLoader),
+        Arc::new(FxgateTypeLoader),
     ]
 }

@@ -6,6 +6,7 @@ use super::abstract_types;
 use super::ac::*;
 use super::cm::*;
 use super::data::*;
+use super::diagnostics::*;
 use super::def::{EnumDef, FxStructure, Ns, StructDef};
 use super::enums::*;
 use super::option_sets::*;
@@ -65,6 +66,8 @@ structures![
     AddressSelectionDataType,
     ReceiveQosSelectionDataType,
     PubSubCommunicationModelConfigurationDataType,
+    // fxgate's own (v1.00.03 types missing from the NodeSets)
+    ConnectionDiagnosticsDataType,
 ];
 
 /// The abstract structures without fields (no Rust type).
@@ -88,6 +91,9 @@ pub const ENUMERATIONS: &[EnumDef] = &[
     FxProcessEnum::DEF,
     ConnectionConfigurationSetOperation::DEF,
     DeviceHealthEnumeration::DEF,
+    ConnectionStateEnum::DEF,
+    FxErrorEnum::DEF,
+    LastActivityMask::DEF,
 ];
 
 fn register<T: FxStructure>(ns: Ns, instance: &mut TypeLoaderInstance) {

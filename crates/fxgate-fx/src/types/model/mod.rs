@@ -41,6 +41,7 @@ pub fn add_types(space: &mut AddressSpace, ns: &FxNamespaces) -> Result<(), Mode
         (namespaces::FX_AC, ns.ac),
         (namespaces::FX_CM, ns.cm),
         (namespaces::DI, ns.di),
+        (namespaces::FX_INSTANCES, ns.instances),
     ] {
         space.add_namespace(uri, index);
     }

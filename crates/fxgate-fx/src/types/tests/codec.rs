@@ -21,6 +21,7 @@ fn expected_index(ns: Ns) -> u16 {
         Ns::Ac => context::AC,
         Ns::Cm => context::CM,
         Ns::Di => context::DI,
+        Ns::Fxgate => context::FXGATE,
     }
 }
 

@@ -16,13 +16,15 @@ pub const DATA: u16 = 7;
 pub const AC: u16 = 8;
 pub const CM: u16 = 9;
 pub const DI: u16 = 10;
+/// fxgate's own namespace.
+pub const FXGATE: u16 = 11;
 
 mod maps {
     use opcua::types::{NamespaceMap, Variant};
 
     use crate::namespaces;
 
-    /// ns0, padding up to index 7, then FX Data, AC, CM and DI at 7, 8, 9, 10.
+    /// ns0, padding up to index 7, then FX Data, AC, CM, DI and urn:fxgate:fx at 7 to 11.
     pub fn namespace_map() -> NamespaceMap {
         let mut uris: Vec<String> = vec!["http://opcfoundation.org/UA/".to_owned()];
         uris.extend((1..super::DATA).map(|i| format!("urn:padding:{i}")));
@@ -32,6 +34,7 @@ mod maps {
                 namespaces::FX_AC,
                 namespaces::FX_CM,
                 namespaces::DI,
+                namespaces::FX_INSTANCES,
             ]
             .map(String::from),
         );

@@ -133,6 +133,15 @@ pub fn all() -> Vec<ExtensionObject> {
             writer_group_ids: Some(vec![1, 2]),
             data_set_writer_ids: Some(vec![1, 2, 3, 4]),
         }),
+        ExtensionObject::from_message(ConnectionDiagnosticsDataType {
+            name: QualifiedName::new(11, "Conn1"),
+            last_activity: LastActivityMask::EstablishDisabled | LastActivityMask::Error,
+            connection_state: ConnectionStateEnum::ConnectionInitial,
+            error_endpoint1: FxErrorEnum::ResolvingPathsError,
+            endpoint1_status: StatusCode::BadNoMatch,
+            error_endpoint2: FxErrorEnum::ProcessingStopped,
+            endpoint2_status: StatusCode::Good,
+        }),
         ExtensionObject::from_message(AggregatedHealthDataType {
             aggregated_device_health: DeviceHealthOptionSet::DeviceOffSpec,
             aggregated_operational_health: OperationalHealthOptionSet::OperationalError
