@@ -327,3 +327,141 @@ async def test_process_needs_the_connection_admin_role(gateway_factory, client_c
         assert (await cm.state("Pair"))[1] == ua.NodeId(READY, cm.fx.cm)
     finally:
         await safe_disconnect(op)
+
+
+# --- target AutomationComponents on an upstream server ------------------------------------------
+
+REMOTE_MOTION = "Cell1/FunctionalEntities/Motion"  # on gateway A
+LOCAL_CONTROL = "Cell2/FunctionalEntities/Control"  # on gateway B
+
+
+def remote_cm_config(a) -> dict:
+    """Gateway B: an AutomationComponent `Cell2` (FE Control), gateway A (test_fx's `fx_config()`,
+    AC `Cell1` with FE Motion) as upstream `a` (security None, user admin with connection_admin),
+    and three sets joining B's Control (endpoint1) with A's Motion (endpoint2, `server = "a"`):
+    `Remote` (FE by name, input by browse path on A), `RemoteBadPath` (an input path A does not
+    have) and `RemoteRollback` (RollbackOnError; the second connection fails A's FE verification)."""
+    from aggregation_support import upstream
+
+    def link(name: str, local: str, remote: str, input_tag: str = "Target", **remote_extra) -> dict:
+        return {
+            "name": name,
+            "endpoint1": {"automation_component": "Cell2", "functional_entity": "Control", "name": local,
+                          "inputs": ["Cell/Speed"], "outputs": ["Cell/Target"]},
+            "endpoint2": {"server": "a", "automation_component": "Cell1", "functional_entity": "Motion",
+                          "name": remote, "mode": "subscriber", "cleanup_timeout": 3000.0,
+                          "input_paths": [path((FX_AC, "InputData"), (TAGS, input_tag))], **remote_extra},
+        }
+
+    author = f"nsu={FX_INST};s=Cell1/FunctionalEntities/Motion/AuthorUri"
+    cfg = fx_config()
+    cfg["server"]["accept_all_certificates"] = True
+    cfg["upstream"] = [upstream("a", a, username="admin", password=ADMIN_PW,
+                                security_policy="None", security_mode="None")]
+    cfg["fx"] = {
+        "automation_component": [{
+            "name": "Cell2", "sources": ["Cell"],
+            "functional_entity": [{"name": "Control", "inputs": ["Cell/Speed"], "outputs": ["Cell/Target"]}],
+        }],
+        "connection_manager": {"set": [
+            {"name": "Remote", "connection": [link("BToA", "ToA", "FromB")]},
+            {"name": "RemoteBadPath", "connection": [link("Lost", "LostB", "LostA", input_tag="Nope")]},
+            {"name": "RemoteRollback", "rollback_on_error": True, "connection": [
+                link("First", "R1b", "R1a"),
+                link("Second", "R2b", "R2a", expected_verification=[{"node": author, "value": "urn:someone:else"}]),
+            ]},
+        ]},
+    }
+    return cfg
+
+
+def a_config() -> dict:
+    """Gateway A: test_fx's `fx_config()` with a security None endpoint for B's upstream session."""
+    cfg = fx_config()
+    cfg["server"]["allow_none"] = True
+    return cfg
+
+
+async def two_gateways(gateway_factory, client_cert):
+    """Starts A and B, connects as admin to both (the ConnectionManager on B, the FX model on
+    A) and waits until B's upstream session to A is up."""
+    from aggregation_support import wait_connected
+
+    gw_a = gateway_factory.start(a_config())
+    gw_b = gateway_factory.start(remote_cm_config(gw_a))
+    cm = await admin(gw_b, client_cert)
+    on_a = await admin(gw_a, client_cert)
+    await wait_connected(cm.c, ["a"])
+    return gw_a, gw_b, cm, on_a
+
+
+async def related(c, fx: Fx, endpoint: str):
+    ep = c.get_node(fx.node(endpoint))
+    return await (await ep.get_child([f"{fx.ac}:RelatedEndpoint"])).read_value()
+
+
+@sync
+async def test_process_establishes_and_removes_endpoints_on_an_upstream_server(gateway_factory, client_cert):
+    gw_a, gw_b, cm, on_a = await two_gateways(gateway_factory, client_cert)
+    c, fx = cm.c, cm.fx
+    try:
+        events = await cm.subscribe(cm.node)
+        assert await on_a.endpoints(REMOTE_MOTION) == set()
+        r = await cm.process(1, [cm.set("Remote")])
+        assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
+        await run_events(cm, events, "Remote", 1, SUCCEEDED)
+        await cm.wait_state("Remote", READY)
+        assert await cm.endpoints(LOCAL_CONTROL) == {"ToA"}, "B's local endpoint"
+        assert await on_a.endpoints(REMOTE_MOTION) == {"FromB"}, "the endpoint on A, created over B's upstream session"
+
+        mine = await related(c, fx, f"{LOCAL_CONTROL}/ConnectionEndpoints/ToA")
+        assert mine.Address == gw_a.url and mine.ConnectionEndpointName == "FromB", mine
+        assert [q.Name for q in mine.ConnectionEndpointPath] == \
+            ["Cell1", "FunctionalEntities", "Motion", "ConnectionEndpoints", "FromB"], mine
+        theirs = await related(on_a.c, on_a.fx, f"{REMOTE_MOTION}/ConnectionEndpoints/FromB")
+        assert theirs.Address == gw_b.url and theirs.ConnectionEndpointName == "ToA", theirs
+        assert [(q.NamespaceUri, q.Name) for q in theirs.ConnectionEndpointPath] == [
+            (FX_INST, "Cell2"), (FX_AC, "FunctionalEntities"), (FX_INST, "Control"),
+            (FX_AC, "ConnectionEndpoints"), (FX_INST, "ToA")], theirs
+        remote_ep = on_a.c.get_node(on_a.fx.node(f"{REMOTE_MOTION}/ConnectionEndpoints/FromB"))
+        tags_a = await on_a.c.get_namespace_index(TAGS)
+        inputs = await (await remote_ep.get_child([f"{on_a.fx.ac}:InputVariables"])).read_value()
+        assert inputs == [ua.NodeId("Cell/Target", tags_a)], "resolved on A from InputData/Target"
+        assert await (await remote_ep.get_child([f"{on_a.fx.ac}:Mode"])).read_value() == 3, "Subscriber"
+        assert await (await remote_ep.get_child([f"{on_a.fx.ac}:CleanupTimeout"])).read_value() == 3000.0
+
+        r = await cm.process(3, [cm.set("Remote")])  # ActionRemoveConnections
+        assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
+        await run_events(cm, events, "Remote", 3, SUCCEEDED)
+        await cm.wait_state("Remote", READY)
+        assert await cm.endpoints(LOCAL_CONTROL) == set()
+        assert await on_a.endpoints(REMOTE_MOTION) == set(), "CloseConnections(Remove=TRUE) on A"
+    finally:
+        await safe_disconnect(c)
+        await safe_disconnect(on_a.c)
+
+
+@sync
+async def test_remote_failures_fail_the_run_and_rollback_closes_remote_endpoints(gateway_factory, client_cert):
+    _, _, cm, on_a = await two_gateways(gateway_factory, client_cert)
+    c, fx = cm.c, cm.fx
+    try:
+        events = await cm.subscribe(cm.node)
+        aggregated = await c.get_node(cm.node).get_child([f"{fx.cm}:AggregatedCurrentState"])
+        r = await cm.process(1, [cm.set("RemoteBadPath")])
+        assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
+        await run_events(cm, events, "RemoteBadPath", 1, FAILED)
+        await cm.wait_state("RemoteBadPath", ERROR)
+        assert await cm.state("RemoteBadPath") == ("Error", ua.NodeId(ERROR, fx.cm), ua.NodeId(1176, fx.cm))
+        assert await aggregated.read_value() is True, "a set is in Error"
+        assert await cm.endpoints(LOCAL_CONTROL) == set() and await on_a.endpoints(REMOTE_MOTION) == set()
+
+        r = await cm.process(1, [cm.set("RemoteRollback")])
+        assert codes(r.OutputArguments[0].Value) == ["Good"], r
+        await run_events(cm, events, "RemoteRollback", 1, FAILED)
+        await cm.wait_state("RemoteRollback", ERROR)
+        assert await cm.endpoints(LOCAL_CONTROL) == set(), "R1b and R2b (created before A refused R2a) rolled back"
+        assert await on_a.endpoints(REMOTE_MOTION) == set(), "R1a on A closed by the rollback, R2a never created"
+    finally:
+        await safe_disconnect(c)
+        await safe_disconnect(on_a.c)

@@ -1,6 +1,7 @@
 //! `[fx.connection_manager]`: the OPC UA FX ConnectionManager (OPC 10000-81 §6.7) and its
 //! ConnectionConfigurationSets, loaded from the configuration. Tier 1: the target
-//! AutomationComponents are local ones (`[[fx.automation_component]]`, §13.2.1).
+//! AutomationComponents are local ones (`[[fx.automation_component]]`, §13.2.1) or those of an
+//! upstream server (`server = "<upstream name>"`), reached over the upstream's client session.
 
 use serde::{Deserialize, Serialize};
 
@@ -85,7 +86,9 @@ pub enum ScalarConfig {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NodeValueConfig {
-    /// A tag path (`Cell/Gain`) or a portable NodeId (`nsu=<uri>;s=…`, also `ns=<uri>;s=…`).
+    /// A tag path (`Cell/Gain`) or a portable NodeId (`nsu=<uri>;s=…`, also `ns=<uri>;s=…`);
+    /// on an endpoint with `server` only a portable NodeId (resolved by the upstream's
+    /// NamespaceArray).
     pub node: String,
     /// The value.
     pub value: ScalarConfig,
@@ -95,11 +98,15 @@ pub struct NodeValueConfig {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EndpointConfig {
+    /// The server the AutomationComponent is on: empty for this server, else the name of an
+    /// `[[upstream]]`, whose component is called over the upstream's client session.
+    pub server: String,
     /// The AutomationComponent of the FunctionalEntity: the name of a local
-    /// `[[fx.automation_component]]` (the only kind of target in tier 1; a later
-    /// `server = "<upstream name>"` will name the server the component is on).
+    /// `[[fx.automation_component]]`, or with `server` the BrowseName (name part) of the
+    /// component under the upstream's FxRoot.
     pub automation_component: String,
-    /// The FunctionalEntity by name (a top-level FE of the component) …
+    /// The FunctionalEntity by name (a top-level FE of the component, for a remote component
+    /// the BrowseName's name in its FunctionalEntities folder) …
     pub functional_entity: String,
     /// … or by portable NodeId (`nsu=<uri>;s=…` or `ns=<uri>;s=…`) …
     pub functional_entity_node: String,
@@ -109,9 +116,9 @@ pub struct EndpointConfig {
     pub name: String,
     /// Mode of the PubSubConnectionEndpoint.
     pub mode: EndpointModeConfig,
-    /// InputVariableIds as tag paths.
+    /// InputVariableIds as tag paths (local components only).
     pub inputs: Vec<String>,
-    /// OutputVariableIds as tag paths.
+    /// OutputVariableIds as tag paths (local components only).
     pub outputs: Vec<String>,
     /// InputVariableIds as browse paths relative to the FunctionalEntity.
     pub input_paths: Vec<Vec<PathElementConfig>>,
@@ -132,6 +139,7 @@ pub struct EndpointConfig {
 impl Default for EndpointConfig {
     fn default() -> Self {
         Self {
+            server: String::new(),
             automation_component: String::new(),
             functional_entity: String::new(),
             functional_entity_node: String::new(),

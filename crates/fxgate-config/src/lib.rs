@@ -124,3 +124,5 @@ pub fn resolve(base_dir: &Path, p: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fx_remote;

@@ -37,7 +37,9 @@ pub fn validate(config: &Config, errs: &mut Vec<Invalid>) {
         component(ac, &f, &tags, errs);
     }
     if let Some(cm) = &config.fx.connection_manager {
-        crate::validate_fx_cm::validate(cm, &config.fx.automation_component, &tags, errs);
+        let upstreams: HashSet<&str> = config.upstream.iter().map(|u| u.name.as_str()).collect();
+        let known = crate::validate_fx_cm::Known { acs: &config.fx.automation_component, tags: &tags, upstreams: &upstreams };
+        crate::validate_fx_cm::validate(cm, &known, errs);
     }
 }
 

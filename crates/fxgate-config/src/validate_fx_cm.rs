@@ -24,24 +24,29 @@ pub const ASSET_VARIABLES: [&str; 10] = [
     "SubBuildAssetNumber",
 ];
 
-/// Adds every problem of the ConnectionManager's sets to `errs`; `acs` are the local
-/// AutomationComponents, `tags` the tag paths.
-pub fn validate(cm: &ConnectionManagerConfig, acs: &[AutomationComponentConfig], tags: &HashSet<String>, errs: &mut Vec<Invalid>) {
+/// What endpoints are checked against: the local AutomationComponents, the tag paths and the
+/// names of the configured upstream servers.
+pub struct Known<'a> {
+    /// The local AutomationComponents.
+    pub acs: &'a [AutomationComponentConfig],
+    /// The tag paths.
+    pub tags: &'a HashSet<String>,
+    /// The `[[upstream]]` names.
+    pub upstreams: &'a HashSet<&'a str>,
+}
+
+/// Adds every problem of the ConnectionManager's sets to `errs`.
+pub fn validate(cm: &ConnectionManagerConfig, known: &Known<'_>, errs: &mut Vec<Invalid>) {
     let mut names = HashSet::new();
     for (i, set) in cm.set.iter().enumerate() {
         let f = |k: &str| format!("fx.connection_manager.set[{i}].{k}");
         name(&set.name, &f("name"), &mut names, "a ConnectionConfigurationSet", errs);
-        check_set(set, &f, acs, tags, errs);
+        check_set(set, &f, known, errs);
     }
 }
 
-fn check_set(
-    set: &ConnectionSetConfig,
-    f: &dyn Fn(&str) -> String,
-    acs: &[AutomationComponentConfig],
-    tags: &HashSet<String>,
-    errs: &mut Vec<Invalid>,
-) {
+fn check_set(set: &ConnectionSetConfig, f: &dyn Fn(&str) -> String, known: &Known<'_>, errs: &mut Vec<Invalid>) {
+    let (acs, tags) = (known.acs, known.tags);
     if set.connection.is_empty() {
         errs.push(Invalid::new(f("connection"), "a ConnectionConfigurationSet needs at least one connection"));
     }
@@ -72,9 +77,14 @@ fn check_set(
         let ends = std::iter::once(("endpoint1", &c.endpoint1)).chain(c.endpoint2.as_ref().map(|e| ("endpoint2", e)));
         for (which, e) in ends {
             let h = |k: &str| g(&format!("{which}.{k}"));
-            endpoint(e, &h, acs, tags, errs);
+            if e.server.is_empty() {
+                endpoint(e, &h, acs, tags, errs);
+            } else {
+                remote_endpoint(e, &h, known.upstreams, errs);
+            }
             let fe = format!("{}{}{:?}", e.functional_entity, e.functional_entity_node, e.functional_entity_path);
-            if !e.name.is_empty() && !endpoints.insert((e.automation_component.clone(), fe, e.name.clone())) {
+            let ac = format!("{}/{}", e.server, e.automation_component);
+            if !e.name.is_empty() && !endpoints.insert((ac, fe, e.name.clone())) {
                 errs.push(Invalid::new(h("name"), format!("endpoint `{}` is configured twice for this FunctionalEntity", e.name)));
             }
         }
@@ -96,34 +106,55 @@ fn component<'a>(n: &str, at: &str, acs: &'a [AutomationComponentConfig], errs: 
     found
 }
 
-fn endpoint(e: &EndpointConfig, h: &dyn Fn(&str) -> String, acs: &[AutomationComponentConfig], tags: &HashSet<String>, errs: &mut Vec<Invalid>) {
-    let ac = component(&e.automation_component, &h("automation_component"), acs, errs);
+/// An endpoint on an upstream server's AutomationComponent: the upstream must exist, the
+/// FunctionalEntity is named once, variables are browse paths from it and verification and
+/// configuration nodes portable NodeIds (the upstream's tags are not known here).
+fn remote_endpoint(e: &EndpointConfig, h: &dyn Fn(&str) -> String, upstreams: &HashSet<&str>, errs: &mut Vec<Invalid>) {
+    if !upstreams.contains(e.server.as_str()) {
+        errs.push(Invalid::new(h("server"), format!("no [[upstream]] is named `{}`", e.server)));
+    }
+    if e.automation_component.trim().is_empty() {
+        errs.push(Invalid::new(h("automation_component"), "name the AutomationComponent under the upstream's FxRoot"));
+    }
+    entity_given_once(e, h, errs);
+    common(e, h, errs);
+    for (field, list) in [("inputs", &e.inputs), ("outputs", &e.outputs)] {
+        if !list.is_empty() {
+            errs.push(Invalid::new(
+                h(field),
+                format!("tag paths name local tags; on an upstream's component give {field} as input_paths/output_paths from the FunctionalEntity"),
+            ));
+        }
+    }
+    for (field, list) in [("expected_verification", &e.expected_verification), ("configuration_data", &e.configuration_data)] {
+        for (k, nv) in list.iter().enumerate() {
+            let at = h(&format!("{field}[{k}].node"));
+            if let Err(m) = parse_portable_node_id(&nv.node) {
+                errs.push(Invalid::new(at, format!("on an upstream's component: {m}")));
+            }
+        }
+    }
+}
+
+/// Exactly one of functional_entity, functional_entity_node and functional_entity_path.
+fn entity_given_once(e: &EndpointConfig, h: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) -> bool {
     let given = [!e.functional_entity.is_empty(), !e.functional_entity_node.is_empty(), !e.functional_entity_path.is_empty()];
-    let fe = match given.iter().filter(|g| **g).count() {
-        1 => None,
+    match given.iter().filter(|g| **g).count() {
+        1 => true,
         n => {
             let what = if n == 0 { "give" } else { "give only one of" };
             errs.push(Invalid::new(
                 h("functional_entity"),
                 format!("{what} functional_entity (a name), functional_entity_node or functional_entity_path"),
             ));
-            None
+            false
         }
     }
-    .or_else(|| {
-        let ac = ac?;
-        if e.functional_entity.is_empty() {
-            return None;
-        }
-        let fe = ac.functional_entity.iter().find(|f| f.name == e.functional_entity);
-        if fe.is_none() {
-            errs.push(Invalid::new(
-                h("functional_entity"),
-                format!("AutomationComponent `{}` has no FunctionalEntity `{}`", ac.name, e.functional_entity),
-            ));
-        }
-        fe
-    });
+}
+
+/// The checks local and remote endpoints share: the FE node and path, the name, at least one
+/// variable, the variable paths and the CleanupTimeout.
+fn common(e: &EndpointConfig, h: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {
     if !e.functional_entity_node.is_empty() {
         if let Err(m) = parse_portable_node_id(&e.functional_entity_node) {
             errs.push(Invalid::new(h("functional_entity_node"), m));
@@ -135,19 +166,6 @@ fn endpoint(e: &EndpointConfig, h: &dyn Fn(&str) -> String, acs: &[AutomationCom
     }
     if e.inputs.is_empty() && e.outputs.is_empty() && e.input_paths.is_empty() && e.output_paths.is_empty() {
         errs.push(Invalid::new(h("inputs"), "an endpoint needs at least one input or output variable"));
-    }
-    for (field, list, declared) in [
-        ("inputs", &e.inputs, fe.map(|f| &f.inputs)),
-        ("outputs", &e.outputs, fe.map(|f| &f.outputs)),
-    ] {
-        for (k, t) in list.iter().enumerate() {
-            let at = h(&format!("{field}[{k}]"));
-            if !tags.contains(t) {
-                errs.push(Invalid::new(at, format!("no tag `{t}` (give a tag path like Demo/Setpoint)")));
-            } else if declared.is_some_and(|d| !d.contains(t)) {
-                errs.push(Invalid::new(at, format!("tag `{t}` is not in the FunctionalEntity's {field}")));
-            }
-        }
     }
     for (field, list) in [("input_paths", &e.input_paths), ("output_paths", &e.output_paths)] {
         for (k, p) in list.iter().enumerate() {
@@ -161,6 +179,35 @@ fn endpoint(e: &EndpointConfig, h: &dyn Fn(&str) -> String, acs: &[AutomationCom
     }
     if !e.cleanup_timeout.is_finite() {
         errs.push(Invalid::new(h("cleanup_timeout"), "must be a number of milliseconds"));
+    }
+}
+
+fn endpoint(e: &EndpointConfig, h: &dyn Fn(&str) -> String, acs: &[AutomationComponentConfig], tags: &HashSet<String>, errs: &mut Vec<Invalid>) {
+    let ac = component(&e.automation_component, &h("automation_component"), acs, errs);
+    let by_name = entity_given_once(e, h, errs) && !e.functional_entity.is_empty();
+    let fe = ac.filter(|_| by_name).and_then(|ac| {
+        let fe = ac.functional_entity.iter().find(|f| f.name == e.functional_entity);
+        if fe.is_none() {
+            errs.push(Invalid::new(
+                h("functional_entity"),
+                format!("AutomationComponent `{}` has no FunctionalEntity `{}`", ac.name, e.functional_entity),
+            ));
+        }
+        fe
+    });
+    common(e, h, errs);
+    for (field, list, declared) in [
+        ("inputs", &e.inputs, fe.map(|f| &f.inputs)),
+        ("outputs", &e.outputs, fe.map(|f| &f.outputs)),
+    ] {
+        for (k, t) in list.iter().enumerate() {
+            let at = h(&format!("{field}[{k}]"));
+            if !tags.contains(t) {
+                errs.push(Invalid::new(at, format!("no tag `{t}` (give a tag path like Demo/Setpoint)")));
+            } else if declared.is_some_and(|d| !d.contains(t)) {
+                errs.push(Invalid::new(at, format!("tag `{t}` is not in the FunctionalEntity's {field}")));
+            }
+        }
     }
     node_values(&e.expected_verification, &h, "expected_verification", tags, errs);
     node_values(&e.configuration_data, &h, "configuration_data", tags, errs);

@@ -65,6 +65,7 @@ pub struct FxNodeManagerImpl {
     endpoints: parking_lot::Mutex<Vec<Endpoint>>,
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
     aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
+    endpoint_url: String,
     cm: Option<ConnectionManager>,
     node_managers: OnceLock<NodeManagersRef>,
     type_tree: OnceLock<Arc<RwLock<DefaultTypeTree>>>,
@@ -74,13 +75,15 @@ pub struct FxNodeManagerImpl {
 /// persisted namespace table: each is registered at that index when it is free in the server
 /// (so that upstream namespaces, which take their table indexes, never collide with them).
 /// `tags_namespace` is the URI of the tag nodes; `aggregator` holds the upstream servers a
-/// component may stand for.
+/// component may stand for and the ConnectionManager may call; `endpoint_url` is this
+/// server's URL (the RelatedEndpoint Address upstream components are told).
 pub fn fx_node_manager(
     cfg: FxConfig,
     store: Arc<TagStore>,
     aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
     wanted: FxNamespaces,
     tags_namespace: &'static str,
+    endpoint_url: String,
 ) -> impl NodeManagerBuilder {
     InMemoryNodeManagerBuilder::new(move |context: ServerContext, space: &mut AddressSpace| {
         let (ns, tags_ns) = {
@@ -121,6 +124,7 @@ pub fn fx_node_manager(
             endpoints: parking_lot::Mutex::new(Vec::new()),
             subscriptions: OnceLock::new(),
             aggregator,
+            endpoint_url: endpoint_url.clone(),
             cm,
             node_managers: OnceLock::new(),
             type_tree: OnceLock::new(),
@@ -172,6 +176,16 @@ impl FxNodeManagerImpl {
     /// The ConnectionManager, if `[fx.connection_manager]` is configured.
     pub fn connection_manager(&self) -> Option<&ConnectionManager> {
         self.cm.as_ref()
+    }
+
+    /// The upstream servers (when aggregation is configured).
+    pub fn aggregator(&self) -> Option<&Arc<fxgate_upstream::Aggregator>> {
+        self.aggregator.as_ref()
+    }
+
+    /// This server's endpoint URL.
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint_url
     }
 
     /// The namespace index of the tag nodes.

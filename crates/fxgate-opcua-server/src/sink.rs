@@ -179,6 +179,7 @@ impl OpcUaServerSink {
                 self.aggregator.clone(),
                 fx,
                 crate::node_manager::TAG_NAMESPACE,
+                endpoint_url(&self.config),
             ));
         }
         for (id, e) in endpoints(cfg) {

@@ -4,7 +4,9 @@
 //!
 //! The target AutomationComponents are local (§13.2.1): EstablishConnections and
 //! CloseConnections are run on them directly ([`crate::host::ComponentHost`]), and node
-//! identifiers are resolved against the FX address space and the tag nodes (§13.3).
+//! identifiers are resolved against the FX address space and the tag nodes (§13.3); or they are
+//! on upstream servers (`server = "<upstream>"`), resolved and called over the upstream's
+//! client session ([`remote`]).
 //!
 //! - [`build`]: the nodes of the ConnectionManager and of each set.
 //! - [`resolve`]: PortableNodeIds, browse paths and tag paths to NodeIds.
@@ -12,14 +14,20 @@
 //! - [`state`]: the state machine's variables and AggregatedCurrentState.
 //! - [`events`]: the ConnectionConfigurationSet events.
 //! - [`plan`]: what EstablishConnections is called with for each endpoint.
+//! - [`calls`]: the calls of a set, and its local endpoints to remove.
+//! - [`target`]: local or remote target components.
+//! - [`remote`]: components on upstream servers.
 
 pub mod build;
+pub mod calls;
 pub mod diagnostics;
 pub mod events;
 pub mod plan;
 pub mod process;
+pub mod remote;
 pub mod resolve;
 pub mod state;
+pub mod target;
 
 use fxgate_config::ConnectionSetConfig;
 use opcua::types::NodeId;
@@ -62,7 +70,7 @@ pub struct Runtime {
     /// The state machine's current state.
     pub state: state::State,
     /// Endpoints the set's runs created and did not remove.
-    pub created: Vec<NodeId>,
+    pub created: Vec<target::Created>,
 }
 
 impl ConnectionManager {

@@ -12,7 +12,9 @@ use opcua::types::{
     ExtensionObject, KeyValuePair, NodeId, PortableQualifiedName, QualifiedName, Variant, VariantScalarTypeId,
 };
 
+use super::remote::RemoteEndpoint;
 use super::resolve::{ResolveError, Resolver};
+use super::target::Target;
 use crate::compare::{ExpectedNodeValue, NodeLookup};
 use crate::establish::Request;
 use crate::model::Entity;
@@ -25,11 +27,11 @@ use crate::types::{
     RelatedEndpointDataType,
 };
 
-/// One EstablishConnections call on a local component.
+/// One EstablishConnections call on a local or an upstream's component.
 #[derive(Debug, Clone)]
 pub struct Call {
-    /// Index of the component in the model.
-    pub component: usize,
+    /// The component.
+    pub target: Target,
     /// The call.
     pub request: Request,
 }
@@ -62,20 +64,68 @@ impl Peer {
         }
     }
 
+    /// The peer resolved on an upstream server: its URL, the path from its FxRoot through the
+    /// FunctionalEntity's ConnectionEndpoints folder (the endpoint's BrowseName taken in the
+    /// component's namespace), and the endpoint's name.
+    pub fn remote(ep: &RemoteEndpoint, e: &EndpointConfig) -> Self {
+        let q = |uri: &str, name: &str| PortableQualifiedName { namespace_uri: uri.into(), name: name.into() };
+        let mut path = ep.fe_path.clone();
+        path.push(q(FX_AC, "ConnectionEndpoints"));
+        path.push(q(ep.ac.browse_name.namespace_uri.as_ref(), &e.name));
+        Self { address: ep.ac.url.clone(), path, name: e.name.clone() }
+    }
+
     /// The peer configured on an endpoint without endpoint2.
     pub fn configured(e: &EndpointConfig) -> Self {
         Self { address: e.related_address.clone(), path: Vec::new(), name: e.related_endpoint.clone() }
     }
 }
 
-/// The call creating endpoint `e` of entity `fe` (component `component`) related to `peer`.
+/// The call creating endpoint `e` of the local entity `fe` (component `component`) related to
+/// `peer`.
 pub fn endpoint(r: &Resolver<'_>, component: usize, fe: &Entity, e: &EndpointConfig, peer: &Peer) -> Result<Call, ResolveError> {
-    let ns = r.nm.model().ns;
+    let resolved = Resolved {
+        ac_ns: r.nm.model().ns.ac,
+        fe: fe.node.clone(),
+        inputs: r.variables(fe, &e.inputs, &e.input_paths)?,
+        outputs: r.variables(fe, &e.outputs, &e.output_paths)?,
+        verify: pairs(r, &e.expected_verification)?,
+        configuration: pairs(r, &e.configuration_data)?,
+    };
+    Ok(Call { target: Target::Local(component), request: request(resolved, e, peer) })
+}
+
+/// The call creating endpoint `e` resolved on an upstream server as `ep`, related to `peer`.
+pub fn remote_endpoint(ep: &RemoteEndpoint, e: &EndpointConfig, peer: &Peer) -> Call {
+    let resolved = Resolved {
+        ac_ns: ep.ac.ac_ns,
+        fe: ep.fe.clone(),
+        inputs: ep.inputs.clone(),
+        outputs: ep.outputs.clone(),
+        verify: ep.verify.clone(),
+        configuration: ep.configuration.clone(),
+    };
+    Call { target: Target::Remote(ep.ac.clone()), request: request(resolved, e, peer) }
+}
+
+/// The nodes of an endpoint, in the namespaces of the server its component is on.
+struct Resolved {
+    /// The index of the FX AC namespace.
+    ac_ns: u16,
+    fe: NodeId,
+    inputs: Vec<NodeId>,
+    outputs: Vec<NodeId>,
+    verify: Vec<NodeIdValuePair>,
+    configuration: Vec<NodeIdValuePair>,
+}
+
+/// The EstablishConnections request creating endpoint `e` with the nodes `n`.
+fn request(n: Resolved, e: &EndpointConfig, peer: &Peer) -> Request {
     let parameter = PubSubConnectionEndpointParameterDataType {
         name: e.name.as_str().into(),
-        connection_endpoint_type_id: NodeId::new(ns.ac, ac::PUB_SUB_CONNECTION_ENDPOINT_TYPE),
-        input_variable_ids: Some(r.variables(fe, &e.inputs, &e.input_paths)?),
-        output_variable_ids: Some(r.variables(fe, &e.outputs, &e.output_paths)?),
+        connection_endpoint_type_id: NodeId::new(n.ac_ns, ac::PUB_SUB_CONNECTION_ENDPOINT_TYPE),
+        input_variable_ids: Some(n.inputs),
+        output_variable_ids: Some(n.outputs),
         is_persistent: false,
         cleanup_timeout: e.cleanup_timeout,
         related_endpoint: RelatedEndpointDataType {
@@ -90,25 +140,22 @@ pub fn endpoint(r: &Resolver<'_>, component: usize, fe: &Entity, e: &EndpointCon
             EndpointModeConfig::Subscriber => PubSubConnectionEndpointModeEnum::Subscriber,
         },
     };
-    let verify = pairs(r, &e.expected_verification)?;
-    let configuration = pairs(r, &e.configuration_data)?;
     let mut mask = FxCommandMask::CreateConnectionEndpointCmd;
-    if !verify.is_empty() {
+    if !n.verify.is_empty() {
         mask |= FxCommandMask::VerifyFunctionalEntityCmd;
     }
-    if !configuration.is_empty() {
+    if !n.configuration.is_empty() {
         mask |= FxCommandMask::SetConfigurationDataCmd;
     }
     let config = ConnectionEndpointConfigurationDataType {
-        functional_entity_node: fe.node.clone(),
+        functional_entity_node: n.fe,
         connection_endpoint: ConnectionEndpointDefinitionDataType::Parameter(ExtensionObject::from_message(parameter)),
-        expected_verification_variables: Some(verify),
+        expected_verification_variables: Some(n.verify),
         control_groups: None,
-        configuration_data: Some(configuration),
+        configuration_data: Some(n.configuration),
         communication_links: ExtensionObject::null(),
     };
-    let request = Request { mask, assets: vec![], endpoints: vec![config], reserve: vec![], communication: vec![] };
-    Ok(Call { component, request })
+    Request { mask, assets: vec![], endpoints: vec![config], reserve: vec![], communication: vec![] }
 }
 
 /// The call verifying the asset of `a`.
@@ -154,7 +201,7 @@ pub fn asset(r: &Resolver<'_>, a: &AssetVerificationConfig) -> Result<Call, Reso
         expected_additional_verification_variables: None,
     };
     let request = Request { mask: FxCommandMask::VerifyAssetCmd, assets: vec![v], endpoints: vec![], reserve: vec![], communication: vec![] };
-    Ok(Call { component, request })
+    Ok(Call { target: Target::Local(component), request })
 }
 
 /// NodeIdValuePairs of configured nodes and values, each value in its node's DataType.

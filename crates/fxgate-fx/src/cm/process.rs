@@ -10,6 +10,10 @@
 //! (3) closes and removes the set's endpoints. ActionEstablishConnectionsEnabled (0),
 //! ActionEnableConnections (4) and ActionDisableConnections (5) need a PubSub communication
 //! model and answer Bad_NotSupported.
+//!
+//! Target components are local or on upstream servers ([`super::target`]); a lost upstream
+//! session, an unresolvable remote node or an Uncertain/Bad remote result fails the run like a
+//! local failure.
 
 use std::sync::Arc;
 
@@ -19,13 +23,16 @@ use opcua::sync::RwLock;
 use opcua::types::{DateTime, NodeId, ObjectId, StatusCode, Variant};
 
 use super::events::SetEvent;
-use super::plan::{self, Call, Peer};
-use super::resolve::{ResolveError, Resolver};
+use super::remote::resolve::Depth;
+use super::remote::set::Which;
+use super::remote::{self, RemoteError};
+use super::resolve::ResolveError;
 use super::state::{self, State, Transition};
+use super::target::{self, Created, Target};
+use super::calls;
+use crate::args;
 use crate::compare::{ExpectedNodeValue, NodeLookup};
-use crate::host::ComponentHost;
 use crate::node_manager::{FxNodeManager, FxNodeManagerImpl};
-use crate::{args, establish};
 
 /// What a Process call asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +76,20 @@ pub enum Failure {
         /// Its method result.
         status: StatusCode,
     },
+    /// A CloseConnections call on an upstream's component did not succeed.
+    #[error("CloseConnections on `{component}` returned {status}")]
+    Close {
+        /// The component (`<upstream>:<component>`).
+        component: String,
+        /// Its method result.
+        status: StatusCode,
+    },
+    /// Resolving nodes on, or calling, an upstream server failed (or its session is lost).
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    /// An endpoint was not resolved.
+    #[error("{0} was not resolved")]
+    Unresolved(String),
 }
 
 /// The method: checks the arguments and sets, starts processing, answers at once.
@@ -161,7 +182,7 @@ async fn run(handle: Arc<FxNodeManager>, i: usize, action: Action) {
     let space = handle.address_space();
     let outcome = match action {
         Action::Establish(_) => establish_set(nm, space, i).await,
-        Action::Remove => remove_set(nm, space, i),
+        Action::Remove => remove_set(nm, space, i).await,
     };
     let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return };
     let t = match &outcome {
@@ -175,23 +196,30 @@ async fn run(handle: Arc<FxNodeManager>, i: usize, action: Action) {
     transition(nm, &mut space.write(), i, t, action.value());
 }
 
-/// Resolves the set, verifies its assets, then creates its endpoints connection by connection;
-/// on a failure stops, and with RollbackOnError removes what this run created.
+/// Resolves the set (its remote endpoints over the upstreams' sessions first, without holding
+/// any lock), verifies its assets, then creates its endpoints connection by connection; on a
+/// failure stops, and with RollbackOnError removes what this run created, locally and remotely.
 async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize) -> Result<(), Failure> {
-    let calls = plan_set(nm, &space.read(), i)?;
+    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(()) };
+    let remotes = remote::set::resolve(nm.aggregator(), &set.config, Depth::Full).await?;
+    let calls = calls::plan_set(nm, &space.read(), i, &remotes)?;
     let mut created = Vec::new();
     let mut failure = None;
     for c in calls {
-        let host = ComponentHost { nm, space, component: c.component };
-        let out = establish::establish(&host, &c.request).await;
+        let out = match target::establish(nm, space, &c.target, &c.request).await {
+            Ok(out) => out,
+            Err(e) => {
+                failure = Some(Failure::Remote(e));
+                break;
+            }
+        };
+        let made = out.endpoints.into_iter().map(|r| r.connection_endpoint_id).filter(|n| !n.is_null());
+        created.extend(made.map(|node| Created { target: c.target.clone(), node }));
         if out.status != StatusCode::Good {
-            let component = nm.model().components.get(c.component).map(|x| x.name.clone()).unwrap_or_default();
-            failure = Some(Failure::Establish { component, status: out.status });
+            failure = Some(Failure::Establish { component: c.target.name(nm), status: out.status });
             break;
         }
-        created.extend(out.endpoints.into_iter().map(|r| r.connection_endpoint_id).filter(|n| !n.is_null()));
     }
-    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(()) };
     match failure {
         None => {
             set.runtime.lock().created.extend(created);
@@ -199,8 +227,8 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
         }
         Some(f) => {
             if set.config.rollback_on_error {
-                for e in &created {
-                    nm.remove_endpoint(space, e); // CloseConnections(Remove=TRUE)
+                if let Err(e) = target::remove(nm, space, &created).await {
+                    tracing::warn!(set = %set.name, error = %e, "FX rollback");
                 }
             } else {
                 set.runtime.lock().created.extend(created);
@@ -210,56 +238,28 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
     }
 }
 
-/// The EstablishConnections calls of set `i`, in order: asset verifications, then each
-/// connection's Endpoint1 and Endpoint2.
-fn plan_set(nm: &FxNodeManagerImpl, space: &AddressSpace, i: usize) -> Result<Vec<Call>, Failure> {
-    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(vec![]) };
-    let Some(types) = nm.type_tree() else { return Ok(vec![]) };
-    let types = types.read();
-    let r = Resolver { nm, space, namespaces: types.namespaces(), types: &*types };
-    let mut calls = Vec::new();
-    for a in &set.config.asset_verification {
-        calls.push(plan::asset(&r, a)?);
-    }
-    for conn in &set.config.connection {
-        let (c1, fe1) = r.entity(&conn.endpoint1)?;
-        let name = |c: usize| nm.model().components.get(c).map(|x| x.name.clone()).unwrap_or_default();
-        match &conn.endpoint2 {
-            Some(e2) => {
-                let (c2, fe2) = r.entity(e2)?;
-                let peer1 = Peer::local(&name(c1), fe1, &conn.endpoint1);
-                let peer2 = Peer::local(&name(c2), fe2, e2);
-                calls.push(plan::endpoint(&r, c1, fe1, &conn.endpoint1, &peer2)?);
-                calls.push(plan::endpoint(&r, c2, fe2, e2, &peer1)?);
-            }
-            None => calls.push(plan::endpoint(&r, c1, fe1, &conn.endpoint1, &Peer::configured(&conn.endpoint1))?),
-        }
-    }
-    Ok(calls)
-}
-
 /// ActionRemoveConnections: CloseConnections(Remove=TRUE) on every endpoint of the set that
-/// exists (found by FunctionalEntity and name), and on those its runs created.
-fn remove_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize) -> Result<(), Failure> {
+/// exists (found by FunctionalEntity and name, locally and on the upstreams), and on those its
+/// runs created.
+async fn remove_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize) -> Result<(), Failure> {
     let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(()) };
-    let mut targets: Vec<NodeId> = std::mem::take(&mut set.runtime.lock().created);
-    {
-        let space = space.read();
-        let Some(types) = nm.type_tree() else { return Ok(()) };
-        let types = types.read();
-        let r = Resolver { nm, space: &space, namespaces: types.namespaces(), types: &*types };
-        let registry = nm.endpoints().lock();
-        for conn in &set.config.connection {
-            for e in std::iter::once(&conn.endpoint1).chain(conn.endpoint2.as_ref()) {
-                let (_, fe) = r.entity(e)?;
-                targets.extend(registry.iter().filter(|x| x.entity == fe.node && x.name == e.name).map(|x| x.node.clone()));
+    let remotes = remote::set::resolve(nm.aggregator(), &set.config, Depth::Entity).await?;
+    let mut targets: Vec<Created> = set.runtime.lock().created.clone();
+    for (j, conn) in set.config.connection.iter().enumerate() {
+        let ends = [(Which::One, Some(&conn.endpoint1)), (Which::Two, conn.endpoint2.as_ref())];
+        for (which, e) in ends {
+            let (Some(e), Some(ep)) = (e, remotes.get(j, which)) else { continue };
+            let Some(r) = remotes.remote(&e.server) else { continue };
+            if let Some(node) = remote::resolve::existing(r, &ep.ac, &ep.fe, &e.name).await? {
+                targets.push(Created { target: Target::Remote(ep.ac.clone()), node });
             }
         }
     }
-    targets.sort_by_key(|n| n.to_string());
-    targets.dedup();
-    for t in &targets {
-        nm.remove_endpoint(space, t);
-    }
+    targets.extend(calls::local_endpoints(nm, &space.read(), i)?);
+    let key = |c: &Created| format!("{}|{}", c.target.name(nm), c.node);
+    targets.sort_by_key(key);
+    targets.dedup_by(|a, b| key(a) == key(b));
+    target::remove(nm, space, &targets).await?;
+    set.runtime.lock().created.clear();
     Ok(())
 }
