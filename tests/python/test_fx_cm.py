@@ -9,7 +9,7 @@ import asyncio
 
 from asyncua import ua
 
-from aggregation_support import of_type_filter
+from aggregation_support import AGG_NS, of_type_filter, wait_for
 from fxgate_testlib import EventCollector, connect, safe_disconnect
 from test_fx import ADMIN_PW, FX_AC, FX_INST, OP_PW, Fx, code, codes, fx_config, sync
 
@@ -443,7 +443,7 @@ async def test_process_establishes_and_removes_endpoints_on_an_upstream_server(g
 
 @sync
 async def test_remote_failures_fail_the_run_and_rollback_closes_remote_endpoints(gateway_factory, client_cert):
-    _, _, cm, on_a = await two_gateways(gateway_factory, client_cert)
+    gw_a, _, cm, on_a = await two_gateways(gateway_factory, client_cert)
     c, fx = cm.c, cm.fx
     try:
         events = await cm.subscribe(cm.node)
@@ -462,6 +462,21 @@ async def test_remote_failures_fail_the_run_and_rollback_closes_remote_endpoints
         await cm.wait_state("RemoteRollback", ERROR)
         assert await cm.endpoints(LOCAL_CONTROL) == set(), "R1b and R2b (created before A refused R2a) rolled back"
         assert await on_a.endpoints(REMOTE_MOTION) == set(), "R1a on A closed by the rollback, R2a never created"
+
+        # the upstream session is lost: the run fails, nothing is created locally
+        await safe_disconnect(on_a.c)
+        gw_a.stop()
+        state = c.get_node(ua.NodeId("fxgate/Upstreams/a/State", await c.get_namespace_index(AGG_NS)))
+
+        async def disconnected():
+            return await state.read_value() != "Connected"
+
+        await wait_for(disconnected, 20, "upstream a not Connected")
+        r = await cm.process(2, [cm.set("Remote")])
+        assert codes(r.OutputArguments[0].Value) == ["Good"], r
+        await run_events(cm, events, "Remote", 2, FAILED)
+        await cm.wait_state("Remote", ERROR)
+        assert await cm.endpoints(LOCAL_CONTROL) == set()
     finally:
         await safe_disconnect(c)
         await safe_disconnect(on_a.c)
