@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import functools
 
-import pytest
 from asyncua import ua
 
 from fxgate_testlib import connect, hash_password, safe_disconnect

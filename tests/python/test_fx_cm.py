@@ -137,6 +137,33 @@ class Cm:
             await asyncio.sleep(0.05)
         raise AssertionError(f"{name} not in state {state}: {await self.state(name)}")
 
+    async def diagnostics(self, name: str) -> dict:
+        """The set's ConnectionsDiagnostics by connection name (structures decoded after
+        load_data_type_definitions())."""
+        node = await self.c.get_node(self.set(name)).get_child([f"{self.fx.cm}:ConnectionsDiagnostics"])
+        return {d.Name.Name: d for d in map(self._decoded, await node.read_value())}
+
+    def _decoded(self, d):
+        """Without load_data_type_definitions() (asyncua binds structure and enum classes by
+        name once, so through a gateway that also aggregates another fxgate the same names from
+        two namespaces collide and the load fails), the element stays an ExtensionObject: its
+        body is read here field by field as §10.19 lays it out."""
+        if not isinstance(d, ua.ExtensionObject):
+            return d
+        from types import SimpleNamespace
+
+        from asyncua.common.utils import Buffer
+        from asyncua.ua.ua_binary import Primitives, unpack_uatype
+
+        buf = Buffer(d.Body)
+        name = unpack_uatype(ua.VariantType.QualifiedName, buf)
+        fields = dict(Name=name, LastActivity=Primitives.UInt16.unpack(buf), ConnectionState=Primitives.Int32.unpack(buf))
+        fields["ErrorEndpoint1"] = Primitives.Int32.unpack(buf)
+        fields["Endpoint1Status"] = ua.StatusCode(Primitives.UInt32.unpack(buf))
+        fields["ErrorEndpoint2"] = Primitives.Int32.unpack(buf)
+        fields["Endpoint2Status"] = ua.StatusCode(Primitives.UInt32.unpack(buf))
+        return SimpleNamespace(**fields)
+
     async def endpoints(self, fe: str) -> set[str]:
         folder = self.c.get_node(self.fx.node(f"{fe}/ConnectionEndpoints"))
         refs = await folder.get_references(refs=ua.NodeId(41, self.fx.ac))
@@ -253,12 +280,20 @@ async def test_process_establishes_a_set_with_events_then_removes_it(gateway_fac
         assert inputs == [ua.NodeId("Cell/Speed", tags)], "resolved from the browse path InputData/Speed"
         assert await c.get_node(ua.NodeId("Cell/Gain", tags)).read_value() == 2.5, "ConfigurationData written"
         assert await (await c.get_node(cm.node).get_child([f"{fx.cm}:AggregatedCurrentState"])).read_value() is False
+        await c.load_data_type_definitions()
+        d = (await cm.diagnostics("Pair"))["MotionToControl"]
+        assert d.LastActivity == 0x2, f"EstablishDisabled, no Error bit: {d}"
+        assert d.ConnectionState == ua.ConnectionStateEnum.ConnectionInitial, d
+        assert (d.ErrorEndpoint1, d.ErrorEndpoint2) == (ua.FxErrorEnum.NoError, ua.FxErrorEnum.NoError), d
+        assert (code(d.Endpoint1Status), code(d.Endpoint2Status)) == ("Good", "Good"), d
 
         r = await cm.process(3, [cm.set("Pair")])  # ActionRemoveConnections
         assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
         await run_events(cm, on_cm, "Pair", 3, SUCCEEDED)
         await cm.wait_state("Pair", READY)
         assert await cm.endpoints(MOTION) == set() and await cm.endpoints(CONTROL) == set()
+        d = (await cm.diagnostics("Pair"))["MotionToControl"]
+        assert d.LastActivity == 0x8 and d.ConnectionState == ua.ConnectionStateEnum.ConnectionNotEstablished, d
     finally:
         await safe_disconnect(c)
 
@@ -299,6 +334,12 @@ async def test_unresolvable_path_fails_and_rollback_removes_what_was_created(gat
         assert await cm.state("BadPath") == ("Error", ua.NodeId(ERROR, fx.cm), ua.NodeId(1176, fx.cm))
         assert await aggregated.read_value() is True, "a set is in Error"
         assert await cm.endpoints(MOTION) == set()
+        await c.load_data_type_definitions()
+        d = (await cm.diagnostics("BadPath"))["Lost"]
+        assert d.LastActivity == 0x8002, f"EstablishDisabled with the Error bit: {d}"
+        assert d.ErrorEndpoint1 == ua.FxErrorEnum.ResolvingPathsError, d  # 12
+        assert code(d.Endpoint1Status) == "BadNoMatch", d
+        assert d.ConnectionState == ua.ConnectionStateEnum.ConnectionNotEstablished, d
         # again from Error: ErrorToProcessing, and Failed again
         r = await cm.process(2, [cm.set("BadPath")])
         assert codes(r.OutputArguments[0].Value) == ["Good"], r
@@ -312,6 +353,14 @@ async def test_unresolvable_path_fails_and_rollback_removes_what_was_created(gat
         assert await cm.endpoints(MOTION) == set(), "R1a rolled back, R2a never created"
         assert await cm.endpoints(CONTROL) == set(), "R1b rolled back"
         assert await aggregated.read_value() is True
+        diag = await cm.diagnostics("Rollback")
+        first, second = diag["First"], diag["Second"]
+        assert first.LastActivity == 0x8002, first
+        assert (first.ErrorEndpoint1, first.ErrorEndpoint2) == (ua.FxErrorEnum.Rollback, ua.FxErrorEnum.Rollback), first
+        assert (code(first.Endpoint1Status), code(first.Endpoint2Status)) == ("Good", "Good"), first
+        assert second.ErrorEndpoint1 == ua.FxErrorEnum.VerifyFunctionalEntityError, second
+        assert code(second.Endpoint1Status) == "BadNoMatch", second
+        assert second.ErrorEndpoint2 == ua.FxErrorEnum.ProcessingStopped, second
     finally:
         await safe_disconnect(c)
 
@@ -455,6 +504,9 @@ async def test_remote_failures_fail_the_run_and_rollback_closes_remote_endpoints
         assert await cm.state("RemoteBadPath") == ("Error", ua.NodeId(ERROR, fx.cm), ua.NodeId(1176, fx.cm))
         assert await aggregated.read_value() is True, "a set is in Error"
         assert await cm.endpoints(LOCAL_CONTROL) == set() and await on_a.endpoints(REMOTE_MOTION) == set()
+        [d] = (await cm.diagnostics("RemoteBadPath")).values()
+        assert (d.LastActivity, d.ErrorEndpoint2) == (0x8002, 12), f"ResolvingPathsError: {d}"
+        assert d.ErrorEndpoint1 == 3, f"ProcessingStopped: resolution failed before anything ran: {d}"
 
         r = await cm.process(1, [cm.set("RemoteRollback")])
         assert codes(r.OutputArguments[0].Value) == ["Good"], r
@@ -477,6 +529,8 @@ async def test_remote_failures_fail_the_run_and_rollback_closes_remote_endpoints
         await run_events(cm, events, "Remote", 2, FAILED)
         await cm.wait_state("Remote", ERROR)
         assert await cm.endpoints(LOCAL_CONTROL) == set()
+        [d] = (await cm.diagnostics("Remote")).values()
+        assert (d.LastActivity, d.ErrorEndpoint2) == (0x8004, 10), f"TargetServerConnectionError: {d}"
     finally:
         await safe_disconnect(c)
         await safe_disconnect(on_a.c)

@@ -133,6 +133,20 @@ impl Builder<'_> {
                 }
             }
         }
+        // ConnectionsDiagnostics (§6.8.2, §10.19): one element per connection, no activity yet
+        let diagnostics = self.id(&format!("{path}/ConnectionsDiagnostics"));
+        let initial: Vec<_> = cfg
+            .connection
+            .iter()
+            .map(|c| super::diagnostics::initial(QualifiedName::new(ns.instances, c.name.as_str())))
+            .collect();
+        VariableBuilder::new(&diagnostics, self.cm_name("ConnectionsDiagnostics"), "ConnectionsDiagnostics")
+            .data_type(NodeId::new(ns.instances, crate::types::ids::fxgate::CONNECTION_DIAGNOSTICS_DATA_TYPE))
+            .value_rank(1)
+            .value(super::diagnostics::value(initial))
+            .has_type_definition(opcua::types::VariableTypeId::BaseDataVariableType)
+            .component_of(node.clone())
+            .insert(self.space);
         let runtime = parking_lot::Mutex::new(Runtime::default());
         let values = machine.state_values(&ns, State::Ready);
         for (id, v) in values {
@@ -141,7 +155,7 @@ impl Builder<'_> {
                     .ok();
             }
         }
-        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, runtime }
+        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, runtime }
     }
 
     fn machine(&mut self, set: &NodeId, path: &str) -> MachineNodes {

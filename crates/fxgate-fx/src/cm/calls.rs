@@ -65,28 +65,38 @@ fn end<'a>(r: &'a Resolver<'_>, remotes: &'a RemoteEnds, j: usize, which: Which,
         .ok_or_else(|| Failure::Unresolved(format!("endpoint `{}` on upstream `{}`", e.name, e.server)))
 }
 
-/// The EstablishConnections calls of set `i`, in order.
-pub fn plan_set(nm: &FxNodeManagerImpl, space: &AddressSpace, i: usize, remotes: &RemoteEnds) -> Result<Vec<Call>, Failure> {
+/// Which end of which connection a call or a failure concerns (None: an asset verification).
+pub type At = Option<(usize, Which)>;
+
+/// The EstablishConnections calls of set `i`, in order, each with the end it creates; a failure
+/// comes with the end whose resolution failed.
+pub fn plan_set(
+    nm: &FxNodeManagerImpl,
+    space: &AddressSpace,
+    i: usize,
+    remotes: &RemoteEnds,
+) -> Result<Vec<(At, Call)>, (Failure, At)> {
     let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(vec![]) };
     let Some(types) = nm.type_tree() else { return Ok(vec![]) };
     let types = types.read();
     let r = Resolver { nm, space, namespaces: types.namespaces(), types: &*types };
     let mut calls = Vec::new();
     for a in &set.config.asset_verification {
-        calls.push(plan::asset(&r, a)?);
+        calls.push((None, plan::asset(&r, a).map_err(|e| (Failure::from(e), None))?));
     }
     for (j, conn) in set.config.connection.iter().enumerate() {
+        let (one, two) = (Some((j, Which::One)), Some((j, Which::Two)));
         let e1 = &conn.endpoint1;
-        let end1 = end(&r, remotes, j, Which::One, e1)?;
+        let end1 = end(&r, remotes, j, Which::One, e1).map_err(|f| (f, one))?;
         match &conn.endpoint2 {
             Some(e2) => {
-                let end2 = end(&r, remotes, j, Which::Two, e2)?;
+                let end2 = end(&r, remotes, j, Which::Two, e2).map_err(|f| (f, two))?;
                 let peer1 = end1.peer(nm, e1, end2.is_remote());
                 let peer2 = end2.peer(nm, e2, end1.is_remote());
-                calls.push(end1.call(&r, e1, &peer2)?);
-                calls.push(end2.call(&r, e2, &peer1)?);
+                calls.push((one, end1.call(&r, e1, &peer2).map_err(|f| (f, one))?));
+                calls.push((two, end2.call(&r, e2, &peer1).map_err(|f| (f, two))?));
             }
-            None => calls.push(end1.call(&r, e1, &Peer::configured(e1))?),
+            None => calls.push((one, end1.call(&r, e1, &Peer::configured(e1)).map_err(|f| (f, one))?)),
         }
     }
     Ok(calls)

@@ -1,7 +1,7 @@
 //! ConnectionsDiagnostics of a ConnectionConfigurationSet (OPC 10000-81 §10.19, §10.20): what
 //! the last run did to each Connection, computed from the run's outcome per endpoint.
 
-use opcua::types::{QualifiedName, StatusCode};
+use opcua::types::{Array, ExtensionObject, QualifiedName, StatusCode, Variant, VariantScalarTypeId};
 
 use crate::health::status;
 use crate::types::{ConnectionDiagnosticsDataType, ConnectionStateEnum, FxErrorEnum, LastActivityMask};
@@ -96,6 +96,28 @@ pub fn diagnostics(name: QualifiedName, action: i32, outcome: &ConnectionOutcome
     }
 }
 
+/// The element of a Connection no run has touched yet: LastActivity 0, NotEstablished.
+pub fn initial(name: QualifiedName) -> ConnectionDiagnosticsDataType {
+    ConnectionDiagnosticsDataType {
+        name,
+        last_activity: LastActivityMask::empty(),
+        connection_state: ConnectionStateEnum::ConnectionNotEstablished,
+        error_endpoint1: FxErrorEnum::NoError,
+        endpoint1_status: StatusCode::Good,
+        error_endpoint2: FxErrorEnum::NoError,
+        endpoint2_status: StatusCode::Good,
+    }
+}
+
+/// The value of a ConnectionsDiagnostics variable.
+pub fn value(list: Vec<ConnectionDiagnosticsDataType>) -> Variant {
+    let values: Vec<Variant> = list.into_iter().map(|d| Variant::from(ExtensionObject::from_message(d))).collect();
+    match Array::new(VariantScalarTypeId::ExtensionObject, values) {
+        Ok(a) => Variant::Array(Box::new(a)),
+        Err(_) => Variant::Empty,
+    }
+}
+
 /// ErrorEndpoint and EndpointStatus of an endpoint outcome (§10.19 rules).
 fn error_of(o: EndpointOutcome) -> (FxErrorEnum, StatusCode) {
     match o {
@@ -178,5 +200,33 @@ mod tests {
         let rolled = diagnostics(q, 2, &ConnectionOutcome::all(EndpointOutcome::RolledBack, false), ConnectionStateEnum::ConnectionNotEstablished);
         assert_eq!(rolled.last_activity.bits(), 0x8004);
         assert_eq!((rolled.error_endpoint1, rolled.error_endpoint2), (FxErrorEnum::Rollback, FxErrorEnum::NoError));
+    }
+}
+
+/// FxErrorEnum and StatusCode of a failure to resolve or reach a remote endpoint.
+pub fn remote_error(e: &super::remote::RemoteError) -> (FxErrorEnum, StatusCode) {
+    use super::remote::RemoteError as R;
+    match e {
+        R::UnknownServer(_) | R::NotConnected(_) => (FxErrorEnum::TargetServerConnectionError, StatusCode::BadNotConnected),
+        R::Service { status, .. } => (FxErrorEnum::TargetServerConnectionError, *status),
+        R::UnknownNamespace { .. } => (FxErrorEnum::ResolvingNamespacesError, StatusCode::BadNoMatch),
+        R::NoMatch { .. } | R::Ambiguous { .. } => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNoMatch),
+        R::InvalidNodeId(_) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNodeIdInvalid),
+        R::Answer { .. } => (FxErrorEnum::ResolvingPathsError, StatusCode::BadInvalidArgument),
+    }
+}
+
+/// FxErrorEnum and StatusCode of a failure to plan a set (resolving its local nodes).
+pub fn failure_error(f: &super::process::Failure) -> (FxErrorEnum, StatusCode) {
+    use super::process::Failure as F;
+    use super::resolve::ResolveError as L;
+    match f {
+        F::Resolve(L::UnknownNamespace(_)) => (FxErrorEnum::ResolvingNamespacesError, StatusCode::BadNoMatch),
+        F::Resolve(L::InvalidNodeId(_)) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNodeIdInvalid),
+        F::Resolve(L::NoMatch(_) | L::Ambiguous(_)) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNoMatch),
+        F::Resolve(L::Wrong(_)) | F::Unresolved(_) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadInvalidArgument),
+        F::Remote(e) => remote_error(e),
+        F::Establish { status, .. } => (FxErrorEnum::CreateConnectionEndpointError, *status),
+        F::Close { status, .. } => (FxErrorEnum::CloseConnectionError, *status),
     }
 }

@@ -60,6 +60,8 @@ pub struct Set {
     pub machine: state::MachineNodes,
     /// The methods of its Lock (answered with Bad_NotSupported).
     pub lock_methods: Vec<NodeId>,
+    /// Its ConnectionsDiagnostics variable (ConnectionDiagnosticsDataType[]).
+    pub diagnostics: NodeId,
     /// What processing has done to it.
     pub runtime: parking_lot::Mutex<Runtime>,
 }

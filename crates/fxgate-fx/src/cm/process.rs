@@ -20,7 +20,7 @@ use std::sync::Arc;
 use opcua::server::address_space::AddressSpace;
 use opcua::server::node_manager::MethodCall;
 use opcua::sync::RwLock;
-use opcua::types::{DateTime, NodeId, ObjectId, StatusCode, Variant};
+use opcua::types::{DateTime, NodeId, ObjectId, QualifiedName, StatusCode, Variant};
 
 use super::events::SetEvent;
 use super::remote::resolve::Depth;
@@ -29,8 +29,9 @@ use super::remote::{self, RemoteError};
 use super::resolve::ResolveError;
 use super::state::{self, State, Transition};
 use super::target::{self, Created, Target};
-use super::calls;
-use crate::args;
+use super::calls::{self, At};
+use super::diagnostics::{self, ConnectionOutcome, EndpointOutcome};
+use crate::{args, health};
 use crate::compare::{ExpectedNodeValue, NodeLookup};
 use crate::node_manager::{FxNodeManager, FxNodeManagerImpl};
 
@@ -181,7 +182,7 @@ async fn run(handle: Arc<FxNodeManager>, i: usize, action: Action) {
     let nm = handle.inner();
     let space = handle.address_space();
     let outcome = match action {
-        Action::Establish(_) => establish_set(nm, space, i).await,
+        Action::Establish(v) => establish_set(nm, space, i, v).await,
         Action::Remove => remove_set(nm, space, i).await,
     };
     let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return };
@@ -199,28 +200,59 @@ async fn run(handle: Arc<FxNodeManager>, i: usize, action: Action) {
 /// Resolves the set (its remote endpoints over the upstreams' sessions first, without holding
 /// any lock), verifies its assets, then creates its endpoints connection by connection; on a
 /// failure stops, and with RollbackOnError removes what this run created, locally and remotely.
-async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize) -> Result<(), Failure> {
+/// The set's ConnectionsDiagnostics tell what happened to each connection.
+async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize, action: i32) -> Result<(), Failure> {
     let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(()) };
-    let remotes = remote::set::resolve(nm.aggregator(), &set.config, Depth::Full).await?;
-    let calls = calls::plan_set(nm, &space.read(), i, &remotes)?;
+    let mut diag = Outcomes::new(&set.config);
+    let remotes = match remote::set::resolve_located(nm.aggregator(), &set.config, Depth::Full).await {
+        Ok(r) => r,
+        Err((e, at)) => {
+            diag.fail(Some(at), diagnostics::remote_error(&e));
+            diag.write(nm, space, i, action);
+            return Err(e.into());
+        }
+    };
+    let planned = calls::plan_set(nm, &space.read(), i, &remotes);
+    let calls = match planned {
+        Ok(c) => c,
+        Err((f, at)) => {
+            diag.fail(at, diagnostics::failure_error(&f));
+            diag.write(nm, space, i, action);
+            return Err(f);
+        }
+    };
+    let targets: Vec<(At, String)> = calls.iter().map(|(at, c)| (*at, c.target.name(nm))).collect();
     let mut created = Vec::new();
     let mut failure = None;
-    for c in calls {
+    for (at, c) in calls {
         let out = match target::establish(nm, space, &c.target, &c.request).await {
             Ok(out) => out,
             Err(e) => {
+                diag.fail(at, diagnostics::remote_error(&e));
                 failure = Some(Failure::Remote(e));
                 break;
             }
         };
-        let made = out.endpoints.into_iter().map(|r| r.connection_endpoint_id).filter(|n| !n.is_null());
+        let made = out.endpoints.iter().map(|r| r.connection_endpoint_id.clone()).filter(|n| !n.is_null());
         created.extend(made.map(|node| Created { target: c.target.clone(), node }));
         if out.status != StatusCode::Good {
+            let error = diagnostics::establish_error(&out);
+            match at {
+                Some(_) => diag.fail(at, error),
+                // a failed asset verification: the ends on that component are affected
+                None => {
+                    let name = c.target.name(nm);
+                    for (end, _) in targets.iter().filter(|(e, t)| e.is_some() && t == &name) {
+                        diag.fail(*end, error);
+                    }
+                }
+            }
             failure = Some(Failure::Establish { component: c.target.name(nm), status: out.status });
             break;
         }
+        diag.done(at);
     }
-    match failure {
+    let result = match failure {
         None => {
             set.runtime.lock().created.extend(created);
             Ok(())
@@ -230,11 +262,92 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
                 if let Err(e) = target::remove(nm, space, &created).await {
                     tracing::warn!(set = %set.name, error = %e, "FX rollback");
                 }
+                diag.rolled_back();
             } else {
                 set.runtime.lock().created.extend(created);
             }
             Err(f)
         }
+    };
+    diag.write(nm, space, i, action);
+    result
+}
+
+/// What a run did to each end of each connection of a set (for ConnectionsDiagnostics).
+struct Outcomes {
+    ends: Vec<[Option<EndpointOutcome>; 2]>,
+    two: Vec<bool>,
+    names: Vec<String>,
+}
+
+impl Outcomes {
+    fn new(cfg: &fxgate_config::ConnectionSetConfig) -> Self {
+        Self {
+            ends: cfg.connection.iter().map(|_| [None, None]).collect(),
+            two: cfg.connection.iter().map(|c| c.endpoint2.is_some()).collect(),
+            names: cfg.connection.iter().map(|c| c.name.clone()).collect(),
+        }
+    }
+
+    fn slot(&mut self, at: At) -> Option<&mut Option<EndpointOutcome>> {
+        let (j, which) = at?;
+        self.ends.get_mut(j).map(|e| &mut e[if which == Which::One { 0 } else { 1 }])
+    }
+
+    fn done(&mut self, at: At) {
+        if let Some(s) = self.slot(at) {
+            *s = Some(EndpointOutcome::Done);
+        }
+    }
+
+    /// End `at` failed (None: the failure concerns no end in particular, e.g. a set-wide one).
+    fn fail(&mut self, at: At, (error, status): (crate::types::FxErrorEnum, StatusCode)) {
+        let failed = EndpointOutcome::Failed { error, status };
+        match self.slot(at) {
+            Some(s) => *s = Some(failed),
+            None => {
+                for e in &mut self.ends {
+                    e[0].get_or_insert(failed);
+                }
+            }
+        }
+    }
+
+    /// The ends this run had established were removed again.
+    fn rolled_back(&mut self) {
+        for e in self.ends.iter_mut().flatten() {
+            if *e == Some(EndpointOutcome::Done) {
+                *e = Some(EndpointOutcome::RolledBack);
+            }
+        }
+    }
+
+    /// Every end of every connection with `o`.
+    fn all(&mut self, o: EndpointOutcome) {
+        for e in self.ends.iter_mut().flatten() {
+            *e = Some(o);
+        }
+    }
+
+    /// Writes set `i`'s ConnectionsDiagnostics after a run of `action`; ends the run did not
+    /// reach were stopped by a failure elsewhere.
+    fn write(&self, nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize, action: i32) {
+        let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return };
+        let ns = nm.model().ns;
+        let list = self
+            .ends
+            .iter()
+            .zip(&self.two)
+            .zip(&self.names)
+            .map(|((e, two), name)| {
+                let stopped = |o: Option<EndpointOutcome>| o.unwrap_or(EndpointOutcome::Stopped);
+                let outcome = ConnectionOutcome { endpoint1: stopped(e[0]), endpoint2: two.then(|| stopped(e[1])) };
+                let exists = |o: EndpointOutcome| (o == EndpointOutcome::Done && action != 3).then_some(health::status::INITIAL);
+                let state = diagnostics::connection_state(exists(outcome.endpoint1), outcome.endpoint2.and_then(exists), *two);
+                diagnostics::diagnostics(QualifiedName::new(ns.instances, name.as_str()), action, &outcome, state)
+            })
+            .collect();
+        nm.set_values(&mut space.write(), vec![(set.diagnostics.clone(), diagnostics::value(list))]);
     }
 }
 
@@ -259,7 +372,18 @@ async fn remove_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usi
     let key = |c: &Created| format!("{}|{}", c.target.name(nm), c.node);
     targets.sort_by_key(key);
     targets.dedup_by(|a, b| key(a) == key(b));
-    target::remove(nm, space, &targets).await?;
-    set.runtime.lock().created.clear();
-    Ok(())
+    let mut diag = Outcomes::new(&set.config);
+    match target::remove(nm, space, &targets).await {
+        Ok(()) => {
+            diag.all(EndpointOutcome::Done);
+            diag.write(nm, space, i, 3);
+            set.runtime.lock().created.clear();
+            Ok(())
+        }
+        Err(e) => {
+            diag.fail(None, diagnostics::failure_error(&e));
+            diag.write(nm, space, i, 3);
+            Err(e)
+        }
+    }
 }

@@ -43,14 +43,24 @@ impl RemoteEnds {
 
 /// Resolves every endpoint of `set` that names a `server`, to `depth`.
 pub async fn resolve(aggregator: Option<&Arc<Aggregator>>, set: &ConnectionSetConfig, depth: Depth) -> Result<RemoteEnds, RemoteError> {
+    resolve_located(aggregator, set, depth).await.map_err(|(e, _)| e)
+}
+
+/// As [`resolve`], with the connection index and end of the endpoint that failed.
+pub async fn resolve_located(
+    aggregator: Option<&Arc<Aggregator>>,
+    set: &ConnectionSetConfig,
+    depth: Depth,
+) -> Result<RemoteEnds, (RemoteError, (usize, Which))> {
     let mut out = RemoteEnds::default();
     let mut components: HashMap<(String, String), (Arc<RemoteAc>, NodeId)> = HashMap::new();
     for (j, conn) in set.connection.iter().enumerate() {
         let ends = [(Which::One, Some(&conn.endpoint1)), (Which::Two, conn.endpoint2.as_ref())];
         for (which, e) in ends {
             let Some(e) = e.filter(|e| !e.server.is_empty()) else { continue };
+            let at = |err| (err, (j, which));
             if !out.sessions.contains_key(&e.server) {
-                let remote = Remote::open(aggregator, &e.server).await?;
+                let remote = Remote::open(aggregator, &e.server).await.map_err(at)?;
                 out.sessions.insert(e.server.clone(), remote);
             }
             let Some(remote) = out.sessions.get(&e.server) else { continue };
@@ -58,12 +68,12 @@ pub async fn resolve(aggregator: Option<&Arc<Aggregator>>, set: &ConnectionSetCo
             let (ac, fx_root) = match components.get(&key) {
                 Some(found) => found.clone(),
                 None => {
-                    let found = resolve::component(remote, &e.automation_component).await?;
+                    let found = resolve::component(remote, &e.automation_component).await.map_err(at)?;
                     components.insert(key, found.clone());
                     found
                 }
             };
-            let ep = resolve::endpoint(remote, &ac, &fx_root, e, depth).await?;
+            let ep = resolve::endpoint(remote, &ac, &fx_root, e, depth).await.map_err(at)?;
             out.ends.insert((j, which), ep);
         }
     }
