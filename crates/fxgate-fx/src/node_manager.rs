@@ -48,10 +48,11 @@ pub fn needs_connection_admin(method: &NodeId) -> bool {
         return false;
     }
     match &method.identifier {
-        opcua::types::Identifier::String(s) => {
-            let s = s.as_ref();
-            s.ends_with("/EstablishConnections") || s.ends_with("/CloseConnections")
-        }
+        // `<component>/EstablishConnections`: component names contain no `/`
+        opcua::types::Identifier::String(s) => matches!(
+            s.as_ref().split_once('/'),
+            Some((ac, "EstablishConnections" | "CloseConnections")) if !ac.is_empty()
+        ),
         _ => false,
     }
 }
