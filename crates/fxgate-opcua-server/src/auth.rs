@@ -323,9 +323,17 @@ mod tests {
             .authenticate_username_identity_token(&ep, "u", &Password::new("right".into()))
             .await
             .unwrap();
-        assert_eq!(auth.roles(&token), Roles { read: true, write: false, configure: false });
+        assert_eq!(auth.roles(&token), Roles { read: true, write: false, configure: false, connection_admin: false });
         let kinds: Vec<_> = auth.user_token_policies(&ep).iter().map(|p| p.token_type).collect();
         assert_eq!(kinds, vec![UserTokenType::UserName, UserTokenType::Certificate]);
+    }
+
+    #[test]
+    fn role_names_map_to_roles() {
+        let r = Roles::from_list(&[Role::Read, Role::ConnectionAdmin]);
+        assert_eq!(r, Roles { read: true, write: false, configure: false, connection_admin: true });
+        let r = Roles::from_list(&[Role::Write, Role::Configure]);
+        assert_eq!(r, Roles { read: false, write: true, configure: true, connection_admin: false });
     }
 
     #[test]
