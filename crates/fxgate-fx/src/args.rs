@@ -47,28 +47,15 @@ pub fn node_value_pairs(v: &Variant) -> Option<Vec<ExpectedNodeValue>> {
 
 /// One NodeIdValuePair {Key: NodeIdArray {Node, ArrayIndex[]}, Value}.
 pub fn node_value_pair(o: &ExtensionObject) -> Option<ExpectedNodeValue> {
-    let pair = crate::types::body::<crate::types::NodeIdValuePair>(o).ok()?;
-    Some(ExpectedNodeValue {
-        node: pair.key.node.clone(),
-        array_index: pair.key.array_index.clone().unwrap_or_default(),
-        value: pair.value.clone(),
-    })
+    crate::types::body::<crate::types::NodeIdValuePair>(o).ok().map(ExpectedNodeValue::from)
 }
 
-/// Checks `args` against `checks` (one per declared argument, in order): the per-argument
-/// results if any failed.
-pub fn check(args: &[Variant], checks: &[&dyn Fn(&Variant) -> bool]) -> Result<(), Vec<StatusCode>> {
-    if args.len() < checks.len() {
-        return Err(Vec::new());
-    }
-    let results: Vec<StatusCode> = checks
-        .iter()
-        .zip(args)
-        .map(|(c, a)| if c(a) { StatusCode::Good } else { StatusCode::BadTypeMismatch })
-        .collect();
-    if results.iter().all(|r| r.is_good()) {
-        Ok(())
+/// The InputArgumentResult of an argument: Good, or Bad_TypeMismatch when it is not what the
+/// method declares.
+pub fn type_result(ok: bool) -> StatusCode {
+    if ok {
+        StatusCode::Good
     } else {
-        Err(results)
+        StatusCode::BadTypeMismatch
     }
 }

@@ -32,6 +32,16 @@ pub struct ExpectedNodeValue {
     pub value: Variant,
 }
 
+impl From<&crate::types::NodeIdValuePair> for ExpectedNodeValue {
+    fn from(p: &crate::types::NodeIdValuePair) -> Self {
+        Self {
+            node: p.key.node.clone(),
+            array_index: p.key.array_index.clone().unwrap_or_default(),
+            value: p.value.clone(),
+        }
+    }
+}
+
 /// The verdict on one [`ExpectedNodeValue`]: Good, Bad_NodeIdInvalid, Bad_NodeIdUnknown,
 /// Bad_TypeMismatch or Bad_OutOfRange (Tables 34 and 45).
 pub fn check_node(expected: &ExpectedNodeValue, lookup: &NodeLookup) -> StatusCode {

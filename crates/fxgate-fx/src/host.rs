@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use opcua::server::address_space::AddressSpace;
 use opcua::sync::RwLock;
-use opcua::types::{ExtensionObject, NodeId, StatusCode, Variant, VariantScalarTypeId};
+use opcua::types::{ExtensionObject, NodeId, StatusCode, VariantScalarTypeId};
 
 use crate::compare::ExpectedNodeValue;
 use crate::establish::Host;
@@ -23,15 +23,6 @@ pub struct ComponentHost<'a> {
     pub component: usize,
 }
 
-/// A NodeIdValuePair as an expected node value.
-pub fn expected(p: &NodeIdValuePair) -> ExpectedNodeValue {
-    ExpectedNodeValue {
-        node: p.key.node.clone(),
-        array_index: p.key.array_index.clone().unwrap_or_default(),
-        value: p.value.clone(),
-    }
-}
-
 impl ComponentHost<'_> {
     fn component(&self) -> &crate::model::Component {
         &self.nm.model().components[self.component]
@@ -39,9 +30,7 @@ impl ComponentHost<'_> {
 
     /// Whether `node` exists at all (FX node or tag).
     fn exists(&self, node: &NodeId) -> bool {
-        let space = self.space.read();
-        let e = ExpectedNodeValue { node: node.clone(), array_index: vec![], value: Variant::Empty };
-        self.nm.lookup(&space, &e) != crate::compare::NodeLookup::Missing
+        self.nm.exists(&self.space.read(), node)
     }
 }
 
@@ -70,9 +59,9 @@ impl Host for ComponentHost<'_> {
             .flatten()
             .map(|kv| (kv.key.clone(), kv.value.clone()))
             .collect();
-        let additional: Vec<_> = v.expected_additional_verification_variables.iter().flatten().map(expected).collect();
+        let additional: Vec<_> = v.expected_additional_verification_variables.iter().flatten().map(ExpectedNodeValue::from).collect();
         let space = self.space.read();
-        let lookup = |e: &ExpectedNodeValue| self.nm.lookup(&space, e);
+        let lookup = |e: &ExpectedNodeValue| self.nm.lookup(&space, &e.node);
         let verdict = verify_asset::verify_asset(
             v.verification_mode as i32,
             &keys,
@@ -103,9 +92,9 @@ impl Host for ComponentHost<'_> {
     }
 
     fn verify_entity(&self, _fe: &NodeId, expected_values: &[NodeIdValuePair]) -> FeVerdict {
-        let list: Vec<_> = expected_values.iter().map(expected).collect();
+        let list: Vec<_> = expected_values.iter().map(ExpectedNodeValue::from).collect();
         let space = self.space.read();
-        verify::verify(&list, &|e: &ExpectedNodeValue| self.nm.lookup(&space, e))
+        verify::verify(&list, &|e: &ExpectedNodeValue| self.nm.lookup(&space, &e.node))
     }
 
     fn create_endpoint(&self, fe: &NodeId, parameter: &ExtensionObject) -> Result<NodeId, StatusCode> {

@@ -15,7 +15,7 @@ use opcua::server::node_manager::{MethodCall, NodeManagerBuilder, NodeManagersRe
 use opcua::server::SubscriptionCache;
 use opcua::sync::RwLock;
 use opcua::types::{
-    Array, AttributeId, DataEncoding, DateTime, DynEncodable, ExtensionObject, NamespaceMap, NodeId, NumericRange,
+    AttributeId, DataEncoding, DateTime, NamespaceMap, NodeId, NumericRange,
     StatusCode, TimestampsToReturn, Variant, VariantScalarTypeId,
 };
 
@@ -296,9 +296,13 @@ impl FxNodeManagerImpl {
         }
     }
 
-    /// What the server has at `e.node`: an FX node, or a tag of the tag store.
-    pub fn lookup(&self, space: &AddressSpace, e: &ExpectedNodeValue) -> NodeLookup {
-        let node = &e.node;
+    /// Whether `node` exists (an FX node or a tag of the tag store).
+    pub fn exists(&self, space: &AddressSpace, node: &NodeId) -> bool {
+        self.lookup(space, node) != NodeLookup::Missing
+    }
+
+    /// What the server has at `node`: an FX node, or a tag of the tag store.
+    pub fn lookup(&self, space: &AddressSpace, node: &NodeId) -> NodeLookup {
         if node.namespace == self.tags_ns {
             if let opcua::types::Identifier::String(path) = &node.identifier {
                 if let Some(id) = self.store.id_of(path.as_ref()) {
@@ -329,14 +333,14 @@ impl FxNodeManagerImpl {
             a.get(2).map_or(Some(Vec::new()), args::node_value_pairs),
         ) else {
             let results = vec![
-                arg_ok(a.first().and_then(args::enum_value).is_some()),
-                arg_ok(a.get(1).and_then(args::key_value_pairs).is_some()),
-                arg_ok(a.get(2).map_or(Some(Vec::new()), args::node_value_pairs).is_some()),
+                args::type_result(a.first().and_then(args::enum_value).is_some()),
+                args::type_result(a.get(1).and_then(args::key_value_pairs).is_some()),
+                args::type_result(a.get(2).map_or(Some(Vec::new()), args::node_value_pairs).is_some()),
             ];
             call.set_argument_error(results);
             return;
         };
-        let lookup = |e: &ExpectedNodeValue| self.lookup(space, e);
+        let lookup = |e: &ExpectedNodeValue| self.lookup(space, &e.node);
         let v = verify_asset::verify_asset(mode, &expected, &additional, &asset.nameplate, &self.model.names, &lookup);
         call.set_status(v.status);
         if let Some(result) = v.result {
@@ -353,7 +357,7 @@ impl FxNodeManagerImpl {
             call.set_argument_error(vec![StatusCode::BadTypeMismatch]);
             return;
         };
-        let lookup = |e: &ExpectedNodeValue| self.lookup(space, e);
+        let lookup = |e: &ExpectedNodeValue| self.lookup(space, &e.node);
         let v = verify::verify(&expected, &lookup);
         call.set_status(v.status);
         if let Some(result) = v.result {
@@ -378,10 +382,10 @@ impl FxNodeManagerImpl {
             return;
         }
         call.set_outputs(vec![
-            structures(out.assets),
-            structures(out.endpoints),
-            structures(out.reserve),
-            structures(out.communication),
+            crate::values::structure_array(out.assets),
+            crate::values::structure_array(out.endpoints),
+            crate::values::structure_array(out.reserve),
+            crate::values::structure_array(out.communication),
         ]);
     }
 
@@ -418,11 +422,10 @@ impl FxNodeManagerImpl {
                     }
                     return StatusCode::Good;
                 }
-                let e = ExpectedNodeValue { node: id.clone(), array_index: vec![], value: Variant::Empty };
-                if self.lookup(&space.read(), &e) == NodeLookup::Missing {
-                    StatusCode::BadNodeIdUnknown
-                } else {
+                if self.exists(&space.read(), id) {
                     StatusCode::BadInvalidArgument
+                } else {
+                    StatusCode::BadNodeIdUnknown
                 }
             })
             .collect();
@@ -432,22 +435,6 @@ impl FxNodeManagerImpl {
     }
 }
 
-/// An array of structures as an ExtensionObject array (typed even when empty).
-fn structures<T: DynEncodable>(list: Vec<T>) -> Variant {
-    let values: Vec<Variant> = list.into_iter().map(|v| Variant::from(ExtensionObject::from_message(v))).collect();
-    match Array::new(VariantScalarTypeId::ExtensionObject, values) {
-        Ok(a) => Variant::Array(Box::new(a)),
-        Err(_) => Variant::Empty,
-    }
-}
-
-fn arg_ok(ok: bool) -> StatusCode {
-    if ok {
-        StatusCode::Good
-    } else {
-        StatusCode::BadTypeMismatch
-    }
-}
 
 #[async_trait]
 impl InMemoryNodeManagerImpl for FxNodeManagerImpl {

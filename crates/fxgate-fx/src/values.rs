@@ -1,6 +1,6 @@
 //! Values of FX structure types the instance model shows.
 
-use opcua::types::{ExtensionObject, Variant};
+use opcua::types::{Array, DynEncodable, ExtensionObject, Variant, VariantScalarTypeId};
 
 use crate::types::{AggregatedHealthDataType, DeviceHealthOptionSet, FxVersion, OperationalHealthOptionSet};
 
@@ -16,4 +16,13 @@ pub fn aggregated_health(device: u16, operational: u32) -> Variant {
         aggregated_operational_health: OperationalHealthOptionSet::from_bits_retain(operational),
     })
     .into()
+}
+
+/// An array of structures as an ExtensionObject[] value (typed even when empty).
+pub fn structure_array<T: DynEncodable>(list: Vec<T>) -> Variant {
+    let values: Vec<Variant> = list.into_iter().map(|v| Variant::from(ExtensionObject::from_message(v))).collect();
+    match Array::new(VariantScalarTypeId::ExtensionObject, values) {
+        Ok(a) => Variant::Array(Box::new(a)),
+        Err(_) => Variant::Empty,
+    }
 }

@@ -18,6 +18,8 @@ use super::{ConnectionManager, Runtime, Set};
 use crate::model::{arg, Model};
 use crate::variables::Kind;
 use crate::namespaces::FX_INSTANCES;
+use crate::types::def::TypeRef;
+use crate::types::declared_arguments;
 use crate::types::ids::{ac, cm, di};
 use crate::types::{PortableNodeIdentifier, ServerAddressDataType};
 
@@ -37,19 +39,14 @@ pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerCon
         .component_of(node.clone())
         .insert(b.space);
     let process = NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS);
+    let declaration = TypeRef::cm(cm::CONNECTION_MANAGER_TYPE_PROCESS_CONNECTION_CONFIGURATION_SETS);
+    let (inputs, outputs) = declared_arguments(declaration, &ns).unwrap_or_default();
     MethodBuilder::new(&process, QualifiedName::new(ns.cm, "ProcessConnectionConfigurationSets"), "ProcessConnectionConfigurationSets")
         .executable(true)
         .user_executable(true)
         .component_of(node.clone())
-        .input_args(
-            b.space,
-            &NodeId::new(ns.cm, 6014u32),
-            &[
-                arg("Action", NodeId::new(ns.cm, cm::FX_PROCESS_ENUM), -1),
-                arg("ConnectionConfigurationSets", DataTypeId::NodeId.into(), 1),
-            ],
-        )
-        .output_args(b.space, &NodeId::new(ns.cm, 6015u32), &[arg("Results", DataTypeId::StatusCode.into(), 1)])
+        .input_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_INPUT_ARGUMENTS), &inputs)
+        .output_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_OUTPUT_ARGUMENTS), &outputs)
         .insert(b.space);
     let aggregated_current_state = b.variable(
         &node,

@@ -1,7 +1,7 @@
 //! ConnectionsDiagnostics of a ConnectionConfigurationSet (OPC 10000-81 §10.19, §10.20): what
 //! the last run did to each Connection, computed from the run's outcome per endpoint.
 
-use opcua::types::{Array, ExtensionObject, QualifiedName, StatusCode, Variant, VariantScalarTypeId};
+use opcua::types::{QualifiedName, StatusCode, Variant};
 
 use crate::health::status;
 use crate::types::{ConnectionDiagnosticsDataType, ConnectionStateEnum, FxErrorEnum, LastActivityMask};
@@ -111,11 +111,7 @@ pub fn initial(name: QualifiedName) -> ConnectionDiagnosticsDataType {
 
 /// The value of a ConnectionsDiagnostics variable.
 pub fn value(list: Vec<ConnectionDiagnosticsDataType>) -> Variant {
-    let values: Vec<Variant> = list.into_iter().map(|d| Variant::from(ExtensionObject::from_message(d))).collect();
-    match Array::new(VariantScalarTypeId::ExtensionObject, values) {
-        Ok(a) => Variant::Array(Box::new(a)),
-        Err(_) => Variant::Empty,
-    }
+    crate::values::structure_array(list)
 }
 
 /// ErrorEndpoint and EndpointStatus of an endpoint outcome (§10.19 rules).

@@ -15,7 +15,7 @@ use opcua::types::{
 use super::remote::RemoteEndpoint;
 use super::resolve::{ResolveError, Resolver};
 use super::target::Target;
-use crate::compare::{ExpectedNodeValue, NodeLookup};
+use crate::compare::NodeLookup;
 use crate::establish::Request;
 use crate::model::Entity;
 use crate::namespaces::{FX_AC, FX_INSTANCES};
@@ -209,8 +209,7 @@ fn pairs(r: &Resolver<'_>, list: &[NodeValueConfig]) -> Result<Vec<NodeIdValuePa
     list.iter()
         .map(|nv| {
             let node = r.node(&nv.node)?;
-            let e = ExpectedNodeValue { node: node.clone(), array_index: vec![], value: Variant::Empty };
-            let scalar = match r.nm.lookup(r.space, &e) {
+            let scalar = match r.nm.lookup(r.space, &node) {
                 NodeLookup::Variable { scalar, .. } => scalar,
                 _ => None,
             };

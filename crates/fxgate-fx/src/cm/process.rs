@@ -32,7 +32,6 @@ use super::target::{self, Created, Target};
 use super::calls::{self, At};
 use super::diagnostics::{self, ConnectionOutcome, EndpointOutcome};
 use crate::{args, health};
-use crate::compare::{ExpectedNodeValue, NodeLookup};
 use crate::node_manager::{FxNodeManager, FxNodeManagerImpl};
 
 /// What a Process call asks for.
@@ -145,11 +144,10 @@ pub fn call(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, call: &mut Met
                 }
             }
             None => {
-                let e = ExpectedNodeValue { node: id.clone(), array_index: vec![], value: Variant::Empty };
-                if nm.lookup(&space.read(), &e) == NodeLookup::Missing {
-                    StatusCode::BadNodeIdUnknown
-                } else {
+                if nm.exists(&space.read(), id) {
                     StatusCode::BadInvalidArgument
+                } else {
+                    StatusCode::BadNodeIdUnknown
                 }
             }
         };

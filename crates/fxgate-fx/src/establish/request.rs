@@ -61,11 +61,11 @@ impl Request {
                 Ok(Self { mask, assets, endpoints, reserve, communication })
             }
             (m, s, e, r, c) => Err(vec![
-                ok(m.is_some()),
-                ok(s.is_some()),
-                ok(e.is_some()),
-                ok(r.is_some()),
-                ok(c.is_some()),
+                args::type_result(m.is_some()),
+                args::type_result(s.is_some()),
+                args::type_result(e.is_some()),
+                args::type_result(r.is_some()),
+                args::type_result(c.is_some()),
             ]),
         }
     }
@@ -111,14 +111,6 @@ impl Request {
             return invalid;
         }
         Ok(())
-    }
-}
-
-fn ok(good: bool) -> StatusCode {
-    if good {
-        StatusCode::Good
-    } else {
-        StatusCode::BadTypeMismatch
     }
 }
 

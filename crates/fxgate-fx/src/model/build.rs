@@ -9,6 +9,8 @@ use opcua::types::{
     Variant, VariableTypeId,
 };
 
+use crate::types::def::TypeRef;
+use crate::types::declared_arguments;
 use crate::types::ids::{ac, data, di};
 use super::{Asset, Component, Entity, Model, TagRef};
 use crate::namespaces::FxNamespaces;
@@ -42,10 +44,6 @@ impl Builder<'_> {
 
     fn ac(&self, id: u32) -> NodeId {
         NodeId::new(self.ns.ac, id)
-    }
-
-    fn data(&self, id: u32) -> NodeId {
-        NodeId::new(self.ns.data, id)
     }
 
     /// A folder (FolderType or `type_id`) as component `name` (in the AC namespace) of `parent`.
@@ -83,18 +81,20 @@ impl Builder<'_> {
         id
     }
 
-    /// A method component `name` of `parent`, with its arguments.
-    fn method(&mut self, parent: &NodeId, path: &str, name: &str, inputs: &[Argument], outputs: &[Argument]) -> NodeId {
+    /// A method component `name` of `parent`, with the arguments of its declaration
+    /// `declaration` in the type model.
+    fn method(&mut self, parent: &NodeId, path: &str, name: &str, declaration: u32) -> NodeId {
         let id = self.id(path);
+        let (inputs, outputs) = declared_arguments(TypeRef::ac(declaration), &self.ns).unwrap_or_default();
         let mut m = MethodBuilder::new(&id, QualifiedName::new(self.ns.ac, name), name)
             .executable(true)
             .user_executable(true)
             .component_of(parent.clone());
         if !inputs.is_empty() {
-            m = m.input_args(self.space, &self.id(&format!("{path}/InputArguments")), inputs);
+            m = m.input_args(self.space, &self.id(&format!("{path}/InputArguments")), &inputs);
         }
         if !outputs.is_empty() {
-            m = m.output_args(self.space, &self.id(&format!("{path}/OutputArguments")), outputs);
+            m = m.output_args(self.space, &self.id(&format!("{path}/OutputArguments")), &outputs);
         }
         m.insert(self.space);
         id
@@ -139,14 +139,17 @@ impl Builder<'_> {
             Variant::UInt32(0),
         );
 
-        let (ein, eout) = self.establish_args();
-        let establish = self.method(&node, &format!("{path}/EstablishConnections"), "EstablishConnections", &ein, &eout);
+        let establish = self.method(
+            &node,
+            &format!("{path}/EstablishConnections"),
+            "EstablishConnections",
+            ac::AUTOMATION_COMPONENT_TYPE_ESTABLISH_CONNECTIONS,
+        );
         let close = self.method(
             &node,
             &format!("{path}/CloseConnections"),
             "CloseConnections",
-            &[arg("ConnectionEndpoints", DataTypeId::NodeId.into(), 1), arg("Remove", DataTypeId::Boolean.into(), -1)],
-            &[arg("Results", DataTypeId::StatusCode.into(), 1)],
+            ac::AUTOMATION_COMPONENT_TYPE_CLOSE_CONNECTIONS,
         );
 
         let assets: Vec<Asset> = cfg.asset.iter().map(|a| self.asset(&assets_folder, path, a)).collect();
@@ -192,24 +195,6 @@ impl Builder<'_> {
             add(self, "MaxConnectionsPerCall", cfg.max_connections_per_call.into(), DataTypeId::UInt32);
         }
         add(self, "CommandBundleRequired", false.into(), DataTypeId::Boolean);
-    }
-
-    fn establish_args(&self) -> (Vec<Argument>, Vec<Argument>) {
-        (
-            vec![
-                arg("CommandMask", self.data(data::FX_COMMAND_MASK), -1),
-                arg("AssetVerifications", self.data(data::ASSET_VERIFICATION_DATA_TYPE), 1),
-                arg("ConnectionEndpointConfigurations", self.data(data::CONNECTION_ENDPOINT_CONFIGURATION_DATA_TYPE), 1),
-                arg("ReserveCommunicationIds", self.data(data::RESERVE_COMMUNICATION_IDS_DATA_TYPE), 1),
-                arg("CommunicationConfigurations", self.data(data::COMMUNICATION_CONFIGURATION_DATA_TYPE), 1),
-            ],
-            vec![
-                arg("AssetVerificationResults", self.data(data::ASSET_VERIFICATION_RESULT_DATA_TYPE), 1),
-                arg("ConnectionEndpointConfigurationResults", self.data(data::CONNECTION_ENDPOINT_CONFIGURATION_RESULT_DATA_TYPE), 1),
-                arg("ReserveCommunicationIdsResults", self.data(data::RESERVE_COMMUNICATION_IDS_RESULT_DATA_TYPE), 1),
-                arg("CommunicationConfigurationResults", self.data(data::COMMUNICATION_CONFIGURATION_RESULT_DATA_TYPE), 1),
-            ],
-        )
     }
 
     fn asset(&mut self, folder: &NodeId, ac_path: &str, cfg: &AssetConfig) -> Asset {
@@ -266,21 +251,7 @@ impl Builder<'_> {
             NodeId::new(self.ns.di, di::DEVICE_HEALTH_ENUMERATION),
             Variant::Int32(0),
         );
-        let verify = self.method(
-            &node,
-            &format!("{path}/VerifyAsset"),
-            "VerifyAsset",
-            &[
-                arg("VerificationMode", self.data(data::ASSET_VERIFICATION_MODE_ENUM), -1),
-                arg("ExpectedVerificationVariables", DataTypeId::KeyValuePair.into(), 1),
-                arg("ExpectedAdditionalVerificationVariables", self.data(data::NODE_ID_VALUE_PAIR), 1),
-            ],
-            &[
-                arg("VerificationResult", self.data(data::ASSET_VERIFICATION_RESULT_ENUM), -1),
-                arg("VerificationVariablesErrors", DataTypeId::StatusCode.into(), 1),
-                arg("VerificationAdditionalVariablesErrors", DataTypeId::StatusCode.into(), 1),
-            ],
-        );
+        let verify = self.method(&node, &format!("{path}/VerifyAsset"), "VerifyAsset", ac::FX_ASSET_TYPE_VERIFY_ASSET);
         Asset { name: cfg.name.clone(), node, verify, device_health, nameplate }
     }
 
@@ -335,16 +306,7 @@ impl Builder<'_> {
             self.ac(ac::OPERATIONAL_HEALTH_OPTION_SET),
             Variant::UInt32(0),
         );
-        let verify = self.method(
-            &node,
-            &format!("{path}/Verify"),
-            "Verify",
-            &[arg("ExpectedVerificationVariables", self.data(data::NODE_ID_VALUE_PAIR), 1)],
-            &[
-                arg("VerificationResult", self.data(data::FUNCTIONAL_ENTITY_VERIFICATION_RESULT_ENUM), -1),
-                arg("VerificationVariablesErrors", DataTypeId::StatusCode.into(), 1),
-            ],
-        );
+        let verify = self.method(&node, &format!("{path}/Verify"), "Verify", ac::FUNCTIONAL_ENTITY_TYPE_VERIFY);
         Entity {
             name: cfg.name.clone(),
             node,

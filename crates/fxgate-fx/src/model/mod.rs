@@ -103,11 +103,6 @@ pub struct TagRef {
 }
 
 impl Model {
-    /// The component that has `node` as its node or its EstablishConnections/CloseConnections method.
-    pub fn component(&self, node: &NodeId) -> Option<&Component> {
-        self.components.iter().find(|c| &c.node == node || &c.establish == node || &c.close == node)
-    }
-
     /// The asset whose node or VerifyAsset method is `node`.
     pub fn asset(&self, node: &NodeId) -> Option<(&Component, &Asset)> {
         self.components

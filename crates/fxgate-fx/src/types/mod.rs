@@ -35,5 +35,5 @@ pub use data::*;
 pub use diagnostics::*;
 pub use enums::*;
 pub use loader::{type_loaders, FxAcTypeLoader, FxCmTypeLoader, FxDataTypeLoader, FxgateTypeLoader};
-pub use model::{add_types, ModelError};
+pub use model::{add_types, declared_arguments, ModelError};
 pub use option_sets::*;

@@ -258,18 +258,23 @@ impl Model<'_> {
     }
 
     fn arguments(&self, args: &[Arg]) -> Variant {
-        let values: Vec<Variant> = args
-            .iter()
-            .map(|arg| {
-                Variant::from(ExtensionObject::from_message(Argument {
-                    name: UAString::from(arg.name),
-                    data_type: self.id(arg.data_type),
-                    value_rank: arg.value_rank,
-                    array_dimensions: (arg.value_rank == ARRAY).then(|| vec![0]),
-                    description: LocalizedText::null(),
-                }))
-            })
+        let values: Vec<Variant> = arguments(args, self.ns)
+            .into_iter()
+            .map(|a| Variant::from(ExtensionObject::from_message(a)))
             .collect();
         Variant::from((VariantScalarTypeId::ExtensionObject, values))
     }
+}
+
+/// `args` as Arguments in a server with the namespace indexes `ns`.
+pub(super) fn arguments(args: &[Arg], ns: &FxNamespaces) -> Vec<Argument> {
+    args.iter()
+        .map(|arg| Argument {
+            name: UAString::from(arg.name),
+            data_type: arg.data_type.node_id(ns),
+            value_rank: arg.value_rank,
+            array_dimensions: (arg.value_rank == ARRAY).then(|| vec![0]),
+            description: LocalizedText::null(),
+        })
+        .collect()
 }

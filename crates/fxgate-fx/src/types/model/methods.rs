@@ -3,7 +3,10 @@
 
 use opcua::types::{DataTypeId, ReferenceTypeId};
 
-use super::insert::{array, scalar, Arg, Model, Rule};
+use opcua::types::Argument;
+
+use super::insert::{arguments, array, scalar, Arg, Model, Rule};
+use crate::namespaces::FxNamespaces;
 use super::ModelError;
 use crate::types::def::TypeRef as T;
 use crate::types::ids::{ac, cm, data};
@@ -240,6 +243,15 @@ const METHODS: &[MethodRow] = &[
         true,
     ),
 ];
+
+/// The InputArguments and OutputArguments of the method declaration `method` (e.g.
+/// AutomationComponentType.EstablishConnections), for the methods of instances.
+pub fn declared_arguments(method: T, ns: &FxNamespaces) -> Option<(Vec<Argument>, Vec<Argument>)> {
+    METHODS
+        .iter()
+        .find(|row| row.1 == method)
+        .map(|&(_, _, _, _, (_, inputs), (_, outputs), _)| (arguments(inputs, ns), arguments(outputs, ns)))
+}
 
 /// Inserts the method declarations.
 pub(super) fn add(model: &mut Model<'_>) -> Result<(), ModelError> {

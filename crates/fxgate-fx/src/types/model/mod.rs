@@ -16,6 +16,8 @@ mod declarations;
 mod di;
 mod insert;
 mod methods;
+
+pub use methods::declared_arguments;
 mod state_machine;
 mod type_nodes;
 
