@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use fxgate_config::UpstreamConfig;
 use opcua::client::{
-    Client, ClientBuilder, IdentityToken, MonitoredItem, Session, SubscriptionCallbacks,
+    Client, ClientBuilder, IdentityToken, MonitoredItem, Session, SessionEventLoop, SessionPollResult,
+    SubscriptionCallbacks,
 };
 use opcua::crypto::SecurityPolicy;
 use opcua::types::{
@@ -459,7 +460,7 @@ impl Upstream {
         let (session, event_loop) = client
             .connect_to_endpoint_directly(endpoint, self.identity()?)
             .map_err(|e| failure(&e))?;
-        let mut handle = event_loop.spawn();
+        let mut handle = drive(event_loop);
         let failed = tokio::select! {
             ok = session.wait_for_connection() => if ok { None } else { Some(StatusCode::BadNotConnected) },
             ended = &mut handle => Some(ended.unwrap_or(StatusCode::BadUnexpectedError)),
@@ -857,7 +858,33 @@ fn no_matching_endpoint(c: &UpstreamConfig, endpoints: &[EndpointDescription]) -
     msg
 }
 
-/// A hint for common connection failures.
+/// Drives a session's event loop until its connection is lost, and no further: the next
+/// connection is made by [`Upstream::run`] (a new session, namespaces read again, shared items
+/// recreated, values Bad in between, trust of `accept_all_server_certificates` undone), never by
+/// async-opcua's own reconnect, which stores an accepted-for-commissioning certificate as trusted
+/// again and sends no more Publish requests afterwards. Ends with the status of the loss (or of
+/// the failed first connection).
+fn drive<T>(event_loop: SessionEventLoop<T>) -> tokio::task::JoinHandle<StatusCode>
+where
+    T: opcua::client::transport::Connector + 'static,
+{
+    use futures::StreamExt;
+    tokio::spawn(async move {
+        let events = event_loop.enter();
+        futures::pin_mut!(events);
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(SessionPollResult::ConnectionLost(status) | SessionPollResult::ReconnectFailed(status)) => {
+                    return status;
+                }
+                Ok(_) => {}
+                Err(status) => return status,
+            }
+        }
+        StatusCode::BadConnectionClosed
+    })
+}
+
 /// Restores the trusted folder when a connection attempt ends, however it ends.
 struct Restore(TrustSnapshot);
 
