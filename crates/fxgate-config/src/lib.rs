@@ -3,53 +3,34 @@
 
 #![warn(missing_docs)]
 
-mod device;
+pub mod checks;
 mod error;
-mod fx;
-mod fx_cm;
+mod file;
+mod gateway;
 mod line;
-pub mod modbus;
 mod locate;
+pub mod meta;
 mod model;
-pub mod persist;
-mod simulator;
-mod upstream;
+mod section;
 mod validate;
-mod validate_fx;
-mod validate_fx_cm;
-mod validate_io;
-mod validate_upstream;
-mod validate_ws;
-mod websocket;
 
 use std::path::{Path, PathBuf};
 
-pub use device::{DeviceConfig, ModbusServerConfig, ModbusTagConfig, PollGroupConfig, Protocol, ServerMapConfig};
+pub use checks::{check_hash, check_name};
 pub use error::{ConfigError, Invalid};
-pub use fx::{parse_fx_version, AssetConfig, AutomationComponentConfig, FunctionalEntityConfig, FxConfig};
-pub use fx_cm::{
-    is_portable_node_id, parse_portable_node_id, AssetVerificationConfig, AssetVerificationModeConfig, ConnectionConfig,
-    ConnectionManagerConfig, ConnectionSetConfig, EndpointConfig, EndpointModeConfig, ExpectedAssetResultConfig,
-    NodeValueConfig, PathElementConfig, PortableNodeIdText, ScalarConfig,
-};
-pub use websocket::{glob_match, JwtAlgorithm, JwtConfig, WebSocketConfig, WsEncoding, WsTlsConfig};
+pub use file::{CheckText, ConfigFile, Gateway, GatewayRef};
 pub use line::{expand_appdir, split_hosts, BackupConfig, LineConfig, LineMode, TlsConfig};
-pub use model::{Config, HttpConfig, LogConfig, Role, ServerConfig, UserConfig};
-pub use persist::{add_upstream, remove_upstream, PersistError};
-pub use simulator::{SimTagConfig, SimulatorConfig, TagType, Waveform};
-pub use upstream::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
-pub use validate::{check_hash, check_name};
+pub use model::{HttpConfig, LogConfig, Role, ServerConfig, UserConfig};
+pub use section::{Check, Claim, Claims, DeclaredSource, Known, Resource, Section};
+pub use fxgate_core::TagType;
 
 use locate::Locator;
 
-/// The configuration used when `fxgate run` is given no file.
-pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
-
-/// Name shown for the embedded default in messages.
+/// Name shown for the embedded default configuration in messages.
 pub const DEFAULT_CONFIG_NAME: &str = "<embedded default config>";
 
 /// Reads, parses and validates a configuration file.
-pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+pub fn load<C: ConfigFile>(path: &Path) -> Result<C, Vec<ConfigError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![ConfigError {
             file: path.to_path_buf(),
@@ -63,14 +44,9 @@ pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     parse(&text, path, base)
 }
 
-/// The embedded default configuration.
-pub fn default_config() -> Result<Config, Vec<ConfigError>> {
-    parse(DEFAULT_CONFIG, Path::new(DEFAULT_CONFIG_NAME), Path::new("."))
-}
-
 /// Parses and validates `text`, which came from `file`; relative paths in it are
 /// resolved against `base_dir`.
-pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Vec<ConfigError>> {
+pub fn parse<C: ConfigFile>(text: &str, file: &Path, base_dir: &Path) -> Result<C, Vec<ConfigError>> {
     let locator = Locator::new(text);
     let at = |offset: Option<usize>, field: String, message: String| {
         let (line, column) = offset.map(|o| locator.line_col(o)).unwrap_or((0, 0));
@@ -82,7 +58,7 @@ pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Vec<Con
             message,
         }
     };
-    let config: Config = match toml::from_str(text) {
+    let config: C = match toml::from_str(text) {
         Ok(c) => c,
         Err(e) => {
             let offset = e.span().map(|s| s.start);
@@ -122,7 +98,10 @@ pub fn resolve(base_dir: &Path, p: &str) -> PathBuf {
     base_dir.join(p)
 }
 
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_fx_remote;
+
+
+/// The 1-based line and column of byte `offset` in `text` (for errors found in a TOML text
+/// outside [`parse`], e.g. when a run-time change edits the file).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    Locator::new(text).line_col(offset)
+}

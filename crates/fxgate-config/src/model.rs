@@ -1,36 +1,8 @@
 //! The configuration types of the gateway itself: server, users, HTTP and logging.
+//! The file as a whole is [`crate::file`]'s business.
 
 use serde::{Deserialize, Serialize};
 
-use crate::simulator::SimulatorConfig;
-
-/// The whole configuration file.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// The northbound OPC UA server.
-    pub server: ServerConfig,
-    /// Users who may log in with a password or a certificate.
-    pub users: Vec<UserConfig>,
-    /// The HTTP listener for health and metrics.
-    pub http: HttpConfig,
-    /// Logging.
-    pub log: LogConfig,
-    /// Simulated devices.
-    pub simulator: Vec<SimulatorConfig>,
-    /// TCP lines to field devices (client) or for field clients (server).
-    pub line: Vec<crate::line::LineConfig>,
-    /// Field devices on client lines.
-    pub device: Vec<crate::device::DeviceConfig>,
-    /// Modbus TCP servers on server lines.
-    pub modbus_server: Vec<crate::device::ModbusServerConfig>,
-    /// Northbound WebSocket clients.
-    pub websocket: Vec<crate::websocket::WebSocketConfig>,
-    /// Upstream OPC UA servers shown as folders under Objects (aggregation).
-    pub upstream: Vec<crate::upstream::UpstreamConfig>,
-    /// The OPC UA FX model.
-    pub fx: crate::fx::FxConfig,
-}
 
 /// A role a user may hold (seed 000 §4.9.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, PartialOrd, Ord)]

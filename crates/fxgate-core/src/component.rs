@@ -16,10 +16,69 @@ use crate::tag::TagId;
 use crate::write::WriteReceiver;
 
 /// What a component's task returns when it stops on its own.
-pub type ComponentResult = Result<(), String>;
+pub type ComponentResult = Result<(), RunError>;
 
 /// A live health probe: `Ok` when healthy, `Err(reason)` otherwise. Served on `/healthz`.
-pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+pub type HealthCheck = Arc<dyn Fn() -> Result<(), Unhealthy> + Send + Sync>;
+
+/// Why a component is not healthy, as shown on `/healthz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unhealthy(pub String);
+
+impl std::fmt::Display for Unhealthy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unhealthy {}
+
+/// A component could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Its tags could not be added to the store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// It could not listen on its address.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// `host:port` (and the config field).
+        address: String,
+        /// The socket error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The component's own reason, a typed error of its protocol.
+    #[error(transparent)]
+    Protocol(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl BuildError {
+    /// Wraps a protocol's own typed build error.
+    pub fn protocol(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Protocol(Box::new(e))
+    }
+}
+
+/// A component's task ended with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The component's own reason, a typed error of its protocol.
+    #[error(transparent)]
+    Protocol(Box<dyn std::error::Error + Send + Sync>),
+    /// A task of the component panicked or was aborted.
+    #[error("a task of the component ended abnormally: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl RunError {
+    /// Wraps a protocol's own typed run-time error.
+    pub fn protocol(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Protocol(Box::new(e))
+    }
+}
 
 /// A started component.
 pub struct RunningComponent {
@@ -69,5 +128,5 @@ pub trait Component: Send {
     fn build(
         self: Box<Self>,
         cx: ComponentContext,
-    ) -> BoxFuture<'static, Result<RunningComponent, String>>;
+    ) -> BoxFuture<'static, Result<RunningComponent, BuildError>>;
 }

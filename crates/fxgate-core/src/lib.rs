@@ -8,13 +8,19 @@
 #![warn(missing_docs)]
 
 pub mod component;
+pub mod kit;
 pub mod namespaces;
 pub mod tag;
+pub mod tag_type;
 pub mod store;
 pub mod write;
 
 pub use namespaces::{NamespaceError, NamespaceTable, SharedNamespaceTable};
-pub use component::{Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunningComponent};
+pub use component::{
+    BuildError, Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunError, RunningComponent, Unhealthy,
+};
+pub use kit::backoff::{Backoff, BackoffSettings};
 pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
 pub use tag::{AccessMode, TagDef, TagId, TagMeta, TagValue};
+pub use tag_type::TagType;
 pub use write::{WriteRequest, WriteReceiver};

@@ -6,11 +6,9 @@
 
 use std::collections::HashSet;
 
-use std::sync::Arc;
 
 use fxgate_core::{ChangeBatch, TagId, TagStore};
-use fxgate_upstream::upstream::State;
-use fxgate_upstream::Aggregator;
+use fxgate_plugin::SharedUpstreamLinks;
 use opcua::types::StatusCode;
 
 use crate::model::Model;
@@ -35,13 +33,13 @@ pub fn is_lost(status: StatusCode) -> bool {
 pub struct SourceTags {
     per_component: Vec<HashSet<TagId>>,
     upstreams: Vec<Vec<String>>,
-    aggregator: Option<Arc<Aggregator>>,
+    aggregator: Option<SharedUpstreamLinks>,
 }
 
 impl SourceTags {
     /// The sources of every component of `model`: tags in `store`, upstream servers in
     /// `aggregator` (a source that is neither is taken as an upstream server).
-    pub fn new(model: &Model, store: &TagStore, aggregator: Option<Arc<Aggregator>>) -> Self {
+    pub fn new(model: &Model, store: &TagStore, aggregator: Option<SharedUpstreamLinks>) -> Self {
         let upstreams = model
             .components
             .iter()
@@ -87,8 +85,8 @@ impl SourceTags {
             .is_some_and(|tags| tags.iter().any(|id| store.with_value(*id, |v| is_lost(v.status)).unwrap_or(false)));
         let upstream = self.upstreams.get(c).is_some_and(|names| {
             names.iter().any(|n| {
-                let found = self.aggregator.as_ref().and_then(|a| a.find(n));
-                found.is_none_or(|u| u.status().state != State::Connected)
+                let found = self.aggregator.as_ref().and_then(|a| a.link(n));
+                found.is_none_or(|u| !u.connected())
             })
         });
         tags || upstream

@@ -9,7 +9,9 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod namespaces;
+mod plugin;
 pub mod types;
 pub mod compare;
 pub mod model;

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use fxgate_config::FxConfig;
+use crate::config::FxConfig;
 use fxgate_core::TagStore;
 use opcua::nodes::NodeType;
 use opcua::server::address_space::AddressSpace;
@@ -29,31 +29,34 @@ use crate::{args, establish, health, verify, verify_asset};
 /// The node manager type as the server holds it.
 pub type FxNodeManager = InMemoryNodeManager<FxNodeManagerImpl>;
 
-/// The FX instance namespace index, once the node manager is built (for the access checks
-/// of [`needs_connection_admin`]).
-static INSTANCES_NS: OnceLock<u16> = OnceLock::new();
+/// The methods that need the ConnectionAdmin (or configure) role, known once the node
+/// manager is built: EstablishConnections and CloseConnections of the FX
+/// AutomationComponents (OPC 10000-81 §5.9) and the ConnectionManager's
+/// ProcessConnectionConfigurationSets (§6.7.5). One per server, held by its FX extension.
+#[derive(Debug, Default)]
+pub struct AdminMethods {
+    instances_ns: OnceLock<u16>,
+    cm_process: OnceLock<NodeId>,
+}
 
-/// The ConnectionManager's ProcessConnectionConfigurationSets, once the node manager is built.
-static CM_PROCESS: OnceLock<NodeId> = OnceLock::new();
-
-/// Whether calling `method` needs the ConnectionAdmin (or configure) role: EstablishConnections
-/// and CloseConnections of the FX AutomationComponents (OPC 10000-81 §5.9) and the
-/// ConnectionManager's ProcessConnectionConfigurationSets (§6.7.5).
-pub fn needs_connection_admin(method: &NodeId) -> bool {
-    if CM_PROCESS.get() == Some(method) {
-        return true;
-    }
-    let Some(ns) = INSTANCES_NS.get() else { return false };
-    if method.namespace != *ns {
-        return false;
-    }
-    match &method.identifier {
-        // `<component>/EstablishConnections`: component names contain no `/`
-        opcua::types::Identifier::String(s) => matches!(
-            s.as_ref().split_once('/'),
-            Some((ac, "EstablishConnections" | "CloseConnections")) if !ac.is_empty()
-        ),
-        _ => false,
+impl AdminMethods {
+    /// Whether calling `method` needs the ConnectionAdmin (or configure) role.
+    pub fn needs_connection_admin(&self, method: &NodeId) -> bool {
+        if self.cm_process.get() == Some(method) {
+            return true;
+        }
+        let Some(ns) = self.instances_ns.get() else { return false };
+        if method.namespace != *ns {
+            return false;
+        }
+        match &method.identifier {
+            // `<component>/EstablishConnections`: component names contain no `/`
+            opcua::types::Identifier::String(s) => matches!(
+                s.as_ref().split_once('/'),
+                Some((ac, "EstablishConnections" | "CloseConnections")) if !ac.is_empty()
+            ),
+            _ => false,
+        }
     }
 }
 
@@ -65,7 +68,7 @@ pub struct FxNodeManagerImpl {
     namespaces: Vec<NamespaceMetadata>,
     endpoints: parking_lot::Mutex<Vec<Endpoint>>,
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
-    aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
+    aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
     endpoint_url: String,
     cm: Option<ConnectionManager>,
     node_managers: OnceLock<NodeManagersRef>,
@@ -77,14 +80,16 @@ pub struct FxNodeManagerImpl {
 /// (so that upstream namespaces, which take their table indexes, never collide with them).
 /// `tags_namespace` is the URI of the tag nodes; `aggregator` holds the upstream servers a
 /// component may stand for and the ConnectionManager may call; `endpoint_url` is this
-/// server's URL (the RelatedEndpoint Address upstream components are told).
+/// server's URL (the RelatedEndpoint Address upstream components are told); `admin` learns
+/// which methods need the ConnectionAdmin role.
 pub fn fx_node_manager(
     cfg: FxConfig,
     store: Arc<TagStore>,
-    aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
+    aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
     wanted: FxNamespaces,
     tags_namespace: &'static str,
     endpoint_url: String,
+    admin: Arc<AdminMethods>,
 ) -> impl NodeManagerBuilder {
     InMemoryNodeManagerBuilder::new(move |context: ServerContext, space: &mut AddressSpace| {
         let (ns, tags_ns) = {
@@ -98,14 +103,14 @@ pub fn fx_node_manager(
                 space.add_namespace(uri, i);
             }
         }
-        let _ = INSTANCES_NS.set(ns.instances);
+        let _ = admin.instances_ns.set(ns.instances);
         if let Err(e) = crate::types::add_types(space, &ns) {
             tracing::error!(error = %e, "FX type model");
         }
         let model = model::build(space, ns, &cfg, &store, tags_ns);
         let cm = cfg.connection_manager.as_ref().map(|c| crate::cm::build(space, &model, c));
         if let Some(cm) = &cm {
-            let _ = CM_PROCESS.set(cm.process.clone());
+            let _ = admin.cm_process.set(cm.process.clone());
         }
         let namespaces = ALL
             .iter()
@@ -180,7 +185,7 @@ impl FxNodeManagerImpl {
     }
 
     /// The upstream servers (when aggregation is configured).
-    pub fn aggregator(&self) -> Option<&Arc<fxgate_upstream::Aggregator>> {
+    pub fn aggregator(&self) -> Option<&fxgate_plugin::SharedUpstreamLinks> {
         self.aggregator.as_ref()
     }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fxgate_config::{Config, Role};
+use fxgate_config::{Role, ServerConfig, UserConfig};
 use opcua::crypto::{SecurityPolicy, Thumbprint};
 use opcua::server::address_space::AccessLevel;
 use opcua::server::authenticator::{
@@ -38,7 +38,17 @@ pub struct Roles {
 }
 
 impl Roles {
-    /// From configured role names.
+    /// Whether the set holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        match role {
+            Role::Read => self.read,
+            Role::Write => self.write,
+            Role::Configure => self.configure,
+            Role::ConnectionAdmin => self.connection_admin,
+        }
+    }
+
+    /// The set of the roles in `list`.
     pub fn from_list(list: &[Role]) -> Self {
         let mut r = Roles::default();
         for role in list {
@@ -68,13 +78,15 @@ pub struct Authenticator {
     data_dir: PathBuf,
     /// Roles of every token handed out, for access checks.
     sessions: RwLock<HashMap<String, Roles>>,
+    /// The server's extensions, which say which roles their methods need.
+    extensions: crate::extension::Extensions,
 }
 
 impl Authenticator {
-    /// From the configuration; `data_dir` holds `pki-user/`.
-    pub fn new(config: &Config, data_dir: PathBuf) -> Self {
-        let users = config
-            .users
+    /// From `[server]` and `[[users]]`; `data_dir` holds `pki-user/`.
+    pub fn new(server: &ServerConfig, users: &[UserConfig], data_dir: PathBuf) -> Self {
+        let config_users = users;
+        let users = config_users
             .iter()
             .filter(|u| !u.password_hash.is_empty())
             .map(|u| {
@@ -87,8 +99,7 @@ impl Authenticator {
                 )
             })
             .collect();
-        let cert_users = config
-            .users
+        let cert_users = config_users
             .iter()
             .filter(|u| !u.certificate_thumbprint.is_empty())
             .map(|u| {
@@ -99,10 +110,7 @@ impl Authenticator {
             })
             .collect();
         let mut sessions = HashMap::new();
-        let anonymous = config
-            .server
-            .anonymous
-            .then(|| Roles::from_list(&config.server.anonymous_roles));
+        let anonymous = server.anonymous.then(|| Roles::from_list(&server.anonymous_roles));
         if let Some(r) = anonymous {
             sessions.insert(ANONYMOUS.to_string(), r);
         }
@@ -110,10 +118,17 @@ impl Authenticator {
             anonymous,
             users,
             cert_users,
-            certificate_roles: Roles::from_list(&config.server.certificate_roles),
+            certificate_roles: Roles::from_list(&server.certificate_roles),
             data_dir,
             sessions: RwLock::new(sessions),
+            extensions: Default::default(),
         }
+    }
+
+    /// With the server's extensions, which name the roles their methods need.
+    pub fn with_extensions(mut self, extensions: crate::extension::Extensions) -> Self {
+        self.extensions = extensions;
+        self
     }
 
     /// Roles of a logged-in user token (none for an unknown token).
@@ -217,17 +232,14 @@ impl AuthManager for Authenticator {
         level
     }
 
-    /// Methods need the `write` role; the run-time configuration methods
-    /// (`Objects/fxgate/Configuration/AddServer`, `RemoveServer`) the `configure` role; the FX
-    /// EstablishConnections and CloseConnections the `connection_admin` or `configure` role.
+    /// Methods need the `write` role, unless an extension owns the method and names other
+    /// roles (the aggregation's run-time configuration methods need `configure`; the FX
+    /// EstablishConnections and CloseConnections `connection_admin` or `configure`).
     fn is_user_executable(&self, token: &UserToken, method_id: &NodeId) -> bool {
         let roles = self.roles(token);
-        if fxgate_upstream::local::is_configuration_method(method_id) {
-            roles.configure
-        } else if fxgate_fx::node_manager::needs_connection_admin(method_id) {
-            roles.connection_admin || roles.configure
-        } else {
-            roles.write
+        match self.extensions.iter().find_map(|e| e.method_roles(method_id)) {
+            Some(needed) => needed.iter().any(|r| roles.has(*r)),
+            None => roles.write,
         }
     }
 
@@ -281,8 +293,8 @@ mod tests {
     use super::*;
     use opcua::types::MessageSecurityMode;
 
-    fn config(text: &str) -> Config {
-        fxgate_config::parse(text, std::path::Path::new("t.toml"), std::path::Path::new(".")).unwrap()
+    fn config(text: &str) -> fxgate_config::Gateway {
+        fxgate_config::parse::<fxgate_config::Gateway>(text, std::path::Path::new("t.toml"), std::path::Path::new(".")).unwrap()
     }
 
     #[test]
@@ -291,7 +303,7 @@ mod tests {
         let cfg = config(&format!(
             "[[users]]\nname = \"w\"\npassword_hash = \"{hash}\"\nroles = [\"read\", \"write\"]\n"
         ));
-        let auth = Authenticator::new(&cfg, std::env::temp_dir());
+        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir());
         let rw = AccessLevel::CURRENT_READ | AccessLevel::CURRENT_WRITE;
         let anon = UserToken(ANONYMOUS.into());
         let level = auth.effective_user_access_level(&anon, rw, &NodeId::null());
@@ -308,7 +320,7 @@ mod tests {
         let cfg = config(&format!(
             "[server]\nanonymous = false\n[[users]]\nname = \"u\"\npassword_hash = \"{hash}\"\nroles = [\"read\"]\n"
         ));
-        let auth = Authenticator::new(&cfg, std::env::temp_dir());
+        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir());
         let ep = ServerEndpoint::new("/", SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt, &[]);
         assert!(auth.authenticate_anonymous_token(&ep).await.is_err());
         assert!(auth
@@ -339,7 +351,7 @@ mod tests {
     #[test]
     fn none_endpoint_protects_secrets_with_basic256sha256() {
         let cfg = config("[[users]]\nname = \"u\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$QxtwvTd7kimr0LChzO9Fxg$FZgcnzyEq7NkPM7PJOhV9oe1SYkqkMhGHMAeKSOdZEQ\"\nroles = [\"read\"]\n");
-        let auth = Authenticator::new(&cfg, std::env::temp_dir());
+        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir());
         let mut ep = ServerEndpoint::new("/", SecurityPolicy::None, MessageSecurityMode::None, &[]);
         ep.password_security_policy = Some("Basic256Sha256".into());
         for p in auth.user_token_policies(&ep) {

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod endpoints;
+pub mod extension;
 pub mod items;
 pub mod metrics;
 pub mod node_manager;

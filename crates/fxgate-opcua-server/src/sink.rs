@@ -9,51 +9,87 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use fxgate_config::Config;
-use fxgate_core::{Component, ComponentContext, RunningComponent};
+use fxgate_config::{ServerConfig, UserConfig};
+use fxgate_core::{BuildError, Component, ComponentContext, RunError, RunningComponent, Unhealthy};
 use opcua::server::diagnostics::DiagnosticsNodeManagerBuilder;
 use opcua::server::{ReverseConnectTargetConfig, ServerBuilder, ServerHandle};
 use opcua::types::{ExtensionObject, ServerDiagnosticsSummaryDataType, Variant};
 
 use crate::auth::Authenticator;
+use crate::extension::{Boxed, ExtensionContext, Extensions};
 use crate::endpoints::endpoints;
 use crate::metrics::ServerMetrics;
 use crate::node_manager::tag_node_manager;
 
 /// The northbound OPC UA server.
 pub struct OpcUaServerSink {
-    config: Config,
+    server: ServerConfig,
+    users: Vec<UserConfig>,
     config_dir: PathBuf,
     metrics: ServerMetrics,
-    aggregator: Option<Arc<fxgate_upstream::Aggregator>>,
-    fx: Option<fxgate_fx::namespaces::FxNamespaces>,
+    extensions: Extensions,
 }
 
 impl OpcUaServerSink {
-    /// From the whole configuration (it needs `[server]` and `[[users]]`); `config_dir`
-    /// resolves relative certificate paths.
-    pub fn new(config: Config, config_dir: PathBuf, metrics: ServerMetrics) -> Self {
-        Self {
-            config,
-            config_dir,
-            metrics,
-            aggregator: None,
-            fx: None,
-        }
+    /// From `[server]` and `[[users]]`; `config_dir` resolves relative certificate paths;
+    /// `extensions` add to the address space (aggregation, OPC UA FX, …) in their order.
+    pub fn new(
+        server: ServerConfig,
+        users: Vec<UserConfig>,
+        config_dir: PathBuf,
+        metrics: ServerMetrics,
+        extensions: Extensions,
+    ) -> Self {
+        Self { server, users, config_dir, metrics, extensions }
     }
+}
 
-    /// Serves the OPC UA FX model (`Objects/FxRoot` and `[fx]`), its namespaces at the
-    /// indexes `fx` of the persisted namespace table where the server has them free.
-    pub fn with_fx(mut self, fx: fxgate_fx::namespaces::FxNamespaces) -> Self {
-        self.fx = Some(fx);
-        self
-    }
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerBuildError {
+    /// The PKI directories could not be made.
+    #[error("PKI directories: {0}")]
+    Pki(String),
+    /// The application certificate could not be made or read.
+    #[error("application certificate: {0}")]
+    Certificate(String),
+    /// The port is taken.
+    #[error("cannot listen on {address}: port {port} is already in use (server.port)")]
+    PortInUse {
+        /// `host:port`.
+        address: String,
+        /// The port.
+        port: u16,
+    },
+    /// Another socket error.
+    #[error("cannot listen on {address}: {source} (server.host / server.port)")]
+    Listen {
+        /// `host:port`.
+        address: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// async-opcua refused the configuration.
+    #[error("OPC UA server configuration: {0}")]
+    Configuration(String),
+}
 
-    /// Serves the upstream servers of `aggregator` as folders under `Objects`.
-    pub fn with_aggregator(mut self, aggregator: Arc<fxgate_upstream::Aggregator>) -> Self {
-        self.aggregator = Some(aggregator);
-        self
-    }
+/// The server stopped on its own.
+#[derive(Debug, thiserror::Error)]
+#[error("OPC UA server stopped: {0}")]
+pub struct ServerStopped(String);
+
+/// A reverse connect target that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReverseTargetError {
+    /// The name does not resolve.
+    #[error("cannot resolve {0}: {1}")]
+    Resolve(String, std::io::Error),
+    /// It resolves to nothing.
+    #[error("{0} resolves to no address")]
+    NoAddress(String),
 }
 
 /// The server's application URI (also namespace 1 of its NamespaceArray).
@@ -62,11 +98,11 @@ pub fn application_uri() -> String {
 }
 
 /// The URL clients are told to use.
-pub fn endpoint_url(config: &Config) -> String {
-    if config.server.endpoint_url.is_empty() {
-        format!("opc.tcp://{}:{}/", fxgate_pki::machine_hostname(), config.server.port)
+pub fn endpoint_url(server: &ServerConfig) -> String {
+    if server.endpoint_url.is_empty() {
+        format!("opc.tcp://{}:{}/", fxgate_pki::machine_hostname(), server.port)
     } else {
-        config.server.endpoint_url.clone()
+        server.endpoint_url.clone()
     }
 }
 
@@ -82,16 +118,16 @@ impl Component for OpcUaServerSink {
     fn build(
         self: Box<Self>,
         cx: ComponentContext,
-    ) -> BoxFuture<'static, Result<RunningComponent, String>> {
-        async move { self.start(cx).await }.boxed()
+    ) -> BoxFuture<'static, Result<RunningComponent, BuildError>> {
+        async move { self.start(cx).await.map_err(BuildError::protocol) }.boxed()
     }
 }
 
 impl OpcUaServerSink {
-    async fn start(self, cx: ComponentContext) -> Result<RunningComponent, String> {
-        let cfg = &self.config.server;
+    async fn start(self, cx: ComponentContext) -> Result<RunningComponent, ServerBuildError> {
+        let cfg = &self.server;
         let data_dir = cx.data_dir.clone();
-        fxgate_pki::ensure_layout(&data_dir).map_err(|e| e.to_string())?;
+        fxgate_pki::ensure_layout(&data_dir).map_err(|e| ServerBuildError::Pki(e.to_string()))?;
         let pki_dir = data_dir.join(fxgate_pki::SERVER_PKI);
         let app_uri = application_uri();
         let (cert, key) = if cfg.certificate.is_empty() {
@@ -102,7 +138,7 @@ impl OpcUaServerSink {
                 &app_uri,
                 &hosts,
             )
-            .map_err(|e| format!("application certificate: {e}"))?;
+            .map_err(|e| ServerBuildError::Certificate(e.to_string()))?;
             (c.cert_path, c.key_path)
         } else {
             (
@@ -110,16 +146,16 @@ impl OpcUaServerSink {
                 absolute(&self.config_dir, &cfg.private_key),
             )
         };
-        let url = endpoint_url(&self.config);
-        let auth = Arc::new(Authenticator::new(&self.config, data_dir.clone()));
+        let url = endpoint_url(&self.server);
+        let auth = Arc::new(Authenticator::new(&self.server, &self.users, data_dir.clone()).with_extensions(self.extensions.clone()));
         let shutdown = cx.shutdown.child_token();
 
         let bind = format!("{}:{}", cfg.host, cfg.port);
         let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
-                format!("cannot listen on {bind}: port {} is already in use (server.port)", cfg.port)
+                ServerBuildError::PortInUse { address: bind.clone(), port: cfg.port }
             } else {
-                format!("cannot listen on {bind}: {e} (server.host / server.port)")
+                ServerBuildError::Listen { address: bind.clone(), source: e }
             }
         })?;
         let mut reverse_targets = Vec::new();
@@ -132,11 +168,17 @@ impl OpcUaServerSink {
                 Err(e) => tracing::warn!(client = %target, error = %e, "reverse connect target not usable"),
             }
         }
-        let mut builder = ServerBuilder::new()
-            // the default node managers (core, diagnostics), the core one wrapped so that
-            // standard methods called on upstream objects reach the upstream
-            .without_node_managers()
-            .with_node_manager(fxgate_upstream::core_node_manager())
+        // async-opcua's default node managers (core, diagnostics); an extension may wrap the
+        // core one (the aggregation does, so that standard methods reach upstream objects)
+        let core = self.extensions.iter().find_map(|e| e.core_node_manager());
+        let mut builder = ServerBuilder::new().without_node_managers();
+        builder = match core {
+            Some(core) => builder.with_node_manager(Boxed(core)),
+            None => builder.with_node_manager(opcua::server::node_manager::memory::InMemoryNodeManagerBuilder::new(
+                opcua::server::node_manager::memory::CoreNodeManagerBuilder,
+            )),
+        };
+        builder = builder
             .with_node_manager(DiagnosticsNodeManagerBuilder)
             .application_name(cfg.application_name.clone())
             .application_uri(app_uri.clone())
@@ -160,27 +202,22 @@ impl OpcUaServerSink {
                 shutdown.clone(),
             ))
             .token(shutdown.clone());
-        if let Some(agg) = self.aggregator.clone() {
-            // after the tag node manager: its `fxgate` folder gets `Upstreams`
-            builder = builder.with_node_manager(fxgate_upstream::forward_node_manager(
-                agg,
-                crate::node_manager::TAG_NAMESPACE,
-            ));
-        }
-        if let Some(fx) = self.fx {
-            for loader in fxgate_fx::types::type_loaders() {
+        // the extensions after the tag node manager, in order (the aggregation's namespace
+        // keeps index 3, the FX ones take their table indexes)
+        let ext_cx = ExtensionContext {
+            store: cx.store.clone(),
+            tags_namespace: crate::node_manager::TAG_NAMESPACE,
+            endpoint_url: url.clone(),
+            shutdown: shutdown.clone(),
+        };
+        for ext in self.extensions.iter() {
+            for loader in ext.type_loaders() {
                 builder = builder.with_type_loader(loader);
             }
-            // after the aggregation: its namespace keeps index 3, the FX ones take their
-            // table indexes
-            builder = builder.with_node_manager(fxgate_fx::node_manager::fx_node_manager(
-                self.config.fx.clone(),
-                cx.store.clone(),
-                self.aggregator.clone(),
-                fx,
-                crate::node_manager::TAG_NAMESPACE,
-                endpoint_url(&self.config),
-            ));
+            for nm in ext.node_managers(&ext_cx) {
+                builder = builder.with_node_manager(Boxed(nm));
+            }
+            tracing::debug!(extension = ext.name(), "OPC UA server extension added");
         }
         for (id, e) in endpoints(cfg) {
             if e.security_policy() == opcua::crypto::SecurityPolicy::Basic256Sha256
@@ -201,7 +238,7 @@ impl OpcUaServerSink {
         }
         let (server, handle) = builder
             .build()
-            .map_err(|e| format!("OPC UA server configuration: {e}"))?;
+            .map_err(|e| ServerBuildError::Configuration(e.to_string()))?;
 
         if cfg.accept_all_certificates {
             tracing::warn!(
@@ -243,14 +280,14 @@ impl OpcUaServerSink {
             if let Some(t) = lds_task {
                 let _ = tokio::time::timeout(Duration::from_secs(4), t).await;
             }
-            r.map_err(|e| format!("OPC UA server stopped: {e}"))
+            r.map_err(|e| RunError::protocol(ServerStopped(e.to_string())))
         }
         .boxed();
         let health = Arc::new(move || {
             if running.load(Ordering::Relaxed) {
                 Ok(())
             } else {
-                Err("OPC UA server is not running".to_string())
+                Err(Unhealthy("OPC UA server is not running".to_string()))
             }
         });
         Ok(RunningComponent { task, health })
@@ -266,14 +303,14 @@ fn absolute(base: &Path, p: &str) -> PathBuf {
     }
 }
 
-async fn reverse_target(client_url: &str, endpoint_url: &str) -> Result<ReverseConnectTargetConfig, String> {
+async fn reverse_target(client_url: &str, endpoint_url: &str) -> Result<ReverseConnectTargetConfig, ReverseTargetError> {
     let rest = client_url.trim_start_matches("opc.tcp://");
     let authority = rest.split('/').next().unwrap_or(rest);
     let address: SocketAddr = tokio::net::lookup_host(authority)
         .await
-        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .map_err(|e| ReverseTargetError::Resolve(authority.to_string(), e))?
         .next()
-        .ok_or_else(|| format!("{authority} resolves to no address"))?;
+        .ok_or_else(|| ReverseTargetError::NoAddress(authority.to_string()))?;
     Ok(ReverseConnectTargetConfig {
         address,
         endpoint_url: endpoint_url.to_string(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use fxgate_config::UpstreamConfig;
+use crate::config::UpstreamConfig;
 use opcua::server::SubscriptionCache;
 use opcua::types::{AttributeId, DataValue, NodeId};
 use parking_lot::RwLock;
@@ -42,12 +42,14 @@ pub struct Aggregator {
     shutdown: CancellationToken,
     /// The configuration file run-time changes are written to (none: embedded default).
     config_file: Option<PathBuf>,
+    /// Validates the whole file before a change is written.
+    check: fxgate_config::CheckText,
 }
 
 impl Aggregator {
     /// For the configured upstreams; they start when the server's node manager starts.
     /// `config_file` is where AddServer/RemoveServer write their changes (none: the
-    /// gateway runs on the embedded default and refuses them).
+    /// gateway runs on the embedded default and refuses them), after `check` passed the new text.
     pub fn new(
         configs: Vec<UpstreamConfig>,
         names: Arc<UpstreamNamespaces>,
@@ -55,6 +57,7 @@ impl Aggregator {
         metrics: UpstreamMetrics,
         shutdown: CancellationToken,
         config_file: Option<PathBuf>,
+        check: fxgate_config::CheckText,
     ) -> Arc<Self> {
         Arc::new(Self {
             configs,
@@ -65,7 +68,13 @@ impl Aggregator {
             bound: OnceLock::new(),
             shutdown,
             config_file,
+            check,
         })
+    }
+
+    /// Validates a whole configuration text before a run-time change writes it.
+    pub fn check(&self) -> fxgate_config::CheckText {
+        self.check
     }
 
     /// The configuration file run-time changes are written to.

@@ -1,13 +1,14 @@
 //! Run-time configuration of the upstreams (seed 000 §4.6): the methods
 //! `Objects/fxgate/Configuration/AddServer` and `RemoveServer`. A change is first written to
 //! the configuration file (atomically, re-validated as a whole, see
-//! [`fxgate_config::add_upstream`]) and then applied to the running gateway, so what runs is
+//! [`crate::config::persist::add_upstream`]) and then applied to the running gateway, so what runs is
 //! always what a restart would run.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use fxgate_config::{PersistError, UpstreamConfig, UpstreamMode, UpstreamPolicy};
+use crate::config::persist::PersistError;
+use crate::config::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
 use opcua::types::{StatusCode, Variant};
 
 use crate::aggregator::Aggregator;
@@ -174,7 +175,8 @@ pub async fn add_server(agg: &Arc<Aggregator>, cfg: UpstreamConfig) -> Result<()
         return Err(ConfigureError::Exists(cfg.name));
     }
     let to_write = cfg.clone();
-    blocking(move || fxgate_config::add_upstream(&path, &to_write)).await?;
+    let check = agg.check();
+    blocking(move || crate::config::persist::add_upstream(&path, &to_write, check)).await?;
     agg.add_running(cfg)
 }
 
@@ -188,7 +190,8 @@ pub async fn remove_server(agg: &Arc<Aggregator>, name: &str) -> Result<(), Conf
         return Err(ConfigureError::NotFound(name.to_string()));
     };
     let n = up.name.clone();
-    match blocking(move || fxgate_config::remove_upstream(&path, &n)).await {
+    let check = agg.check();
+    match blocking(move || crate::config::persist::remove_upstream(&path, &n, check)).await {
         // Not in the file (edited by hand since the start): it still goes away.
         Ok(()) | Err(ConfigureError::NotFound(_)) => {}
         Err(e) => return Err(e),

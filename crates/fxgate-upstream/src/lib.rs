@@ -8,6 +8,7 @@
 pub mod aggregator;
 pub mod cache;
 pub mod commissioning;
+pub mod config;
 pub mod configure;
 pub mod events;
 pub mod items;
@@ -15,11 +16,13 @@ pub mod local;
 pub mod mapping;
 pub mod metrics;
 pub mod names;
+mod plugin;
 pub mod node_manager;
 pub mod standard_calls;
 pub mod upstream;
 
 pub use aggregator::Aggregator;
+pub use config::{UpstreamConfig, UpstreamMode, UpstreamPolicy, Upstreams};
 pub use metrics::UpstreamMetrics;
 pub use names::{SharedTable, UpstreamNamespaces};
 pub use node_manager::{forward_node_manager, AGGREGATION_NAMESPACE};

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use fxgate_config::UpstreamConfig;
+use crate::config::UpstreamConfig;
 use opcua::client::{
     Client, ClientBuilder, IdentityToken, MonitoredItem, Session, SessionEventLoop, SessionPollResult,
     SubscriptionCallbacks,
@@ -433,9 +433,9 @@ impl Upstream {
             .map_err(|e| format!("client configuration: {}", e.join("; ")))?;
         let policy = SecurityPolicy::from_uri(c.security_policy.uri());
         let mode = match c.security_mode {
-            fxgate_config::UpstreamMode::None => MessageSecurityMode::None,
-            fxgate_config::UpstreamMode::Sign => MessageSecurityMode::Sign,
-            fxgate_config::UpstreamMode::SignAndEncrypt => MessageSecurityMode::SignAndEncrypt,
+            crate::config::UpstreamMode::None => MessageSecurityMode::None,
+            crate::config::UpstreamMode::Sign => MessageSecurityMode::Sign,
+            crate::config::UpstreamMode::SignAndEncrypt => MessageSecurityMode::SignAndEncrypt,
         };
         // the endpoint list is read on every attempt, and the endpoint chosen from it here, so
         // that a missing endpoint is reported as such (async-opcua's own matching reports
@@ -1021,7 +1021,7 @@ pub fn map_reference(map: &NsMapping, rd: ReferenceDescription) -> ReferenceDesc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fxgate_config::{UpstreamMode, UpstreamPolicy};
+    use crate::config::{UpstreamMode, UpstreamPolicy};
 
     fn ep(url: &str, policy: &str, mode: MessageSecurityMode) -> EndpointDescription {
         EndpointDescription {

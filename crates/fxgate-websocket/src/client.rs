@@ -10,7 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, SinkExt};
-use fxgate_config::{Role, UserConfig, WebSocketConfig, WsEncoding};
+use fxgate_config::{Role, UserConfig};
+use crate::config::{WebSocketConfig, WsEncoding};
 use fxgate_core::store::StoreError;
 use fxgate_core::{
     ChangeBatch, Component, ComponentContext, Declared, RunningComponent, TagId, TagStore, TagStoreBuilder, TagValue,
@@ -153,15 +154,16 @@ impl Component for WebSocketSink {
         Ok(Declared { tags: self.state.declare(b)?, writes: None })
     }
 
-    fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, String>> {
+    fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, fxgate_core::BuildError>> {
         async move {
+            let setup = |e: String| fxgate_core::BuildError::protocol(SetupError(e));
             let this = *self;
             this.state.attach(cx.store.clone(), &cx.tags);
-            let url = url::Url::parse(&this.cfg.url).map_err(|e| format!("url: {e}"))?;
+            let url = url::Url::parse(&this.cfg.url).map_err(|e| setup(format!("url: {e}")))?;
             let tls = match (&this.cfg.tls, url.scheme()) {
-                (Some(t), "wss") => Some(tls::connector(t, &this.app_dir).map_err(|e| e.to_string())?),
+                (Some(t), "wss") => Some(tls::connector(t, &this.app_dir).map_err(|e| setup(e.to_string()))?),
                 (None, "wss") => Some(
-                    tls::connector(&fxgate_config::WsTlsConfig::default(), &this.app_dir).map_err(|e| e.to_string())?,
+                    tls::connector(&crate::config::WsTlsConfig::default(), &this.app_dir).map_err(|e| setup(e.to_string()))?,
                 ),
                 _ => None,
             };
@@ -169,14 +171,14 @@ impl Component for WebSocketSink {
                 tracing::warn!(websocket = %this.cfg.name, "SERVER CERTIFICATE CHECK IS OFF (no_server_cert_check): anyone can impersonate the server");
             }
             let jwt = match &this.cfg.jwt {
-                Some(j) => Some(Jwt::new(j, &this.app_dir).map_err(|e| format!("jwt: {e}"))?),
+                Some(j) => Some(Jwt::new(j, &this.app_dir).map_err(|e| setup(format!("jwt: {e}")))?),
                 None => None,
             };
             let mut selected: Vec<Option<Box<str>>> = vec![None; cx.store.len()];
             let mut count = 0;
             for (id, def) in cx.store.defs() {
                 let path = def.path();
-                if this.cfg.tags.iter().any(|g| fxgate_config::glob_match(g, &path)) {
+                if this.cfg.tags.iter().any(|g| crate::config::glob_match(g, &path)) {
                     selected[id as usize] = Some(path.into());
                     count += 1;
                 }
@@ -189,7 +191,7 @@ impl Component for WebSocketSink {
             let health_state = this.state.clone();
             let health = Arc::new(move || match health_state.status() {
                 WsStatus::SUCCESS => Ok(()),
-                s => Err(format!("{}: {}", s.name(), health_state.last_error())),
+                s => Err(fxgate_core::Unhealthy(format!("{}: {}", s.name(), health_state.last_error()))),
             });
             let changes = cx.store.subscribe();
             let conn = Connector {
@@ -219,6 +221,11 @@ impl Component for WebSocketSink {
         .boxed()
     }
 }
+
+/// The client could not be set up from its configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(String);
 
 /// Everything needed to open a connection, shareable with the connecting task.
 #[derive(Clone)]
@@ -419,7 +426,7 @@ impl Client {
         self.bytes_accounted = now;
     }
 
-    async fn run(mut self, mut changes: broadcast::Receiver<ChangeBatch>, shutdown: CancellationToken) -> Result<(), String> {
+    async fn run(mut self, mut changes: broadcast::Receiver<ChangeBatch>, shutdown: CancellationToken) -> fxgate_core::ComponentResult {
         match self.buffer.load(&self.persist) {
             Ok(Some(seq)) => {
                 self.seq = seq;

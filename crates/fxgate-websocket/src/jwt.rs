@@ -5,7 +5,7 @@ use std::path::Path;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use fxgate_config::{JwtAlgorithm, JwtConfig};
+use crate::config::{JwtAlgorithm, JwtConfig};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;

@@ -13,6 +13,7 @@
 
 pub mod buffer;
 pub mod client;
+pub mod config;
 pub mod handshake;
 pub mod jwt;
 pub mod message;
@@ -20,4 +21,18 @@ pub mod status;
 pub mod tls;
 
 pub use client::WebSocketSink;
+pub use config::{JwtAlgorithm, JwtConfig, WebSocketConfig, Websockets, WsEncoding, WsTlsConfig};
 pub use status::{WsMetrics, WsState, WsStatus};
+
+impl fxgate_plugin::Protocol for Websockets {
+    /// One client per `[[websocket]]`; the WebSocket metrics are registered once.
+    fn build(&self, _key: &str, cx: &mut fxgate_plugin::BuildContext<'_>) -> Result<(), fxgate_core::BuildError> {
+        let metrics = WsMetrics::default();
+        metrics.register(cx.metrics);
+        for ws in self.iter() {
+            let sink = WebSocketSink::new(ws.clone(), cx.users, cx.config_dir.to_path_buf(), metrics.clone());
+            cx.add_component(Box::new(sink));
+        }
+        Ok(())
+    }
+}

@@ -1,7 +1,7 @@
 //! The messages: tag changes out (`{"seq","ts","values"}`), commands in
 //! (`write`, `read`, `browse`, `ack`) and their answers, as JSON text or CBOR binary.
 
-use fxgate_config::WsEncoding;
+use crate::config::WsEncoding;
 use fxgate_core::{TagStore, TagValue};
 use opcua::types::{DataTypeId, DateTime, StatusCode, Variant};
 use serde::Serialize;
@@ -202,7 +202,7 @@ pub fn browse_result(store: &TagStore, pattern: &str, id: Value) -> Value {
         .defs()
         .filter_map(|(_, d)| {
             let path = d.path();
-            fxgate_config::glob_match(pattern, &path).then(|| {
+            crate::config::glob_match(pattern, &path).then(|| {
                 json!({"tag": path, "type": format!("{:?}", d.data_type), "writable": d.access == fxgate_core::AccessMode::ReadWrite})
             })
         })

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use fxgate_config::WsTlsConfig;
+use crate::config::WsTlsConfig;
 use openssl::pkey::PKey;
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::store::X509StoreBuilder;

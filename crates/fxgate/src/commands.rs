@@ -4,7 +4,9 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use fxgate_config::{Config, ConfigError};
+use fxgate_config::ConfigError;
+
+use crate::registry::Config;
 
 use crate::cli::{Cli, Command, PkiAction, UsersAction};
 
@@ -12,7 +14,7 @@ use crate::cli::{Cli, Command, PkiAction, UsersAction};
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run { config, data_dir } => run(config.as_deref(), &data_dir),
-        Command::CheckConfig { file } => match fxgate_config::load(&file) {
+        Command::CheckConfig { file } => match fxgate_config::load::<Config>(&file) {
             Ok(_) => {
                 println!("{}: ok", file.display());
                 ExitCode::SUCCESS
@@ -37,7 +39,7 @@ fn load(config: Option<&Path>) -> Result<(Config, PathBuf), Vec<ConfigError>> {
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             fxgate_config::load(path).map(|c| (c, dir))
         }
-        None => fxgate_config::default_config().map(|c| (c, PathBuf::from("."))),
+        None => crate::registry::default_config().map(|c| (c, PathBuf::from("."))),
     }
 }
 

@@ -10,7 +10,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use fxgate_core::{HealthCheck, TagStore};
-use fxgate_opcua_server::ServerMetrics;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -36,16 +35,9 @@ struct StoreMetrics {
 }
 
 impl HttpState {
-    /// Registers every metric.
-    pub fn new(
-        store: Arc<TagStore>,
-        server: ServerMetrics,
-        lines: fxgate_lines::LineMetrics,
-        websockets: fxgate_websocket::WsMetrics,
-        upstreams: fxgate_upstream::UpstreamMetrics,
-        health: Vec<(String, HealthCheck)>,
-    ) -> Self {
-        let mut registry = Registry::default();
+    /// Adds the tag store's metrics to `registry`, where the topology and the protocols
+    /// registered theirs.
+    pub fn new(store: Arc<TagStore>, mut registry: Registry, health: Vec<(String, HealthCheck)>) -> Self {
         let m = StoreMetrics::default();
         let r = registry.sub_registry_with_prefix("fxgate");
         r.register("tags", "Tags in the tag store", m.tags.clone());
@@ -53,10 +45,6 @@ impl HttpState {
         r.register("tag_changes_per_second", "Value changes per second over the last second", m.changes_per_second.clone());
         r.register("tag_writes", "Writes requested by clients", m.writes.clone());
         r.register("tag_write_errors", "Writes that did not end Good", m.write_errors.clone());
-        server.register(r);
-        lines.register(r);
-        websockets.register(r);
-        upstreams.register(r);
         m.tags.set(store.len() as i64);
         Self {
             registry: Arc::new(registry),
@@ -113,18 +101,29 @@ async fn healthz(State(state): State<HttpState>) -> impl IntoResponse {
     }
 }
 
+/// The HTTP listener could not listen.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The address is taken.
+    #[error("cannot listen on {0}: the address is already in use (http.listen)")]
+    InUse(String),
+    /// Another socket error.
+    #[error("cannot listen on {0}: {1} (http.listen)")]
+    Other(String, std::io::Error),
+}
+
 /// Binds `listen` and serves `/healthz`, `/metrics` and the routes of `extra` until `shutdown`.
 pub async fn serve(
     listen: &str,
     state: HttpState,
     extra: Router,
     shutdown: CancellationToken,
-) -> Result<JoinHandle<()>, String> {
+) -> Result<JoinHandle<()>, ListenError> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
-            format!("cannot listen on {listen}: the address is already in use (http.listen)")
+            ListenError::InUse(listen.to_string())
         } else {
-            format!("cannot listen on {listen}: {e} (http.listen)")
+            ListenError::Other(listen.to_string(), e)
         }
     })?;
     tracing::info!(%listen, "HTTP listener for /healthz and /metrics");

@@ -6,7 +6,10 @@ mod cli;
 mod commands;
 mod http;
 mod logging;
+mod registry;
 mod topology;
+#[cfg(test)]
+mod tests;
 
 use clap::Parser;
 

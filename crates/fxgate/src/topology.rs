@@ -1,62 +1,78 @@
-//! Wires the configured sources and sinks around one tag store and runs them
-//! until shutdown (Ctrl-C / SIGTERM) or until one of them fails.
+//! Wires the configured sources and sinks around one tag store and runs them until
+//! shutdown (Ctrl-C / SIGTERM) or until one of them fails. Walks the registry's list of
+//! protocols; names none of them (after Vector's `topology/builder.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fxgate_config::Config;
-use fxgate_core::{Component, ComponentContext, HealthCheck, TagStoreBuilder};
-use fxgate_opcua_server::{OpcUaServerSink, ServerMetrics};
+use fxgate_config::{Claims, ConfigFile};
+use fxgate_core::{BuildError, HealthCheck, RunError, TagStoreBuilder};
 use fxgate_lines::LineMetrics;
-use fxgate_websocket::{WebSocketSink, WsMetrics};
-use fxgate_sources::modbus::{ModbusClientLine, ModbusServerLine};
-use fxgate_sources::simulator::SimulatorSource;
-use fxgate_upstream::{Aggregator, UpstreamMetrics};
+use fxgate_opcua_server::{OpcUaServerSink, ServerMetrics};
+use fxgate_plugin::{BuildContext, Built};
+use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
-/// The components a configuration asks for: sources first, then sinks.
-fn components(
-    config: &Config,
-    config_dir: PathBuf,
-    metrics: ServerMetrics,
-    line_metrics: &LineMetrics,
-    ws_metrics: &WsMetrics,
-    aggregator: Arc<Aggregator>,
-    fx: fxgate_fx::namespaces::FxNamespaces,
-) -> Vec<Box<dyn Component>> {
-    let mut out: Vec<Box<dyn Component>> = Vec::new();
-    for sim in &config.simulator {
-        out.push(Box::new(SimulatorSource::new(sim.clone())));
-    }
-    // Each line carries one protocol: the devices on it (client line) or a server.
-    for line in &config.line {
-        let devices: Vec<_> = config.device.iter().filter(|d| d.line == line.name).cloned().collect();
-        let servers: Vec<_> = config.modbus_server.iter().filter(|s| s.line == line.name).cloned().collect();
-        if !devices.is_empty() {
-            out.push(Box::new(ModbusClientLine::new(
-                line.clone(),
-                devices,
-                config_dir.clone(),
-                line_metrics.clone(),
-            )));
-        } else if let Some(server) = servers.into_iter().next() {
-            out.push(Box::new(ModbusServerLine::new(
-                line.clone(),
-                server,
-                config_dir.clone(),
-                line_metrics.clone(),
-            )));
-        } else {
-            tracing::warn!(line = %line.name, "no device or server uses this line; it stays closed");
-        }
-    }
-    for ws in &config.websocket {
-        out.push(Box::new(WebSocketSink::new(ws.clone(), &config.users, config_dir.clone(), ws_metrics.clone())));
-    }
-    out.push(Box::new(
-        OpcUaServerSink::new(config.clone(), config_dir, metrics).with_aggregator(aggregator).with_fx(fx),
-    ));
-    out
+use crate::registry::Config;
+
+/// Why the gateway stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunFailure {
+    /// The persisted namespace table could not be opened or extended.
+    #[error("namespace table: {0}")]
+    Namespaces(#[from] fxgate_core::NamespaceError),
+    /// The namespace table's lock was poisoned by a panic.
+    #[error("namespace table lock poisoned")]
+    NamespaceLock,
+    /// A protocol could not be built.
+    #[error("{section}: {source}")]
+    Build {
+        /// The section's key.
+        section: &'static str,
+        /// Why.
+        #[source]
+        source: BuildError,
+    },
+    /// A component's tags could not be declared.
+    #[error("{label}: {source}")]
+    Declare {
+        /// The component.
+        label: String,
+        /// Why.
+        #[source]
+        source: fxgate_core::StoreError,
+    },
+    /// A component could not start.
+    #[error("{label}: {source}")]
+    Start {
+        /// The component.
+        label: String,
+        /// Why.
+        #[source]
+        source: BuildError,
+    },
+    /// A component stopped on its own, without an error.
+    #[error("{0} stopped unexpectedly")]
+    Stopped(String),
+    /// A component failed.
+    #[error("{label}: {source}")]
+    Failed {
+        /// The component.
+        label: String,
+        /// Why.
+        #[source]
+        source: RunError,
+    },
+    /// A component's task panicked.
+    #[error("a component panicked: {0}")]
+    Panicked(tokio::task::JoinError),
+    /// The DA item API could not be set up.
+    #[error("DA item API: {0}")]
+    DaApi(String),
+    /// The HTTP listener could not start.
+    #[error(transparent)]
+    Http(#[from] crate::http::ListenError),
 }
 
 /// Runs the gateway.
@@ -67,38 +83,66 @@ pub async fn run(
     config_file: Option<PathBuf>,
     config_dir: PathBuf,
     data_dir: PathBuf,
-) -> Result<(), String> {
+) -> Result<(), RunFailure> {
     let shutdown = CancellationToken::new();
+    let result = start_and_run(&config, config_file.as_deref(), &config_dir, &data_dir, &shutdown).await;
+    shutdown.cancel();
+    result
+}
+
+async fn start_and_run(
+    config: &Config,
+    config_file: Option<&Path>,
+    config_dir: &Path,
+    data_dir: &Path,
+    shutdown: &CancellationToken,
+) -> Result<(), RunFailure> {
+    let gateway = config.gateway();
+    let namespaces = namespace_table(data_dir)?;
+    let mut registry = Registry::default();
     let server_metrics = ServerMetrics::default();
     let line_metrics = LineMetrics::default();
-    let ws_metrics = WsMetrics::default();
-    let upstream_metrics = UpstreamMetrics::default();
-    let namespaces = namespace_table(&data_dir)?;
-    let aggregator = aggregator(
-        &config,
-        config_file,
-        &config_dir,
-        &data_dir,
-        namespaces.clone(),
-        upstream_metrics.clone(),
-        &shutdown,
-    )?;
-    let comps = components(
-        &config,
-        config_dir,
-        server_metrics.clone(),
-        &line_metrics,
-        &ws_metrics,
-        aggregator.clone(),
-        fx_namespaces(&namespaces)?,
-    );
+    let built = {
+        let fxgate = registry.sub_registry_with_prefix("fxgate");
+        server_metrics.register(fxgate);
+        line_metrics.register(fxgate);
+        let mut cx = BuildContext::new(
+            config_dir,
+            config_file,
+            data_dir,
+            gateway.line,
+            gateway.users,
+            &line_metrics,
+            fxgate,
+            &namespaces,
+            crate::registry::check_text,
+            shutdown,
+        );
+        for (key, protocol) in config.protocols() {
+            protocol.build(key, &mut cx).map_err(|source| RunFailure::Build { section: key, source })?;
+        }
+        cx.finish()
+    };
+    warn_unclaimed_lines(config);
+    let Built { mut components, extensions, item_aliases } = built;
+    {
+        let mut table = namespaces.lock().map_err(|_| RunFailure::NamespaceLock)?;
+        for e in &extensions {
+            table.ensure(e.namespaces().iter().map(String::as_str))?;
+        }
+    }
+    components.push(Box::new(OpcUaServerSink::new(
+        gateway.server.clone(),
+        gateway.users.to_vec(),
+        config_dir.to_path_buf(),
+        server_metrics,
+        Arc::new(extensions),
+    )));
 
     let mut builder = TagStoreBuilder::new();
-    let mut declared = Vec::with_capacity(comps.len());
-    for c in &comps {
-        let d = c
-            .declare(&mut builder)
-            .map_err(|e| format!("{} `{}`: {e}", c.kind(), c.name()))?;
+    let mut declared = Vec::with_capacity(components.len());
+    for c in &components {
+        let d = c.declare(&mut builder).map_err(|source| RunFailure::Declare { label: label(c.as_ref()), source })?;
         declared.push(d);
     }
     let store = builder.build();
@@ -106,75 +150,27 @@ pub async fn run(
 
     let mut tasks = tokio::task::JoinSet::new();
     let mut health: Vec<(String, HealthCheck)> = Vec::new();
-    for (c, d) in comps.into_iter().zip(declared) {
-        let label = format!("{} `{}`", c.kind(), c.name());
-        let cx = ComponentContext {
+    for (c, d) in components.into_iter().zip(declared) {
+        let label = label(c.as_ref());
+        let cx = fxgate_core::ComponentContext {
             store: store.clone(),
             tags: d.tags,
             writes: d.writes,
             shutdown: shutdown.clone(),
-            data_dir: data_dir.clone(),
+            data_dir: data_dir.to_path_buf(),
         };
-        let running = match c.build(cx).await {
-            Ok(r) => r,
-            Err(e) => {
-                shutdown.cancel();
-                return Err(format!("{label}: {e}"));
-            }
-        };
+        let running = c.build(cx).await.map_err(|source| RunFailure::Start { label: label.clone(), source })?;
         health.push((label.clone(), running.health));
         let task = running.task;
         tasks.spawn(async move { (label, task.await) });
     }
 
-    {
-        let agg = aggregator.clone();
-        health.push((
-            "upstreams".to_string(),
-            Arc::new(move || {
-                let down: Vec<String> = agg
-                    .all()
-                    .into_iter()
-                    .filter(|u| u.config.enabled)
-                    .filter_map(|u| {
-                        let s = u.status();
-                        (s.state != fxgate_upstream::upstream::State::Connected)
-                            .then(|| format!("{}: {} ({})", u.name, s.state.as_str(), s.last_error))
-                    })
-                    .collect();
-                if down.is_empty() {
-                    Ok(())
-                } else {
-                    Err(down.join("; "))
-                }
-            }),
-        ));
-    }
-    let http = if config.http.listen.is_empty() {
+    let http = if gateway.http.listen.is_empty() {
         None
     } else {
-        let state = crate::http::HttpState::new(
-            store.clone(),
-            server_metrics,
-            line_metrics,
-            ws_metrics,
-            upstream_metrics,
-            health,
-        );
-        let da = match da_api(&config, &data_dir, namespaces.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                shutdown.cancel();
-                return Err(e);
-            }
-        };
-        match crate::http::serve(&config.http.listen, state, da, shutdown.clone()).await {
-            Ok(h) => Some(h),
-            Err(e) => {
-                shutdown.cancel();
-                return Err(e);
-            }
-        }
+        let state = crate::http::HttpState::new(store.clone(), registry, health);
+        let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?;
+        Some(crate::http::serve(&gateway.http.listen, state, da, shutdown.clone()).await?)
     };
     release_startup_memory();
     tracing::info!("fxgate ready");
@@ -185,9 +181,9 @@ pub async fn run(
             Ok(())
         }
         Some(ended) = tasks.join_next() => match ended {
-            Ok((label, Ok(()))) => Err(format!("{label} stopped unexpectedly")),
-            Ok((label, Err(e))) => Err(format!("{label}: {e}")),
-            Err(e) => Err(format!("a component panicked: {e}")),
+            Ok((label, Ok(()))) => Err(RunFailure::Stopped(label)),
+            Ok((label, Err(source))) => Err(RunFailure::Failed { label, source }),
+            Err(e) => Err(RunFailure::Panicked(e)),
         },
     };
     shutdown.cancel();
@@ -201,6 +197,29 @@ pub async fn run(
         tracing::warn!("components did not stop within 5 s");
     }
     result
+}
+
+/// How a component is named in logs and on `/healthz`.
+fn label(c: &dyn fxgate_core::Component) -> String {
+    let (kind, name) = (c.kind(), c.name());
+    if kind == name {
+        kind.to_string()
+    } else {
+        format!("{kind} `{name}`")
+    }
+}
+
+/// A line no section claims stays closed; say so.
+fn warn_unclaimed_lines(config: &Config) {
+    let mut claims = Claims::default();
+    for (key, s) in config.sections() {
+        s.claims(key, &mut claims);
+    }
+    for line in config.gateway().line {
+        if claims.line_owner(&line.name).is_none() {
+            tracing::warn!(line = %line.name, "no protocol uses this line; it stays closed");
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -241,87 +260,24 @@ fn da_api(
     config: &Config,
     data_dir: &std::path::Path,
     namespaces: fxgate_core::SharedNamespaceTable,
-) -> Result<axum::Router, String> {
+    aliases: Vec<(String, String)>,
+) -> Result<axum::Router, RunFailure> {
     let host = match config.server.host.as_str() {
         "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
         h => h,
     };
     let url = format!("opc.tcp://{host}:{}/", config.server.port);
-    let client = fxgate_da_api::InternalClient::new(data_dir, url, namespaces, com_aliases(config))
-        .map_err(|e| format!("DA item API: {e}"))?;
+    let client = fxgate_da_api::InternalClient::new(data_dir, url, namespaces, aliases.into_iter().map(|(alias, namespace_uri)| fxgate_da_api::ComAlias { alias, namespace_uri }).collect())
+        .map_err(|e| RunFailure::DaApi(e.to_string()))?;
     Ok(fxgate_da_api::router(std::sync::Arc::new(client)))
 }
 
-/// The ComAliases of the configured upstreams: `alias` stands for the gateway namespace
-/// `<name>/<alias_namespace>`.
-fn com_aliases(config: &Config) -> Vec<fxgate_da_api::ComAlias> {
-    config
-        .upstream
-        .iter()
-        .filter(|u| !u.alias.is_empty())
-        .map(|u| fxgate_da_api::ComAlias {
-            alias: u.alias.clone(),
-            namespace_uri: fxgate_upstream::names::key(&u.name, &u.alias_namespace),
-        })
-        .collect()
-}
-
-/// The table indexes of the FX namespaces (the table holds them: [`namespace_table`]).
-fn fx_namespaces(table: &fxgate_core::SharedNamespaceTable) -> Result<fxgate_fx::namespaces::FxNamespaces, String> {
-    use fxgate_fx::namespaces as fx;
-    let t = table.lock().map_err(|_| "namespace table lock poisoned".to_string())?;
-    let at = |uri: &str| t.index_of(uri).ok_or_else(|| format!("namespace table: {uri} missing"));
-    Ok(fx::FxNamespaces {
-        data: at(fx::FX_DATA)?,
-        ac: at(fx::FX_AC)?,
-        cm: at(fx::FX_CM)?,
-        di: at(fx::DI)?,
-        instances: at(fx::FX_INSTANCES)?,
-    })
-}
-
 /// The persisted namespace table, with the server's own namespaces first so that their
-/// table indexes are the server's indexes (1 application, 2 tags, 3 aggregation, then the
-/// OPC UA FX ones: FX Data, FX AC, FX CM, DI, FX instances).
-fn namespace_table(data_dir: &Path) -> Result<fxgate_core::SharedNamespaceTable, String> {
-    let mut table =
-        fxgate_core::NamespaceTable::open(&data_dir.join("namespaces.toml")).map_err(|e| e.to_string())?;
+/// table indexes are the server's indexes (1 application, 2 tags); the server extensions'
+/// namespaces follow in extension order (3 aggregation, then the OPC UA FX ones).
+fn namespace_table(data_dir: &Path) -> Result<fxgate_core::SharedNamespaceTable, RunFailure> {
+    let mut table = fxgate_core::NamespaceTable::open(&data_dir.join("namespaces.toml"))?;
     let app = fxgate_opcua_server::application_uri();
-    table
-        .ensure([
-            app.as_str(),
-            fxgate_opcua_server::TAG_NAMESPACE,
-            fxgate_upstream::AGGREGATION_NAMESPACE,
-        ])
-        .map_err(|e| e.to_string())?;
-    table.ensure(fxgate_fx::namespaces::ALL).map_err(|e| e.to_string())?;
+    table.ensure([app.as_str(), fxgate_opcua_server::TAG_NAMESPACE])?;
     Ok(Arc::new(std::sync::Mutex::new(table)))
-}
-
-/// The upstream servers and the client identity the gateway uses with them.
-fn aggregator(
-    config: &Config,
-    config_file: Option<PathBuf>,
-    config_dir: &Path,
-    data_dir: &Path,
-    namespaces: fxgate_core::SharedNamespaceTable,
-    metrics: UpstreamMetrics,
-    shutdown: &CancellationToken,
-) -> Result<Arc<Aggregator>, String> {
-    let data_dir = std::path::absolute(data_dir).map_err(|e| format!("data dir: {e}"))?;
-    let pki_dir = data_dir.join(fxgate_pki::CLIENT_PKI);
-    let (cert, application_uri) =
-        fxgate_pki::ensure_client_certificate(&data_dir).map_err(|e| format!("client certificate: {e}"))?;
-    let settings = fxgate_upstream::upstream::ClientSettings {
-        pki_dir,
-        cert: cert.cert_path,
-        key: cert.key_path,
-        application_uri,
-        config_dir: config_dir.to_path_buf(),
-    };
-    let names = Arc::new(fxgate_upstream::UpstreamNamespaces::new(namespaces));
-    let config_file = config_file
-        .map(|f| std::path::absolute(&f).map_err(|e| format!("config file {}: {e}", f.display())))
-        .transpose()?;
-    Ok(Aggregator::new(config.upstream.clone(), names, settings, metrics, shutdown.child_token(), config_file))
 }

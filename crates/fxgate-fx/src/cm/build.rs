@@ -5,7 +5,7 @@
 //! `<AutomationComponentConfiguration>` per target component and a `<ServerAddress>` for the
 //! local server.
 
-use fxgate_config::{ConnectionManagerConfig, ConnectionSetConfig, EndpointConfig};
+use crate::config::{ConnectionManagerConfig, ConnectionSetConfig, EndpointConfig};
 use opcua::nodes::{EventNotifier, MethodBuilder, ObjectBuilder, VariableBuilder};
 use opcua::server::address_space::AddressSpace;
 use opcua::types::{

@@ -3,7 +3,7 @@
 //! ActionRemoveConnections closes. Endpoints on upstream servers come resolved
 //! ([`RemoteEnds`]); local ones are resolved here against the FX address space.
 
-use fxgate_config::EndpointConfig;
+use crate::config::cm::EndpointConfig;
 use opcua::server::address_space::AddressSpace;
 
 use super::plan::{self, Call, Peer};

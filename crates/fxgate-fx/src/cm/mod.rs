@@ -29,7 +29,7 @@ pub mod resolve;
 pub mod state;
 pub mod target;
 
-use fxgate_config::ConnectionSetConfig;
+use crate::config::cm::ConnectionSetConfig;
 use opcua::types::NodeId;
 
 pub use build::build;

@@ -4,7 +4,7 @@
 //! (null entries skip their command); per asset verification VerifyAssetCmd. Tier-1 sets carry
 //! no CommunicationModelConfig, so SetCommunicationConfigurationCmd is never used.
 
-use fxgate_config::{
+use crate::config::{
     AssetVerificationConfig, AssetVerificationModeConfig, EndpointConfig, EndpointModeConfig, ExpectedAssetResultConfig,
     NodeValueConfig, ScalarConfig,
 };

@@ -279,7 +279,7 @@ struct Outcomes {
 }
 
 impl Outcomes {
-    fn new(cfg: &fxgate_config::ConnectionSetConfig) -> Self {
+    fn new(cfg: &crate::config::cm::ConnectionSetConfig) -> Self {
         Self {
             ends: cfg.connection.iter().map(|_| [None, None]).collect(),
             two: cfg.connection.iter().map(|c| c.endpoint2.is_some()).collect(),

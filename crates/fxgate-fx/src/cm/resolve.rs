@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 
-use fxgate_config::{is_portable_node_id, parse_portable_node_id, EndpointConfig, PathElementConfig};
+use crate::config::{is_portable_node_id, parse_portable_node_id, EndpointConfig, PathElementConfig};
 use opcua::nodes::TypeTree;
 use opcua::server::address_space::AddressSpace;
 use opcua::types::{

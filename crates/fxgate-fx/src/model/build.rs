@@ -1,6 +1,6 @@
 //! Inserting the FX instances into the address space from `[fx]`.
 
-use fxgate_config::{parse_fx_version, AssetConfig, AutomationComponentConfig, FunctionalEntityConfig, FxConfig};
+use crate::config::{parse_fx_version, AssetConfig, AutomationComponentConfig, FunctionalEntityConfig, FxConfig};
 use fxgate_core::TagStore;
 use opcua::nodes::{MethodBuilder, ObjectBuilder, VariableBuilder};
 use opcua::server::address_space::AddressSpace;

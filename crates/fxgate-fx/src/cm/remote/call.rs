@@ -8,9 +8,8 @@
 //! keeps the bytes) and are decoded here with the FX types.
 
 use std::io::Cursor;
-use std::sync::Arc;
 
-use fxgate_upstream::Aggregator;
+use fxgate_plugin::SharedUpstreamLinks;
 use opcua::types::{
     BinaryDecodable, BinaryEncodable, ByteStringBody, CallMethodRequest, ContextOwned, DecodingOptions, ExtensionObject,
     NodeId, StatusCode, TypeLoaderCollection, Variant,
@@ -84,7 +83,7 @@ fn decode<T: BinaryDecodable + FxStructure + Clone + Send + Sync + 'static>(
 /// Calls `method` of the component; a failing service is an error, the method's own status is
 /// returned with the outputs.
 async fn call(
-    aggregator: Option<&Arc<Aggregator>>,
+    aggregator: Option<&SharedUpstreamLinks>,
     ac: &RemoteAc,
     method: &NodeId,
     inputs: Vec<Variant>,
@@ -101,7 +100,7 @@ async fn call(
 
 /// EstablishConnections on the upstream's component: its method result, and the asset and
 /// endpoint results decoded (the communication results stay empty: tier 1 sends none).
-pub async fn establish(aggregator: Option<&Arc<Aggregator>>, ac: &RemoteAc, req: &Request) -> Result<Outcome, RemoteError> {
+pub async fn establish(aggregator: Option<&SharedUpstreamLinks>, ac: &RemoteAc, req: &Request) -> Result<Outcome, RemoteError> {
     let cx = context(ac);
     let assets = req.assets.iter().map(|a| encode(ac, &cx, a)).collect::<Result<Vec<_>, _>>()?;
     let endpoints = req.endpoints.iter().map(|e| encode(ac, &cx, e)).collect::<Result<Vec<_>, _>>()?;
@@ -128,7 +127,7 @@ pub async fn establish(aggregator: Option<&Arc<Aggregator>>, ac: &RemoteAc, req:
 /// CloseConnections(`endpoints`, `remove`) on the upstream's component: the method result and
 /// the per-endpoint results.
 pub async fn close(
-    aggregator: Option<&Arc<Aggregator>>,
+    aggregator: Option<&SharedUpstreamLinks>,
     ac: &RemoteAc,
     endpoints: &[NodeId],
     remove: bool,
@@ -154,6 +153,7 @@ mod tests {
     use opcua::types::{NamespaceMap, PortableQualifiedName};
 
     use super::*;
+    use std::sync::Arc;
     use crate::namespaces::{FX_AC, FX_DATA};
     use crate::types::{
         ConnectionEndpointConfigurationDataType, ConnectionEndpointDefinitionDataType, PubSubConnectionEndpointParameterDataType,

@@ -1,6 +1,6 @@
 //! Target AutomationComponents on upstream servers (`server = "<upstream name>"`): the
 //! ConnectionManager reaches them over the upstream's live client session
-//! ([`fxgate_upstream::Live`]), resolves their nodes there (§13.3) and calls their
+//! (an [`fxgate_plugin::UpstreamLink`]), resolves their nodes there (§13.3) and calls their
 //! EstablishConnections and CloseConnections methods with upstream-native NodeIds.
 //!
 //! - [`session`]: one run's view of an upstream: its NamespaceArray (read fresh per run),

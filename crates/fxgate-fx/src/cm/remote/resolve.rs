@@ -8,7 +8,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use fxgate_config::{parse_portable_node_id, EndpointConfig, NodeValueConfig, PathElementConfig};
+use crate::config::{parse_portable_node_id, EndpointConfig, NodeValueConfig, PathElementConfig};
 use opcua::types::{AttributeId, NodeId, ObjectId, PortableQualifiedName, QualifiedName};
 
 use super::session::Remote;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use fxgate_upstream::Aggregator;
+use fxgate_plugin::SharedUpstreamLinks;
 use opcua::client::Session;
 use opcua::types::{
     AttributeId, BrowseDescription, BrowseDirection, BrowsePath, BrowseResultMask, DataValue, NamespaceMap, NodeClassMask,
@@ -15,10 +15,9 @@ use opcua::types::{
 use super::RemoteError;
 
 /// The live session of upstream `server`.
-pub fn session_of(aggregator: Option<&Arc<Aggregator>>, server: &str) -> Result<Arc<Session>, RemoteError> {
-    let upstream = aggregator.and_then(|a| a.find(server)).ok_or_else(|| RemoteError::UnknownServer(server.to_string()))?;
-    let live = upstream.live().ok_or_else(|| RemoteError::NotConnected(server.to_string()))?;
-    Ok(live.session)
+pub fn session_of(aggregator: Option<&SharedUpstreamLinks>, server: &str) -> Result<Arc<Session>, RemoteError> {
+    let upstream = aggregator.and_then(|a| a.link(server)).ok_or_else(|| RemoteError::UnknownServer(server.to_string()))?;
+    upstream.session.ok_or_else(|| RemoteError::NotConnected(server.to_string()))
 }
 
 /// An upstream server with its session and namespaces.
@@ -35,12 +34,12 @@ pub struct Remote {
 
 impl Remote {
     /// Takes the live session of `server` and reads its NamespaceArray.
-    pub async fn open(aggregator: Option<&Arc<Aggregator>>, server: &str) -> Result<Self, RemoteError> {
-        let upstream = aggregator.and_then(|a| a.find(server)).ok_or_else(|| RemoteError::UnknownServer(server.to_string()))?;
-        let session = upstream.live().ok_or_else(|| RemoteError::NotConnected(server.to_string()))?.session;
+    pub async fn open(aggregator: Option<&SharedUpstreamLinks>, server: &str) -> Result<Self, RemoteError> {
+        let upstream = aggregator.and_then(|a| a.link(server)).ok_or_else(|| RemoteError::UnknownServer(server.to_string()))?;
+        let session = upstream.session.clone().ok_or_else(|| RemoteError::NotConnected(server.to_string()))?;
         let mut remote = Self {
             server: server.to_string(),
-            url: upstream.config.endpoint_url.clone(),
+            url: upstream.endpoint_url.clone(),
             session,
             uris: Vec::new(),
             map: Arc::new(NamespaceMap::new()),

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use fxgate_config::ConnectionSetConfig;
-use fxgate_upstream::Aggregator;
+use crate::config::cm::ConnectionSetConfig;
+use fxgate_plugin::SharedUpstreamLinks;
 use opcua::types::NodeId;
 
 use super::resolve::{self, Depth};
@@ -42,13 +42,13 @@ impl RemoteEnds {
 }
 
 /// Resolves every endpoint of `set` that names a `server`, to `depth`.
-pub async fn resolve(aggregator: Option<&Arc<Aggregator>>, set: &ConnectionSetConfig, depth: Depth) -> Result<RemoteEnds, RemoteError> {
+pub async fn resolve(aggregator: Option<&SharedUpstreamLinks>, set: &ConnectionSetConfig, depth: Depth) -> Result<RemoteEnds, RemoteError> {
     resolve_located(aggregator, set, depth).await.map_err(|(e, _)| e)
 }
 
 /// As [`resolve`], with the connection index and end of the endpoint that failed.
 pub async fn resolve_located(
-    aggregator: Option<&Arc<Aggregator>>,
+    aggregator: Option<&SharedUpstreamLinks>,
     set: &ConnectionSetConfig,
     depth: Depth,
 ) -> Result<RemoteEnds, (RemoteError, (usize, Which))> {

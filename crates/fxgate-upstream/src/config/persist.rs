@@ -1,0 +1,350 @@
+//! Writes configuration changes made at run time back to the configuration file.
+//!
+//! The file is edited with `toml_edit`, so the user's comments, formatting and every
+//! other section survive byte for byte. The new text is validated as a whole
+//! whole configuration (the registry's check) before it replaces the file, and it replaces the file
+//! atomically: it is written to a temporary file in the same directory, flushed to disk
+//! and renamed over the original.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
+
+use super::UpstreamConfig;
+
+/// Why a configuration change could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file (the configuration or its temporary copy).
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The configuration file is not valid TOML.
+    #[error("{}:{line}:{column}: not valid TOML: {message}", path.display())]
+    Parse {
+        /// The configuration file.
+        path: PathBuf,
+        /// 1-based line, 0 if unknown.
+        line: usize,
+        /// 1-based column, 0 if unknown.
+        column: usize,
+        /// What the TOML parser says.
+        message: String,
+    },
+    /// An upstream of that name (compared without case) is configured already.
+    #[error("an upstream named `{0}` exists already")]
+    Exists(String),
+    /// No upstream of that name (compared without case) is configured.
+    #[error("no upstream named `{0}`")]
+    NotFound(String),
+    /// The changed configuration would not be valid; the file was left as it was.
+    #[error("the changed configuration would not be valid: {0}")]
+    Invalid(String),
+}
+
+/// Serialises the read-modify-write cycles of this process, so two changes at the same
+/// time cannot lose one another.
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// Appends an `[[upstream]]` table to the config file at `path` (temp file in the same dir + fsync + rename). Refuses (typed error) if an upstream with that name (case-insensitive) exists, or if the resulting file would not parse/validate as a whole Config.
+///
+/// The new table follows the last `[[upstream]]` of the file, or ends the file if there
+/// is none. Only `name`, `endpoint_url` and the fields that differ from their defaults are
+/// written.
+pub fn add_upstream(path: &Path, upstream: &UpstreamConfig, check: fxgate_config::CheckText) -> Result<(), PersistError> {
+    edit(path, check, |doc| {
+        if find_upstream(doc, &upstream.name)?.is_some() {
+            return Err(PersistError::Exists(upstream.name.clone()));
+        }
+        let mut table = upstream_table(upstream)?;
+        table.decor_mut().set_prefix("\n");
+        match doc.get_mut("upstream") {
+            Some(Item::ArrayOfTables(a)) if !a.is_empty() => {
+                // Without a position of its own the table is written right after the
+                // previous entry of its array, i.e. after the last [[upstream]].
+                a.push(table);
+            }
+            Some(Item::ArrayOfTables(_)) | Some(Item::None) | None => {
+                table.set_position(max_position(doc.as_table()) + 1);
+                let mut a = ArrayOfTables::new();
+                a.push(table);
+                doc.insert("upstream", Item::ArrayOfTables(a));
+            }
+            Some(_) => return Err(not_tables()),
+        }
+        Ok(())
+    })
+}
+
+/// Removes the `[[upstream]]` table whose name is `name` (case-insensitive); error if none. Same atomic write and re-validation.
+///
+/// Comment lines directly above the table's header go with it; comments separated from
+/// the header by a blank line (a heading of the section, say) are kept.
+pub fn remove_upstream(path: &Path, name: &str, check: fxgate_config::CheckText) -> Result<(), PersistError> {
+    edit(path, check, |doc| {
+        let index = find_upstream(doc, name)?.ok_or_else(|| PersistError::NotFound(name.to_string()))?;
+        let Some(Item::ArrayOfTables(a)) = doc.get_mut("upstream") else {
+            return Err(PersistError::NotFound(name.to_string()));
+        };
+        let Some(removed) = a.get(index).cloned() else {
+            return Err(PersistError::NotFound(name.to_string()));
+        };
+        a.remove(index);
+        if a.is_empty() {
+            doc.remove("upstream");
+        }
+        let prefix = removed.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+        let kept = detached_comments(prefix);
+        if !kept.is_empty() {
+            let next = removed.position().and_then(|pos| next_table(doc.as_table_mut(), pos));
+            match next {
+                Some(t) => {
+                    let old = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("").to_string();
+                    t.decor_mut().set_prefix(format!("{kept}{old}"));
+                }
+                None => {
+                    let old = doc.trailing().as_str().unwrap_or("").to_string();
+                    doc.set_trailing(format!("{kept}{old}"));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reads the file, applies `change` to its document, validates the result as a whole
+/// configuration and writes it back atomically.
+fn edit(path: &Path, check: fxgate_config::CheckText, change: impl FnOnce(&mut DocumentMut) -> Result<(), PersistError>) -> Result<(), PersistError> {
+    let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| PersistError::Io { path: p, source }
+    };
+    // Write through a symbolic link to the file it names, keeping the link.
+    let target = fs::canonicalize(path).map_err(io_err(path))?;
+    let text = fs::read_to_string(&target).map_err(io_err(path))?;
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let (line, column) = e
+            .span()
+            .map(|s| fxgate_config::line_col(&text, s.start))
+            .unwrap_or((0, 0));
+        let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+        PersistError::Parse { path: path.to_path_buf(), line, column, message }
+    })?;
+    change(&mut doc)?;
+    let mut new_text = doc.to_string();
+    // New lines get the file's line ends when it uses CRLF throughout.
+    if text.contains("\r\n") && !text.replace("\r\n", "").contains('\n') {
+        new_text = crlf(&new_text);
+    }
+    // Relative paths in the file are resolved against its directory, as `load` does.
+    let base = path.parent().unwrap_or(Path::new("."));
+    if let Err(errs) = check(&new_text, path, base) {
+        let all: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        return Err(PersistError::Invalid(all.join("; ")));
+    }
+    replace(&target, new_text.as_bytes())
+}
+
+/// Index of the `[[upstream]]` entry named `name` (compared without case).
+fn find_upstream(doc: &DocumentMut, name: &str) -> Result<Option<usize>, PersistError> {
+    match doc.get("upstream") {
+        None | Some(Item::None) => Ok(None),
+        Some(Item::ArrayOfTables(a)) => Ok(a.iter().position(|t| {
+            t.get("name")
+                .and_then(Item::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })),
+        Some(_) => Err(not_tables()),
+    }
+}
+
+fn not_tables() -> PersistError {
+    PersistError::Invalid("`upstream` is not written as [[upstream]] tables; change it in the file by hand".into())
+}
+
+/// The table of `u`: its name, its endpoint URL and every field that differs from the
+/// default.
+fn upstream_table(u: &UpstreamConfig) -> Result<Table, PersistError> {
+    // Destructured so that a new field cannot be forgotten here.
+    let UpstreamConfig {
+        name,
+        endpoint_url,
+        security_policy,
+        security_mode,
+        username,
+        password,
+        user_certificate,
+        user_private_key,
+        enabled,
+        alias,
+        alias_namespace,
+        accept_all_server_certificates,
+        publishing_interval_ms,
+        request_timeout_ms,
+        reconnect_min_ms,
+        reconnect_max_ms,
+    } = u;
+    let d = UpstreamConfig::default();
+    let text = |v: &String, d: &String| (v != d).then(|| value(v.as_str()));
+    let flag = |v: bool, d: bool| (v != d).then(|| value(v));
+    let number = |k: &str, v: u64, d: u64| -> Result<Option<Item>, PersistError> {
+        if v == d {
+            return Ok(None);
+        }
+        let v = i64::try_from(v)
+            .map_err(|_| PersistError::Invalid(format!("{k} = {v} is too large for a TOML integer")))?;
+        Ok(Some(value(v)))
+    };
+    // In the order of the struct's fields.
+    let fields = [
+        ("name", Some(value(name.as_str()))),
+        ("endpoint_url", Some(value(endpoint_url.as_str()))),
+        ("security_policy", (*security_policy != d.security_policy).then(|| value(security_policy.name()))),
+        ("security_mode", (*security_mode != d.security_mode).then(|| value(security_mode.name()))),
+        ("username", text(username, &d.username)),
+        ("password", text(password, &d.password)),
+        ("user_certificate", text(user_certificate, &d.user_certificate)),
+        ("user_private_key", text(user_private_key, &d.user_private_key)),
+        ("enabled", flag(*enabled, d.enabled)),
+        ("alias", text(alias, &d.alias)),
+        ("alias_namespace", text(alias_namespace, &d.alias_namespace)),
+        (
+            "accept_all_server_certificates",
+            flag(*accept_all_server_certificates, d.accept_all_server_certificates),
+        ),
+        ("publishing_interval_ms", number("publishing_interval_ms", *publishing_interval_ms, d.publishing_interval_ms)?),
+        ("request_timeout_ms", number("request_timeout_ms", *request_timeout_ms, d.request_timeout_ms)?),
+        ("reconnect_min_ms", number("reconnect_min_ms", *reconnect_min_ms, d.reconnect_min_ms)?),
+        ("reconnect_max_ms", number("reconnect_max_ms", *reconnect_max_ms, d.reconnect_max_ms)?),
+    ];
+    let mut t = Table::new();
+    for (k, v) in fields {
+        if let Some(v) = v {
+            t.insert(k, v);
+        }
+    }
+    Ok(t)
+}
+
+/// The highest document position of any table in `table`, itself included.
+fn max_position(table: &Table) -> usize {
+    let mut max = table.position().unwrap_or(0);
+    for (_, item) in table.iter() {
+        match item {
+            Item::Table(t) => max = max.max(max_position(t)),
+            Item::ArrayOfTables(a) => {
+                for t in a.iter() {
+                    max = max.max(max_position(t));
+                }
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
+/// The table written first after document position `pos`.
+fn next_table(table: &mut Table, pos: usize) -> Option<&mut Table> {
+    fn visit<'a>(table: &'a mut Table, pos: usize, best: &mut Option<(usize, &'a mut Table)>) {
+        for (_, item) in table.iter_mut() {
+            match item {
+                Item::Table(t) => consider(t, pos, best),
+                Item::ArrayOfTables(a) => {
+                    for t in a.iter_mut() {
+                        consider(t, pos, best);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    fn consider<'a>(t: &'a mut Table, pos: usize, best: &mut Option<(usize, &'a mut Table)>) {
+        match t.position() {
+            // Implicit (`[a]` of `[a.b]`) and dotted tables have no header of their own.
+            Some(p) if p > pos && !t.is_implicit() && !t.is_dotted() => {
+                // Its children come after it, so none of them can come first.
+                if best.as_ref().is_none_or(|(b, _)| p < *b) {
+                    *best = Some((p, t));
+                }
+            }
+            _ => visit(t, pos, best),
+        }
+    }
+    let mut best = None;
+    visit(table, pos, &mut best);
+    best.map(|(_, t)| t)
+}
+
+/// The part of a table header's prefix that does not belong to the table: everything
+/// before the comment lines directly above the header, if it holds a comment. Returned
+/// without trailing blank lines but with its last line break.
+fn detached_comments(prefix: &str) -> String {
+    let mut start = prefix.len();
+    for line in prefix.split_inclusive('\n').rev() {
+        if !line.trim_start().starts_with('#') {
+            break;
+        }
+        start -= line.len();
+    }
+    let kept = &prefix[..start];
+    if !kept.lines().any(|l| l.trim_start().starts_with('#')) {
+        return String::new();
+    }
+    let eol = if kept.contains("\r\n") { "\r\n" } else { "\n" };
+    format!("{}{eol}", kept.trim_end())
+}
+
+/// `text` with every bare `\n` made `\r\n`.
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+/// Replaces `target` with `bytes` atomically: a temporary file in the same directory,
+/// with the permissions of `target`, is written, flushed to disk and renamed over it.
+fn replace(target: &Path, bytes: &[u8]) -> Result<(), PersistError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let file_name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| PersistError::Io { path: p, source }
+    };
+    let permissions = fs::metadata(target).map_err(io_err(target))?.permissions();
+    // A unique name: a temporary file left behind by a crash is never reused or read.
+    let (tmp, mut file) = loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err(&tmp)(e)),
+        }
+    };
+    // Permissions first: the text may hold passwords.
+    let written = fs::set_permissions(&tmp, permissions)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            fs::rename(&tmp, target)
+        });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_err(&tmp)(e));
+    }
+    // Make the rename itself durable (directories cannot be opened this way on Windows).
+    if cfg!(unix) {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! `[[upstream]]` as a protocol of the registry (seed 000 §4.1, §4.6): the aggregation is an
+//! extension of the OPC UA server (its namespace, the forwarding node manager, the wrapped
+//! core node manager for standard methods on upstream objects, and the `configure` role of
+//! the run-time configuration methods), a component whose health is the upstreams' state,
+//! and the provider of the upstream sessions other protocols call (OPC UA FX).
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use fxgate_config::Role;
+use fxgate_core::{BuildError, Component, ComponentContext, RunningComponent, Unhealthy};
+use fxgate_opcua_server::extension::{BoxedNodeManagerBuilder, ExtensionContext, ServerExtension};
+use fxgate_plugin::{BuildContext, Protocol, SharedUpstreamLinks, UpstreamLink, UpstreamLinks};
+use opcua::types::NodeId;
+
+use crate::config::Upstreams;
+use crate::upstream::{ClientSettings, State};
+use crate::{Aggregator, UpstreamMetrics, UpstreamNamespaces, AGGREGATION_NAMESPACE};
+
+/// The role of the run-time configuration methods.
+const CONFIGURE: &[Role] = &[Role::Configure];
+
+/// Why the aggregation could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AggregationBuildError {
+    /// A path could not be made absolute.
+    #[error("{what} {path}: {source}")]
+    Path {
+        /// Which path.
+        what: &'static str,
+        /// The path.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The client certificate could not be made or read.
+    #[error("client certificate: {0}")]
+    Certificate(String),
+}
+
+impl Protocol for Upstreams {
+    /// The aggregation is always built: with no `[[upstream]]`, users with the `configure`
+    /// role can still add upstreams at run time.
+    fn build(&self, _key: &str, cx: &mut BuildContext<'_>) -> Result<(), BuildError> {
+        let metrics = UpstreamMetrics::default();
+        metrics.register(cx.metrics);
+        let absolute = |what: &'static str, p: &std::path::Path| {
+            std::path::absolute(p).map_err(|source| {
+                BuildError::protocol(AggregationBuildError::Path { what, path: p.display().to_string(), source })
+            })
+        };
+        let data_dir = absolute("data dir", cx.data_dir)?;
+        let (cert, application_uri) = fxgate_pki::ensure_client_certificate(&data_dir)
+            .map_err(|e| BuildError::protocol(AggregationBuildError::Certificate(e.to_string())))?;
+        let settings = ClientSettings {
+            pki_dir: data_dir.join(fxgate_pki::CLIENT_PKI),
+            cert: cert.cert_path,
+            key: cert.key_path,
+            application_uri,
+            config_dir: cx.config_dir.to_path_buf(),
+        };
+        let config_file = cx.config_file.map(|f| absolute("config file", f)).transpose()?;
+        let names = Arc::new(UpstreamNamespaces::new(cx.namespaces.clone()));
+        let aggregator = Aggregator::new(
+            self.0.clone(),
+            names,
+            settings,
+            metrics,
+            cx.shutdown.child_token(),
+            config_file,
+            cx.check_config,
+        );
+        for u in self.0.iter().filter(|u| !u.alias.is_empty()) {
+            cx.add_item_alias(u.alias.clone(), crate::names::key(&u.name, &u.alias_namespace));
+        }
+        let links: SharedUpstreamLinks = Arc::new(Links(aggregator.clone()));
+        cx.provide(links);
+        cx.add_extension(Arc::new(AggregationExtension(aggregator.clone())));
+        cx.add_component(Box::new(UpstreamsHealth(aggregator)));
+        Ok(())
+    }
+}
+
+/// The upstream sessions, for other protocols.
+struct Links(Arc<Aggregator>);
+
+impl UpstreamLinks for Links {
+    fn link(&self, server: &str) -> Option<UpstreamLink> {
+        let up = self.0.find(server)?;
+        Some(UpstreamLink {
+            endpoint_url: up.config.endpoint_url.clone(),
+            session: up.live().filter(|_| up.status().state == State::Connected).map(|l| l.session),
+        })
+    }
+}
+
+/// The aggregation as an extension of the OPC UA server.
+struct AggregationExtension(Arc<Aggregator>);
+
+impl ServerExtension for AggregationExtension {
+    fn name(&self) -> &str {
+        "aggregation"
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        vec![AGGREGATION_NAMESPACE.to_string()]
+    }
+
+    fn core_node_manager(&self) -> Option<BoxedNodeManagerBuilder> {
+        Some(Box::new(crate::standard_calls::core_node_manager()))
+    }
+
+    fn node_managers(&self, cx: &ExtensionContext) -> Vec<BoxedNodeManagerBuilder> {
+        vec![Box::new(crate::forward_node_manager(self.0.clone(), cx.tags_namespace))]
+    }
+
+    fn method_roles(&self, method: &NodeId) -> Option<&'static [Role]> {
+        crate::local::is_configuration_method(method).then_some(CONFIGURE)
+    }
+}
+
+/// The upstreams' health on `/healthz`: every enabled upstream connected.
+struct UpstreamsHealth(Arc<Aggregator>);
+
+impl Component for UpstreamsHealth {
+    fn kind(&self) -> &'static str {
+        "upstreams"
+    }
+
+    fn name(&self) -> String {
+        "upstreams".into()
+    }
+
+    fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, BuildError>> {
+        let agg = self.0.clone();
+        let health = Arc::new(move || {
+            let down: Vec<String> = agg
+                .all()
+                .into_iter()
+                .filter(|u| u.config.enabled)
+                .filter_map(|u| {
+                    let s = u.status();
+                    (s.state != State::Connected).then(|| format!("{}: {} ({})", u.name, s.state.as_str(), s.last_error))
+                })
+                .collect();
+            if down.is_empty() {
+                Ok(())
+            } else {
+                Err(Unhealthy(down.join("; ")))
+            }
+        });
+        let task = async move {
+            cx.shutdown.cancelled().await;
+            Ok(())
+        }
+        .boxed();
+        async move { Ok(RunningComponent { task, health }) }.boxed()
+    }
+}
