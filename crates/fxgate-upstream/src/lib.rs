@@ -8,6 +8,7 @@
 pub mod aggregator;
 pub mod cache;
 pub mod commissioning;
+pub mod component;
 pub mod configure;
 pub mod events;
 pub mod items;
@@ -20,6 +21,7 @@ pub mod standard_calls;
 pub mod upstream;
 
 pub use aggregator::Aggregator;
+pub use component::AggregatorComponent;
 pub use metrics::UpstreamMetrics;
 pub use names::{SharedTable, UpstreamNamespaces};
 pub use node_manager::{forward_node_manager, AGGREGATION_NAMESPACE};

@@ -11,7 +11,7 @@ use fxgate_lines::LineMetrics;
 use fxgate_websocket::{WebSocketSink, WsMetrics};
 use fxgate_sources::modbus::{ModbusClientLine, ModbusServerLine};
 use fxgate_sources::simulator::SimulatorSource;
-use fxgate_upstream::{Aggregator, UpstreamMetrics};
+use fxgate_upstream::{Aggregator, AggregatorComponent, UpstreamMetrics};
 use tokio_util::sync::CancellationToken;
 
 /// The components a configuration asks for: sources first, then sinks.
@@ -54,8 +54,10 @@ fn components(
         out.push(Box::new(WebSocketSink::new(ws.clone(), &config.users, config_dir.clone(), ws_metrics.clone())));
     }
     out.push(Box::new(
-        OpcUaServerSink::new(config.clone(), config_dir, metrics).with_aggregator(aggregator).with_fx(fx),
+        OpcUaServerSink::new(config.clone(), config_dir, metrics).with_aggregator(aggregator.clone()).with_fx(fx),
     ));
+    // the upstream sessions; on /healthz as `upstreams`
+    out.push(Box::new(AggregatorComponent::new(aggregator)));
     out
 }
 
@@ -107,7 +109,10 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     let mut health: Vec<(String, HealthCheck)> = Vec::new();
     for (c, d) in comps.into_iter().zip(declared) {
-        let label = format!("{} `{}`", c.kind(), c.name());
+        let label = match c.name() {
+            n if n.is_empty() => c.kind().to_string(),
+            n => format!("{} `{n}`", c.kind()),
+        };
         let cx = ComponentContext {
             store: store.clone(),
             tags: d.tags,
@@ -127,29 +132,6 @@ pub async fn run(
         tasks.spawn(async move { (label, task.await) });
     }
 
-    {
-        let agg = aggregator.clone();
-        health.push((
-            "upstreams".to_string(),
-            Arc::new(move || {
-                let down: Vec<String> = agg
-                    .all()
-                    .into_iter()
-                    .filter(|u| u.config.enabled)
-                    .filter_map(|u| {
-                        let s = u.status();
-                        (s.state != fxgate_upstream::upstream::State::Connected)
-                            .then(|| format!("{}: {} ({})", u.name, s.state.as_str(), s.last_error))
-                    })
-                    .collect();
-                if down.is_empty() {
-                    Ok(())
-                } else {
-                    Err(down.join("; "))
-                }
-            }),
-        ));
-    }
     let http = if config.http.listen.is_empty() {
         None
     } else {
