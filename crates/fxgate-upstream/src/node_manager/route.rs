@@ -42,7 +42,7 @@ impl ForwardNodeManager {
 
     /// Whether a standard method (namespace 0 MethodId, e.g. Acknowledge) called on `object_id`
     /// goes to an upstream: `object_id` is an upstream's node. Such calls reach the server's
-    /// core node manager first (it owns namespace 0), which hands them to [`NodeManager::call`]
+    /// core node manager first (it owns namespace 0), which hands them to [`NodeManager::call`](opcua::server::node_manager::NodeManager::call)
     /// of this one (see [`crate::standard_calls`]).
     pub fn forwards_standard_call(&self, object_id: &NodeId) -> bool {
         self.upstream_of_object(object_id).is_some()

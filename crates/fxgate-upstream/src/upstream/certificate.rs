@@ -5,7 +5,7 @@
 use opcua::client::Session;
 use opcua::types::MessageSecurityMode;
 
-/// Why the upstream's certificate was refused ([`check_server_certificate`]). The texts name
+/// Why the upstream's certificate was refused (`check_server_certificate`). The texts name
 /// the status a server would report for the same fault (OPC 10000-4 §6.1.3).
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {

@@ -14,7 +14,7 @@ use super::{Live, Upstream};
 use crate::mapping::NsMapping;
 use crate::names::NamesError;
 
-/// Why a new session could not be prepared for use ([`Upstream::prepare`]).
+/// Why a new session could not be prepared for use (`Upstream::prepare`).
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
     /// Reading `Server/NamespaceArray` failed.

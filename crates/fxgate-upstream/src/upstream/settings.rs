@@ -23,7 +23,7 @@ pub struct ClientSettings {
     pub config_dir: PathBuf,
 }
 
-/// Why the client of a connection attempt could not be made ([`ClientSettings::client`]).
+/// Why the client of a connection attempt could not be made (`ClientSettings::client`).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// async-opcua refused the client configuration; one message per fault.
@@ -31,7 +31,7 @@ pub enum ClientError {
     Configuration(Vec<String>),
 }
 
-/// Why the user identity of a session could not be made ([`ClientSettings::identity`]).
+/// Why the user identity of a session could not be made (`ClientSettings::identity`).
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// The `user_certificate` or its `user_private_key` could not be read.
