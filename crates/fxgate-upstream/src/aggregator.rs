@@ -8,7 +8,8 @@ use std::sync::{Arc, OnceLock};
 use crate::config::UpstreamConfig;
 use opcua::server::SubscriptionCache;
 use opcua::types::{AttributeId, DataValue, NodeId};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::configure::ConfigureError;
@@ -29,7 +30,9 @@ pub(crate) struct Bound {
     pub type_tree: Arc<RwLock<opcua::nodes::DefaultTypeTree>>,
 }
 
-/// All upstreams of the gateway.
+/// All upstreams of the gateway. Their session tasks run in the task of its
+/// [`AggregatorComponent`](crate::AggregatorComponent), which the gateway runs with its other
+/// components: an upstream made before that task runs is started when it does.
 pub struct Aggregator {
     configs: Vec<UpstreamConfig>,
     upstreams: RwLock<BTreeMap<String, Arc<Upstream>>>,
@@ -44,6 +47,10 @@ pub struct Aggregator {
     config_file: Option<PathBuf>,
     /// Validates the whole file before a change is written.
     check: fxgate_config::CheckText,
+    /// Where new upstreams go to have their session task run (by the component's task).
+    sessions: mpsc::UnboundedSender<Arc<Upstream>>,
+    /// The other end, until the component takes it.
+    pub(crate) session_queue: Mutex<Option<mpsc::UnboundedReceiver<Arc<Upstream>>>>,
 }
 
 impl Aggregator {
@@ -59,6 +66,7 @@ impl Aggregator {
         config_file: Option<PathBuf>,
         check: fxgate_config::CheckText,
     ) -> Arc<Self> {
+        let (sessions, session_queue) = mpsc::unbounded_channel();
         Arc::new(Self {
             configs,
             upstreams: RwLock::new(BTreeMap::new()),
@@ -69,6 +77,8 @@ impl Aggregator {
             shutdown,
             config_file,
             check,
+            sessions,
+            session_queue: Mutex::new(Some(session_queue)),
         })
     }
 
@@ -212,7 +222,14 @@ impl Aggregator {
         let _ = self.metrics.cache_hits.get_or_create(&l);
         up.report();
         self.upstreams.write().insert(up.name.clone(), up.clone());
-        tokio::spawn(up.run());
+        if let Err(mpsc::error::SendError(up)) = self.sessions.send(up) {
+            tracing::debug!(upstream = %up.name, "upstream session not started: the aggregator has stopped");
+        }
+    }
+
+    /// Stops every upstream's session (the component's task stops).
+    pub(crate) fn stop_sessions(&self) {
+        self.shutdown.cancel();
     }
 }
 

@@ -44,7 +44,7 @@ pub struct EventFields {
 }
 
 impl EventFields {
-    /// For these upstream browse paths (duplicates dropped, at most [`MAX_FIELDS`]).
+    /// For these upstream browse paths (duplicates dropped, at most `MAX_FIELDS`).
     pub fn new(paths: impl IntoIterator<Item = Vec<QualifiedName>>, map: &NsMapping) -> Self {
         let mut seen = HashSet::new();
         let mut out = EventFields::default();

@@ -9,6 +9,7 @@ pub mod aggregator;
 pub mod cache;
 pub mod commissioning;
 pub mod config;
+pub mod component;
 pub mod configure;
 pub mod events;
 pub mod items;
@@ -23,6 +24,7 @@ pub mod upstream;
 
 pub use aggregator::Aggregator;
 pub use config::{UpstreamConfig, UpstreamMode, UpstreamPolicy, Upstreams};
+pub use component::AggregatorComponent;
 pub use metrics::UpstreamMetrics;
 pub use names::{SharedTable, UpstreamNamespaces};
 pub use node_manager::{forward_node_manager, AGGREGATION_NAMESPACE};

@@ -1,15 +1,14 @@
 //! `[[upstream]]` as a protocol of the registry (seed 000 §4.1, §4.6): the aggregation is an
 //! extension of the OPC UA server (its namespace, the forwarding node manager, the wrapped
 //! core node manager for standard methods on upstream objects, and the `configure` role of
-//! the run-time configuration methods), a component whose health is the upstreams' state,
+//! the run-time configuration methods), a component that runs the upstream sessions and
+//! whose health is their state,
 //! and the provider of the upstream sessions other protocols call (OPC UA FX).
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use futures::FutureExt;
 use fxgate_config::Role;
-use fxgate_core::{BuildError, Component, ComponentContext, RunningComponent, Unhealthy};
+use fxgate_core::BuildError;
 use fxgate_opcua_server::extension::{BoxedNodeManagerBuilder, ExtensionContext, ServerExtension};
 use fxgate_plugin::{BuildContext, Protocol, SharedUpstreamLinks, UpstreamLink, UpstreamLinks};
 use opcua::types::NodeId;
@@ -79,7 +78,7 @@ impl Protocol for Upstreams {
         let links: SharedUpstreamLinks = Arc::new(Links(aggregator.clone()));
         cx.provide(links);
         cx.add_extension(Arc::new(AggregationExtension(aggregator.clone())));
-        cx.add_component(Box::new(UpstreamsHealth(aggregator)));
+        cx.add_component(Box::new(crate::AggregatorComponent::new(aggregator)));
         Ok(())
     }
 }
@@ -119,44 +118,5 @@ impl ServerExtension for AggregationExtension {
 
     fn method_roles(&self, method: &NodeId) -> Option<&'static [Role]> {
         crate::local::is_configuration_method(method).then_some(CONFIGURE)
-    }
-}
-
-/// The upstreams' health on `/healthz`: every enabled upstream connected.
-struct UpstreamsHealth(Arc<Aggregator>);
-
-impl Component for UpstreamsHealth {
-    fn kind(&self) -> &'static str {
-        "upstreams"
-    }
-
-    fn name(&self) -> String {
-        "upstreams".into()
-    }
-
-    fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, BuildError>> {
-        let agg = self.0.clone();
-        let health = Arc::new(move || {
-            let down: Vec<String> = agg
-                .all()
-                .into_iter()
-                .filter(|u| u.config.enabled)
-                .filter_map(|u| {
-                    let s = u.status();
-                    (s.state != State::Connected).then(|| format!("{}: {} ({})", u.name, s.state.as_str(), s.last_error))
-                })
-                .collect();
-            if down.is_empty() {
-                Ok(())
-            } else {
-                Err(Unhealthy(down.join("; ")))
-            }
-        });
-        let task = async move {
-            cx.shutdown.cancelled().await;
-            Ok(())
-        }
-        .boxed();
-        async move { Ok(RunningComponent { task, health }) }.boxed()
     }
 }

@@ -202,7 +202,7 @@ async fn start_and_run(
 /// How a component is named in logs and on `/healthz`.
 fn label(c: &dyn fxgate_core::Component) -> String {
     let (kind, name) = (c.kind(), c.name());
-    if kind == name {
+    if name.is_empty() || kind == name {
         kind.to_string()
     } else {
         format!("{kind} `{name}`")
