@@ -162,11 +162,14 @@ fn lines(g: GatewayRef<'_>, base_dir: &Path, errs: &mut Vec<Invalid>) {
         if !(100..=600_000).contains(&l.connect_timeout_ms) {
             errs.push(Invalid::new(f("connect_timeout_ms"), "must be 100 to 600000 ms"));
         }
-        if !(10..=3_600_000).contains(&l.reconnect_delay_ms) {
-            errs.push(Invalid::new(f("reconnect_delay_ms"), "must be 10 to 3600000 ms"));
+        if !(10..=3_600_000).contains(&l.reconnect_min_ms) {
+            errs.push(Invalid::new(f("reconnect_min_ms"), "must be 10 to 3600000 ms"));
         }
-        if l.reconnect_max_ms < l.reconnect_delay_ms {
-            errs.push(Invalid::new(f("reconnect_max_ms"), "must be at least reconnect_delay_ms"));
+        if l.reconnect_max_ms < l.reconnect_min_ms {
+            errs.push(Invalid::new(f("reconnect_max_ms"), "must be at least reconnect_min_ms"));
+        }
+        if !(0.0..=1.0).contains(&l.reconnect_jitter) {
+            errs.push(Invalid::new(f("reconnect_jitter"), "must be 0 to 1 (the share of a delay taken off at random)"));
         }
         if let Some(t) = &l.tls {
             tls(t, l.mode, base_dir, &|k| f(&format!("tls.{k}")), errs);

@@ -36,15 +36,26 @@ pub struct LineConfig {
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
     /// Milliseconds between connection rounds once every address failed (doubling up
-    /// to `reconnect_max_ms`).
-    #[serde(default = "default_reconnect_ms")]
-    pub reconnect_delay_ms: u64,
+    /// to `reconnect_max_ms`); `reconnect_delay_ms` is accepted as its old name.
+    #[serde(default = "default_reconnect_ms", alias = "reconnect_delay_ms")]
+    pub reconnect_min_ms: u64,
     /// Upper bound of the reconnect back-off.
     #[serde(default = "default_reconnect_max_ms")]
     pub reconnect_max_ms: u64,
+    /// The share of each reconnect delay taken off at random (0 to 1), so that lines do not
+    /// reconnect in lock-step.
+    #[serde(default = "default_reconnect_jitter")]
+    pub reconnect_jitter: f64,
     /// TLS ("TLS - Certificates" and "TLS pre shared key" of the seed).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+}
+
+impl LineConfig {
+    /// The line's reconnect back-off.
+    pub fn backoff(&self) -> fxgate_core::BackoffSettings {
+        fxgate_core::BackoffSettings::from_millis(self.reconnect_min_ms, self.reconnect_max_ms).with_jitter(self.reconnect_jitter)
+    }
 }
 
 fn default_connect_timeout_ms() -> u64 {
@@ -52,6 +63,9 @@ fn default_connect_timeout_ms() -> u64 {
 }
 fn default_reconnect_ms() -> u64 {
     1000
+}
+fn default_reconnect_jitter() -> f64 {
+    fxgate_core::BackoffSettings::DEFAULT_JITTER
 }
 fn default_reconnect_max_ms() -> u64 {
     30_000

@@ -41,7 +41,7 @@ pub struct LineClient {
     next_backup: usize,
     tls: Option<LineTls>,
     status: LineStatus,
-    backoff: Duration,
+    backoff: fxgate_core::Backoff,
     last_connected: Option<Instant>,
     attempts: u64,
 }
@@ -57,7 +57,7 @@ impl LineClient {
         }
         Ok(Self {
             targets: targets(&cfg),
-            backoff: Duration::from_millis(cfg.reconnect_delay_ms),
+            backoff: fxgate_core::Backoff::new(cfg.backoff()),
             cfg,
             next: 0,
             next_primary: 0,
@@ -121,7 +121,7 @@ impl LineClient {
     }
 
     async fn cycle(&mut self, candidates: &[usize], next: &mut usize, shutdown: &CancellationToken) -> Option<Connection> {
-        let initial = Duration::from_millis(self.cfg.reconnect_delay_ms);
+        let initial = Duration::from_millis(self.cfg.reconnect_min_ms);
         // A connection that broke soon after it was made must not make us hammer the device.
         if let Some(t) = self.last_connected.take() {
             if t.elapsed() < initial {
@@ -149,7 +149,7 @@ impl LineClient {
                     Ok(stream) => {
                         // Start the next search after this address (the other device first).
                         *next = (candidates.iter().position(|&c| c == idx).unwrap_or(0) + 1) % candidates.len();
-                        self.backoff = initial;
+                        self.backoff.reset();
                         self.last_connected = Some(Instant::now());
                         self.status.connection();
                         self.status.set(LineState::Connected, &target.to_string());
@@ -163,11 +163,8 @@ impl LineClient {
                 }
             }
             self.status.set(LineState::Disconnected, "");
-            let wait = self.backoff;
-            self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.reconnect_max_ms));
-            tokio::select! {
-                _ = shutdown.cancelled() => return None,
-                _ = tokio::time::sleep(wait) => {}
+            if !self.backoff.wait(shutdown).await {
+                return None;
             }
         }
     }

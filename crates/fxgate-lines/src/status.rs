@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use fxgate_core::kit::status::{StatusField, StatusFolder};
 use fxgate_core::store::StoreError;
-use fxgate_core::{AccessMode, TagDef, TagId, TagStore, TagStoreBuilder, TagValue};
+use fxgate_core::{HealthCheck, TagId, TagStore, TagStoreBuilder, Unhealthy};
 use opcua::types::{DataTypeId, Variant};
 use parking_lot::Mutex;
 
@@ -37,12 +38,12 @@ impl LineState {
     }
 }
 
-/// Names of the state tags, in declaration order.
-const TAGS: [(&str, DataTypeId, &str); 4] = [
-    ("State", DataTypeId::String, "Disconnected, Connecting, Connected, Listening or Stopped"),
-    ("ActiveDevice", DataTypeId::String, "The device (primary/backup and address) in use, or the connected clients"),
-    ("LastError", DataTypeId::String, "The last connection or protocol error"),
-    ("ReconnectCount", DataTypeId::UInt32, "Connections lost or failed after which the line tried again"),
+/// The state tags, in declaration order.
+const FIELDS: &[StatusField] = &[
+    StatusField { name: "State", data_type: DataTypeId::String, description: "Disconnected, Connecting, Connected, Listening or Stopped" },
+    StatusField { name: "ActiveDevice", data_type: DataTypeId::String, description: "The device (primary/backup and address) in use, or the connected clients" },
+    StatusField { name: "LastError", data_type: DataTypeId::String, description: "The last connection or protocol error" },
+    StatusField { name: "ReconnectCount", data_type: DataTypeId::UInt32, description: "Connections lost or failed after which the line tried again" },
 ];
 
 struct Inner {
@@ -52,12 +53,13 @@ struct Inner {
     reconnects: u32,
 }
 
-/// The live status of one line; cheap to clone.
+/// The live status of one line (its [`StatusFolder`] under `fxgate/Lines/<name>` and its
+/// metrics); cheap to clone.
 #[derive(Clone)]
 pub struct LineStatus {
     name: Arc<str>,
     inner: Arc<Mutex<Inner>>,
-    store: Arc<Mutex<Option<(Arc<TagStore>, [TagId; 4])>>>,
+    folder: StatusFolder,
     metrics: LineMetrics,
     label: LineLabel,
 }
@@ -65,15 +67,17 @@ pub struct LineStatus {
 impl LineStatus {
     /// The status of line `name`.
     pub fn new(name: &str, metrics: LineMetrics) -> Self {
+        let inner = Inner {
+            state: LineState::Disconnected,
+            active: String::new(),
+            last_error: String::new(),
+            reconnects: 0,
+        };
+        let folder = StatusFolder::new(&format!("fxgate/Lines/{name}"), FIELDS, values(&inner).to_vec());
         Self {
             name: name.into(),
-            inner: Arc::new(Mutex::new(Inner {
-                state: LineState::Disconnected,
-                active: String::new(),
-                last_error: String::new(),
-                reconnects: 0,
-            })),
-            store: Arc::new(Mutex::new(None)),
+            inner: Arc::new(Mutex::new(inner)),
+            folder,
             label: LineMetrics::label(name),
             metrics,
         }
@@ -86,56 +90,45 @@ impl LineStatus {
 
     /// The source the state tags belong to: `fxgate/Lines/<name>`.
     pub fn source(&self) -> String {
-        format!("fxgate/Lines/{}", self.name)
+        self.folder.source().to_string()
     }
 
     /// Declares the four state tags; their ids go to [`LineStatus::attach`].
     pub fn declare(&self, b: &mut TagStoreBuilder) -> Result<Vec<TagId>, StoreError> {
-        let source: Arc<str> = self.source().into();
-        TAGS.iter()
-            .map(|(name, ty, descr)| {
-                b.add_tag(TagDef {
-                    source: source.clone(),
-                    name: (*name).to_string(),
-                    data_type: *ty,
-                    access: AccessMode::Read,
-                    description: (*descr).to_string(),
-                    meta: None,
-                })
-            })
-            .collect()
+        self.folder.declare(b)
     }
 
     /// Connects the status to the built store (the ids from [`LineStatus::declare`]) and
     /// publishes the current state.
     pub fn attach(&self, store: Arc<TagStore>, ids: &[TagId]) {
-        if let [a, b, c, d] = *ids {
-            *self.store.lock() = Some((store, [a, b, c, d]));
-        }
+        self.folder.attach(store, ids);
         self.publish();
     }
 
+    /// The health of a client line: healthy while connected.
+    pub fn health(&self) -> HealthCheck {
+        let me = self.clone();
+        Arc::new(move || match me.state() {
+            LineState::Connected => Ok(()),
+            s => Err(Unhealthy(format!("{}: {}", s.name(), me.last_error()))),
+        })
+    }
+
     fn publish(&self) {
-        let (state, values) = {
+        let (state, now) = {
             let i = self.inner.lock();
-            (
-                i.state,
-                [
-                    Variant::from(i.state.name()),
-                    Variant::from(i.active.as_str()),
-                    Variant::from(i.last_error.as_str()),
-                    Variant::UInt32(i.reconnects),
-                ],
-            )
+            (i.state, values(&i))
         };
         self.metrics.state.get_or_create(&self.label).set(state as i64);
         self.metrics
             .connected
             .get_or_create(&self.label)
             .set(i64::from(state == LineState::Connected));
-        if let Some((store, ids)) = self.store.lock().as_ref() {
-            store.update(ids.iter().copied().zip(values.into_iter().map(TagValue::good)).collect());
-        }
+        self.folder.update(|v| {
+            let changed = v != now.as_slice();
+            v.clone_from_slice(&now);
+            changed
+        });
     }
 
     /// The current state.
@@ -197,4 +190,14 @@ impl LineStatus {
             self.metrics.request_errors.get_or_create(&self.label).inc_by(failed);
         }
     }
+}
+
+/// The tag values of a state.
+fn values(i: &Inner) -> [Variant; 4] {
+    [
+        Variant::from(i.state.name()),
+        Variant::from(i.active.as_str()),
+        Variant::from(i.last_error.as_str()),
+        Variant::UInt32(i.reconnects),
+    ]
 }

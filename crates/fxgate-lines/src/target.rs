@@ -93,7 +93,8 @@ mod tests {
             port: 502,
             backup,
             connect_timeout_ms: 1000,
-            reconnect_delay_ms: 100,
+            reconnect_min_ms: 100,
+            reconnect_jitter: 0.2,
             reconnect_max_ms: 1000,
             tls: None,
         }

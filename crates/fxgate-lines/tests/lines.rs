@@ -16,7 +16,8 @@ fn line(host: &str, port: u16) -> LineConfig {
         port,
         backup: None,
         connect_timeout_ms: 1000,
-        reconnect_delay_ms: 50,
+        reconnect_min_ms: 50,
+        reconnect_jitter: 0.2,
         reconnect_max_ms: 200,
         tls: None,
     }
@@ -103,7 +104,7 @@ async fn psk_pair(server_key: &str, client_key: &str) -> Result<String, String> 
     });
     let mut cfg = line("127.0.0.1", port);
     cfg.tls = psk(client_key);
-    cfg.reconnect_delay_ms = 10_000;
+    cfg.reconnect_min_ms = 10_000;
     let mut c = client(cfg);
     let stop = CancellationToken::new();
     let s2 = stop.clone();

@@ -12,7 +12,7 @@ use fxgate_config::LineConfig;
 use crate::config::DeviceConfig;
 use fxgate_core::store::StoreError;
 use fxgate_core::{
-    BuildError, Component, ComponentContext, Declared, Unhealthy, RunningComponent, TagStore, TagStoreBuilder, TagValue, WriteReceiver,
+    BuildError, Component, ComponentContext, Declared, RunningComponent, TagStore, TagStoreBuilder, TagValue, WriteReceiver,
     WriteRequest,
 };
 use fxgate_lines::{LineClient, LineMetrics, LineState, LineStatus};
@@ -84,11 +84,7 @@ impl Component for ModbusClientLine {
             }
             let client = LineClient::new(this.line.clone(), &this.app_dir, this.status.clone())
                 .map_err(|e| BuildError::protocol(SetupError::Line { line: this.line.name.clone(), reason: e.to_string() }))?;
-            let health_status = this.status.clone();
-            let health = Arc::new(move || match health_status.state() {
-                LineState::Connected => Ok(()),
-                s => Err(Unhealthy(format!("{}: {}", s.name(), health_status.last_error()))),
-            });
+            let health = this.status.health();
             let driver = Driver {
                 line: client,
                 devices,

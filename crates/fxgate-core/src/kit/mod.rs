@@ -3,3 +3,5 @@
 //! together) and the connection [`supervisor`] loop.
 
 pub mod backoff;
+pub mod status;
+pub mod supervisor;

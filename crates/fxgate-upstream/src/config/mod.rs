@@ -189,6 +189,8 @@ pub struct UpstreamConfig {
     pub reconnect_min_ms: u64,
     /// Largest reconnect delay in ms.
     pub reconnect_max_ms: u64,
+    /// The share of each reconnect delay taken off at random (0 to 1).
+    pub reconnect_jitter: f64,
 }
 
 impl Default for UpstreamConfig {
@@ -210,6 +212,7 @@ impl Default for UpstreamConfig {
             request_timeout_ms: 5000,
             reconnect_min_ms: 500,
             reconnect_max_ms: 10_000,
+            reconnect_jitter: fxgate_core::BackoffSettings::DEFAULT_JITTER,
         }
     }
 }
@@ -235,6 +238,7 @@ impl fmt::Debug for UpstreamConfig {
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("reconnect_min_ms", &self.reconnect_min_ms)
             .field("reconnect_max_ms", &self.reconnect_max_ms)
+            .field("reconnect_jitter", &self.reconnect_jitter)
             .finish()
     }
 }

@@ -193,6 +193,7 @@ fn upstream_table(u: &UpstreamConfig) -> Result<Table, PersistError> {
         request_timeout_ms,
         reconnect_min_ms,
         reconnect_max_ms,
+        reconnect_jitter,
     } = u;
     let d = UpstreamConfig::default();
     let text = |v: &String, d: &String| (v != d).then(|| value(v.as_str()));
@@ -226,6 +227,7 @@ fn upstream_table(u: &UpstreamConfig) -> Result<Table, PersistError> {
         ("request_timeout_ms", number("request_timeout_ms", *request_timeout_ms, d.request_timeout_ms)?),
         ("reconnect_min_ms", number("reconnect_min_ms", *reconnect_min_ms, d.reconnect_min_ms)?),
         ("reconnect_max_ms", number("reconnect_max_ms", *reconnect_max_ms, d.reconnect_max_ms)?),
+        ("reconnect_jitter", (*reconnect_jitter != d.reconnect_jitter).then(|| value(*reconnect_jitter))),
     ];
     let mut t = Table::new();
     for (k, v) in fields {

@@ -89,6 +89,9 @@ pub(super) fn validate(key: &str, list: &[UpstreamConfig], known: &fxgate_config
         if u.reconnect_max_ms < u.reconnect_min_ms {
             errs.push(Invalid::new(f("reconnect_max_ms"), "must be at least reconnect_min_ms"));
         }
+        if !(0.0..=1.0).contains(&u.reconnect_jitter) {
+            errs.push(Invalid::new(f("reconnect_jitter"), "must be 0 to 1 (the share of a delay taken off at random)"));
+        }
     }
 }
 

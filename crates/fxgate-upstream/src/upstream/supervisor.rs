@@ -3,12 +3,94 @@
 //! exponential back-off until the gateway stops or the upstream is removed. Every connection
 //! is a new session (OPC 10000-4 §5.6.2); async-opcua's own reconnect is not used.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fxgate_core::kit::supervisor::{supervise, Event, Supervised};
+use fxgate_core::{Backoff, BackoffSettings};
 use opcua::types::{DataValue, DateTime, StatusCode};
+use tokio::task::JoinHandle;
 
+use super::connect::ConnectError;
 use super::{State, Upstream};
+
+/// Why there is no session.
+enum NoSession {
+    /// The attempt failed.
+    Connect(ConnectError),
+    /// The session's event loop ended with this status.
+    Lost(StatusCode),
+}
+
+/// The upstream as the shared supervisor loop sees it.
+struct Session(Arc<Upstream>);
+
+impl Supervised for Session {
+    /// The session's event loop task.
+    type Conn = JoinHandle<StatusCode>;
+    type Error = NoSession;
+
+    fn connect(&mut self) -> impl Future<Output = Result<Self::Conn, NoSession>> + Send {
+        let up = self.0.clone();
+        async move { up.connect_once().await.map_err(NoSession::Connect) }
+    }
+
+    fn run(&mut self, conn: &mut Self::Conn) -> impl Future<Output = NoSession> + Send {
+        async move { NoSession::Lost(conn.await.unwrap_or(StatusCode::BadUnexpectedError)) }
+    }
+
+    fn event(&mut self, event: Event<'_, NoSession>) {
+        let up = &self.0;
+        match event {
+            Event::Connecting { retry } => up.set_status(|s| {
+                if retry {
+                    s.reconnects += 1;
+                }
+                s.state = State::Connecting;
+            }),
+            Event::Connected => {
+                up.set_status(|s| s.state = State::Connected);
+                tracing::info!(upstream = %up.name, url = %up.config.endpoint_url, "upstream connected");
+            }
+            Event::Failed(NoSession::Connect(e)) => {
+                tracing::warn!(upstream = %up.name, url = %up.config.endpoint_url, error = %e, "cannot connect to upstream");
+                let msg = e.to_string();
+                up.set_status(|s| {
+                    s.state = State::Disconnected;
+                    s.last_error = msg;
+                });
+            }
+            Event::Lost(NoSession::Lost(status)) | Event::Failed(NoSession::Lost(status)) => {
+                up.end_session();
+                let msg = format!("connection lost: {status}");
+                tracing::warn!(upstream = %up.name, %status, "upstream connection lost");
+                up.set_status(|s| {
+                    s.state = State::Disconnected;
+                    s.last_error = msg;
+                });
+            }
+            Event::Lost(NoSession::Connect(e)) => {
+                up.end_session();
+                let msg = e.to_string();
+                up.set_status(|s| {
+                    s.state = State::Disconnected;
+                    s.last_error = msg;
+                });
+            }
+        }
+    }
+
+    fn close(&mut self, _conn: Self::Conn) -> impl Future<Output = ()> + Send {
+        let up = self.0.clone();
+        async move {
+            if let Some(l) = up.end_session() {
+                let _ = tokio::time::timeout(Duration::from_secs(2), l.session.disconnect()).await;
+            }
+            up.set_status(|s| s.state = State::Disconnected);
+        }
+    }
+}
 
 impl Upstream {
     /// Runs the connection supervisor until shutdown.
@@ -20,65 +102,19 @@ impl Upstream {
             });
             return;
         }
-        let min = Duration::from_millis(self.config.reconnect_min_ms);
-        let max = Duration::from_millis(self.config.reconnect_max_ms.max(self.config.reconnect_min_ms));
-        let mut backoff = min;
-        let mut first = true;
-        loop {
-            if !first {
-                self.set_status(|s| s.reconnects += 1);
-            }
-            first = false;
-            self.set_status(|s| s.state = State::Connecting);
-            let attempt = tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                r = self.clone().connect_once() => r,
-            };
-            match attempt {
-                Ok(event_loop) => {
-                    backoff = min;
-                    self.set_status(|s| s.state = State::Connected);
-                    tracing::info!(upstream = %self.name, url = %self.config.endpoint_url, "upstream connected");
-                    let ended = tokio::select! {
-                        _ = self.shutdown.cancelled() => None,
-                        r = event_loop => Some(r),
-                    };
-                    let session = self.live.write().take();
-                    self.items.clear_upstream_ids();
-                    self.mark_bad();
-                    match ended {
-                        None => {
-                            if let Some(l) = session {
-                                let _ = tokio::time::timeout(Duration::from_secs(2), l.session.disconnect()).await;
-                            }
-                            self.set_status(|s| s.state = State::Disconnected);
-                            return;
-                        }
-                        Some(r) => {
-                            let status = r.unwrap_or(StatusCode::BadUnexpectedError);
-                            let msg = format!("connection lost: {status}");
-                            tracing::warn!(upstream = %self.name, %status, "upstream connection lost");
-                            self.set_status(|s| {
-                                s.state = State::Disconnected;
-                                s.last_error = msg;
-                            });
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(upstream = %self.name, url = %self.config.endpoint_url, error = %e, "cannot connect to upstream");
-                    self.set_status(|s| {
-                        s.state = State::Disconnected;
-                        s.last_error = e.to_string();
-                    });
-                }
-            }
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(max);
-        }
+        let c = &self.config;
+        let mut backoff = Backoff::new(BackoffSettings::from_millis(c.reconnect_min_ms, c.reconnect_max_ms).with_jitter(c.reconnect_jitter));
+        let shutdown = self.shutdown.clone();
+        supervise(&mut Session(self), &mut backoff, &shutdown).await;
+    }
+
+    /// The session is over: it is forgotten, the shared items lose their upstream ids and
+    /// every monitored value turns Bad_NoCommunication. Returns the session that was live.
+    fn end_session(&self) -> Option<super::Live> {
+        let session = self.live.write().take();
+        self.items.clear_upstream_ids();
+        self.mark_bad();
+        session
     }
 
     /// Every monitored value turns Bad_NoCommunication. Reads keep answering with the last
