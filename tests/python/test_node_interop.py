@@ -170,7 +170,7 @@ def test_node_opcua_decodes_and_builds_fx_structures(gateway_factory, tmp_path):
     import tomllib
     from pathlib import Path
 
-    default = Path(__file__).resolve().parents[2] / "crates" / "fxgate-config" / "src" / "default.toml"
+    default = Path(__file__).resolve().parents[2] / "crates" / "fxgate" / "src" / "default.toml"
     fx = tomllib.loads(default.read_text())["fx"]
     gw = gateway_factory.start({"server": {"anonymous_roles": ["read", "write"]}, "fx": fx})
     node = NodeProc("fx_client.js", "--url", gw.url, "--pki", str(tmp_path / "pki"))

@@ -311,9 +311,7 @@ impl Driver {
             // Writes go out between the requests of a poll, not after the whole poll: a large
             // plan would otherwise hold a write back for the full cycle.
             while let Some(req) = self.writes.as_mut().and_then(|w| w.try_recv().ok()) {
-                if let Err(reason) = self.write(ctx, req).await {
-                    return Err(reason);
-                }
+                self.write(ctx, req).await?;
             }
             let grp = &mut self.devices[d].groups[g];
             let Some(block) = grp.blocks.get(bi) else { break Ok(()) };

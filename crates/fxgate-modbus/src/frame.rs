@@ -53,7 +53,7 @@ pub fn parse(pdu: &[u8]) -> Result<Req, ExceptionCode> {
     let fc = *pdu.first().ok_or(IllegalFunction)?;
     let field = |i| u16_at(pdu, i).ok_or(Value);
     match fc {
-        1 | 2 | 3 | 4 => {
+        1..=4 => {
             let (addr, qty) = (field(1)?, field(3)?);
             let bits = fc <= 2;
             let max = if bits { 2000 } else { 125 };

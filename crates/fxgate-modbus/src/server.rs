@@ -108,10 +108,10 @@ impl Service {
         for k in 0..count {
             let a = start.checked_add(k).ok_or(ExceptionCode::IllegalDataAddress)?;
             if let Some(&(idx, word)) = self.tables.words.get(&(area, a)) {
-                if !cache.contains_key(&idx) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(idx) {
                     let e = &self.tables.entries[idx];
                     let words = encode_registers(&self.value(e)?, &e.enc).map_err(|_| ExceptionCode::ServerDeviceFailure)?;
-                    cache.insert(idx, words);
+                    slot.insert(words);
                 }
                 out.push(cache[&idx].get(usize::from(word)).copied().unwrap_or(0));
             } else if let Some(list) = self.tables.reg_bits.get(&(area, a)) {

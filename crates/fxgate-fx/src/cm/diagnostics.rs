@@ -163,6 +163,34 @@ pub fn establish_error(outcome: &crate::establish::Outcome) -> (FxErrorEnum, Sta
     (FxErrorEnum::RuntimeError, outcome.status)
 }
 
+/// FxErrorEnum and StatusCode of a failure to resolve or reach a remote endpoint.
+pub fn remote_error(e: &super::remote::RemoteError) -> (FxErrorEnum, StatusCode) {
+    use super::remote::RemoteError as R;
+    match e {
+        R::UnknownServer(_) | R::NotConnected(_) => (FxErrorEnum::TargetServerConnectionError, StatusCode::BadNotConnected),
+        R::Service { status, .. } => (FxErrorEnum::TargetServerConnectionError, *status),
+        R::UnknownNamespace { .. } => (FxErrorEnum::ResolvingNamespacesError, StatusCode::BadNoMatch),
+        R::NoMatch { .. } | R::Ambiguous { .. } => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNoMatch),
+        R::InvalidNodeId(_) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNodeIdInvalid),
+        R::Answer { .. } => (FxErrorEnum::ResolvingPathsError, StatusCode::BadInvalidArgument),
+    }
+}
+
+/// FxErrorEnum and StatusCode of a failure to plan a set (resolving its local nodes).
+pub fn failure_error(f: &super::process::Failure) -> (FxErrorEnum, StatusCode) {
+    use super::process::Failure as F;
+    use super::resolve::ResolveError as L;
+    match f {
+        F::Resolve(L::UnknownNamespace(_)) => (FxErrorEnum::ResolvingNamespacesError, StatusCode::BadNoMatch),
+        F::Resolve(L::InvalidNodeId(_)) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNodeIdInvalid),
+        F::Resolve(L::NoMatch(_) | L::Ambiguous(_)) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNoMatch),
+        F::Resolve(L::Wrong(_)) | F::Unresolved(_) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadInvalidArgument),
+        F::Remote(e) => remote_error(e),
+        F::Establish { status, .. } => (FxErrorEnum::CreateConnectionEndpointError, *status),
+        F::Close { status, .. } => (FxErrorEnum::CloseConnectionError, *status),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,33 +224,5 @@ mod tests {
         let rolled = diagnostics(q, 2, &ConnectionOutcome::all(EndpointOutcome::RolledBack, false), ConnectionStateEnum::ConnectionNotEstablished);
         assert_eq!(rolled.last_activity.bits(), 0x8004);
         assert_eq!((rolled.error_endpoint1, rolled.error_endpoint2), (FxErrorEnum::Rollback, FxErrorEnum::NoError));
-    }
-}
-
-/// FxErrorEnum and StatusCode of a failure to resolve or reach a remote endpoint.
-pub fn remote_error(e: &super::remote::RemoteError) -> (FxErrorEnum, StatusCode) {
-    use super::remote::RemoteError as R;
-    match e {
-        R::UnknownServer(_) | R::NotConnected(_) => (FxErrorEnum::TargetServerConnectionError, StatusCode::BadNotConnected),
-        R::Service { status, .. } => (FxErrorEnum::TargetServerConnectionError, *status),
-        R::UnknownNamespace { .. } => (FxErrorEnum::ResolvingNamespacesError, StatusCode::BadNoMatch),
-        R::NoMatch { .. } | R::Ambiguous { .. } => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNoMatch),
-        R::InvalidNodeId(_) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNodeIdInvalid),
-        R::Answer { .. } => (FxErrorEnum::ResolvingPathsError, StatusCode::BadInvalidArgument),
-    }
-}
-
-/// FxErrorEnum and StatusCode of a failure to plan a set (resolving its local nodes).
-pub fn failure_error(f: &super::process::Failure) -> (FxErrorEnum, StatusCode) {
-    use super::process::Failure as F;
-    use super::resolve::ResolveError as L;
-    match f {
-        F::Resolve(L::UnknownNamespace(_)) => (FxErrorEnum::ResolvingNamespacesError, StatusCode::BadNoMatch),
-        F::Resolve(L::InvalidNodeId(_)) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNodeIdInvalid),
-        F::Resolve(L::NoMatch(_) | L::Ambiguous(_)) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadNoMatch),
-        F::Resolve(L::Wrong(_)) | F::Unresolved(_) => (FxErrorEnum::ResolvingPathsError, StatusCode::BadInvalidArgument),
-        F::Remote(e) => remote_error(e),
-        F::Establish { status, .. } => (FxErrorEnum::CreateConnectionEndpointError, *status),
-        F::Close { status, .. } => (FxErrorEnum::CloseConnectionError, *status),
     }
 }

@@ -52,8 +52,8 @@ impl Request {
             Variant::UInt32(m) => Some(FxCommandMask::from_bits_retain(*m)),
             _ => None,
         });
-        let assets = a.get(1).and_then(|v| structures::<AssetVerificationDataType>(v));
-        let endpoints = a.get(2).and_then(|v| structures::<ConnectionEndpointConfigurationDataType>(v));
+        let assets = a.get(1).and_then(structures::<AssetVerificationDataType>);
+        let endpoints = a.get(2).and_then(structures::<ConnectionEndpointConfigurationDataType>);
         let reserve = a.get(3).map_or(Some(Vec::new()), objects);
         let communication = a.get(4).map_or(Some(Vec::new()), objects);
         match (mask, assets, endpoints, reserve, communication) {

@@ -36,8 +36,8 @@ impl Supervised for Session {
         async move { up.connect_once().await.map_err(NoSession::Connect) }
     }
 
-    fn run(&mut self, conn: &mut Self::Conn) -> impl Future<Output = NoSession> + Send {
-        async move { NoSession::Lost(conn.await.unwrap_or(StatusCode::BadUnexpectedError)) }
+    async fn run(&mut self, conn: &mut Self::Conn) -> NoSession {
+        NoSession::Lost(conn.await.unwrap_or(StatusCode::BadUnexpectedError))
     }
 
     fn event(&mut self, event: Event<'_, NoSession>) {
