@@ -13,7 +13,7 @@ use futures::{FutureExt, SinkExt};
 use fxgate_config::{Role, UserConfig, WebSocketConfig, WsEncoding};
 use fxgate_core::store::StoreError;
 use fxgate_core::{
-    ChangeBatch, Component, ComponentContext, Declared, RunningComponent, TagId, TagStore, TagStoreBuilder, TagValue,
+    ChangeBatch, Component, ComponentContext, Declared, RunningComponent, TagStore, TagStoreBuilder,
 };
 use fxgate_lines::LineStream;
 use opcua::types::StatusCode;
@@ -26,10 +26,12 @@ use yawc::close::CloseCode;
 use yawc::frame::{Frame, OpCode};
 use yawc::{Options, Role as WsRole, WebSocket, WebSocketError};
 
-use crate::buffer::Buffer;
+use fxgate_forward::value::{self, status_name};
+use fxgate_forward::{Buffer, Collector, Encoding, Sample, Selection, TagFilter};
+
 use crate::handshake::{handshake, Request};
 use crate::jwt::Jwt;
-use crate::message::{self, Command, OutValue};
+use crate::message::{self, Command};
 use crate::status::{WsMetrics, WsState, WsStatus};
 use crate::tls::{self, WsError};
 
@@ -172,16 +174,9 @@ impl Component for WebSocketSink {
                 Some(j) => Some(Jwt::new(j, &this.app_dir).map_err(|e| format!("jwt: {e}"))?),
                 None => None,
             };
-            let mut selected: Vec<Option<Box<str>>> = vec![None; cx.store.len()];
-            let mut count = 0;
-            for (id, def) in cx.store.defs() {
-                let path = def.path();
-                if this.cfg.tags.iter().any(|g| fxgate_config::glob_match(g, &path)) {
-                    selected[id as usize] = Some(path.into());
-                    count += 1;
-                }
-            }
-            if count == 0 {
+            let filter = TagFilter::new(&this.cfg.tags).map_err(|e| format!("tags: {e}"))?;
+            let selection = Selection::new(&cx.store, &filter);
+            if selection.is_empty() {
                 tracing::warn!(websocket = %this.cfg.name, tags = ?this.cfg.tags, "no tag matches; only state is exchanged");
             }
             let spill = cx.data_dir.join("websocket").join(&this.cfg.name).join("spill.bin");
@@ -201,14 +196,13 @@ impl Component for WebSocketSink {
             };
             let persist = cx.data_dir.join("websocket").join(&this.cfg.name).join("pending.bin");
             let client = Client {
-                last: vec![None; selected.len()],
+                encoding: message::encoding(this.cfg.encoding),
                 cfg: this.cfg,
                 state: this.state,
                 store: cx.store,
-                selected,
+                changes: Collector::new(selection),
                 buffer,
                 seq: 0,
-                pending: Vec::new(),
                 may_write: this.may_write,
                 connector: conn,
                 bytes_accounted: 0,
@@ -313,14 +307,12 @@ impl Connector {
 struct Client {
     cfg: WebSocketConfig,
     state: WsState,
+    encoding: Encoding,
     store: Arc<TagStore>,
-    /// The path of each selected tag, by id; `None` for tags not streamed.
-    selected: Vec<Option<Box<str>>>,
-    /// The value queued last for each tag.
-    last: Vec<Option<TagValue>>,
+    /// The selected tags and their changes since the last message.
+    changes: Collector,
     buffer: Buffer,
     seq: u64,
-    pending: Vec<(TagId, TagValue)>,
     may_write: bool,
     connector: Connector,
     bytes_accounted: u64,
@@ -353,46 +345,25 @@ fn classify(e: &WebSocketError) -> WsStatus {
 
 impl Client {
     fn collect(&mut self, batch: &ChangeBatch) {
-        for (id, v) in batch.iter() {
-            if self.selected.get(*id as usize).is_some_and(Option::is_some) {
-                self.queue(*id, v);
-            }
-        }
-    }
-
-    /// Queues a value unless it is the very value queued last for the tag (the start-up
-    /// image and the change stream can both carry the same update).
-    fn queue(&mut self, id: TagId, v: &TagValue) {
-        let Some(last) = self.last.get_mut(id as usize) else { return };
-        if last.as_ref() == Some(v) {
-            return;
-        }
-        *last = Some(v.clone());
-        self.pending.push((id, v.clone()));
+        self.changes.collect(batch);
     }
 
     /// Everything selected, as it is now (at start and after the change stream lagged).
     fn snapshot(&mut self) {
-        let ids: Vec<TagId> = (0..self.selected.len()).filter(|&i| self.selected[i].is_some()).map(|i| i as TagId).collect();
-        for id in ids {
-            if let Some(v) = self.store.get(id) {
-                self.queue(id, &v);
-            }
-        }
+        self.changes.snapshot(&self.store);
     }
 
     /// Turns the pending changes into one message in the buffer.
     fn publish(&mut self) {
-        if self.pending.is_empty() {
+        if self.changes.is_empty() {
             return;
         }
-        let pending = std::mem::take(&mut self.pending);
-        let values: Vec<OutValue<'_>> = pending
-            .iter()
-            .filter_map(|(id, v)| self.selected.get(*id as usize)?.as_deref().map(|p| OutValue::new(p, v)))
-            .collect();
+        let pending = self.changes.take();
+        let selection = self.changes.selection();
+        let values: Vec<Sample<'_>> =
+            pending.iter().filter_map(|(id, v)| selection.path(*id).map(|p| Sample::new(p, v))).collect();
         self.seq += 1;
-        let data = message::data_message(self.seq, values, self.cfg.encoding);
+        let data = message::data_message(self.seq, values, self.encoding);
         let dropped = self.buffer.push(self.seq, Bytes::from(data));
         if dropped > 0 {
             self.state.dropped(dropped);
@@ -549,7 +520,7 @@ impl Client {
                 }
                 Some(reply) = replies.recv() => {
                     if let Some(s) = ws.as_mut() {
-                        let data = Bytes::from(message::encode(&reply, self.cfg.encoding));
+                        let data = Bytes::from(value::encode(&reply, self.encoding));
                         if let Err(e) = s.send(self.frame(data)).await {
                             end = Some(ended(classify(&e), e.to_string(), None));
                         }
@@ -649,15 +620,15 @@ impl Client {
                     } else {
                         match store.id_of(&tag) {
                             None => StatusCode::BadNodeIdUnknown,
-                            Some(tid) => match store.def(tid).map(|d| message::to_variant(&v, d.data_type)) {
+                            Some(tid) => match store.def(tid).map(|d| value::to_variant(&v, d.data_type)) {
                                 Some(Ok(value)) => store.write(tid, value).await,
                                 Some(Err(s)) => s,
                                 None => StatusCode::BadNodeIdUnknown,
                             },
                         }
                     };
-                    tracing::info!(websocket = %name, %tag, status = %message::status_name(status), "write from the server");
-                    let _ = replies.send(json!({"op": "write-result", "id": id, "status": message::status_name(status)})).await;
+                    tracing::info!(websocket = %name, %tag, status = %status_name(status), "write from the server");
+                    let _ = replies.send(json!({"op": "write-result", "id": id, "status": status_name(status)})).await;
                 });
             }
         }

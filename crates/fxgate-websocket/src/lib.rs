@@ -5,13 +5,14 @@
 //! - [`handshake`]: the opening handshake with the subprotocol check;
 //! - [`tls`]: `ST_IotSocketTls` on OpenSSL (CA, client cert, CRL, ciphers, version, PSK);
 //! - [`jwt`]: the bearer token of the handshake;
-//! - [`message`]: JSON/CBOR messages;
-//! - [`buffer`]: store-and-forward in memory and on disk;
+//! - [`message`]: the messages (tag changes, commands, answers) as JSON/CBOR;
 //! - [`status`]: `ETcIotWebSocketStatus`, state tags and metrics.
+//!
+//! Tag selection, value encoding and the store-and-forward buffer are `fxgate_forward`'s,
+//! shared with the other northbound clients.
 
 #![warn(missing_docs)]
 
-pub mod buffer;
 pub mod client;
 pub mod handshake;
 pub mod jwt;

@@ -129,12 +129,15 @@ struct Inner {
     dropped: u64,
 }
 
+/// The store the state tags are in, and their ids in [`TAGS`] order.
+type Attached = (Arc<TagStore>, Vec<TagId>);
+
 /// Live state of one client; cheap to clone.
 #[derive(Clone)]
 pub struct WsState {
     name: Arc<str>,
     inner: Arc<Mutex<Inner>>,
-    store: Arc<Mutex<Option<(Arc<TagStore>, Vec<TagId>)>>>,
+    store: Arc<Mutex<Option<Attached>>>,
     metrics: WsMetrics,
     label: WsLabel,
 }
