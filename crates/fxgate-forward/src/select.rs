@@ -7,7 +7,7 @@
 //! character except `/`, everything else literal (no classes, no alternates, no escapes).
 //! `globset` has a different notion of `**` (a whole path component that may also match no
 //! component at all, `**/x` matching `x`), so [`TagFilter`] translates each pattern into
-//! globset syntax that matches exactly the same paths (see [`translate`]).
+//! globset syntax that matches exactly the same paths (see `translate`).
 
 use fxgate_core::{TagId, TagStore, TagValue};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};

@@ -6,7 +6,8 @@
 //! - [`tls`]: `ST_IotSocketTls` on OpenSSL (CA, client cert, CRL, ciphers, version, PSK);
 //! - [`jwt`]: the bearer token of the handshake;
 //! - [`message`]: the messages (tag changes, commands, answers) as JSON/CBOR;
-//! - [`status`]: `ETcIotWebSocketStatus`, state tags and metrics.
+//! - [`status`]: `ETcIotWebSocketStatus`, state tags and metrics;
+//! - [`error`]: the client's failures, each with its `ETcIotWebSocketStatus`.
 //!
 //! Tag selection, value encoding and the store-and-forward buffer are `fxgate_forward`'s,
 //! shared with the other northbound clients.
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod error;
 pub mod handshake;
 pub mod jwt;
 pub mod message;
@@ -21,4 +23,5 @@ pub mod status;
 pub mod tls;
 
 pub use client::WebSocketSink;
+pub use error::{ConnectError, ConnectionError, HandshakeError, StartError, TlsConfigError, TlsError, WsError};
 pub use status::{WsMetrics, WsState, WsStatus};

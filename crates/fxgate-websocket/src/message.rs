@@ -1,5 +1,7 @@
-//! The messages: tag changes out (`{"seq","ts","values"}`), commands in
-//! (`write`, `read`, `browse`, `ack`) and their answers, as JSON text or CBOR binary.
+//! The messages on top of the WebSocket (seed 001 §5.1.1.6 `OnWebSocketMessage`, §5.1.1.7
+//! `SendMessage` carry them; their content is fxgate's): tag changes out
+//! (`{"seq","ts","values"}`), commands in (`write`, `read`, `browse`, `ack`) and their
+//! answers, as JSON text or CBOR binary. The values inside are `fxgate_forward`'s.
 
 use fxgate_config::WsEncoding;
 use fxgate_core::TagStore;
@@ -31,41 +33,104 @@ pub fn data_message(seq: u64, values: Vec<Sample<'_>>, enc: Encoding) -> Vec<u8>
 
 /// A command from the server (fields as in the message; `id` is echoed in the answer).
 #[derive(Debug, PartialEq)]
-#[allow(missing_docs)]
 pub enum Command {
     /// Write `v` to `tag`.
-    Write { tag: String, v: Value, id: Value },
+    Write {
+        /// The tag's browse path.
+        tag: String,
+        /// The value, converted to the tag's data type.
+        v: Value,
+        /// Echoed in the answer.
+        id: Value,
+    },
     /// Read tags.
-    Read { tags: Vec<String>, id: Value },
+    Read {
+        /// The tags' browse paths.
+        tags: Vec<String>,
+        /// Echoed in the answer.
+        id: Value,
+    },
     /// List tags matching a glob.
-    Browse { path: String, id: Value },
+    Browse {
+        /// The glob (`**` when the message has none).
+        path: String,
+        /// Echoed in the answer.
+        id: Value,
+    },
     /// Everything up to `seq` arrived.
-    Ack { seq: u64 },
+    Ack {
+        /// The last sequence number received.
+        seq: u64,
+    },
 }
 
-/// Parses a command; the error carries the request id (if any) and why.
-pub fn parse_command(data: &[u8], binary: bool) -> Result<Command, (Value, String)> {
+/// A message from the server that is no command, answered with `{"op":"error","id","error"}`.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{kind}")]
+pub struct BadCommand {
+    /// The message's `id` (`null` if it had none).
+    pub id: Value,
+    /// What is wrong with it.
+    pub kind: BadCommandKind,
+}
+
+/// What is wrong with a message from the server; the text goes back to the server.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadCommandKind {
+    /// A binary message that is not CBOR.
+    #[error("not CBOR: {0}")]
+    NotCbor(String),
+    /// A text message that is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// No `op`.
+    #[error("missing \"op\"")]
+    NoOp,
+    /// A write without `tag`.
+    #[error("write needs \"tag\"")]
+    WriteTag,
+    /// A write without `v`.
+    #[error("write needs \"v\"")]
+    WriteValue,
+    /// A read without a `tags` array.
+    #[error("read needs \"tags\": [..]")]
+    ReadTags,
+    /// A read whose `tags` are not all strings.
+    #[error("tags are strings")]
+    TagNotString,
+    /// An ack without a numeric `seq`.
+    #[error("ack needs \"seq\": N")]
+    AckSeq,
+    /// An `op` that is none of `write`, `read`, `browse`, `ack`.
+    #[error("unknown op `{0}`")]
+    UnknownOp(String),
+}
+
+/// Parses a command.
+pub fn parse_command(data: &[u8], binary: bool) -> Result<Command, BadCommand> {
+    let bad = |id: &Value, kind: BadCommandKind| BadCommand { id: id.clone(), kind };
     let v: Value = if binary {
-        ciborium::from_reader(data).map_err(|e| (Value::Null, format!("not CBOR: {e}")))?
+        ciborium::from_reader(data).map_err(|e| bad(&Value::Null, BadCommandKind::NotCbor(e.to_string())))?
     } else {
-        serde_json::from_slice(data).map_err(|e| (Value::Null, format!("not JSON: {e}")))?
+        serde_json::from_slice(data).map_err(|e| bad(&Value::Null, BadCommandKind::NotJson(e.to_string())))?
     };
     let id = v.get("id").cloned().unwrap_or(Value::Null);
-    let err = |m: &str| (id.clone(), m.to_string());
-    let op = v.get("op").and_then(Value::as_str).ok_or_else(|| err("missing \"op\""))?;
+    let err = |kind: BadCommandKind| bad(&id, kind);
+    let op = v.get("op").and_then(Value::as_str).ok_or_else(|| err(BadCommandKind::NoOp))?;
     match op {
         "write" => {
-            let tag = v.get("tag").and_then(Value::as_str).ok_or_else(|| err("write needs \"tag\""))?;
-            let value = v.get("v").cloned().ok_or_else(|| err("write needs \"v\""))?;
+            let tag = v.get("tag").and_then(Value::as_str).ok_or_else(|| err(BadCommandKind::WriteTag))?;
+            let value = v.get("v").cloned().ok_or_else(|| err(BadCommandKind::WriteValue))?;
             Ok(Command::Write { tag: tag.to_string(), v: value, id })
         }
         "read" => {
             let tags = v
                 .get("tags")
                 .and_then(Value::as_array)
-                .ok_or_else(|| err("read needs \"tags\": [..]"))?
+                .ok_or_else(|| err(BadCommandKind::ReadTags))?
                 .iter()
-                .map(|t| t.as_str().map(String::from).ok_or_else(|| err("tags are strings")))
+                .map(|t| t.as_str().map(String::from).ok_or_else(|| err(BadCommandKind::TagNotString)))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Command::Read { tags, id })
         }
@@ -74,10 +139,10 @@ pub fn parse_command(data: &[u8], binary: bool) -> Result<Command, (Value, Strin
             Ok(Command::Browse { path, id })
         }
         "ack" => {
-            let seq = v.get("seq").and_then(Value::as_u64).ok_or_else(|| err("ack needs \"seq\": N"))?;
+            let seq = v.get("seq").and_then(Value::as_u64).ok_or_else(|| err(BadCommandKind::AckSeq))?;
             Ok(Command::Ack { seq })
         }
-        other => Err(err(&format!("unknown op `{other}`"))),
+        other => Err(err(BadCommandKind::UnknownOp(other.to_string()))),
     }
 }
 
@@ -120,8 +185,15 @@ mod tests {
             Ok(Command::Write { tag: "Demo/Setpoint".into(), v: json!(21.5), id: json!(7) })
         );
         assert_eq!(parse_command(br#"{"op":"ack","seq":9}"#, false), Ok(Command::Ack { seq: 9 }));
-        assert_eq!(parse_command(br#"{"op":"nope","id":"x"}"#, false).unwrap_err().0, json!("x"));
-        assert!(parse_command(b"not json", false).is_err());
+        let e = parse_command(br#"{"op":"nope","id":"x"}"#, false).unwrap_err();
+        assert_eq!((e.id.clone(), e.to_string()), (json!("x"), "unknown op `nope`".to_string()));
+        let e = parse_command(b"not json", false).unwrap_err();
+        assert_eq!(e.id, Value::Null);
+        assert!(e.to_string().starts_with("not JSON: "), "{e}");
+        let e = parse_command(br#"{"op":"read","tags":["a",1],"id":2}"#, false).unwrap_err();
+        assert_eq!((e.id.clone(), e.to_string()), (json!(2), "tags are strings".to_string()));
+        assert_eq!(parse_command(br#"{"op":"ack"}"#, false).unwrap_err().to_string(), r#"ack needs "seq": N"#);
+        assert_eq!(parse_command(br#"{"v":1}"#, false).unwrap_err().to_string(), r#"missing "op""#);
         let mut cbor = Vec::new();
         ciborium::into_writer(&json!({"op":"read","tags":["A/b"],"id":1}), &mut cbor).unwrap();
         assert_eq!(parse_command(&cbor, true), Ok(Command::Read { tags: vec!["A/b".into()], id: json!(1) }));

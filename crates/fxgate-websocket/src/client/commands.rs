@@ -8,27 +8,27 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use yawc::frame::{Frame, OpCode};
 
-use super::{ended, Client, Ended};
+use super::Client;
+use crate::error::ConnectionError;
 use crate::message::{self, Command};
-use crate::status::WsStatus;
 
 impl Client {
     /// Handles a frame from the server; `Some` when the connection ends.
-    pub(super) fn on_frame(&mut self, frame: Frame, replies: &mpsc::Sender<Value>) -> Option<Ended> {
+    pub(super) fn on_frame(&mut self, frame: Frame, replies: &mpsc::Sender<Value>) -> Option<ConnectionError> {
         match frame.opcode() {
             OpCode::Close => {
                 let code = frame.close_code().map(u16::from).unwrap_or(1005);
                 let reason = frame.close_reason().ok().flatten().unwrap_or_default().to_string();
                 self.state.closed(code);
-                Some(ended(WsStatus::SOCK_CONN_LOST, format!("server closed the connection ({code} {reason})"), Some(code)))
+                Some(ConnectionError::Closed { code, reason })
             }
             OpCode::Text | OpCode::Binary => {
                 let binary = frame.opcode() == OpCode::Binary;
                 match message::parse_command(frame.payload(), binary) {
                     Ok(cmd) => self.command(cmd, replies),
-                    Err((id, why)) => {
-                        tracing::warn!(websocket = %self.cfg.name, error = %why, "malformed message from the server");
-                        let _ = replies.try_send(json!({"op": "error", "id": id, "error": why}));
+                    Err(e) => {
+                        tracing::warn!(websocket = %self.cfg.name, error = %e, "malformed message from the server");
+                        let _ = replies.try_send(json!({"op": "error", "id": e.id, "error": e.to_string()}));
                     }
                 }
                 None

@@ -15,10 +15,10 @@ use yawc::{Options, Role as WsRole, WebSocket};
 
 use super::stream::Counted;
 use super::Ws;
+use crate::error::ConnectError;
 use crate::handshake::{handshake, Request};
 use crate::jwt::Jwt;
-use crate::status::WsStatus;
-use crate::tls::{self, WsError};
+use crate::tls;
 
 /// Everything needed to open a connection, shareable with the connecting task.
 #[derive(Clone)]
@@ -33,7 +33,7 @@ pub(super) struct Connector {
 
 impl Connector {
     /// Opens a connection.
-    pub(super) async fn open(self) -> Result<Ws, WsError> {
+    pub(super) async fn open(self) -> Result<Ws, ConnectError> {
         let cfg = &self.cfg;
         let timeout = Duration::from_secs(cfg.connect_response_timeout);
         let host = self.url.host_str().unwrap_or_default().to_string();
@@ -41,9 +41,9 @@ impl Connector {
         let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((bare.as_str(), port)).await {
             Ok(a) => a.collect(),
-            Err(e) => return Err(WsError::new(WsStatus::SOCK_NOT_FOUND, format!("{host}: {e}"))),
+            Err(source) => return Err(ConnectError::Resolve { host, source }),
         };
-        let mut last = WsError::new(WsStatus::SOCK_NOT_FOUND, format!("{host} resolved to no address"));
+        let mut last = ConnectError::NoAddress { host: host.clone() };
         let mut tcp = None;
         for a in addrs {
             match tokio::time::timeout(timeout, TcpStream::connect(a)).await {
@@ -51,17 +51,8 @@ impl Connector {
                     tcp = Some(s);
                     break;
                 }
-                Ok(Err(e)) => {
-                    let status = match e.kind() {
-                        std::io::ErrorKind::ConnectionRefused => WsStatus::SOCK_CONN_REFUSED,
-                        std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => {
-                            WsStatus::SOCK_CONN_HOSTUNREACH
-                        }
-                        _ => WsStatus::SOCK_CONN_FAILED,
-                    };
-                    last = WsError::new(status, format!("{a}: {e}"));
-                }
-                Err(_) => last = WsError::new(WsStatus::SOCK_CONN_TIMEOUT, format!("{a}: no connection within {timeout:?}")),
+                Ok(Err(e)) => last = ConnectError::tcp(a, e),
+                Err(_) => last = ConnectError::TcpTimeout { addr: a, timeout },
             }
         }
         let tcp = tcp.ok_or(last)?;
@@ -79,7 +70,7 @@ impl Connector {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0);
-                j.token(now).map_err(|e| WsError::new(WsStatus::INTERNAL_ERROR, format!("jwt: {e}")))?
+                j.token(now).map_err(ConnectError::Token)?
             }
             None => String::new(),
         };
@@ -97,7 +88,7 @@ impl Connector {
             bearer: &bearer,
         };
         let agreed = match tokio::time::timeout(timeout, handshake(&mut io, &req)).await {
-            Err(_) => return Err(WsError::new(WsStatus::CONNECT_RES_TIMEOUT, format!("no handshake response within {timeout:?}"))),
+            Err(_) => return Err(ConnectError::HandshakeTimeout(timeout)),
             Ok(r) => r?,
         };
         let mut options = Options::default()
@@ -107,6 +98,6 @@ impl Connector {
         options = if agreed.extensions.is_some() { options.with_balanced_compression() } else { options.without_compression() };
         let io = Counted::new(io, self.written.clone());
         WebSocket::from_stream_with_extensions(io, WsRole::Client, agreed.extensions.as_deref(), options)
-            .map_err(|e| WsError::new(WsStatus::CONNECT_RES_INVALID_EXTENSION, e.to_string()))
+            .map_err(ConnectError::Extensions)
     }
 }

@@ -28,11 +28,11 @@ use std::sync::Arc;
 use fxgate_config::WebSocketConfig;
 use fxgate_core::TagStore;
 use fxgate_forward::{Buffer, Collector, Encoding};
-use yawc::{WebSocket, WebSocketError};
+use yawc::WebSocket;
 
 pub use sink::WebSocketSink;
 
-use crate::status::{WsState, WsStatus};
+use crate::status::WsState;
 
 /// A connection after the opening handshake.
 type Ws = WebSocket<stream::Counted>;
@@ -52,27 +52,4 @@ struct Client {
     bytes_accounted: u64,
     /// Where unsent messages and the sequence number are kept across a restart.
     persist: PathBuf,
-}
-
-/// Why a connection ended.
-struct Ended {
-    status: WsStatus,
-    message: String,
-    close: Option<u16>,
-}
-
-fn ended(status: WsStatus, message: impl Into<String>, close: Option<u16>) -> Ended {
-    Ended { status, message: message.into(), close }
-}
-
-fn classify(e: &WebSocketError) -> WsStatus {
-    match e {
-        WebSocketError::FrameTooLarge => WsStatus::INVALID_MSG_SIZE,
-        WebSocketError::CompressionNotSupported => WsStatus::DECOMPRESS_ERROR,
-        WebSocketError::IoError(io) if io.to_string().to_lowercase().contains("inflat") || io.to_string().to_lowercase().contains("deflate") => {
-            WsStatus::DECOMPRESS_ERROR
-        }
-        WebSocketError::IoError(_) | WebSocketError::ConnectionClosed => WsStatus::SOCK_CONN_LOST,
-        _ => WsStatus::PROTOCOL_ERROR,
-    }
 }

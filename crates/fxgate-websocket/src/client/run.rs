@@ -17,13 +17,16 @@ use yawc::frame::{Frame, OpCode};
 
 use super::keepalive::{Due, KeepAlive};
 use super::reconnect::Backoff;
-use super::{classify, ended, Client, Ended, Ws};
+use super::{Client, Ws};
+use crate::error::{ConnectError, ConnectionError, WsError};
 use crate::status::WsStatus;
-use crate::tls::WsError;
+
+/// The task of a connection attempt.
+type Connecting = tokio::task::JoinHandle<Result<Ws, ConnectError>>;
 
 impl Client {
     /// Runs until `shutdown` (or until the store goes away).
-    pub(super) async fn run(mut self, mut changes: broadcast::Receiver<ChangeBatch>, shutdown: CancellationToken) -> Result<(), String> {
+    pub(super) async fn run(mut self, mut changes: broadcast::Receiver<ChangeBatch>, shutdown: CancellationToken) {
         match self.buffer.load(&self.persist) {
             Ok(Some(seq)) => {
                 self.seq = seq;
@@ -39,17 +42,17 @@ impl Client {
         let mut counters_tick = tokio::time::interval(Duration::from_secs(1));
         let mut backoff = Backoff::new(&self.cfg);
         let mut keepalive = KeepAlive::new(&self.cfg);
-        let mut connecting: Option<tokio::task::JoinHandle<Result<Ws, WsError>>> = None;
+        let mut connecting: Option<Connecting> = None;
         let mut ws: Option<Ws> = None;
         let (reply_tx, mut replies) = mpsc::channel::<Value>(256);
         self.state.set(WsStatus::SOCK_NO_CONN, false, None);
         loop {
             let keepalive_at = keepalive.deadline(ws.is_some());
-            let mut end: Option<Ended> = None;
+            let mut end: Option<ConnectionError> = None;
             tokio::select! {
                 _ = shutdown.cancelled() => {
                     self.shutdown(ws.take(), connecting.take()).await;
-                    return Ok(());
+                    return;
                 }
                 r = changes.recv() => match r {
                     Ok(batch) => self.collect(&batch),
@@ -57,7 +60,7 @@ impl Client {
                         tracing::warn!(websocket = %self.cfg.name, batches = n, "fell behind the tag store; sending a full image");
                         self.snapshot();
                     }
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                    Err(broadcast::error::RecvError::Closed) => return,
                 },
                 _ = tick.tick() => {
                     self.publish();
@@ -89,12 +92,13 @@ impl Client {
                             }
                         }
                         Ok(Err(e)) => {
-                            tracing::warn!(websocket = %self.cfg.name, error = %e, "connection failed");
-                            self.state.set(e.status, false, Some(&e.message));
+                            let e = WsError::from(e);
+                            tracing::warn!(websocket = %self.cfg.name, status = %WsStatus::from(&e).name(), error = %e, "connection failed");
+                            self.report(&e);
                             backoff.failed();
                         }
                         Err(join) => {
-                            self.state.set(WsStatus::INTERNAL_ERROR, false, Some(&join.to_string()));
+                            self.report(&WsError::from(join));
                             backoff.retry();
                         }
                     }
@@ -116,12 +120,11 @@ impl Client {
                             }
                         }
                         Err(e) => {
-                            let status = classify(&e);
-                            let close = (status == WsStatus::INVALID_MSG_SIZE).then_some(1009);
-                            if let (Some(_), Some(s)) = (close, ws.as_mut()) {
+                            let e = ConnectionError::from(e);
+                            if let (ConnectionError::TooBig(_), Some(s)) = (&e, ws.as_mut()) {
                                 let _ = tokio::time::timeout(Duration::from_millis(500), s.send(Frame::close(CloseCode::Size, b"message too big"))).await;
                             }
-                            end = Some(ended(status, e.to_string(), close));
+                            end = Some(e);
                         }
                     }
                 }
@@ -129,7 +132,7 @@ impl Client {
                     if let Some(s) = ws.as_mut() {
                         let data = Bytes::from(value::encode(&reply, self.encoding));
                         if let Err(e) = s.send(self.frame(data)).await {
-                            end = Some(ended(classify(&e), e.to_string(), None));
+                            end = Some(e.into());
                         }
                     }
                 }
@@ -137,12 +140,12 @@ impl Client {
                     if let Some(s) = ws.as_mut() {
                         match keepalive.due() {
                             Due::TimedOut => {
-                                end = Some(ended(WsStatus::KEEP_ALIVE_TIMEOUT, format!("no answer to a ping within {} s", self.cfg.keep_alive_close_timeout), None));
+                                end = Some(ConnectionError::KeepAliveTimeout(self.cfg.keep_alive_close_timeout));
                                 let _ = tokio::time::timeout(Duration::from_millis(200), s.send(Frame::close(CloseCode::Away, b"keep-alive timeout"))).await;
                             }
                             Due::Ping => {
                                 if let Err(e) = s.send(Frame::ping(Bytes::from_static(b"fxgate"))).await {
-                                    end = Some(ended(classify(&e), e.to_string(), None));
+                                    end = Some(e.into());
                                 }
                             }
                         }
@@ -151,9 +154,11 @@ impl Client {
             }
             if let Some(e) = end {
                 ws = None;
-                tracing::warn!(websocket = %self.cfg.name, status = %e.status.name(), error = %e.message, "connection ended");
-                self.state.set(e.status, false, Some(&e.message));
-                if let Some(c) = e.close {
+                let close = e.close_code();
+                let e = WsError::from(e);
+                tracing::warn!(websocket = %self.cfg.name, status = %WsStatus::from(&e).name(), error = %e, "connection ended");
+                self.report(&e);
+                if let Some(c) = close {
                     self.state.closed(c);
                 }
                 backoff.failed();
@@ -163,7 +168,7 @@ impl Client {
 
     /// At shutdown: what changed goes out on the open connection, which is closed (1001);
     /// a connection attempt is abandoned; what is still held is kept for the next start.
-    async fn shutdown(&mut self, ws: Option<Ws>, connecting: Option<tokio::task::JoinHandle<Result<Ws, WsError>>>) {
+    async fn shutdown(&mut self, ws: Option<Ws>, connecting: Option<Connecting>) {
         self.publish();
         if let Some(mut s) = ws {
             let _ = tokio::time::timeout(Duration::from_secs(1), self.flush(&mut s)).await;
@@ -178,5 +183,11 @@ impl Client {
             Ok(_) => {}
             Err(e) => tracing::warn!(websocket = %self.cfg.name, messages = self.buffer.len(), error = %e, "cannot keep the undelivered messages"),
         }
+    }
+
+    /// Shows a failure in the state tags: its status, not connected, and its text as
+    /// `LastError`.
+    fn report(&self, e: &WsError) {
+        self.state.set(WsStatus::from(e), false, Some(&e.to_string()));
     }
 }

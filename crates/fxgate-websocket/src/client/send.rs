@@ -9,7 +9,8 @@ use fxgate_forward::Sample;
 use futures::SinkExt;
 use yawc::frame::Frame;
 
-use super::{classify, ended, Client, Ended, Ws};
+use super::{Client, Ws};
+use crate::error::ConnectionError;
 use crate::message;
 
 impl Client {
@@ -63,20 +64,16 @@ impl Client {
     }
 
     /// Sends every buffered message not yet sent on this connection.
-    pub(super) async fn flush(&mut self, s: &mut Ws) -> Result<(), Ended> {
+    pub(super) async fn flush(&mut self, s: &mut Ws) -> Result<(), ConnectionError> {
         let mut sent_any = false;
         while let Some((_, data)) = self.buffer.next_unsent() {
-            if let Err(e) = s.feed(self.frame(data)).await {
-                return Err(ended(classify(&e), e.to_string(), None));
-            }
+            s.feed(self.frame(data)).await?;
             self.buffer.sent(self.cfg.require_ack);
             self.state.sent();
             sent_any = true;
         }
         if sent_any {
-            if let Err(e) = s.flush().await {
-                return Err(ended(classify(&e), e.to_string(), None));
-            }
+            s.flush().await?;
             self.account_bytes();
         }
         Ok(())

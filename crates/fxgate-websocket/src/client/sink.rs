@@ -14,6 +14,7 @@ use fxgate_forward::{Buffer, Collector, Selection, TagFilter};
 
 use super::connect::Connector;
 use super::Client;
+use crate::error::StartError;
 use crate::jwt::Jwt;
 use crate::message;
 use crate::status::{WsMetrics, WsState, WsStatus};
@@ -50,60 +51,63 @@ impl Component for WebSocketSink {
     }
 
     fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, String>> {
-        async move {
-            let this = *self;
-            this.state.attach(cx.store.clone(), &cx.tags);
-            let url = url::Url::parse(&this.cfg.url).map_err(|e| format!("url: {e}"))?;
-            let tls = match (&this.cfg.tls, url.scheme()) {
-                (Some(t), "wss") => Some(tls::connector(t, &this.app_dir).map_err(|e| e.to_string())?),
-                (None, "wss") => Some(
-                    tls::connector(&fxgate_config::WsTlsConfig::default(), &this.app_dir).map_err(|e| e.to_string())?,
-                ),
-                _ => None,
-            };
-            if this.cfg.tls.as_ref().is_some_and(|t| t.no_server_cert_check) {
-                tracing::warn!(websocket = %this.cfg.name, "SERVER CERTIFICATE CHECK IS OFF (no_server_cert_check): anyone can impersonate the server");
-            }
-            let jwt = match &this.cfg.jwt {
-                Some(j) => Some(Jwt::new(j, &this.app_dir).map_err(|e| format!("jwt: {e}"))?),
-                None => None,
-            };
-            let filter = TagFilter::new(&this.cfg.tags).map_err(|e| format!("tags: {e}"))?;
-            let selection = Selection::new(&cx.store, &filter);
-            if selection.is_empty() {
-                tracing::warn!(websocket = %this.cfg.name, tags = ?this.cfg.tags, "no tag matches; only state is exchanged");
-            }
-            let spill = cx.data_dir.join("websocket").join(&this.cfg.name).join("spill.bin");
-            let buffer = Buffer::new(this.cfg.buffer_max_bytes as usize, this.cfg.buffer_memory_bytes as usize, spill);
-            let health_state = this.state.clone();
-            let health = Arc::new(move || match health_state.status() {
-                WsStatus::SUCCESS => Ok(()),
-                s => Err(format!("{}: {}", s.name(), health_state.last_error())),
-            });
-            let changes = cx.store.subscribe();
-            let conn = Connector {
-                cfg: Arc::new(this.cfg.clone()),
-                url,
-                tls,
-                jwt: jwt.map(Arc::new),
-                written: Arc::new(AtomicU64::new(0)),
-            };
-            let persist = cx.data_dir.join("websocket").join(&this.cfg.name).join("pending.bin");
-            let client = Client {
-                encoding: message::encoding(this.cfg.encoding),
-                cfg: this.cfg,
-                state: this.state,
-                store: cx.store,
-                changes: Collector::new(selection),
-                buffer,
-                seq: 0,
-                may_write: this.may_write,
-                connector: conn,
-                bytes_accounted: 0,
-                persist,
-            };
-            Ok(RunningComponent { task: client.run(changes, cx.shutdown).boxed(), health })
+        // The component API (fxgate-core) takes the reason as text.
+        async move { (*self).start(cx).map_err(|e| e.to_string()) }.boxed()
+    }
+}
+
+impl WebSocketSink {
+    /// Builds the client and its task.
+    fn start(self, cx: ComponentContext) -> Result<RunningComponent, StartError> {
+        let this = self;
+        this.state.attach(cx.store.clone(), &cx.tags);
+        let url = url::Url::parse(&this.cfg.url)?;
+        let tls = match (&this.cfg.tls, url.scheme()) {
+            (Some(t), "wss") => Some(tls::connector(t, &this.app_dir)?),
+            (None, "wss") => Some(tls::connector(&fxgate_config::WsTlsConfig::default(), &this.app_dir)?),
+            _ => None,
+        };
+        if this.cfg.tls.as_ref().is_some_and(|t| t.no_server_cert_check) {
+            tracing::warn!(websocket = %this.cfg.name, "SERVER CERTIFICATE CHECK IS OFF (no_server_cert_check): anyone can impersonate the server");
         }
-        .boxed()
+        let jwt = match &this.cfg.jwt {
+            Some(j) => Some(Jwt::new(j, &this.app_dir)?),
+            None => None,
+        };
+        let filter = TagFilter::new(&this.cfg.tags)?;
+        let selection = Selection::new(&cx.store, &filter);
+        if selection.is_empty() {
+            tracing::warn!(websocket = %this.cfg.name, tags = ?this.cfg.tags, "no tag matches; only state is exchanged");
+        }
+        let spill = cx.data_dir.join("websocket").join(&this.cfg.name).join("spill.bin");
+        let buffer = Buffer::new(this.cfg.buffer_max_bytes as usize, this.cfg.buffer_memory_bytes as usize, spill);
+        let health_state = this.state.clone();
+        let health = Arc::new(move || match health_state.status() {
+            WsStatus::SUCCESS => Ok(()),
+            s => Err(format!("{}: {}", s.name(), health_state.last_error())),
+        });
+        let changes = cx.store.subscribe();
+        let conn = Connector {
+            cfg: Arc::new(this.cfg.clone()),
+            url,
+            tls,
+            jwt: jwt.map(Arc::new),
+            written: Arc::new(AtomicU64::new(0)),
+        };
+        let persist = cx.data_dir.join("websocket").join(&this.cfg.name).join("pending.bin");
+        let client = Client {
+            encoding: message::encoding(this.cfg.encoding),
+            cfg: this.cfg,
+            state: this.state,
+            store: cx.store,
+            changes: Collector::new(selection),
+            buffer,
+            seq: 0,
+            may_write: this.may_write,
+            connector: conn,
+            bytes_accounted: 0,
+            persist,
+        };
+        Ok(RunningComponent { task: client.run(changes, cx.shutdown).map(Ok).boxed(), health })
     }
 }
