@@ -3,6 +3,9 @@
 //! that in a spill file under the data dir, up to `max` bytes in all. Beyond the bound the
 //! oldest messages are dropped and counted. At shutdown what is left is saved to a file and
 //! loaded at the next start.
+//!
+//! Not in TF6770: seed 001 has no store-and-forward (its `SendMessage`, §5.1.1.7, sends now
+//! or returns FALSE). fxgate's own, so that no change is lost while a server is away.
 
 use std::collections::VecDeque;
 use std::fs::File;

@@ -1,5 +1,5 @@
 //! The opening handshake (RFC 6455 §4.1), done here rather than by yawc so that the
-//! server's chosen subprotocol can be checked (TF6770 `CheckProtocol`) and every failure
+//! server's chosen subprotocol can be checked (seed 001 §5.1.1.1 `CheckProtocol`) and every failure
 //! gets its `CONNECT_RES_*` status. The frames afterwards are yawc's.
 
 use base64::Engine;

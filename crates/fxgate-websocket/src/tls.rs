@@ -1,5 +1,6 @@
-//! TLS of a WebSocket client (`ST_IotSocketTls`) with OpenSSL: CA, client certificate and
-//! (encrypted) key, CRL, cipher string, exact TLS version, PSK, or no server check.
+//! TLS of a WebSocket client (seed 001 §4.3.1 transport security, §5.1.1.8 `ST_IotSocketTls`)
+//! with OpenSSL: CA, client certificate and (encrypted) key, CRL, cipher string, exact TLS
+//! version, PSK (§4.3.1.3), or no server check.
 //! The server's host name is verified against its certificate and sent as SNI when the
 //! URL names a host (not for an IP address).
 
