@@ -5,15 +5,18 @@
 //! - [`handshake`]: the opening handshake with the subprotocol check;
 //! - [`tls`]: `ST_IotSocketTls` on OpenSSL (CA, client cert, CRL, ciphers, version, PSK);
 //! - [`jwt`]: the bearer token of the handshake;
-//! - [`message`]: JSON/CBOR messages;
-//! - [`buffer`]: store-and-forward in memory and on disk;
-//! - [`status`]: `ETcIotWebSocketStatus`, state tags and metrics.
+//! - [`message`]: the messages (tag changes, commands, answers) as JSON/CBOR;
+//! - [`status`]: `ETcIotWebSocketStatus`, state tags and metrics;
+//! - [`error`]: the client's failures, each with its `ETcIotWebSocketStatus`.
+//!
+//! Tag selection, value encoding and the store-and-forward buffer are `fxgate_forward`'s,
+//! shared with the other northbound clients.
 
 #![warn(missing_docs)]
 
-pub mod buffer;
 pub mod client;
 pub mod config;
+pub mod error;
 pub mod handshake;
 pub mod jwt;
 pub mod message;
@@ -22,6 +25,7 @@ pub mod tls;
 
 pub use client::WebSocketSink;
 pub use config::{JwtAlgorithm, JwtConfig, WebSocketConfig, Websockets, WsEncoding, WsTlsConfig};
+pub use error::{ConnectError, ConnectionError, HandshakeError, StartError, TlsConfigError, TlsError, WsError};
 pub use status::{WsMetrics, WsState, WsStatus};
 
 impl fxgate_plugin::Protocol for Websockets {

@@ -1,72 +1,21 @@
-//! The messages: tag changes out (`{"seq","ts","values"}`), commands in
-//! (`write`, `read`, `browse`, `ack`) and their answers, as JSON text or CBOR binary.
+//! The messages on top of the WebSocket (seed 001 §5.1.1.6 `OnWebSocketMessage`, §5.1.1.7
+//! `SendMessage` carry them; their content is fxgate's): tag changes out
+//! (`{"seq","ts","values"}`), commands in (`write`, `read`, `browse`, `ack`) and their
+//! answers, as JSON text or CBOR binary. The values inside are `fxgate_forward`'s.
 
 use crate::config::WsEncoding;
-use fxgate_core::{TagStore, TagValue};
-use opcua::types::{DataTypeId, DateTime, StatusCode, Variant};
+use fxgate_core::TagStore;
+use fxgate_forward::value::{encode, rfc3339, status_name};
+use fxgate_forward::{Encoding, Sample, TagFilter};
+use opcua::types::{DateTime, StatusCode};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-/// `Good`, `Bad_NoCommunication`, `Uncertain_LastUsableValue`: the status name with an
-/// underscore after the severity.
-pub fn status_name(s: StatusCode) -> String {
-    let name = format!("{s}");
-    let name = name.split(['(', ' ']).next().unwrap_or(&name).to_string();
-    for sev in ["Good", "Bad", "Uncertain"] {
-        if let Some(rest) = name.strip_prefix(sev) {
-            if !rest.is_empty() && !rest.starts_with('_') {
-                return format!("{sev}_{rest}");
-            }
-        }
-    }
-    name
-}
-
-/// RFC 3339 UTC with milliseconds.
-pub fn rfc3339(t: &DateTime) -> String {
-    t.as_chrono().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-/// A value as JSON.
-pub fn json_value(v: &Variant) -> Value {
-    match v {
-        Variant::Empty => Value::Null,
-        Variant::Boolean(b) => (*b).into(),
-        Variant::SByte(x) => (*x).into(),
-        Variant::Byte(x) => (*x).into(),
-        Variant::Int16(x) => (*x).into(),
-        Variant::UInt16(x) => (*x).into(),
-        Variant::Int32(x) => (*x).into(),
-        Variant::UInt32(x) => (*x).into(),
-        Variant::Int64(x) => (*x).into(),
-        Variant::UInt64(x) => (*x).into(),
-        Variant::Float(x) => serde_json::Number::from_f64(f64::from(*x)).map(Value::Number).unwrap_or(Value::Null),
-        Variant::Double(x) => serde_json::Number::from_f64(*x).map(Value::Number).unwrap_or(Value::Null),
-        Variant::String(s) => s.as_ref().into(),
-        Variant::DateTime(d) => rfc3339(d).into(),
-        Variant::Array(a) => Value::Array(a.values.iter().map(json_value).collect()),
-        other => format!("{other:?}").into(),
-    }
-}
-
-/// One value in a message.
-#[derive(Serialize)]
-pub struct OutValue<'a> {
-    tag: &'a str,
-    v: Value,
-    q: String,
-    st: String,
-}
-
-impl<'a> OutValue<'a> {
-    /// The value of `tag`.
-    pub fn new(tag: &'a str, value: &TagValue) -> Self {
-        Self {
-            tag,
-            v: json_value(&value.value),
-            q: status_name(value.status),
-            st: rfc3339(&value.source_timestamp),
-        }
+/// The encoding of `[[websocket]] encoding`.
+pub fn encoding(enc: WsEncoding) -> Encoding {
+    match enc {
+        WsEncoding::Json => Encoding::Json,
+        WsEncoding::Cbor => Encoding::Cbor,
     }
 }
 
@@ -74,63 +23,114 @@ impl<'a> OutValue<'a> {
 struct Out<'a> {
     seq: u64,
     ts: String,
-    values: Vec<OutValue<'a>>,
-}
-
-/// Serialises any message in the configured encoding.
-pub fn encode<T: Serialize>(msg: &T, enc: WsEncoding) -> Vec<u8> {
-    match enc {
-        WsEncoding::Json => serde_json::to_vec(msg).unwrap_or_default(),
-        WsEncoding::Cbor => {
-            let mut out = Vec::new();
-            let _ = ciborium::into_writer(msg, &mut out);
-            out
-        }
-    }
+    values: Vec<Sample<'a>>,
 }
 
 /// A data message.
-pub fn data_message(seq: u64, values: Vec<OutValue<'_>>, enc: WsEncoding) -> Vec<u8> {
+pub fn data_message(seq: u64, values: Vec<Sample<'_>>, enc: Encoding) -> Vec<u8> {
     encode(&Out { seq, ts: rfc3339(&DateTime::now()), values }, enc)
 }
 
 /// A command from the server (fields as in the message; `id` is echoed in the answer).
 #[derive(Debug, PartialEq)]
-#[allow(missing_docs)]
 pub enum Command {
     /// Write `v` to `tag`.
-    Write { tag: String, v: Value, id: Value },
+    Write {
+        /// The tag's browse path.
+        tag: String,
+        /// The value, converted to the tag's data type.
+        v: Value,
+        /// Echoed in the answer.
+        id: Value,
+    },
     /// Read tags.
-    Read { tags: Vec<String>, id: Value },
+    Read {
+        /// The tags' browse paths.
+        tags: Vec<String>,
+        /// Echoed in the answer.
+        id: Value,
+    },
     /// List tags matching a glob.
-    Browse { path: String, id: Value },
+    Browse {
+        /// The glob (`**` when the message has none).
+        path: String,
+        /// Echoed in the answer.
+        id: Value,
+    },
     /// Everything up to `seq` arrived.
-    Ack { seq: u64 },
+    Ack {
+        /// The last sequence number received.
+        seq: u64,
+    },
 }
 
-/// Parses a command; the error carries the request id (if any) and why.
-pub fn parse_command(data: &[u8], binary: bool) -> Result<Command, (Value, String)> {
+/// A message from the server that is no command, answered with `{"op":"error","id","error"}`.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{kind}")]
+pub struct BadCommand {
+    /// The message's `id` (`null` if it had none).
+    pub id: Value,
+    /// What is wrong with it.
+    pub kind: BadCommandKind,
+}
+
+/// What is wrong with a message from the server; the text goes back to the server.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadCommandKind {
+    /// A binary message that is not CBOR.
+    #[error("not CBOR: {0}")]
+    NotCbor(String),
+    /// A text message that is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// No `op`.
+    #[error("missing \"op\"")]
+    NoOp,
+    /// A write without `tag`.
+    #[error("write needs \"tag\"")]
+    WriteTag,
+    /// A write without `v`.
+    #[error("write needs \"v\"")]
+    WriteValue,
+    /// A read without a `tags` array.
+    #[error("read needs \"tags\": [..]")]
+    ReadTags,
+    /// A read whose `tags` are not all strings.
+    #[error("tags are strings")]
+    TagNotString,
+    /// An ack without a numeric `seq`.
+    #[error("ack needs \"seq\": N")]
+    AckSeq,
+    /// An `op` that is none of `write`, `read`, `browse`, `ack`.
+    #[error("unknown op `{0}`")]
+    UnknownOp(String),
+}
+
+/// Parses a command.
+pub fn parse_command(data: &[u8], binary: bool) -> Result<Command, BadCommand> {
+    let bad = |id: &Value, kind: BadCommandKind| BadCommand { id: id.clone(), kind };
     let v: Value = if binary {
-        ciborium::from_reader(data).map_err(|e| (Value::Null, format!("not CBOR: {e}")))?
+        ciborium::from_reader(data).map_err(|e| bad(&Value::Null, BadCommandKind::NotCbor(e.to_string())))?
     } else {
-        serde_json::from_slice(data).map_err(|e| (Value::Null, format!("not JSON: {e}")))?
+        serde_json::from_slice(data).map_err(|e| bad(&Value::Null, BadCommandKind::NotJson(e.to_string())))?
     };
     let id = v.get("id").cloned().unwrap_or(Value::Null);
-    let err = |m: &str| (id.clone(), m.to_string());
-    let op = v.get("op").and_then(Value::as_str).ok_or_else(|| err("missing \"op\""))?;
+    let err = |kind: BadCommandKind| bad(&id, kind);
+    let op = v.get("op").and_then(Value::as_str).ok_or_else(|| err(BadCommandKind::NoOp))?;
     match op {
         "write" => {
-            let tag = v.get("tag").and_then(Value::as_str).ok_or_else(|| err("write needs \"tag\""))?;
-            let value = v.get("v").cloned().ok_or_else(|| err("write needs \"v\""))?;
+            let tag = v.get("tag").and_then(Value::as_str).ok_or_else(|| err(BadCommandKind::WriteTag))?;
+            let value = v.get("v").cloned().ok_or_else(|| err(BadCommandKind::WriteValue))?;
             Ok(Command::Write { tag: tag.to_string(), v: value, id })
         }
         "read" => {
             let tags = v
                 .get("tags")
                 .and_then(Value::as_array)
-                .ok_or_else(|| err("read needs \"tags\": [..]"))?
+                .ok_or_else(|| err(BadCommandKind::ReadTags))?
                 .iter()
-                .map(|t| t.as_str().map(String::from).ok_or_else(|| err("tags are strings")))
+                .map(|t| t.as_str().map(String::from).ok_or_else(|| err(BadCommandKind::TagNotString)))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Command::Read { tags, id })
         }
@@ -139,49 +139,11 @@ pub fn parse_command(data: &[u8], binary: bool) -> Result<Command, (Value, Strin
             Ok(Command::Browse { path, id })
         }
         "ack" => {
-            let seq = v.get("seq").and_then(Value::as_u64).ok_or_else(|| err("ack needs \"seq\": N"))?;
+            let seq = v.get("seq").and_then(Value::as_u64).ok_or_else(|| err(BadCommandKind::AckSeq))?;
             Ok(Command::Ack { seq })
         }
-        other => Err(err(&format!("unknown op `{other}`"))),
+        other => Err(err(BadCommandKind::UnknownOp(other.to_string()))),
     }
-}
-
-/// The variant a JSON value makes for a tag of `data_type`.
-pub fn to_variant(v: &Value, data_type: DataTypeId) -> Result<Variant, StatusCode> {
-    use DataTypeId as D;
-    let bad = StatusCode::BadTypeMismatch;
-    let range = StatusCode::BadOutOfRange;
-    let int = |min: i128, max: i128| -> Result<i128, StatusCode> {
-        let i = if let Some(i) = v.as_i64() {
-            i128::from(i)
-        } else if let Some(u) = v.as_u64() {
-            i128::from(u)
-        } else if let Some(f) = v.as_f64().filter(|f| f.fract() == 0.0 && f.is_finite()) {
-            f as i128
-        } else {
-            return Err(bad);
-        };
-        if i < min || i > max {
-            Err(range)
-        } else {
-            Ok(i)
-        }
-    };
-    Ok(match data_type {
-        D::Boolean => Variant::Boolean(v.as_bool().ok_or(bad)?),
-        D::String => Variant::from(v.as_str().ok_or(bad)?.to_string()),
-        D::Double => Variant::Double(v.as_f64().ok_or(bad)?),
-        D::Float => Variant::Float(v.as_f64().ok_or(bad)? as f32),
-        D::SByte => Variant::SByte(int(i8::MIN.into(), i8::MAX.into())? as i8),
-        D::Byte => Variant::Byte(int(0, u8::MAX.into())? as u8),
-        D::Int16 => Variant::Int16(int(i16::MIN.into(), i16::MAX.into())? as i16),
-        D::UInt16 => Variant::UInt16(int(0, u16::MAX.into())? as u16),
-        D::Int32 => Variant::Int32(int(i32::MIN.into(), i32::MAX.into())? as i32),
-        D::UInt32 => Variant::UInt32(int(0, u32::MAX.into())? as u32),
-        D::Int64 => Variant::Int64(int(i64::MIN.into(), i64::MAX.into())? as i64),
-        D::UInt64 => Variant::UInt64(int(0, u64::MAX.into())? as u64),
-        _ => return Err(bad),
-    })
 }
 
 /// The answer to a read.
@@ -189,20 +151,22 @@ pub fn read_result(store: &TagStore, tags: &[String], id: Value) -> Value {
     let values: Vec<Value> = tags
         .iter()
         .map(|t| match store.id_of(t).and_then(|i| store.get(i)) {
-            Some(v) => serde_json::to_value(OutValue::new(t, &v)).unwrap_or(Value::Null),
+            Some(v) => serde_json::to_value(Sample::new(t, &v)).unwrap_or(Value::Null),
             None => json!({"tag": t, "v": null, "q": status_name(StatusCode::BadNodeIdUnknown)}),
         })
         .collect();
     json!({"op": "read-result", "id": id, "values": values})
 }
 
-/// The answer to a browse.
+/// The answer to a browse: the tags whose browse path matches the glob `pattern` (none if
+/// the pattern cannot be compiled).
 pub fn browse_result(store: &TagStore, pattern: &str, id: Value) -> Value {
+    let filter = TagFilter::new([pattern]).ok();
     let tags: Vec<Value> = store
         .defs()
         .filter_map(|(_, d)| {
             let path = d.path();
-            crate::config::glob_match(pattern, &path).then(|| {
+            filter.as_ref().is_some_and(|f| f.is_match(&path)).then(|| {
                 json!({"tag": path, "type": format!("{:?}", d.data_type), "writable": d.access == fxgate_core::AccessMode::ReadWrite})
             })
         })
@@ -215,32 +179,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_names() {
-        assert_eq!(status_name(StatusCode::Good), "Good");
-        assert_eq!(status_name(StatusCode::BadNoCommunication), "Bad_NoCommunication");
-        assert_eq!(status_name(StatusCode::UncertainLastUsableValue), "Uncertain_LastUsableValue");
-    }
-
-    #[test]
     fn commands_parse_and_errors_keep_the_id() {
         assert_eq!(
             parse_command(br#"{"op":"write","tag":"Demo/Setpoint","v":21.5,"id":7}"#, false),
             Ok(Command::Write { tag: "Demo/Setpoint".into(), v: json!(21.5), id: json!(7) })
         );
         assert_eq!(parse_command(br#"{"op":"ack","seq":9}"#, false), Ok(Command::Ack { seq: 9 }));
-        assert_eq!(parse_command(br#"{"op":"nope","id":"x"}"#, false).unwrap_err().0, json!("x"));
-        assert!(parse_command(b"not json", false).is_err());
+        let e = parse_command(br#"{"op":"nope","id":"x"}"#, false).unwrap_err();
+        assert_eq!((e.id.clone(), e.to_string()), (json!("x"), "unknown op `nope`".to_string()));
+        let e = parse_command(b"not json", false).unwrap_err();
+        assert_eq!(e.id, Value::Null);
+        assert!(e.to_string().starts_with("not JSON: "), "{e}");
+        let e = parse_command(br#"{"op":"read","tags":["a",1],"id":2}"#, false).unwrap_err();
+        assert_eq!((e.id.clone(), e.to_string()), (json!(2), "tags are strings".to_string()));
+        assert_eq!(parse_command(br#"{"op":"ack"}"#, false).unwrap_err().to_string(), r#"ack needs "seq": N"#);
+        assert_eq!(parse_command(br#"{"v":1}"#, false).unwrap_err().to_string(), r#"missing "op""#);
         let mut cbor = Vec::new();
         ciborium::into_writer(&json!({"op":"read","tags":["A/b"],"id":1}), &mut cbor).unwrap();
         assert_eq!(parse_command(&cbor, true), Ok(Command::Read { tags: vec!["A/b".into()], id: json!(1) }));
-    }
-
-    #[test]
-    fn json_to_tag_types() {
-        assert_eq!(to_variant(&json!(42.5), DataTypeId::Double), Ok(Variant::Double(42.5)));
-        assert_eq!(to_variant(&json!(70000), DataTypeId::Int16), Err(StatusCode::BadOutOfRange));
-        assert_eq!(to_variant(&json!(2.5), DataTypeId::Int32), Err(StatusCode::BadTypeMismatch));
-        assert_eq!(to_variant(&json!("x"), DataTypeId::Double), Err(StatusCode::BadTypeMismatch));
-        assert_eq!(to_variant(&json!(true), DataTypeId::Boolean), Ok(Variant::Boolean(true)));
     }
 }

@@ -13,45 +13,83 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-/// The `ETcIotWebSocketStatus` values fxgate reports (names without `WS_STATUS_`).
+/// The `ETcIotWebSocketStatus` values fxgate reports (seed 001 §5.2.1; names without
+/// `WS_STATUS_`, numbers as in the seed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs, non_camel_case_types)]
+#[allow(non_camel_case_types)]
 pub enum WsStatus {
+    /// Connected, handshake done.
     SUCCESS = 0,
+    /// Not connected (before the first attempt).
     SOCK_NO_CONN = 4,
+    /// The server refused the TCP connection.
     SOCK_CONN_REFUSED = 5,
+    /// The server's host name cannot be resolved.
     SOCK_NOT_FOUND = 6,
+    /// The connection was lost or closed by the server.
     SOCK_CONN_LOST = 7,
+    /// A TLS error of the socket.
     SOCK_ERR_TLS = 8,
+    /// The CA certificate(s) cannot be used.
     TLS_CA_INVALID = 20,
+    /// The client certificate cannot be used.
     TLS_CERT_INVALID = 21,
+    /// The client key cannot be used.
     TLS_KEY_INVALID = 22,
+    /// The server's certificate is not trusted.
     TLS_VERIFY_FAIL = 23,
+    /// TLS cannot be set up.
     TLS_SETUP = 24,
+    /// The TLS handshake failed.
     TLS_HANDSHAKE_FAIL = 25,
+    /// The cipher string cannot be used.
     TLS_CIPHER_INVALID = 26,
+    /// The TLS version is unknown.
     TLS_VERSION_INVALID = 27,
+    /// The pre-shared key cannot be used.
     TLS_PSK_INVALID = 28,
+    /// The CRL cannot be used.
     TLS_CRL_INVALID = 30,
+    /// Disconnected on purpose (fxgate shuts down).
     FINALIZE_DISCONNECT = 31,
+    /// The TCP connection failed.
     SOCK_CONN_FAILED = 37,
+    /// No TCP connection in time.
     SOCK_CONN_TIMEOUT = 38,
+    /// The server's host cannot be reached.
     SOCK_CONN_HOSTUNREACH = 39,
+    /// The server's certificate has expired.
     TLS_CERT_EXPIRED = 40,
+    /// The server's certificate is not for the server's name or address.
     TLS_CN_MISMATCH = 41,
+    /// An internal error.
     INTERNAL_ERROR = 1000,
+    /// The handshake request cannot be sent.
     CONNECT_REQ_SEND_ERROR = 1002,
+    /// The handshake response cannot be parsed.
     CONNECT_RES_PARSE_ERROR = 1003,
+    /// The handshake response is no WebSocket upgrade.
     CONNECT_RES_INVALID = 1004,
+    /// The handshake response's status is not 101.
     CONNECT_RES_INVALID_STATUS = 1005,
+    /// The handshake response has no `Sec-WebSocket-Accept`.
     CONNECT_RES_ACCEPT_INVALID = 1006,
+    /// The handshake response's `Sec-WebSocket-Accept` does not match the key.
     CONNECT_RES_ACCEPT_INVALID_HASH = 1007,
+    /// The server chose extensions that were not offered, or they cannot be set up.
     CONNECT_RES_INVALID_EXTENSION = 1008,
+    /// The server's subprotocol was rejected (§5.1.1.1 `CheckProtocol`).
     CONNECT_RES_REJECT = 1009,
+    /// No handshake response in time (§5.1.1 `nConnectResponseTimeout`).
     CONNECT_RES_TIMEOUT = 1010,
+    /// No answer to a ping in time (§5.1.1 `nKeepAliveCloseTimeout`).
     KEEP_ALIVE_TIMEOUT = 1011,
+    /// A frame or message from the server over the limits (§5.1.1 `nMaxRecvFrameSize`,
+    /// `nMaxRecvMsgSize`).
     INVALID_MSG_SIZE = 1013,
+    /// The server broke the WebSocket protocol.
     PROTOCOL_ERROR = 1014,
+    /// A compressed message cannot be inflated.
     DECOMPRESS_ERROR = 1016,
 }
 
@@ -129,12 +167,15 @@ struct Inner {
     dropped: u64,
 }
 
+/// The store the state tags are in, and their ids in [`TAGS`] order.
+type Attached = (Arc<TagStore>, Vec<TagId>);
+
 /// Live state of one client; cheap to clone.
 #[derive(Clone)]
 pub struct WsState {
     name: Arc<str>,
     inner: Arc<Mutex<Inner>>,
-    store: Arc<Mutex<Option<(Arc<TagStore>, Vec<TagId>)>>>,
+    store: Arc<Mutex<Option<Attached>>>,
     metrics: WsMetrics,
     label: WsLabel,
 }

@@ -1,5 +1,6 @@
-//! TLS of a WebSocket client (`ST_IotSocketTls`) with OpenSSL: CA, client certificate and
-//! (encrypted) key, CRL, cipher string, exact TLS version, PSK, or no server check.
+//! TLS of a WebSocket client (seed 001 §4.3.1 transport security, §5.1.1.8 `ST_IotSocketTls`)
+//! with OpenSSL: CA, client certificate and (encrypted) key, CRL, cipher string, exact TLS
+//! version, PSK (§4.3.1.3), or no server check.
 //! The server's host name is verified against its certificate and sent as SNI when the
 //! URL names a host (not for an IP address).
 
@@ -15,93 +16,68 @@ use openssl::x509::{X509Crl, X509VerifyResult, X509};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
-use crate::status::WsStatus;
+use crate::error::{TlsConfigError, TlsError};
 
-/// A failure with its `ETcIotWebSocketStatus`.
-#[derive(Debug, Clone)]
-pub struct WsError {
-    /// The status.
-    pub status: WsStatus,
-    /// What happened.
-    pub message: String,
-}
-
-impl WsError {
-    /// A failure.
-    pub fn new(status: WsStatus, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
-    }
-}
-
-impl std::fmt::Display for WsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.status.name(), self.message)
-    }
-}
-
-fn read(path: &Path, status: WsStatus) -> Result<Vec<u8>, WsError> {
-    std::fs::read(path).map_err(|e| WsError::new(status, format!("cannot read {}: {e}", path.display())))
-}
-
-/// Builds the connector; errors carry the TLS_* status of the seed.
-pub fn connector(cfg: &WsTlsConfig, app_dir: &Path) -> Result<SslConnector, WsError> {
-    let setup = |e: openssl::error::ErrorStack| WsError::new(WsStatus::TLS_SETUP, e.to_string());
+/// Builds the connector (seed 001 §5.1.1.8 `ST_IotSocketTls`).
+pub fn connector(cfg: &WsTlsConfig, config_dir: &Path) -> Result<SslConnector, TlsConfigError> {
+    let setup = TlsConfigError::Setup;
     let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
     let version = match cfg.version.as_str() {
         "" | "tls1.2" => SslVersion::TLS1_2,
         "tls1.3" => SslVersion::TLS1_3,
-        other => return Err(WsError::new(WsStatus::TLS_VERSION_INVALID, format!("unknown version `{other}`"))),
+        other => return Err(TlsConfigError::Version(other.to_string())),
     };
     b.set_min_proto_version(Some(version)).map_err(setup)?;
     b.set_max_proto_version(Some(version)).map_err(setup)?;
     if !cfg.ciphers.is_empty() {
         b.set_cipher_list(&cfg.ciphers)
-            .map_err(|e| WsError::new(WsStatus::TLS_CIPHER_INVALID, format!("`{}`: {e}", cfg.ciphers)))?;
+            .map_err(|source| TlsConfigError::Ciphers { ciphers: cfg.ciphers.clone(), source })?;
     }
     if !cfg.ca.is_empty() || !cfg.crl.is_empty() {
         let mut store = X509StoreBuilder::new().map_err(setup)?;
         if !cfg.ca.is_empty() {
-            let pem = read(&fxgate_config::expand_appdir(&cfg.ca, app_dir), WsStatus::TLS_CA_INVALID)?;
+            let path = fxgate_config::expand_appdir(&cfg.ca, config_dir);
+            let pem = std::fs::read(&path).map_err(|source| TlsConfigError::CaRead { path, source })?;
             let certs = X509::stack_from_pem(&pem)
                 .ok()
                 .filter(|c| !c.is_empty())
                 .or_else(|| X509::from_der(&pem).ok().map(|c| vec![c]))
-                .ok_or_else(|| WsError::new(WsStatus::TLS_CA_INVALID, format!("{} holds no certificate", cfg.ca)))?;
+                .ok_or_else(|| TlsConfigError::CaEmpty { file: cfg.ca.clone() })?;
             for c in certs {
-                store.add_cert(c).map_err(|e| WsError::new(WsStatus::TLS_CA_INVALID, e.to_string()))?;
+                store.add_cert(c).map_err(TlsConfigError::CaAdd)?;
             }
         } else {
             store.set_default_paths().map_err(setup)?;
         }
         if !cfg.crl.is_empty() {
-            let raw = read(&fxgate_config::expand_appdir(&cfg.crl, app_dir), WsStatus::TLS_CRL_INVALID)?;
+            let path = fxgate_config::expand_appdir(&cfg.crl, config_dir);
+            let raw = std::fs::read(&path).map_err(|source| TlsConfigError::CrlRead { path, source })?;
             let crl = X509Crl::from_pem(&raw)
                 .or_else(|_| X509Crl::from_der(&raw))
-                .map_err(|e| WsError::new(WsStatus::TLS_CRL_INVALID, format!("{}: {e}", cfg.crl)))?;
+                .map_err(|source| TlsConfigError::Crl { file: cfg.crl.clone(), source })?;
             add_crl(&mut store, crl)?;
-            store
-                .set_flags(X509VerifyFlags::CRL_CHECK)
-                .map_err(|e| WsError::new(WsStatus::TLS_CRL_INVALID, e.to_string()))?;
+            store.set_flags(X509VerifyFlags::CRL_CHECK).map_err(TlsConfigError::CrlCheck)?;
         }
         b.set_verify_cert_store(store.build()).map_err(setup)?;
     }
     if !cfg.cert.is_empty() {
-        let path = fxgate_config::expand_appdir(&cfg.cert, app_dir);
-        b.set_certificate_chain_file(&path)
-            .map_err(|e| WsError::new(WsStatus::TLS_CERT_INVALID, format!("{}: {e}", path.display())))?;
-        let pem = read(&fxgate_config::expand_appdir(&cfg.key_file, app_dir), WsStatus::TLS_KEY_INVALID)?;
+        let path = fxgate_config::expand_appdir(&cfg.cert, config_dir);
+        if let Err(source) = b.set_certificate_chain_file(&path) {
+            return Err(TlsConfigError::Cert { path, source });
+        }
+        let path = fxgate_config::expand_appdir(&cfg.key_file, config_dir);
+        let pem = std::fs::read(&path).map_err(|source| TlsConfigError::KeyRead { path, source })?;
         let key = if cfg.key_password.is_empty() {
             PKey::private_key_from_pem(&pem)
         } else {
             PKey::private_key_from_pem_passphrase(&pem, cfg.key_password.as_bytes())
         }
-        .map_err(|e| WsError::new(WsStatus::TLS_KEY_INVALID, format!("{} (wrong key_password?): {e}", cfg.key_file)))?;
-        b.set_private_key(&key).map_err(|e| WsError::new(WsStatus::TLS_KEY_INVALID, e.to_string()))?;
-        b.check_private_key()
-            .map_err(|e| WsError::new(WsStatus::TLS_KEY_INVALID, format!("key does not match cert: {e}")))?;
+        .map_err(|source| TlsConfigError::Key { file: cfg.key_file.clone(), source })?;
+        b.set_private_key(&key).map_err(TlsConfigError::KeyUse)?;
+        b.check_private_key().map_err(TlsConfigError::KeyMismatch)?;
     }
     if !cfg.psk_key.is_empty() {
-        let key = hex::decode(&cfg.psk_key).map_err(|e| WsError::new(WsStatus::TLS_PSK_INVALID, e.to_string()))?;
+        let key = hex::decode(&cfg.psk_key).map_err(TlsConfigError::Psk)?;
         let identity = cfg.psk_identity.clone().into_bytes();
         if cfg.ciphers.is_empty() && version == SslVersion::TLS1_2 {
             b.set_cipher_list("PSK:DHEPSK:ECDHEPSK:!NULL").map_err(setup)?;
@@ -120,7 +96,7 @@ extern "C" {
     fn X509_STORE_add_crl(store: *mut openssl_sys::X509_STORE, crl: *mut openssl_sys::X509_CRL) -> std::os::raw::c_int;
 }
 
-fn add_crl(store: &mut X509StoreBuilder, crl: X509Crl) -> Result<(), WsError> {
+fn add_crl(store: &mut X509StoreBuilder, crl: X509Crl) -> Result<(), TlsConfigError> {
     // X509StoreBuilder has no add_crl in the safe API; go through the raw store.
     // SAFETY: X509_STORE_add_crl takes its own reference to the CRL; `crl` stays owned by us
     // and is freed when dropped, and the store pointer is valid for the builder's lifetime.
@@ -129,7 +105,7 @@ fn add_crl(store: &mut X509StoreBuilder, crl: X509Crl) -> Result<(), WsError> {
     if ok == 1 {
         Ok(())
     } else {
-        Err(WsError::new(WsStatus::TLS_CRL_INVALID, "the CRL could not be added"))
+        Err(TlsConfigError::CrlAdd)
     }
 }
 
@@ -140,9 +116,9 @@ pub async fn connect(
     host: &str,
     verify: bool,
     timeout: Duration,
-) -> Result<SslStream<TcpStream>, WsError> {
+) -> Result<SslStream<TcpStream>, TlsError> {
     let is_name = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_err();
-    let mut conf = connector.configure().map_err(|e| WsError::new(WsStatus::TLS_SETUP, e.to_string()))?;
+    let mut conf = connector.configure().map_err(TlsError::Setup)?;
     conf.set_use_server_name_indication(is_name);
     conf.set_verify_hostname(is_name && verify);
     let ssl = if is_name {
@@ -150,37 +126,31 @@ pub async fn connect(
     } else {
         // An IP address: check it against the certificate's IP SANs.
         let ip = host.trim_start_matches('[').trim_end_matches(']');
-        let mut ssl = conf.into_ssl("").map_err(|e| WsError::new(WsStatus::TLS_SETUP, e.to_string()))?;
+        let mut ssl = conf.into_ssl("").map_err(TlsError::Setup)?;
         if verify {
-            ssl.param_mut()
-                .set_ip(ip.parse().map_err(|_| WsError::new(WsStatus::TLS_SETUP, "bad IP"))?)
-                .map_err(|e| WsError::new(WsStatus::TLS_SETUP, e.to_string()))?;
+            ssl.param_mut().set_ip(ip.parse().map_err(|_| TlsError::BadIp)?).map_err(TlsError::Setup)?;
         }
         Ok(ssl)
     }
-    .map_err(|e| WsError::new(WsStatus::TLS_SETUP, e.to_string()))?;
-    let mut stream = SslStream::new(ssl, tcp).map_err(|e| WsError::new(WsStatus::TLS_SETUP, e.to_string()))?;
+    .map_err(TlsError::Setup)?;
+    let mut stream = SslStream::new(ssl, tcp).map_err(TlsError::Setup)?;
     let r = tokio::time::timeout(timeout, std::pin::Pin::new(&mut stream).connect()).await;
     match r {
-        Err(_) => Err(WsError::new(WsStatus::CONNECT_RES_TIMEOUT, "no TLS handshake in time")),
+        Err(_) => Err(TlsError::Timeout),
         Ok(Ok(())) => Ok(stream),
-        Ok(Err(e)) => {
-            let v = stream.ssl().verify_result();
-            Err(classify(v, &e.to_string()))
-        }
+        Ok(Err(e)) => Err(classify(stream.ssl().verify_result(), e)),
     }
 }
 
-/// The status of a failed handshake.
-fn classify(v: X509VerifyResult, err: &str) -> WsError {
+/// Why a handshake failed: the server's certificate (OpenSSL's verification result), or not.
+fn classify(v: X509VerifyResult, source: openssl::ssl::Error) -> TlsError {
     if v == X509VerifyResult::OK {
-        return WsError::new(WsStatus::TLS_HANDSHAKE_FAIL, err);
+        return TlsError::Handshake(source);
     }
-    let text = v.error_string();
-    let status = match v.as_raw() {
-        10 => WsStatus::TLS_CERT_EXPIRED,      // X509_V_ERR_CERT_HAS_EXPIRED
-        62 | 64 => WsStatus::TLS_CN_MISMATCH, // HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
-        _ => WsStatus::TLS_VERIFY_FAIL,
-    };
-    WsError::new(status, format!("{text} ({err})"))
+    let reason = v.error_string().to_string();
+    match v.as_raw() {
+        10 => TlsError::CertExpired { reason, source },       // X509_V_ERR_CERT_HAS_EXPIRED
+        62 | 64 => TlsError::NameMismatch { reason, source }, // HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
+        _ => TlsError::Verify { reason, source },
+    }
 }

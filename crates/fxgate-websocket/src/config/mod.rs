@@ -20,8 +20,8 @@ impl std::ops::Deref for Websockets {
 
 impl fxgate_config::Section for Websockets {
     fn validate(&self, _key: &str, cx: &mut fxgate_config::Check<'_>) {
-        let (users, base_dir) = (cx.users, cx.base_dir);
-        validate::validate(&self.0, users, base_dir, cx.errs());
+        let (users, config_dir) = (cx.users, cx.base_dir);
+        validate::validate(&self.0, users, config_dir, cx.errs());
     }
 }
 
@@ -205,35 +205,12 @@ fn hour() -> u64 {
     3600
 }
 
-/// Whether `path` matches the glob `pattern`: `*` any run of characters except `/`, `**`
-/// any run including `/`, `?` one character.
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.first() {
-            None => s.is_empty(),
-            Some(b'*') if p.get(1) == Some(&b'*') => (0..=s.len()).any(|i| go(&p[2..], &s[i..])),
-            Some(b'*') => {
-                let mut i = 0;
-                loop {
-                    if go(&p[1..], &s[i..]) {
-                        return true;
-                    }
-                    if i == s.len() || s[i] == b'/' {
-                        return false;
-                    }
-                    i += 1;
-                }
-            }
-            Some(b'?') => !s.is_empty() && s[0] != b'/' && go(&p[1..], &s[1..]),
-            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
-        }
-    }
-    go(pattern.as_bytes(), path.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    /// The `tags` globs as the client matches them (`fxgate_forward::TagFilter`).
+    fn glob_match(pattern: &str, path: &str) -> bool {
+        fxgate_forward::TagFilter::new([pattern]).is_ok_and(|f| f.is_match(path))
+    }
 
     #[test]
     fn globs() {

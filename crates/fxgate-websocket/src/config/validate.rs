@@ -9,7 +9,7 @@ use fxgate_config::checks::check_name;
 use super::{JwtAlgorithm, WebSocketConfig};
 
 /// Adds every problem of the WebSocket clients to `errs`.
-pub(super) fn validate(list: &[WebSocketConfig], users: &[UserConfig], base_dir: &Path, errs: &mut Vec<Invalid>) {
+pub(super) fn validate(list: &[WebSocketConfig], users: &[UserConfig], config_dir: &Path, errs: &mut Vec<Invalid>) {
     let mut names = HashSet::new();
     for (i, w) in list.iter().enumerate() {
         let f = |k: &str| format!("websocket[{i}].{k}");
@@ -84,7 +84,7 @@ pub(super) fn validate(list: &[WebSocketConfig], users: &[UserConfig], base_dir:
             let g = |k: &str| f(&format!("tls.{k}"));
             for (k, p) in [("ca", &t.ca), ("cert", &t.cert), ("key_file", &t.key_file), ("crl", &t.crl)] {
                 if !p.is_empty() {
-                    let path = fxgate_config::expand_appdir(p, base_dir);
+                    let path = fxgate_config::expand_appdir(p, config_dir);
                     if let Err(e) = std::fs::read(&path) {
                         errs.push(Invalid::new(g(k), format!("cannot read {}: {e}", path.display())));
                     }
@@ -109,7 +109,7 @@ pub(super) fn validate(list: &[WebSocketConfig], users: &[UserConfig], base_dir:
             match j.algorithm {
                 JwtAlgorithm::HS256 if j.secret.is_empty() => errs.push(Invalid::new(g("secret"), "HS256 needs a secret")),
                 JwtAlgorithm::RS256 => {
-                    let path = fxgate_config::expand_appdir(&j.key_file, base_dir);
+                    let path = fxgate_config::expand_appdir(&j.key_file, config_dir);
                     if j.key_file.is_empty() {
                         errs.push(Invalid::new(g("key_file"), "RS256 needs a key_file"));
                     } else if let Err(e) = std::fs::read(&path) {

@@ -1,7 +1,11 @@
-//! Store-and-forward: outgoing messages wait here until sent (or, with `require_ack`,
-//! until acknowledged), in memory up to `memory_max` bytes and beyond that in a spill
-//! file under the data dir, up to `max` bytes in all. Beyond the bound the oldest
-//! messages are dropped and counted.
+//! Store-and-forward: outgoing messages wait here until sent (or, when the protocol
+//! acknowledges messages, until acknowledged), in memory up to `memory_max` bytes and beyond
+//! that in a spill file under the data dir, up to `max` bytes in all. Beyond the bound the
+//! oldest messages are dropped and counted. At shutdown what is left is saved to a file and
+//! loaded at the next start.
+//!
+//! Not in TF6770: seed 001 has no store-and-forward (its `SendMessage`, §5.1.1.7, sends now
+//! or returns FALSE). fxgate's own, so that no change is lost while a server is away.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -188,6 +192,8 @@ impl Buffer {
     }
 }
 
+/// The first bytes of a saved buffer, version 1. The name is the WebSocket client's, where the
+/// format began: files kept by an earlier fxgate still load.
 const MAGIC: &[u8; 8] = b"FXWSBUF1";
 
 impl Buffer {
