@@ -8,9 +8,9 @@ use crate::model::{HttpConfig, LogConfig, ServerConfig, UserConfig};
 use crate::section::Section;
 
 /// Parses and validates a whole configuration text (`text` from `file`, relative paths
-/// against `base_dir`) as the registry's file type: what a run-time change checks before it
+/// against `config_dir`) as the registry's file type: what a run-time change checks before it
 /// is written back.
-pub type CheckText = fn(text: &str, file: &std::path::Path, base_dir: &std::path::Path) -> Result<(), Vec<crate::ConfigError>>;
+pub type CheckText = fn(text: &str, file: &std::path::Path, config_dir: &std::path::Path) -> Result<(), Vec<crate::ConfigError>>;
 
 /// The gateway's own sections, borrowed from a configuration file.
 #[derive(Debug, Clone, Copy)]

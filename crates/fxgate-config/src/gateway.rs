@@ -15,8 +15,8 @@ use crate::section::{Claims, Resource};
 pub const MAX_HOSTS: usize = 8;
 
 /// Adds every problem of the gateway's own sections to `errs`.
-pub fn validate(g: GatewayRef<'_>, base_dir: &Path, errs: &mut Vec<Invalid>) {
-    server(g, base_dir, errs);
+pub fn validate(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
+    server(g, config_dir, errs);
     users(g, errs);
     if !g.http.listen.is_empty() && g.http.listen.parse::<SocketAddr>().is_err() {
         errs.push(Invalid::new(
@@ -27,7 +27,7 @@ pub fn validate(g: GatewayRef<'_>, base_dir: &Path, errs: &mut Vec<Invalid>) {
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&g.log.level) {
         errs.push(Invalid::new("log.level", format!("not a log filter: {e}")));
     }
-    lines(g, base_dir, errs);
+    lines(g, config_dir, errs);
 }
 
 /// The ports the gateway itself listens on: the OPC UA server, the HTTP listener and the
@@ -44,7 +44,7 @@ pub fn claims(g: GatewayRef<'_>, claims: &mut Claims) {
     }
 }
 
-fn server(g: GatewayRef<'_>, base_dir: &Path, errs: &mut Vec<Invalid>) {
+fn server(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
     let s = &g.server;
     if s.port == 0 {
         errs.push(Invalid::new("server.port", "port must be 1 to 65535"));
@@ -82,7 +82,7 @@ fn server(g: GatewayRef<'_>, base_dir: &Path, errs: &mut Vec<Invalid>) {
         (true, false) => errs.push(Invalid::new("server.certificate", "needed with server.private_key")),
         (false, false) => {
             for (field, file) in [("server.certificate", &s.certificate), ("server.private_key", &s.private_key)] {
-                let path = base_dir.join(file);
+                let path = config_dir.join(file);
                 if let Err(e) = std::fs::read(&path) {
                     errs.push(Invalid::new(field, format!("cannot read {}: {e}", path.display())));
                 }
@@ -124,7 +124,7 @@ fn users(g: GatewayRef<'_>, errs: &mut Vec<Invalid>) {
     }
 }
 
-fn lines(g: GatewayRef<'_>, base_dir: &Path, errs: &mut Vec<Invalid>) {
+fn lines(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
     let mut modes = HashMap::new();
     for (i, l) in g.line.iter().enumerate() {
         let f = |k: &str| format!("line[{i}].{k}");
@@ -172,7 +172,7 @@ fn lines(g: GatewayRef<'_>, base_dir: &Path, errs: &mut Vec<Invalid>) {
             errs.push(Invalid::new(f("reconnect_jitter"), "must be 0 to 1 (the share of a delay taken off at random)"));
         }
         if let Some(t) = &l.tls {
-            tls(t, l.mode, base_dir, &|k| f(&format!("tls.{k}")), errs);
+            tls(t, l.mode, config_dir, &|k| f(&format!("tls.{k}")), errs);
         }
     }
 }
@@ -197,7 +197,7 @@ fn hosts(host: &str, field: &str, errs: &mut Vec<Invalid>) {
 fn tls(
     t: &crate::line::TlsConfig,
     mode: LineMode,
-    base_dir: &Path,
+    config_dir: &Path,
     f: &dyn Fn(&str) -> String,
     errs: &mut Vec<Invalid>,
 ) {
@@ -208,7 +208,7 @@ fn tls(
         ));
         return;
     }
-    for p in t.partner_certificate_paths(base_dir) {
+    for p in t.partner_certificate_paths(config_dir) {
         if let Err(e) = std::fs::read(&p) {
             errs.push(Invalid::new(f("partner_certificates"), format!("cannot read {}: {e}", p.display())));
         }
@@ -220,7 +220,7 @@ fn tls(
     }
     for (k, p) in [("my_certificate", &t.my_certificate), ("my_key", &t.my_key)] {
         if !p.is_empty() {
-            let path = crate::line::expand_appdir(p, base_dir);
+            let path = crate::line::expand_appdir(p, config_dir);
             if let Err(e) = std::fs::read(&path) {
                 errs.push(Invalid::new(f(k), format!("cannot read {}: {e}", path.display())));
             }

@@ -45,8 +45,8 @@ pub fn load<C: ConfigFile>(path: &Path) -> Result<C, Vec<ConfigError>> {
 }
 
 /// Parses and validates `text`, which came from `file`; relative paths in it are
-/// resolved against `base_dir`.
-pub fn parse<C: ConfigFile>(text: &str, file: &Path, base_dir: &Path) -> Result<C, Vec<ConfigError>> {
+/// resolved against `config_dir`.
+pub fn parse<C: ConfigFile>(text: &str, file: &Path, config_dir: &Path) -> Result<C, Vec<ConfigError>> {
     let locator = Locator::new(text);
     let at = |offset: Option<usize>, field: String, message: String| {
         let (line, column) = offset.map(|o| locator.line_col(o)).unwrap_or((0, 0));
@@ -82,7 +82,7 @@ pub fn parse<C: ConfigFile>(text: &str, file: &Path, base_dir: &Path) -> Result<
             return Err(vec![at(offset, field, message)]);
         }
     };
-    let problems = validate::validate(&config, base_dir);
+    let problems = validate::validate(&config, config_dir);
     if problems.is_empty() {
         Ok(config)
     } else {
@@ -94,8 +94,8 @@ pub fn parse<C: ConfigFile>(text: &str, file: &Path, base_dir: &Path) -> Result<
 }
 
 /// Resolves a path from the configuration against the directory of the file it came from.
-pub fn resolve(base_dir: &Path, p: &str) -> PathBuf {
-    base_dir.join(p)
+pub fn resolve(config_dir: &Path, p: &str) -> PathBuf {
+    config_dir.join(p)
 }
 
 

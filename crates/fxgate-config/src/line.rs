@@ -123,23 +123,23 @@ impl TlsConfig {
         self.uses_certificates() || !self.pre_shared_key.is_empty()
     }
 
-    /// The partner certificate paths, `#APPDIR#` expanded to `app_dir`.
-    pub fn partner_certificate_paths(&self, app_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    /// The partner certificate paths, `#APPDIR#` expanded to `config_dir`.
+    pub fn partner_certificate_paths(&self, config_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         self.partner_certificates
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|p| expand_appdir(p, app_dir))
+            .map(|p| expand_appdir(p, config_dir))
             .collect()
     }
 }
 
-/// Expands `#APPDIR#` in a configured path and resolves it against `app_dir`.
-pub fn expand_appdir(p: &str, app_dir: &std::path::Path) -> std::path::PathBuf {
-    let app_dir = if app_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { app_dir };
-    let app_dir = std::path::absolute(app_dir).unwrap_or_else(|_| app_dir.to_path_buf());
-    let dir = app_dir.to_string_lossy();
-    app_dir.join(p.replace("#APPDIR#", &dir))
+/// Expands `#APPDIR#` in a configured path and resolves it against `config_dir`.
+pub fn expand_appdir(p: &str, config_dir: &std::path::Path) -> std::path::PathBuf {
+    let config_dir = if config_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { config_dir };
+    let config_dir = std::path::absolute(config_dir).unwrap_or_else(|_| config_dir.to_path_buf());
+    let dir = config_dir.to_string_lossy();
+    config_dir.join(p.replace("#APPDIR#", &dir))
 }
 
 /// Splits a `host` list: up to 8 entries separated by `,` or `;`, spaces allowed.

@@ -145,7 +145,7 @@ impl Claims {
 /// What a section's validation sees, and where it reports problems.
 pub struct Check<'a> {
     /// Resolves relative file paths (the config file's directory).
-    pub base_dir: &'a Path,
+    pub config_dir: &'a Path,
     /// The sources, tags and servers every section declared.
     pub known: &'a Known,
     /// The configured lines.
@@ -158,13 +158,13 @@ pub struct Check<'a> {
 impl<'a> Check<'a> {
     /// A check context reporting into `errs`.
     pub fn new(
-        base_dir: &'a Path,
+        config_dir: &'a Path,
         known: &'a Known,
         lines: &'a [LineConfig],
         users: &'a [UserConfig],
         errs: &'a mut Vec<Invalid>,
     ) -> Self {
-        Self { base_dir, known, lines, users, errs }
+        Self { config_dir, known, lines, users, errs }
     }
 
     /// Reports a problem with `field`.

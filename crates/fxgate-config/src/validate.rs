@@ -9,12 +9,12 @@ use crate::error::Invalid;
 use crate::file::ConfigFile;
 use crate::section::{Check, Claims, Known};
 
-/// Every problem in `config`; `base_dir` resolves relative file paths.
-pub fn validate<C: ConfigFile>(config: &C, base_dir: &Path) -> Vec<Invalid> {
+/// Every problem in `config`; `config_dir` resolves relative file paths.
+pub fn validate<C: ConfigFile>(config: &C, config_dir: &Path) -> Vec<Invalid> {
     let g = config.gateway();
     let sections = config.sections();
     let mut errs = Vec::new();
-    crate::gateway::validate(g, base_dir, &mut errs);
+    crate::gateway::validate(g, config_dir, &mut errs);
 
     let mut known = Known::default();
     let mut claims = Claims::default();
@@ -24,7 +24,7 @@ pub fn validate<C: ConfigFile>(config: &C, base_dir: &Path) -> Vec<Invalid> {
         s.claims(key, &mut claims);
     }
     {
-        let mut cx = Check::new(base_dir, &known, g.line, g.users, &mut errs);
+        let mut cx = Check::new(config_dir, &known, g.line, g.users, &mut errs);
         for (key, s) in &sections {
             s.validate(key, &mut cx);
         }

@@ -47,9 +47,9 @@ pub struct LineClient {
 }
 
 impl LineClient {
-    /// Prepares the line (loads TLS material); `app_dir` expands `#APPDIR#`.
-    pub fn new(cfg: LineConfig, app_dir: &Path, status: LineStatus) -> Result<Self, LineError> {
-        let tls = LineTls::new(cfg.tls.as_ref(), app_dir, false)?;
+    /// Prepares the line (loads TLS material); `config_dir` (the configuration file's directory) expands `#APPDIR#`.
+    pub fn new(cfg: LineConfig, config_dir: &Path, status: LineStatus) -> Result<Self, LineError> {
+        let tls = LineTls::new(cfg.tls.as_ref(), config_dir, false)?;
         if let Some(t) = &tls {
             if t.unverified {
                 tracing::warn!(line = %cfg.name, "TLS PEER VERIFICATION IS DISABLED on this line (disable_peer_verification): anyone can impersonate the device");

@@ -56,8 +56,8 @@ pub fn listen_addr(host: &str, port: u16) -> Option<(SocketAddr, bool)> {
 
 impl LineServer {
     /// Prepares the line (loads TLS material).
-    pub fn new(cfg: LineConfig, app_dir: &Path, status: LineStatus) -> Result<Self, LineError> {
-        let tls = LineTls::new(cfg.tls.as_ref(), app_dir, true)?;
+    pub fn new(cfg: LineConfig, config_dir: &Path, status: LineStatus) -> Result<Self, LineError> {
+        let tls = LineTls::new(cfg.tls.as_ref(), config_dir, true)?;
         if tls.as_ref().is_some_and(|t| t.unverified) {
             tracing::warn!(line = %cfg.name, "TLS PEER VERIFICATION IS DISABLED on this line (disable_peer_verification)");
         }

@@ -47,8 +47,8 @@ fn read(path: &Path) -> Result<Vec<u8>, LineError> {
     std::fs::read(path).map_err(|e| err(&format!("cannot read {}", path.display()), e))
 }
 
-fn load_key(cfg: &TlsConfig, app_dir: &Path) -> Result<PKey<Private>, LineError> {
-    let path = fxgate_config::expand_appdir(&cfg.my_key, app_dir);
+fn load_key(cfg: &TlsConfig, config_dir: &Path) -> Result<PKey<Private>, LineError> {
+    let path = fxgate_config::expand_appdir(&cfg.my_key, config_dir);
     let pem = read(&path)?;
     let key = if cfg.my_key_password.is_empty() {
         PKey::private_key_from_pem(&pem)
@@ -58,8 +58,8 @@ fn load_key(cfg: &TlsConfig, app_dir: &Path) -> Result<PKey<Private>, LineError>
     key.map_err(|e| err(&format!("cannot load the key {} (wrong my_key_password?)", path.display()), e))
 }
 
-fn load_certificates(builder: &mut SslContextBuilder, cfg: &TlsConfig, app_dir: &Path, server: bool) -> Result<(), LineError> {
-    let partners = cfg.partner_certificate_paths(app_dir);
+fn load_certificates(builder: &mut SslContextBuilder, cfg: &TlsConfig, config_dir: &Path, server: bool) -> Result<(), LineError> {
+    let partners = cfg.partner_certificate_paths(config_dir);
     for p in &partners {
         let pem = read(p)?;
         let certs = X509::stack_from_pem(&pem)
@@ -76,11 +76,11 @@ fn load_certificates(builder: &mut SslContextBuilder, cfg: &TlsConfig, app_dir: 
         }
     }
     if !cfg.my_certificate.is_empty() {
-        let path = fxgate_config::expand_appdir(&cfg.my_certificate, app_dir);
+        let path = fxgate_config::expand_appdir(&cfg.my_certificate, config_dir);
         builder
             .set_certificate_chain_file(&path)
             .map_err(|e| err(&format!("cannot load the certificate {}", path.display()), e))?;
-        let key = load_key(cfg, app_dir)?;
+        let key = load_key(cfg, config_dir)?;
         builder.set_private_key(&key).map_err(|e| err("cannot use my_key", e))?;
         builder
             .check_private_key()
@@ -119,9 +119,9 @@ fn common(builder: &mut SslContextBuilder, cfg: &TlsConfig) -> Result<(), LineEr
 }
 
 impl LineTls {
-    /// Prepares the TLS side of a line; `None` when the line has no TLS. `app_dir` is the
+    /// Prepares the TLS side of a line; `None` when the line has no TLS. `config_dir` is the
     /// config file's directory (`#APPDIR#`).
-    pub fn new(cfg: Option<&TlsConfig>, app_dir: &Path, server: bool) -> Result<Option<Self>, LineError> {
+    pub fn new(cfg: Option<&TlsConfig>, config_dir: &Path, server: bool) -> Result<Option<Self>, LineError> {
         let Some(cfg) = cfg.filter(|c| c.enabled()) else {
             return Ok(None);
         };
@@ -132,7 +132,7 @@ impl LineTls {
             let mut b = SslContext::builder(method).map_err(|e| err("OpenSSL", e))?;
             common(&mut b, cfg)?;
             if cfg.uses_certificates() {
-                load_certificates(&mut b, cfg, app_dir, true)?;
+                load_certificates(&mut b, cfg, config_dir, true)?;
             } else {
                 let key = psk_key(cfg)?;
                 let identity = cfg.psk_identity.clone();
@@ -158,7 +158,7 @@ impl LineTls {
         let mut b = SslConnector::builder(method).map_err(|e| err("OpenSSL", e))?;
         common(&mut b, cfg)?;
         if cfg.uses_certificates() {
-            load_certificates(&mut b, cfg, app_dir, false)?;
+            load_certificates(&mut b, cfg, config_dir, false)?;
         } else {
             let key = psk_key(cfg)?;
             let identity = cfg.psk_identity.clone().into_bytes();

@@ -33,15 +33,15 @@ use crate::status::exception_status;
 pub struct ModbusClientLine {
     line: LineConfig,
     devices: Vec<DeviceConfig>,
-    app_dir: PathBuf,
+    config_dir: PathBuf,
     status: LineStatus,
 }
 
 impl ModbusClientLine {
-    /// The line `line` with `devices`; `app_dir` expands `#APPDIR#` in TLS paths.
-    pub fn new(line: LineConfig, devices: Vec<DeviceConfig>, app_dir: PathBuf, metrics: LineMetrics) -> Self {
+    /// The line `line` with `devices`; `config_dir` (the configuration file's directory) expands `#APPDIR#` in TLS paths.
+    pub fn new(line: LineConfig, devices: Vec<DeviceConfig>, config_dir: PathBuf, metrics: LineMetrics) -> Self {
         let status = LineStatus::new(&line.name, metrics);
-        Self { line, devices, app_dir, status }
+        Self { line, devices, config_dir, status }
     }
 }
 
@@ -82,7 +82,7 @@ impl Component for ModbusClientLine {
                 devices.push(Device::new(d, ids));
                 at += n;
             }
-            let client = LineClient::new(this.line.clone(), &this.app_dir, this.status.clone())
+            let client = LineClient::new(this.line.clone(), &this.config_dir, this.status.clone())
                 .map_err(|e| BuildError::protocol(SetupError::Line { line: this.line.name.clone(), reason: e.to_string() }))?;
             let health = this.status.health();
             let driver = Driver {

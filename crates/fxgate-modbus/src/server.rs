@@ -27,15 +27,15 @@ use crate::status::write_exception;
 pub struct ModbusServerLine {
     line: LineConfig,
     server: ModbusServerConfig,
-    app_dir: PathBuf,
+    config_dir: PathBuf,
     status: LineStatus,
 }
 
 impl ModbusServerLine {
     /// The Modbus server `server` on `line`.
-    pub fn new(line: LineConfig, server: ModbusServerConfig, app_dir: PathBuf, metrics: LineMetrics) -> Self {
+    pub fn new(line: LineConfig, server: ModbusServerConfig, config_dir: PathBuf, metrics: LineMetrics) -> Self {
         let status = LineStatus::new(&line.name, metrics);
-        Self { line, server, app_dir, status }
+        Self { line, server, config_dir, status }
     }
 }
 
@@ -288,7 +288,7 @@ impl Component for ModbusServerLine {
                 let addr = Address::parse(&m.address).map_err(|e| BuildError::protocol(SetupError::Address { index: j, reason: e.to_string() }))?;
                 tables.add(Entry { tag, addr, enc: m.encoding() });
             }
-            let server = LineServer::new(this.line.clone(), &this.app_dir, this.status.clone())
+            let server = LineServer::new(this.line.clone(), &this.config_dir, this.status.clone())
                 .map_err(|e| BuildError::protocol(SetupError::Line { line: this.line.name.clone(), reason: e.to_string() }))?;
             let listener = server.bind().map_err(|e| BuildError::protocol(SetupError::Line { line: this.line.name.clone(), reason: e.to_string() }))?;
             let tables = Arc::new(tables);

@@ -8,7 +8,7 @@
 //! - [`WsError`]: any of them, as the client reports it;
 //! - [`StartError`]: why the client could not start (the gateway stops with it).
 //!
-//! The statuses are assigned in one place, the `From<&…> for WsStatus` impls below.
+//! The statuses are assigned in one place, the `From<&…> for WsState` impls below.
 //! The `Display` text of each failure is what the `LastError` tag shows.
 
 use std::net::SocketAddr;
@@ -19,7 +19,7 @@ use openssl::error::ErrorStack;
 use yawc::WebSocketError;
 
 use crate::jwt::JwtError;
-use crate::status::WsStatus;
+use crate::status::WsState;
 
 /// `ST_IotSocketTls` (seed 001 §5.1.1.8) cannot be turned into a TLS client.
 #[derive(Debug, thiserror::Error)]
@@ -388,7 +388,7 @@ pub enum StartError {
     #[error("url: {0}")]
     Url(#[from] url::ParseError),
     /// The TLS settings cannot be used (shown with their status, e.g. `TLS_CA_INVALID: …`).
-    #[error("{status}: {0}", status = WsStatus::from(.0).name())]
+    #[error("{status}: {0}", status = WsState::from(.0).name())]
     Tls(#[from] TlsConfigError),
     /// The JWT key or secret cannot be used.
     #[error("jwt: {0}")]
@@ -398,7 +398,7 @@ pub enum StartError {
     Tags(#[from] fxgate_forward::PatternError),
 }
 
-impl From<&TlsConfigError> for WsStatus {
+impl From<&TlsConfigError> for WsState {
     fn from(e: &TlsConfigError) -> Self {
         use TlsConfigError as E;
         match e {
@@ -414,7 +414,7 @@ impl From<&TlsConfigError> for WsStatus {
     }
 }
 
-impl From<&TlsError> for WsStatus {
+impl From<&TlsError> for WsState {
     fn from(e: &TlsError) -> Self {
         match e {
             TlsError::Setup(_) | TlsError::BadIp => Self::TLS_SETUP,
@@ -427,7 +427,7 @@ impl From<&TlsError> for WsStatus {
     }
 }
 
-impl From<&HandshakeError> for WsStatus {
+impl From<&HandshakeError> for WsState {
     fn from(e: &HandshakeError) -> Self {
         use HandshakeError as E;
         match e {
@@ -445,7 +445,7 @@ impl From<&HandshakeError> for WsStatus {
     }
 }
 
-impl From<&ConnectError> for WsStatus {
+impl From<&ConnectError> for WsState {
     fn from(e: &ConnectError) -> Self {
         use ConnectError as E;
         match e {
@@ -463,7 +463,7 @@ impl From<&ConnectError> for WsStatus {
     }
 }
 
-impl From<&ConnectionError> for WsStatus {
+impl From<&ConnectionError> for WsState {
     fn from(e: &ConnectionError) -> Self {
         use ConnectionError as E;
         match e {
@@ -476,7 +476,7 @@ impl From<&ConnectionError> for WsStatus {
     }
 }
 
-impl From<&WsError> for WsStatus {
+impl From<&WsError> for WsState {
     fn from(e: &WsError) -> Self {
         match e {
             WsError::TlsConfig(e) => e.into(),
@@ -593,7 +593,7 @@ mod tests {
             (connect(ConnectError::tcp(addr(), std::io::ErrorKind::ConnectionReset.into())), 37),
         ];
         for (e, code) in &cases {
-            assert_eq!(WsStatus::from(e).code(), *code, "{e:?}");
+            assert_eq!(WsState::from(e).code(), *code, "{e:?}");
         }
     }
 

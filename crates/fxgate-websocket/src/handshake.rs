@@ -131,7 +131,7 @@ pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S, req: &Requ
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::WsStatus;
+    use crate::status::WsState;
 
     #[test]
     fn accept_hash_of_rfc6455_example() {
@@ -164,7 +164,7 @@ mod tests {
     /// Each failure of the response, with the status it reports.
     #[tokio::test]
     async fn responses_and_their_statuses() {
-        let status = |r: Result<Agreed, HandshakeError>| WsStatus::from(&r.unwrap_err()).name();
+        let status = |r: Result<Agreed, HandshakeError>| WsState::from(&r.unwrap_err()).name();
         assert_eq!(status(against("", |_| "HTTP/1.1 403 Forbidden\r\n\r\n".into()).await), "CONNECT_RES_INVALID_STATUS");
         assert_eq!(status(against("", |_| "SSH-2.0\r\n\r\n".into()).await), "CONNECT_RES_PARSE_ERROR");
         assert_eq!(status(against("", |_| "HTTP/1.1 101 OK\r\nbad line\r\n\r\n".into()).await), "CONNECT_RES_PARSE_ERROR");
@@ -180,7 +180,7 @@ mod tests {
             "CONNECT_RES_INVALID_EXTENSION"
         );
         let e = against("p1", |a| upgrade(a, "Sec-WebSocket-Protocol: p2\r\n")).await.unwrap_err();
-        assert_eq!((WsStatus::from(&e).name(), e.to_string()), ("CONNECT_RES_REJECT".into(), "subprotocol `p2` chosen by the server, `p1` offered".into()));
+        assert_eq!((WsState::from(&e).name(), e.to_string()), ("CONNECT_RES_REJECT".into(), "subprotocol `p2` chosen by the server, `p1` offered".into()));
         assert_eq!(status(against("p1", |a| upgrade(a, "")).await), "CONNECT_RES_REJECT");
         let ok = against("p1", |a| upgrade(a, "Sec-WebSocket-Protocol: p1\r\n")).await.unwrap();
         assert_eq!((ok.subprotocol.as_deref(), ok.extensions), (Some("p1"), None));

@@ -26,7 +26,7 @@ pub mod tls;
 pub use client::WebSocketSink;
 pub use config::{JwtAlgorithm, JwtConfig, WebSocketConfig, Websockets, WsEncoding, WsTlsConfig};
 pub use error::{ConnectError, ConnectionError, HandshakeError, StartError, TlsConfigError, TlsError, WsError};
-pub use status::{WsMetrics, WsState, WsStatus};
+pub use status::{WsMetrics, WsStatus, WsState};
 
 impl fxgate_plugin::Protocol for Websockets {
     /// One client per `[[websocket]]`; the WebSocket metrics are registered once.

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use fxgate_core::kit::status::{StatusField, StatusFolder};
 use fxgate_core::store::StoreError;
-use fxgate_core::{AccessMode, TagDef, TagId, TagStore, TagStoreBuilder, TagValue};
+use fxgate_core::{HealthCheck, TagId, TagStore, TagStoreBuilder, Unhealthy};
 use opcua::types::{DataTypeId, Variant};
 use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -17,7 +18,7 @@ use prometheus_client::registry::Registry;
 /// `WS_STATUS_`, numbers as in the seed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
-pub enum WsStatus {
+pub enum WsState {
     /// Connected, handshake done.
     SUCCESS = 0,
     /// Not connected (before the first attempt).
@@ -93,7 +94,7 @@ pub enum WsStatus {
     DECOMPRESS_ERROR = 1016,
 }
 
-impl WsStatus {
+impl WsState {
     /// The name shown in the `State` tag.
     pub fn name(self) -> String {
         format!("{self:?}")
@@ -145,20 +146,21 @@ impl WsMetrics {
     }
 }
 
-const TAGS: [(&str, DataTypeId, &str); 8] = [
-    ("State", DataTypeId::String, "ETcIotWebSocketStatus name (SUCCESS when connected)"),
-    ("StateCode", DataTypeId::Int32, "ETcIotWebSocketStatus number"),
-    ("Connected", DataTypeId::Boolean, "Connected and handshake done"),
-    ("LastError", DataTypeId::String, "The last error"),
-    ("CloseReason", DataTypeId::UInt16, "RFC 6455 close code of the last close (0: none)"),
-    ("Sequence", DataTypeId::UInt64, "seq of the last message sent"),
-    ("Buffered", DataTypeId::UInt64, "Messages waiting to be sent or acknowledged"),
-    ("Dropped", DataTypeId::UInt64, "Messages dropped because the buffer was full"),
+/// The state tags under `fxgate/WebSockets/<name>`, in order.
+const FIELDS: &[StatusField] = &[
+    StatusField { name: "State", data_type: DataTypeId::String, description: "ETcIotWebSocketStatus name (SUCCESS when connected)" },
+    StatusField { name: "StateCode", data_type: DataTypeId::Int32, description: "ETcIotWebSocketStatus number" },
+    StatusField { name: "Connected", data_type: DataTypeId::Boolean, description: "Connected and handshake done" },
+    StatusField { name: "LastError", data_type: DataTypeId::String, description: "The last error" },
+    StatusField { name: "CloseReason", data_type: DataTypeId::UInt16, description: "RFC 6455 close code of the last close (0: none)" },
+    StatusField { name: "Sequence", data_type: DataTypeId::UInt64, description: "seq of the last message sent" },
+    StatusField { name: "Buffered", data_type: DataTypeId::UInt64, description: "Messages waiting to be sent or acknowledged" },
+    StatusField { name: "Dropped", data_type: DataTypeId::UInt64, description: "Messages dropped because the buffer was full" },
 ];
 
 #[derive(Default)]
 struct Inner {
-    status: Option<WsStatus>,
+    status: Option<WsState>,
     connected: bool,
     last_error: String,
     close_reason: u16,
@@ -167,26 +169,40 @@ struct Inner {
     dropped: u64,
 }
 
-/// The store the state tags are in, and their ids in [`TAGS`] order.
-type Attached = (Arc<TagStore>, Vec<TagId>);
+impl Inner {
+    /// The tag values, in [`FIELDS`] order.
+    fn values(&self) -> Vec<Variant> {
+        let s = self.status.unwrap_or(WsState::SOCK_NO_CONN);
+        vec![
+            Variant::from(s.name()),
+            Variant::Int32(s.code()),
+            Variant::Boolean(self.connected),
+            Variant::from(self.last_error.as_str()),
+            Variant::UInt16(self.close_reason),
+            Variant::UInt64(self.sequence),
+            Variant::UInt64(self.buffered),
+            Variant::UInt64(self.dropped),
+        ]
+    }
+}
 
-/// Live state of one client; cheap to clone.
+/// The live status of one client (its [`StatusFolder`] and its metrics); cheap to clone.
 #[derive(Clone)]
-pub struct WsState {
-    name: Arc<str>,
+pub struct WsStatus {
     inner: Arc<Mutex<Inner>>,
-    store: Arc<Mutex<Option<Attached>>>,
+    folder: StatusFolder,
     metrics: WsMetrics,
     label: WsLabel,
 }
 
-impl WsState {
-    /// The state of client `name`.
+impl WsStatus {
+    /// The status of client `name`.
     pub fn new(name: &str, metrics: WsMetrics) -> Self {
+        let inner = Inner::default();
+        let folder = StatusFolder::new(&format!("fxgate/WebSockets/{name}"), FIELDS, inner.values());
         Self {
-            name: name.into(),
-            inner: Arc::new(Mutex::new(Inner::default())),
-            store: Arc::new(Mutex::new(None)),
+            inner: Arc::new(Mutex::new(inner)),
+            folder,
             label: WsLabel { name: name.to_string() },
             metrics,
         }
@@ -194,55 +210,41 @@ impl WsState {
 
     /// Declares the state tags under `fxgate/WebSockets/<name>`.
     pub fn declare(&self, b: &mut TagStoreBuilder) -> Result<Vec<TagId>, StoreError> {
-        let source: Arc<str> = format!("fxgate/WebSockets/{}", self.name).into();
-        TAGS.iter()
-            .map(|(n, t, d)| {
-                b.add_tag(TagDef {
-                    source: source.clone(),
-                    name: (*n).into(),
-                    data_type: *t,
-                    access: AccessMode::Read,
-                    description: (*d).into(),
-                    meta: None,
-                })
-            })
-            .collect()
+        self.folder.declare(b)
     }
 
-    /// Connects the state to the store.
+    /// Connects the status to the store.
     pub fn attach(&self, store: Arc<TagStore>, ids: &[TagId]) {
-        *self.store.lock() = Some((store, ids.to_vec()));
+        self.folder.attach(store, ids);
         self.publish();
+    }
+
+    /// The client's health: healthy while connected (`SUCCESS`).
+    pub fn health(&self) -> HealthCheck {
+        let me = self.clone();
+        Arc::new(move || match me.status() {
+            WsState::SUCCESS => Ok(()),
+            s => Err(Unhealthy(format!("{}: {}", s.name(), me.last_error()))),
+        })
     }
 
     fn publish(&self) {
         let (values, status) = {
             let i = self.inner.lock();
-            let s = i.status.unwrap_or(WsStatus::SOCK_NO_CONN);
-            (
-                [
-                    Variant::from(s.name()),
-                    Variant::Int32(s.code()),
-                    Variant::Boolean(i.connected),
-                    Variant::from(i.last_error.as_str()),
-                    Variant::UInt16(i.close_reason),
-                    Variant::UInt64(i.sequence),
-                    Variant::UInt64(i.buffered),
-                    Variant::UInt64(i.dropped),
-                ],
-                (s, i.connected, i.buffered),
-            )
+            (i.values(), (i.status.unwrap_or(WsState::SOCK_NO_CONN), i.connected, i.buffered))
         };
         self.metrics.state.get_or_create(&self.label).set(i64::from(status.0.code()));
         self.metrics.connected.get_or_create(&self.label).set(i64::from(status.1));
         self.metrics.buffered.get_or_create(&self.label).set(status.2 as i64);
-        if let Some((store, ids)) = self.store.lock().as_ref() {
-            store.update(ids.iter().copied().zip(values.into_iter().map(TagValue::good)).collect());
-        }
+        self.folder.update(|v| {
+            let changed = v != values.as_slice();
+            v.clone_from_slice(&values);
+            changed
+        });
     }
 
     /// Sets the status; `error` becomes `LastError` when given.
-    pub fn set(&self, status: WsStatus, connected: bool, error: Option<&str>) {
+    pub fn set(&self, status: WsState, connected: bool, error: Option<&str>) {
         {
             let mut i = self.inner.lock();
             if i.status == Some(status) && i.connected == connected && error.is_none_or(|e| e == i.last_error) {
@@ -258,8 +260,8 @@ impl WsState {
     }
 
     /// The current status.
-    pub fn status(&self) -> WsStatus {
-        self.inner.lock().status.unwrap_or(WsStatus::SOCK_NO_CONN)
+    pub fn status(&self) -> WsState {
+        self.inner.lock().status.unwrap_or(WsState::SOCK_NO_CONN)
     }
 
     /// The last error.

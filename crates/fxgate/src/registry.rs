@@ -38,8 +38,8 @@ pub fn default_config() -> Result<Config, Vec<ConfigError>> {
 
 /// Parses and validates a whole configuration text: what run-time changes check before
 /// they are written back.
-pub fn check_text(text: &str, file: &Path, base_dir: &Path) -> Result<(), Vec<ConfigError>> {
-    fxgate_config::parse::<Config>(text, file, base_dir).map(|_| ())
+pub fn check_text(text: &str, file: &Path, config_dir: &Path) -> Result<(), Vec<ConfigError>> {
+    fxgate_config::parse::<Config>(text, file, config_dir).map(|_| ())
 }
 
 #[cfg(test)]

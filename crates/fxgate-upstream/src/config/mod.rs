@@ -36,8 +36,8 @@ impl fxgate_config::Section for Upstreams {
     }
 
     fn validate(&self, key: &str, cx: &mut fxgate_config::Check<'_>) {
-        let (base_dir, known) = (cx.base_dir, cx.known);
-        validate::validate(key, &self.0, known, base_dir, cx.errs());
+        let (config_dir, known) = (cx.config_dir, cx.known);
+        validate::validate(key, &self.0, known, config_dir, cx.errs());
     }
 }
 
@@ -245,13 +245,13 @@ impl fmt::Debug for UpstreamConfig {
 
 impl UpstreamConfig {
     /// The user certificate's file, resolved against the config file's directory
-    /// `base_dir`; `None` when no user certificate is configured.
-    pub fn user_certificate_path(&self, base_dir: &Path) -> Option<PathBuf> {
-        (!self.user_certificate.is_empty()).then(|| fxgate_config::expand_appdir(&self.user_certificate, base_dir))
+    /// `config_dir`; `None` when no user certificate is configured.
+    pub fn user_certificate_path(&self, config_dir: &Path) -> Option<PathBuf> {
+        (!self.user_certificate.is_empty()).then(|| fxgate_config::expand_appdir(&self.user_certificate, config_dir))
     }
 
     /// The user private key's file, resolved like [`Self::user_certificate_path`].
-    pub fn user_private_key_path(&self, base_dir: &Path) -> Option<PathBuf> {
-        (!self.user_private_key.is_empty()).then(|| fxgate_config::expand_appdir(&self.user_private_key, base_dir))
+    pub fn user_private_key_path(&self, config_dir: &Path) -> Option<PathBuf> {
+        (!self.user_private_key.is_empty()).then(|| fxgate_config::expand_appdir(&self.user_private_key, config_dir))
     }
 }

@@ -13,9 +13,9 @@ const RESERVED: [&str; 2] = ["fxgate", "Server"];
 /// not look like.
 const ITEM_ID_PREFIXES: [&str; 5] = ["ns", "i", "s", "g", "b"];
 
-/// Adds every problem of the upstream servers to `errs`; `base_dir` resolves the user
+/// Adds every problem of the upstream servers to `errs`; `config_dir` resolves the user
 /// certificate and key files.
-pub(super) fn validate(key: &str, list: &[UpstreamConfig], known: &fxgate_config::Known, base_dir: &Path, errs: &mut Vec<Invalid>) {
+pub(super) fn validate(key: &str, list: &[UpstreamConfig], known: &fxgate_config::Known, config_dir: &Path, errs: &mut Vec<Invalid>) {
     // folder names of the other sections' sources (a clash among upstreams is the generic
     // duplicate-source check's)
     let others: HashSet<String> = known
@@ -61,8 +61,8 @@ pub(super) fn validate(key: &str, list: &[UpstreamConfig], known: &fxgate_config
             _ => {}
         }
         for (k, path) in [
-            ("user_certificate", u.user_certificate_path(base_dir)),
-            ("user_private_key", u.user_private_key_path(base_dir)),
+            ("user_certificate", u.user_certificate_path(config_dir)),
+            ("user_private_key", u.user_private_key_path(config_dir)),
         ] {
             if let Some(path) = path {
                 if let Err(e) = std::fs::read(&path) {

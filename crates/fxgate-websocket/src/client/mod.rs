@@ -32,7 +32,7 @@ use yawc::WebSocket;
 
 pub use sink::WebSocketSink;
 
-use crate::status::WsState;
+use crate::status::WsStatus;
 
 /// A connection after the opening handshake.
 type Ws = WebSocket<stream::Counted>;
@@ -41,7 +41,7 @@ type Ws = WebSocket<stream::Counted>;
 struct Client {
     cfg: WebSocketConfig,
     encoding: Encoding,
-    state: WsState,
+    state: WsStatus,
     store: Arc<TagStore>,
     /// The selected tags and their changes since the last message.
     changes: Collector,

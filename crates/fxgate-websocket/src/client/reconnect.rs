@@ -1,17 +1,14 @@
-//! Reconnecting: the first attempt at once, then after every failure or loss a delay that
-//! starts at `reconnect_min_ms` and doubles up to `reconnect_max_ms`; a connection that is
-//! up resets it.
-
-use std::time::Duration;
+//! Reconnecting: the first attempt at once, then after every failure or loss a delay of the
+//! shared back-off (`reconnect_min_ms` doubling up to `reconnect_max_ms`, shortened by up to
+//! `reconnect_jitter`); a connection that is up resets it. The client's loop waits for a due
+//! time rather than sleeping, so this keeps the time the next attempt is due.
 
 use crate::config::WebSocketConfig;
 use tokio::time::Instant;
 
 /// When the next connection attempt is due.
 pub(super) struct Backoff {
-    min: Duration,
-    max: Duration,
-    delay: Duration,
+    delays: fxgate_core::Backoff,
     next_attempt: Instant,
     attempted: bool,
 }
@@ -19,8 +16,9 @@ pub(super) struct Backoff {
 impl Backoff {
     /// The delays `cfg` asks for; the first attempt is due now.
     pub(super) fn new(cfg: &WebSocketConfig) -> Self {
-        let min = Duration::from_millis(cfg.reconnect_min_ms);
-        Self { min, max: Duration::from_millis(cfg.reconnect_max_ms), delay: min, next_attempt: Instant::now(), attempted: false }
+        let settings = fxgate_core::BackoffSettings::from_millis(cfg.reconnect_min_ms, cfg.reconnect_max_ms)
+            .with_jitter(cfg.reconnect_jitter);
+        Self { delays: fxgate_core::Backoff::new(settings), next_attempt: Instant::now(), attempted: false }
     }
 
     /// When the next attempt is due.
@@ -35,28 +33,28 @@ impl Backoff {
 
     /// A connection is up: the next failure waits the shortest delay again.
     pub(super) fn connected(&mut self) {
-        self.delay = self.min;
+        self.delays.reset();
     }
 
     /// An attempt failed or a connection was lost: wait, and wait longer next time.
     pub(super) fn failed(&mut self) {
-        self.next_attempt = Instant::now() + self.delay;
-        self.delay = (self.delay * 2).min(self.max);
+        self.next_attempt = Instant::now() + self.delays.next_delay();
     }
 
     /// The attempt did not get to try (its task died): wait as long as now, no longer next time.
     pub(super) fn retry(&mut self) {
-        self.next_attempt = Instant::now() + self.delay;
+        self.next_attempt = Instant::now() + self.delays.current();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn cfg() -> WebSocketConfig {
         let mut c: WebSocketConfig = serde_json::from_value(serde_json::json!({"name": "t", "url": "ws://127.0.0.1:1/"})).unwrap();
-        (c.reconnect_min_ms, c.reconnect_max_ms) = (1000, 3000);
+        (c.reconnect_min_ms, c.reconnect_max_ms, c.reconnect_jitter) = (1000, 3000, 0.0);
         c
     }
 

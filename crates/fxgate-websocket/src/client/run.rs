@@ -19,7 +19,7 @@ use super::keepalive::{Due, KeepAlive};
 use super::reconnect::Backoff;
 use super::{Client, Ws};
 use crate::error::{ConnectError, ConnectionError, WsError};
-use crate::status::WsStatus;
+use crate::status::WsState;
 
 /// The task of a connection attempt.
 type Connecting = tokio::task::JoinHandle<Result<Ws, ConnectError>>;
@@ -45,7 +45,7 @@ impl Client {
         let mut connecting: Option<Connecting> = None;
         let mut ws: Option<Ws> = None;
         let (reply_tx, mut replies) = mpsc::channel::<Value>(256);
-        self.state.set(WsStatus::SOCK_NO_CONN, false, None);
+        self.state.set(WsState::SOCK_NO_CONN, false, None);
         loop {
             let keepalive_at = keepalive.deadline(ws.is_some());
             let mut end: Option<ConnectionError> = None;
@@ -82,7 +82,7 @@ impl Client {
                     match r {
                         Ok(Ok(mut s)) => {
                             tracing::info!(websocket = %self.cfg.name, url = %self.cfg.url, buffered = self.buffer.len(), "connected");
-                            self.state.set(WsStatus::SUCCESS, true, None);
+                            self.state.set(WsState::SUCCESS, true, None);
                             backoff.connected();
                             keepalive.heard();
                             self.buffer.rewind();
@@ -93,7 +93,7 @@ impl Client {
                         }
                         Ok(Err(e)) => {
                             let e = WsError::from(e);
-                            tracing::warn!(websocket = %self.cfg.name, status = %WsStatus::from(&e).name(), error = %e, "connection failed");
+                            tracing::warn!(websocket = %self.cfg.name, status = %WsState::from(&e).name(), error = %e, "connection failed");
                             self.report(&e);
                             backoff.failed();
                         }
@@ -156,7 +156,7 @@ impl Client {
                 ws = None;
                 let close = e.close_code();
                 let e = WsError::from(e);
-                tracing::warn!(websocket = %self.cfg.name, status = %WsStatus::from(&e).name(), error = %e, "connection ended");
+                tracing::warn!(websocket = %self.cfg.name, status = %WsState::from(&e).name(), error = %e, "connection ended");
                 self.report(&e);
                 if let Some(c) = close {
                     self.state.closed(c);
@@ -177,7 +177,7 @@ impl Client {
         if let Some(c) = connecting {
             c.abort();
         }
-        self.state.set(WsStatus::FINALIZE_DISCONNECT, false, None);
+        self.state.set(WsState::FINALIZE_DISCONNECT, false, None);
         match self.buffer.save(&self.persist, self.seq) {
             Ok(n) if n > 0 => tracing::info!(websocket = %self.cfg.name, messages = n, path = %self.persist.display(), "undelivered messages kept for the next start"),
             Ok(_) => {}
@@ -188,6 +188,6 @@ impl Client {
     /// Shows a failure in the state tags: its status, not connected, and its text as
     /// `LastError`.
     fn report(&self, e: &WsError) {
-        self.state.set(WsStatus::from(e), false, Some(&e.to_string()));
+        self.state.set(WsState::from(e), false, Some(&e.to_string()));
     }
 }

@@ -19,14 +19,14 @@ use super::Client;
 use crate::error::StartError;
 use crate::jwt::Jwt;
 use crate::message;
-use crate::status::{WsMetrics, WsState, WsStatus};
+use crate::status::{WsMetrics, WsStatus};
 use crate::tls;
 
 /// A configured WebSocket client.
 pub struct WebSocketSink {
     cfg: WebSocketConfig,
     config_dir: PathBuf,
-    state: WsState,
+    state: WsStatus,
     may_write: bool,
 }
 
@@ -34,7 +34,7 @@ impl WebSocketSink {
     /// From its config; `users` decides whether commands may write.
     pub fn new(cfg: WebSocketConfig, users: &[UserConfig], config_dir: PathBuf, metrics: WsMetrics) -> Self {
         let may_write = users.iter().any(|u| u.name == cfg.user && u.roles.contains(&Role::Write));
-        let state = WsState::new(&cfg.name, metrics);
+        let state = WsStatus::new(&cfg.name, metrics);
         Self { cfg, config_dir, state, may_write }
     }
 }
@@ -82,11 +82,7 @@ impl WebSocketSink {
         }
         let spill = cx.data_dir.join("websocket").join(&this.cfg.name).join("spill.bin");
         let buffer = Buffer::new(this.cfg.buffer_max_bytes as usize, this.cfg.buffer_memory_bytes as usize, spill);
-        let health_state = this.state.clone();
-        let health = Arc::new(move || match health_state.status() {
-            WsStatus::SUCCESS => Ok(()),
-            s => Err(fxgate_core::Unhealthy(format!("{}: {}", s.name(), health_state.last_error()))),
-        });
+        let health = this.state.health();
         let changes = cx.store.subscribe();
         let conn = Connector {
             cfg: Arc::new(this.cfg.clone()),

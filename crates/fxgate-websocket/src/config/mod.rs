@@ -20,7 +20,7 @@ impl std::ops::Deref for Websockets {
 
 impl fxgate_config::Section for Websockets {
     fn validate(&self, _key: &str, cx: &mut fxgate_config::Check<'_>) {
-        let (users, config_dir) = (cx.users, cx.base_dir);
+        let (users, config_dir) = (cx.users, cx.config_dir);
         validate::validate(&self.0, users, config_dir, cx.errs());
     }
 }
@@ -101,6 +101,9 @@ pub struct WebSocketConfig {
     /// Largest reconnect delay in ms.
     #[serde(default = "reconnect_max_default")]
     pub reconnect_max_ms: u64,
+    /// The share of each reconnect delay taken off at random (0 to 1).
+    #[serde(default = "jitter_default")]
+    pub reconnect_jitter: f64,
     /// TLS (`ST_IotSocketTls`).
     #[serde(default)]
     pub tls: Option<WsTlsConfig>,
@@ -141,6 +144,9 @@ fn reconnect_default() -> u64 {
 }
 fn reconnect_max_default() -> u64 {
     60_000
+}
+fn jitter_default() -> f64 {
+    fxgate_core::BackoffSettings::DEFAULT_JITTER
 }
 
 /// TLS of a WebSocket client (`ST_IotSocketTls`).

@@ -80,6 +80,9 @@ pub(super) fn validate(list: &[WebSocketConfig], users: &[UserConfig], config_di
         if w.reconnect_min_ms < 10 || w.reconnect_max_ms < w.reconnect_min_ms {
             errs.push(Invalid::new(f("reconnect_min_ms"), "must be at least 10 ms and at most reconnect_max_ms"));
         }
+        if !(0.0..=1.0).contains(&w.reconnect_jitter) {
+            errs.push(Invalid::new(f("reconnect_jitter"), "must be 0 to 1 (the share of a delay taken off at random)"));
+        }
         if let Some(t) = &w.tls {
             let g = |k: &str| f(&format!("tls.{k}"));
             for (k, p) in [("ca", &t.ca), ("cert", &t.cert), ("key_file", &t.key_file), ("crl", &t.crl)] {

@@ -10,8 +10,8 @@ use crate::registry::{default_config, Config, DEFAULT_CONFIG};
 
 mod fx_remote;
 
-fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Vec<ConfigError>> {
-    fxgate_config::parse::<Config>(text, file, base_dir)
+fn parse(text: &str, file: &Path, config_dir: &Path) -> Result<Config, Vec<ConfigError>> {
+    fxgate_config::parse::<Config>(text, file, config_dir)
 }
 
 fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
