@@ -173,16 +173,16 @@ mod tests {
     #[test]
     fn claims_of_one_owner_share_a_line_exclusive_ones_do_not() {
         let mut c = Claims::default();
-        c.shared(Resource::Line("L".into()), "modbus client", "device[0].line".into());
-        c.shared(Resource::Line("L".into()), "modbus client", "device[1].line".into());
+        c.shared(Resource::Line("L".into()), "A client", "a[0].line".into());
+        c.shared(Resource::Line("L".into()), "A client", "a[1].line".into());
         let mut errs = Vec::new();
         resources(&c, &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
-        c.exclusive(Resource::Line("L".into()), "modbus server", "modbus_server[0].line".into());
+        c.exclusive(Resource::Line("L".into()), "B server", "b[0].line".into());
         resources(&c, &mut errs);
         assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].field, "modbus_server[0].line");
-        assert!(errs[0].message.contains("device[0].line"), "{}", errs[0].message);
+        assert_eq!(errs[0].field, "b[0].line");
+        assert!(errs[0].message.contains("a[0].line"), "{}", errs[0].message);
     }
 
     #[test]
@@ -198,13 +198,13 @@ mod tests {
     #[test]
     fn sources_are_unique_without_case_and_fxgate_is_reserved() {
         let mut k = Known::default();
-        k.source("Demo", "simulator[0].name".into());
-        k.source("demo", "device[0].name".into());
-        k.source("fxgate", "device[1].name".into());
-        k.source("", "device[2].name".into());
+        k.source("Demo", "s[0].name".into());
+        k.source("demo", "d[0].name".into());
+        k.source("fxgate", "d[1].name".into());
+        k.source("", "d[2].name".into());
         let mut errs = Vec::new();
         sources(&k, &mut errs);
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["device[0].name", "device[1].name"]);
+        assert_eq!(fields, ["d[0].name", "d[1].name"]);
     }
 }

@@ -12,7 +12,7 @@ pub struct ConfigError {
     pub line: usize,
     /// 1-based column, 0 if unknown.
     pub column: usize,
-    /// Dotted path of the field, e.g. `simulator[0].tags[1].name`; empty if none applies.
+    /// Dotted path of the field, e.g. `line[0].tls.my_key`; empty if none applies.
     pub field: String,
     /// What is wrong.
     pub message: String,

@@ -1,6 +1,6 @@
 //! `[[line]]`: TCP lines to field devices (seed 002, D2000 "TCP/IP-TCP" and
-//! "TCP/IP-TCP Redundant"). A line is the transport; a protocol (`[[device]]`,
-//! `[[modbus_server]]`, …) rides on it.
+//! "TCP/IP-TCP Redundant"). A line is the transport; the one protocol whose section claims
+//! it rides on it.
 
 use serde::{Deserialize, Serialize};
 

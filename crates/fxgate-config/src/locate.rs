@@ -1,4 +1,4 @@
-//! Maps between positions in a TOML text and field paths such as `simulator[0].tags[2].name`,
+//! Maps between positions in a TOML text and field paths such as `section[0].tags[2].name`,
 //! so that every configuration error names the file, line and field.
 
 use std::ops::Range;

@@ -23,7 +23,7 @@ pub trait Section {
     fn validate(&self, key: &str, cx: &mut Check<'_>);
 }
 
-/// A source: a folder of tags under `Objects` (a simulator, a device, an upstream server).
+/// A source: a folder of tags under `Objects` (a simulated or field device, an upstream server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeclaredSource {
     /// Its name (the folder name).
@@ -102,7 +102,7 @@ pub enum Resource {
 pub struct Claim {
     /// What is claimed.
     pub resource: Resource,
-    /// Who claims it: the protocol or part of the gateway (`modbus client`, `OPC UA server`).
+    /// Who claims it: the protocol or part of the gateway (`OPC UA server`, a protocol's client or server).
     pub owner: String,
     /// The field that claims it.
     pub field: String,

@@ -113,7 +113,7 @@ pub struct Declared {
 
 /// A source or sink, built from its configuration.
 pub trait Component: Send {
-    /// Kind of the component, for logs (`simulator`, `opcua_server`, …).
+    /// Kind of the component, for logs (`opcua_server`, a protocol's name, …).
     fn kind(&self) -> &'static str;
 
     /// Its configured name.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use opcua::types::{DataTypeId, Variant};
 
-/// OPC UA built-in types a simulated or device tag can have.
+/// OPC UA built-in types a source's tag can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub enum TagType {
     /// Boolean.

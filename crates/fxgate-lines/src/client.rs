@@ -1,6 +1,6 @@
 //! Client lines: connect to the configured addresses in turn.
 //!
-//! Alternating policy ([`LineClient::connect`], Modbus): one connection; every failed or
+//! Alternating policy ([`LineClient::connect`]): one connection; every failed or
 //! broken connection moves on to the next address of the cycle primary addresses →
 //! backup addresses → first primary address again (seed 002: "After all configured IP
 //! addresses are tried, it uses again the first"). So after a fail-over the line stays
