@@ -6,9 +6,9 @@
 //! The tables abbreviate some names: `E_INVALIDITEMID`, `E_INVALID_PID`,
 //! `E_BADRIGHTS`, `E_BADTYPE`, `E_RANGE`, `E_INVALIDHANDLE`,
 //! `E_UNKNOWNITEMID`, `E_NOTSUPPORTED` and `S_CLAMP` are no Windows codes;
-//! they are read as the `OPC_E_*` / `OPC_S_*` codes of `opcerror.h`.
+//! they are read as the `OPC_E_*` / `OPC_S_*` codes of OPC DA 3.00 (Data Access Custom Interface Standard).
 //! `E_OUTOFMEMORY`, `E_ACCESSDENIED`, `E_FAIL`, `DISP_E_TYPEMISMATCH` and
-//! `DISP_E_OVERFLOW` are the Windows codes of `winerror.h`.
+//! `DISP_E_OVERFLOW` are the Windows COM HRESULT codes.
 
 use std::fmt;
 
@@ -369,7 +369,7 @@ mod tests {
     ];
 
     /// Resolves a spec name: the exact name if it exists, otherwise the
-    /// `OPC_`-prefixed name (the tables' abbreviation of `opcerror.h` codes).
+    /// `OPC_`-prefixed name (the tables' abbreviation of OPC DA 3.00 error codes).
     fn da_named(name: &str) -> Hresult {
         Hresult::from_name(name)
             .or_else(|| Hresult::from_name(&format!("OPC_{name}")))
@@ -382,7 +382,7 @@ mod tests {
         StatusCode::from_category(sub)
     }
 
-    /// The values of `opcerror.h` / `winerror.h`.
+    /// The values of the OPC DA 3.00 error codes and the Windows COM HRESULTs.
     #[test]
     fn constants_are_the_header_values() {
         let expected: &[(&str, u32)] = &[

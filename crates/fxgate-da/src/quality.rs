@@ -96,7 +96,7 @@ impl From<StatusCodeLimit> for Limit {
 /// A 16-bit OPC DA quality word: low byte `QQSSSSLL`, high byte vendor specific.
 ///
 /// The associated constants are the standard `OPC_QUALITY_*` values of
-/// `opcda.h` (primary quality and sub-status, limit `OPC_LIMIT_OK`, vendor 0).
+/// OPC DA 3.00 (Data Access Custom Interface Standard) (primary quality and sub-status, limit `OPC_LIMIT_OK`, vendor 0).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct DaQuality(pub u16);
 
@@ -405,7 +405,7 @@ mod tests {
         ("Bad_WaitingForInitialData", "WAITING_FOR_INITIAL_DATA"),
     ];
 
-    /// The `OPC_QUALITY_*` suffixes with their `opcda.h` values.
+    /// The `OPC_QUALITY_*` suffixes with their OPC DA 3.00 (Data Access Custom Interface Standard) values.
     const DA_NAMES: &[(&str, u16)] = &[
         ("BAD", 0x00),
         ("CONFIG_ERROR", 0x04),

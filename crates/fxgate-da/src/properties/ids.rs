@@ -5,39 +5,39 @@
 
 use crate::types::VarType;
 
-/// `OPC_PROPERTY_DATATYPE` (opcda.h): Item Canonical DataType.
+/// `OPC_PROPERTY_DATATYPE` (OPC DA 3.00): Item Canonical DataType.
 pub const DATATYPE: u32 = 1;
-/// `OPC_PROPERTY_VALUE` (opcda.h): Item Value.
+/// `OPC_PROPERTY_VALUE` (OPC DA 3.00): Item Value.
 pub const VALUE: u32 = 2;
-/// `OPC_PROPERTY_QUALITY` (opcda.h): Item Quality.
+/// `OPC_PROPERTY_QUALITY` (OPC DA 3.00): Item Quality.
 pub const QUALITY: u32 = 3;
-/// `OPC_PROPERTY_TIMESTAMP` (opcda.h): Item Timestamp.
+/// `OPC_PROPERTY_TIMESTAMP` (OPC DA 3.00): Item Timestamp.
 pub const TIMESTAMP: u32 = 4;
-/// `OPC_PROPERTY_ACCESS_RIGHTS` (opcda.h): Item Access Rights.
+/// `OPC_PROPERTY_ACCESS_RIGHTS` (OPC DA 3.00): Item Access Rights.
 pub const ACCESS_RIGHTS: u32 = 5;
-/// `OPC_PROPERTY_SCAN_RATE` (opcda.h): Server Scan Rate.
+/// `OPC_PROPERTY_SCAN_RATE` (OPC DA 3.00): Server Scan Rate.
 pub const SCAN_RATE: u32 = 6;
-/// `OPC_PROPERTY_EU_TYPE` (opcda.h): Item EU Type.
+/// `OPC_PROPERTY_EU_TYPE` (OPC DA 3.00): Item EU Type.
 pub const EU_TYPE: u32 = 7;
-/// `OPC_PROPERTY_EU_INFO` (opcda.h): Item EU Info.
+/// `OPC_PROPERTY_EU_INFO` (OPC DA 3.00): Item EU Info.
 pub const EU_INFO: u32 = 8;
-/// `OPC_PROPERTY_EU_UNITS` (opcda.h): EU Units.
+/// `OPC_PROPERTY_EU_UNITS` (OPC DA 3.00): EU Units.
 pub const EU_UNITS: u32 = 100;
-/// `OPC_PROPERTY_DESCRIPTION` (opcda.h): Item Description.
+/// `OPC_PROPERTY_DESCRIPTION` (OPC DA 3.00): Item Description.
 pub const DESCRIPTION: u32 = 101;
-/// `OPC_PROPERTY_HIGH_EU` (opcda.h): High EU.
+/// `OPC_PROPERTY_HIGH_EU` (OPC DA 3.00): High EU.
 pub const HIGH_EU: u32 = 102;
-/// `OPC_PROPERTY_LOW_EU` (opcda.h): Low EU.
+/// `OPC_PROPERTY_LOW_EU` (OPC DA 3.00): Low EU.
 pub const LOW_EU: u32 = 103;
-/// `OPC_PROPERTY_HIGH_IR` (opcda.h): High Instrument Range.
+/// `OPC_PROPERTY_HIGH_IR` (OPC DA 3.00): High Instrument Range.
 pub const HIGH_IR: u32 = 104;
-/// `OPC_PROPERTY_LOW_IR` (opcda.h): Low Instrument Range.
+/// `OPC_PROPERTY_LOW_IR` (OPC DA 3.00): Low Instrument Range.
 pub const LOW_IR: u32 = 105;
-/// `OPC_PROPERTY_CLOSE_LABEL` (opcda.h): Contact Close Label.
+/// `OPC_PROPERTY_CLOSE_LABEL` (OPC DA 3.00): Contact Close Label.
 pub const CLOSE_LABEL: u32 = 106;
-/// `OPC_PROPERTY_OPEN_LABEL` (opcda.h): Contact Open Label.
+/// `OPC_PROPERTY_OPEN_LABEL` (OPC DA 3.00): Contact Open Label.
 pub const OPEN_LABEL: u32 = 107;
-/// `OPC_PROPERTY_TIMEZONE` (opcda.h): Item Timezone.
+/// `OPC_PROPERTY_TIMEZONE` (OPC DA 3.00): Item Timezone.
 pub const TIMEZONE: u32 = 108;
 /// UA BuiltIn Type (OPC 10000-8 A.4.2, "New Properties").
 pub const UA_BUILTIN_TYPE: u32 = 610;
@@ -53,7 +53,7 @@ pub const UA_DESCRIPTION: u32 = 614;
 /// Every property the Proxy gives an item: `(property ID, name, canonical VARIANT type)`,
 /// in ID order.
 ///
-/// Rows 1–108: opcda.h (`OPC_PROPERTY_*`, `OPC_PROPERTY_DESC_*`) with the types of the DA
+/// Rows 1–108: OPC DA 3.00 (`OPC_PROPERTY_*`, `OPC_PROPERTY_DESC_*`) with the types of the DA
 /// property table; the UA source of each is A.4.2 / Table A.31 (see the [module](super)
 /// documentation). Rows 610–614: names from A.4.2, types from the OPC Foundation sample
 /// proxy. Item Value (2) is `VT_VARIANT`: its value has the item's own type.
@@ -82,16 +82,16 @@ pub const PROPERTIES: [(u32, &str, VarType); 22] = [
     (UA_DESCRIPTION, "UA Description", VarType::VT_BSTR),  // Description
 ];
 
-/// `OPC_READABLE` (opcda.h): the item can be read.
+/// `OPC_READABLE` (OPC DA 3.00): the item can be read.
 pub const OPC_READABLE: i32 = 1;
-/// `OPC_WRITEABLE` (opcda.h): the item can be written.
+/// `OPC_WRITEABLE` (OPC DA 3.00): the item can be written.
 pub const OPC_WRITEABLE: i32 = 2;
 
-/// `OPC_NOENUM` (opcda.h `OPCEUTYPE`): no engineering units.
+/// `OPC_NOENUM` (OPC DA 3.00 `OPCEUTYPE`): no engineering units.
 pub const OPC_NOENUM: i32 = 0;
-/// `OPC_ANALOG` (opcda.h `OPCEUTYPE`): analog, with a High/Low EU range.
+/// `OPC_ANALOG` (OPC DA 3.00 `OPCEUTYPE`): analog, with a High/Low EU range.
 pub const OPC_ANALOG: i32 = 1;
-/// `OPC_ENUMERATED` (opcda.h `OPCEUTYPE`): enumerated, with a list of strings.
+/// `OPC_ENUMERATED` (OPC DA 3.00 `OPCEUTYPE`): enumerated, with a list of strings.
 pub const OPC_ENUMERATED: i32 = 2;
 
 /// MinimumSamplingInterval "Indeterminate" (OPC 10000-3 5.6.2): the Server Scan Rate of

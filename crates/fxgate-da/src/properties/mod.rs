@@ -10,7 +10,7 @@
 //! # Sources
 //!
 //! [`PROPERTIES`] lists every property this module can produce. IDs, names and VARIANT
-//! types of 1–8 and 100–108 are the standard OPC DA property set (`opcda.h`,
+//! types of 1–8 and 100–108 are the standard OPC DA property set (OPC DA 3.00 (Data Access Custom Interface Standard),
 //! `OPC_PROPERTY_*` / `OPC_PROPERTY_DESC_*`). 610–614 are defined only by their
 //! *meaning* in A.4.2 ("New Properties"); their VARIANT types (`VT_I4`, `VT_BSTR`,
 //! `VT_I4`, `VT_BSTR`, `VT_BSTR`) are those of the OPC Foundation sample proxy
