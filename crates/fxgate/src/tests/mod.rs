@@ -8,6 +8,7 @@ use fxgate_upstream::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
 
 use crate::registry::{default_config, Config, DEFAULT_CONFIG};
 
+mod claims;
 mod fx_remote;
 
 fn parse(text: &str, file: &Path, config_dir: &Path) -> Result<Config, Vec<ConfigError>> {
