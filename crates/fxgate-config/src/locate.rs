@@ -146,13 +146,13 @@ mod tests {
 
     #[test]
     fn finds_fields_and_lines() {
-        let text = "[server]\nport = 1\n\n[[simulator]]\nname = \"A\"\n[[simulator.tags]]\nname = \"x\"\n";
+        let text = "[server]\nport = 1\n\n[[source]]\nname = \"A\"\n[[source.tags]]\nname = \"x\"\n";
         let l = Locator::new(text);
-        let off = l.offset_of("simulator[0].tags[0].name").unwrap();
+        let off = l.offset_of("source[0].tags[0].name").unwrap();
         assert_eq!(l.line_col(off).0, 7);
         assert_eq!(l.field_at(text.find("1\n").unwrap()), Some("server.port"));
         // a missing field falls back to its table
-        let off = l.offset_of("simulator[0].tags[0].type").unwrap();
+        let off = l.offset_of("source[0].tags[0].type").unwrap();
         assert_eq!(l.line_col(off).0, 6);
     }
 }

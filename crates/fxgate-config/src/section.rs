@@ -23,7 +23,7 @@ pub trait Section {
     fn validate(&self, key: &str, cx: &mut Check<'_>);
 }
 
-/// A source: a folder of tags under `Objects` (a simulated or field device, an upstream server).
+/// A source: a folder of tags under `Objects` (a device of any protocol, an upstream server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeclaredSource {
     /// Its name (the folder name).

@@ -1,5 +1,5 @@
 //! Core of fxgate: the tag store that sits between sources (devices, upstream
-//! servers, simulated devices) and sinks (the OPC UA server, WebSocket, …), and the
+//! servers) and sinks (the OPC UA server, WebSocket, …), and the
 //! component traits that the topology wires together.
 //!
 //! Data flows `sources → tag store → sinks`; writes flow back from a sink through

@@ -1,6 +1,6 @@
 //! DeviceHealth of an AutomationComponent's Assets from the sources it stands for
 //! (`[[fx.automation_component]] sources`): FAILURE while a source has lost communication — a
-//! simulator's or device's tags are Bad_NoCommunication (or another communication error), an
+//! device's tags are Bad_NoCommunication (or another communication error), an
 //! upstream server is not Connected — NORMAL otherwise. The component's AggregatedDeviceHealth
 //! follows (§6.2.2: DeviceFailure).
 
@@ -27,7 +27,7 @@ pub fn is_lost(status: StatusCode) -> bool {
     )
 }
 
-/// The sources of each component: the tags of its simulators and devices, and its upstream
+/// The sources of each component: the tags of its devices, and its upstream
 /// servers.
 #[derive(Clone, Default)]
 pub struct SourceTags {

@@ -31,7 +31,7 @@ pub struct FxConfig {
 pub struct AutomationComponentConfig {
     /// BrowseName under FxRoot.
     pub name: String,
-    /// The sources (simulators, devices, upstream servers) this component stands for: while one
+    /// The sources (devices of any protocol, upstream servers) this component stands for: while one
     /// of them has lost communication, its Assets report DeviceHealth FAILURE.
     pub sources: Vec<String>,
     /// ComponentCapabilities.MaxConnections (connection endpoints in all); 0 = not limited.

@@ -17,7 +17,7 @@ pub(super) fn validate(fx: &FxConfig, known: &Known, errs: &mut Vec<Invalid>) {
             if !known.has_source(s) {
                 errs.push(Invalid::new(
                     f(&format!("sources[{j}]")),
-                    format!("no simulator, device or upstream is named `{s}`"),
+                    format!("no source (device or upstream, a folder under Objects) is named `{s}`"),
                 ));
             }
         }
