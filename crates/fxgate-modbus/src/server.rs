@@ -300,9 +300,23 @@ impl Component for ModbusServerLine {
             let line_name = this.line.name.clone();
             let service = Arc::new(Service { store, tables, units, serve_bad, status });
             let task = async move {
+                // The connections are this component's tasks too: joined, not detached.
+                let mut connections = tokio::task::JoinSet::new();
                 loop {
                     let (tcp, peer) = tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = shutdown.cancelled() => {
+                            let drain = async { while connections.join_next().await.is_some() {} };
+                            if tokio::time::timeout(std::time::Duration::from_secs(2), drain).await.is_err() {
+                                connections.abort_all();
+                            }
+                            return Ok(());
+                        }
+                        Some(ended) = connections.join_next() => {
+                            if let Err(e) = ended {
+                                tracing::error!(line = %line_name, error = %e, "a Modbus connection task ended abnormally");
+                            }
+                            continue;
+                        }
                         a = listener.accept() => match a {
                             Ok(a) => a,
                             Err(e) => {
@@ -315,7 +329,7 @@ impl Component for ModbusServerLine {
                     };
                     tracing::debug!(line = %line_name, %peer, "Modbus client connected");
                     let stream = server.wrap(tcp, peer);
-                    tokio::spawn(serve_connection(service.clone(), stream, peer, line_name.clone(), shutdown.clone()));
+                    connections.spawn(serve_connection(service.clone(), stream, peer, line_name.clone(), shutdown.clone()));
                 }
             }
             .boxed();
