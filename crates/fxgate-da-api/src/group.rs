@@ -50,35 +50,71 @@ pub async fn subscribe(State(api): State<Api>, headers: HeaderMap, ws: WebSocket
     }))
 }
 
-async fn send(socket: &mut WebSocket, v: Value) -> Result<(), String> {
-    socket
-        .send(Message::Text(v.to_string().into()))
-        .await
-        .map_err(|e| e.to_string())
+/// Why a group request is refused; the Display text is the `detail` of the error message
+/// sent to the client (with `E_INVALIDARG`, OPC 10000-8 A.4.5).
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    /// The first message is not a text frame.
+    #[error("the first message must be a JSON text")]
+    NotText,
+    /// The first message is not a group request.
+    #[error("bad group request: {0}")]
+    BadRequest(serde_json::Error),
+    /// No items, or an update rate that is negative or not a number.
+    #[error("give items and an update_rate_ms >= 0")]
+    ItemsOrRate,
+    /// A percent deadband outside 0 to 100.
+    #[error("percent_deadband must be 0 to 100")]
+    Deadband,
 }
 
-async fn refuse(socket: &mut WebSocket, detail: String) -> Result<(), String> {
+/// Why a group socket ended other than by the client closing it (logged at debug).
+#[derive(Debug, thiserror::Error)]
+enum GroupError {
+    /// Writing to the socket failed.
+    #[error(transparent)]
+    Send(#[from] axum::Error),
+    /// The group request was refused (and the client told why).
+    #[error(transparent)]
+    Refused(Refusal),
+    /// No group request within 30 s, or the socket ended first.
+    #[error("no group request")]
+    NoRequest,
+    /// The server refused CreateSubscription.
+    #[error("CreateSubscription: {0}")]
+    CreateSubscription(opcua::types::Error),
+    /// The server refused CreateMonitoredItems.
+    #[error("CreateMonitoredItems: {0}")]
+    CreateMonitoredItems(opcua::types::Error),
+}
+
+async fn send(socket: &mut WebSocket, v: Value) -> Result<(), axum::Error> {
+    socket.send(Message::Text(v.to_string().into())).await
+}
+
+async fn refuse(socket: &mut WebSocket, refusal: Refusal) -> Result<(), GroupError> {
+    let detail = refusal.to_string();
     send(socket, json!({"type": "error", "error": hresult_name(Hresult::E_INVALIDARG), "detail": detail})).await?;
     let _ = socket.send(Message::Close(None)).await;
-    Err(detail)
+    Err(GroupError::Refused(refusal))
 }
 
-async fn run_group(mut socket: WebSocket, api_session: ApiSession) -> Result<(), String> {
+async fn run_group(mut socket: WebSocket, api_session: ApiSession) -> Result<(), GroupError> {
     let ApiSession { session, ns } = api_session;
     let first = match tokio::time::timeout(Duration::from_secs(30), socket.recv()).await {
         Ok(Some(Ok(Message::Text(t)))) => t,
-        Ok(Some(Ok(_))) => return refuse(&mut socket, "the first message must be a JSON text".into()).await,
-        _ => return Err("no group request".into()),
+        Ok(Some(Ok(_))) => return refuse(&mut socket, Refusal::NotText).await,
+        _ => return Err(GroupError::NoRequest),
     };
     let req: GroupRequest = match serde_json::from_str(first.as_str()) {
         Ok(r) => r,
-        Err(e) => return refuse(&mut socket, format!("bad group request: {e}")).await,
+        Err(e) => return refuse(&mut socket, Refusal::BadRequest(e)).await,
     };
     if req.items.is_empty() || !(req.update_rate_ms.is_finite() && req.update_rate_ms >= 0.0) {
-        return refuse(&mut socket, "give items and an update_rate_ms >= 0".into()).await;
+        return refuse(&mut socket, Refusal::ItemsOrRate).await;
     }
     if !(0.0..=100.0).contains(&req.percent_deadband) {
-        return refuse(&mut socket, "percent_deadband must be 0 to 100".into()).await;
+        return refuse(&mut socket, Refusal::Deadband).await;
     }
 
     let (tx, mut rx) = mpsc::channel::<(u32, DataValue)>(QUEUE);
@@ -91,7 +127,7 @@ async fn run_group(mut socket: WebSocket, api_session: ApiSession) -> Result<(),
     let sub = session
         .create_subscription(rate, 600, 20, 0, 0, true, callback)
         .await
-        .map_err(|e| format!("CreateSubscription: {e}"))?;
+        .map_err(GroupError::CreateSubscription)?;
     let revised = {
         let state = session.subscription_state().lock();
         state.get(sub).map(|s| s.publishing_interval().as_millis() as u64)
@@ -110,7 +146,7 @@ async fn serve_group(
     req: &GroupRequest,
     revised_rate: Option<u64>,
     rx: &mut mpsc::Receiver<(u32, DataValue)>,
-) -> Result<(), String> {
+) -> Result<(), GroupError> {
     let mut statuses: Vec<Option<Hresult>> = vec![None; req.items.len()];
     let mut creates = Vec::new();
     for (i, id) in req.items.iter().enumerate() {
@@ -150,7 +186,7 @@ async fn serve_group(
             creates.iter().map(|(i, n)| request(*i, n, req.percent_deadband)).collect(),
         )
         .await
-        .map_err(|e| format!("CreateMonitoredItems: {e}"))?;
+        .map_err(GroupError::CreateMonitoredItems)?;
     // Deadband applies to analog items only (A.4.5): the others are monitored without it.
     let mut retry = Vec::new();
     for ((i, node), c) in creates.iter().zip(&created) {
@@ -174,7 +210,7 @@ async fn serve_group(
         let again = session
             .create_monitored_items(sub, TimestampsToReturn::Both, retry.iter().map(|(i, n)| request(*i, n, 0.0)).collect())
             .await
-            .map_err(|e| format!("CreateMonitoredItems: {e}"))?;
+            .map_err(GroupError::CreateMonitoredItems)?;
         for ((i, _), c) in retry.iter().zip(&again) {
             statuses[*i] = Some(if c.result.status_code.is_good() {
                 Hresult::S_OK

@@ -18,4 +18,4 @@ mod sessions;
 
 pub use handlers::router;
 pub use ns_map::ComAlias;
-pub use sessions::{InternalClient, SessionError};
+pub use sessions::{ClientError, InternalClient, SessionError, TrustError};

@@ -2,7 +2,7 @@
 //! created on first use and kept while it lives.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +27,76 @@ pub enum SessionError {
     Refused(StatusCode),
     /// The server could not be reached or the session failed otherwise.
     Unavailable(String),
+}
+
+/// Why [`InternalClient::new`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The client's application certificate could not be loaded or created.
+    #[error("client certificate: {0}")]
+    Certificate(#[source] fxgate_pki::PkiError),
+    /// The client and server certificates could not be placed in each other's trusted folders.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    /// async-opcua refused the client configuration (its messages, in order).
+    #[error("internal OPC UA client: {}", .0.join("; "))]
+    Config(Vec<String>),
+}
+
+/// Why a certificate could not be made trusted by the other side (the PKI folder layout
+/// async-opcua reads, `trusted/` and `rejected/`).
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The certificate could not be read.
+    #[error("certificate {}: {reason}", .path.display())]
+    ReadCertificate {
+        /// The certificate file.
+        path: PathBuf,
+        /// async-opcua's reason.
+        reason: String,
+    },
+    /// The `trusted/` folder could not be created.
+    #[error("{}: {source}", .path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The certificate could not be copied into `trusted/`.
+    #[error("{}: {source}", .path.display())]
+    Copy {
+        /// The copy that was to be written.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The certificate could not be removed from `rejected/`.
+    #[error("{}: {source}", .path.display())]
+    Remove {
+        /// The rejected copy.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Why the server's namespace translation could not be made (the NamespaceArray of
+/// the Server Object, OPC 10000-5 §8.3.2, against the persisted namespace table).
+#[derive(Debug, thiserror::Error)]
+enum NamespaceMapError {
+    /// Reading `Server.NamespaceArray` failed.
+    #[error("reading the NamespaceArray: {0}")]
+    Read(#[source] opcua::types::Error),
+    /// The NamespaceArray's value is not an array of strings.
+    #[error("the server's NamespaceArray is not an array of strings")]
+    NotStrings,
+    /// A thread panicked holding the namespace table.
+    #[error("namespace table lock poisoned")]
+    Poisoned,
+    /// The namespace table could not be extended.
+    #[error(transparent)]
+    Table(#[from] fxgate_core::NamespaceError),
 }
 
 /// Who the HTTP caller is.
@@ -76,10 +146,9 @@ impl InternalClient {
         url: String,
         namespaces: SharedNamespaceTable,
         aliases: Vec<ComAlias>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientError> {
         let pki = data_dir.join(fxgate_pki::CLIENT_PKI);
-        let (cert, uri) =
-            fxgate_pki::ensure_client_certificate(data_dir).map_err(|e| format!("client certificate: {e}"))?;
+        let (cert, uri) = fxgate_pki::ensure_client_certificate(data_dir).map_err(ClientError::Certificate)?;
         trust_each_other(data_dir, &cert.cert_path)?;
         let client = ClientBuilder::new()
             .application_name("fxgate client")
@@ -93,7 +162,7 @@ impl InternalClient {
             .request_timeout(Duration::from_secs(10))
             .session_timeout(120_000)
             .client()
-            .map_err(|e| format!("internal OPC UA client: {}", e.join("; ")))?;
+            .map_err(ClientError::Config)?;
         Ok(Self {
             client: Mutex::new(client),
             url,
@@ -169,7 +238,7 @@ impl InternalClient {
             Ok((ns, len)) => (Arc::new(ns), len),
             Err(e) => {
                 event_loop.abort();
-                return Err(SessionError::Unavailable(e));
+                return Err(SessionError::Unavailable(e.to_string()));
             }
         };
         let api = ApiSession { session, ns };
@@ -195,7 +264,7 @@ impl InternalClient {
 
     /// `session` of `who` with a new namespace translation, which replaces the cached one.
     async fn refresh(&self, who: &Identity, session: Arc<Session>) -> Result<ApiSession, SessionError> {
-        let (ns, table_len) = self.namespace_map(&session).await.map_err(SessionError::Unavailable)?;
+        let (ns, table_len) = self.namespace_map(&session).await.map_err(|e| SessionError::Unavailable(e.to_string()))?;
         let api = ApiSession {
             session,
             ns: Arc::new(ns),
@@ -217,7 +286,7 @@ impl InternalClient {
 
     /// Reads the server's NamespaceArray, appends what is new to the persisted table and
     /// returns the translation with the table's length.
-    async fn namespace_map(&self, session: &Session) -> Result<(NsMap, usize), String> {
+    async fn namespace_map(&self, session: &Session) -> Result<(NsMap, usize), NamespaceMapError> {
         let read = ReadValueId {
             node_id: VariableId::Server_NamespaceArray.into(),
             attribute_id: AttributeId::Value as u32,
@@ -226,7 +295,7 @@ impl InternalClient {
         let dv = session
             .read(&[read], TimestampsToReturn::Neither, 0.0)
             .await
-            .map_err(|e| format!("reading the NamespaceArray: {e}"))?
+            .map_err(NamespaceMapError::Read)?
             .pop()
             .and_then(|d| d.value);
         let server: Vec<String> = match dv {
@@ -238,17 +307,11 @@ impl InternalClient {
                     other => other.to_string(),
                 })
                 .collect(),
-            _ => return Err("the server's NamespaceArray is not an array of strings".into()),
+            _ => return Err(NamespaceMapError::NotStrings),
         };
-        let mut table = self
-            .namespaces
-            .lock()
-            .map_err(|_| "namespace table lock poisoned".to_string())?;
+        let mut table = self.namespaces.lock().map_err(|_| NamespaceMapError::Poisoned)?;
         // Holes in the NamespaceArray ("": table entries of upstreams not served now) are not namespaces.
-        if table
-            .ensure(server.iter().map(String::as_str).filter(|u| !u.is_empty()))
-            .map_err(|e| e.to_string())?
-        {
+        if table.ensure(server.iter().map(String::as_str).filter(|u| !u.is_empty()))? {
             tracing::info!(namespaces = table.uris().len(), "namespace table extended");
         }
         Ok((NsMap::new(&server, &table, &self.aliases), table.uris().len()))
@@ -258,7 +321,7 @@ impl InternalClient {
 /// Makes the internal client and the gateway's own server trust each other: the client
 /// certificate goes into the server's `trusted/`, the server certificate into the client
 /// PKI's `trusted/` (and out of its `rejected/`), under the names async-opcua looks for.
-fn trust_each_other(data_dir: &Path, client_cert: &Path) -> Result<(), String> {
+fn trust_each_other(data_dir: &Path, client_cert: &Path) -> Result<(), TrustError> {
     let server_pki = data_dir.join(fxgate_pki::SERVER_PKI);
     let client_pki = data_dir.join(fxgate_pki::CLIENT_PKI);
     place(client_cert, &server_pki)?;
@@ -266,19 +329,22 @@ fn trust_each_other(data_dir: &Path, client_cert: &Path) -> Result<(), String> {
 }
 
 /// Puts the certificate at `cert_path` into `<pki>/trusted/` and removes it from `<pki>/rejected/`.
-fn place(cert_path: &Path, pki: &Path) -> Result<(), String> {
+fn place(cert_path: &Path, pki: &Path) -> Result<(), TrustError> {
     use opcua::crypto::CertificateStore;
-    let cert = CertificateStore::read_cert(cert_path).map_err(|e| format!("certificate {}: {e}", cert_path.display()))?;
+    let cert = CertificateStore::read_cert(cert_path).map_err(|reason| TrustError::ReadCertificate {
+        path: cert_path.to_path_buf(),
+        reason,
+    })?;
     let name = CertificateStore::cert_file_name(&cert);
     let trusted = pki.join("trusted");
-    std::fs::create_dir_all(&trusted).map_err(|e| format!("{}: {e}", trusted.display()))?;
+    std::fs::create_dir_all(&trusted).map_err(|source| TrustError::CreateDir { path: trusted.clone(), source })?;
     let target = trusted.join(&name);
     if !target.exists() {
-        std::fs::copy(cert_path, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+        std::fs::copy(cert_path, &target).map_err(|source| TrustError::Copy { path: target.clone(), source })?;
     }
     let rejected = pki.join("rejected").join(&name);
     if rejected.exists() {
-        std::fs::remove_file(&rejected).map_err(|e| format!("{}: {e}", rejected.display()))?;
+        std::fs::remove_file(&rejected).map_err(|source| TrustError::Remove { path: rejected.clone(), source })?;
     }
     Ok(())
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 use fxgate_config::TlsConfig;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{Ssl, SslConnector, SslContext, SslContextBuilder, SslMethod, SslVerifyMode, SslVersion};
-use openssl::x509::X509;
+use openssl::error::ErrorStack;
+use openssl::x509::{X509VerifyResult, X509};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
@@ -184,7 +185,7 @@ impl LineTls {
         conf.set_verify_hostname(false);
         conf.set_use_server_name_indication(sni.is_some());
         let ssl = conf.into_ssl(sni.unwrap_or("")).map_err(|e| hs(e.to_string()))?;
-        handshake(ssl, tcp, false, timeout).await.map_err(hs)
+        handshake(ssl, tcp, false, timeout).await.map_err(|e| hs(e.to_string()))
     }
 
     /// Runs the server handshake over an accepted `tcp`.
@@ -192,7 +193,7 @@ impl LineTls {
         let hs = |reason: String| LineError::Handshake { peer: peer.to_string(), reason };
         let ctx = self.server.as_ref().ok_or_else(|| hs("not a server TLS configuration".into()))?;
         let ssl = Ssl::new(ctx).map_err(|e| hs(e.to_string()))?;
-        handshake(ssl, tcp, true, timeout).await.map_err(hs)
+        handshake(ssl, tcp, true, timeout).await.map_err(|e| hs(e.to_string()))
     }
 }
 
@@ -209,8 +210,32 @@ pub fn set_psk_client(b: &mut SslContextBuilder, identity: Vec<u8>, key: Vec<u8>
     });
 }
 
-async fn handshake(ssl: Ssl, tcp: TcpStream, server: bool, timeout: Duration) -> Result<LineStream, String> {
-    let mut stream = SslStream::new(ssl, tcp).map_err(|e| e.to_string())?;
+/// Why a TLS handshake over an open TCP connection failed; the reason of
+/// [`LineError::Handshake`].
+#[derive(Debug, thiserror::Error)]
+enum HandshakeError {
+    /// The TLS stream could not be set up over the connection.
+    #[error(transparent)]
+    Setup(ErrorStack),
+    /// The peer did not complete the handshake in time.
+    #[error("no handshake within {} ms", .0.as_millis())]
+    Timeout(Duration),
+    /// The handshake failed (e.g. wrong pre-shared key, no common protocol version).
+    #[error(transparent)]
+    Failed(openssl::ssl::Error),
+    /// The handshake failed because certificate verification (RFC 5280 path validation)
+    /// did not succeed.
+    #[error("{error} (certificate: {})", .verify.error_string())]
+    Certificate {
+        /// OpenSSL's error.
+        error: openssl::ssl::Error,
+        /// The verification result.
+        verify: X509VerifyResult,
+    },
+}
+
+async fn handshake(ssl: Ssl, tcp: TcpStream, server: bool, timeout: Duration) -> Result<LineStream, HandshakeError> {
+    let mut stream = SslStream::new(ssl, tcp).map_err(HandshakeError::Setup)?;
     let fut = async {
         let mut pinned = std::pin::Pin::new(&mut stream);
         if server {
@@ -220,13 +245,13 @@ async fn handshake(ssl: Ssl, tcp: TcpStream, server: bool, timeout: Duration) ->
         }
     };
     match tokio::time::timeout(timeout, fut).await {
-        Err(_) => Err(format!("no handshake within {} ms", timeout.as_millis())),
-        Ok(Err(e)) => {
+        Err(_) => Err(HandshakeError::Timeout(timeout)),
+        Ok(Err(error)) => {
             let verify = stream.ssl().verify_result();
-            if verify != openssl::x509::X509VerifyResult::OK {
-                Err(format!("{e} (certificate: {})", verify.error_string()))
+            if verify != X509VerifyResult::OK {
+                Err(HandshakeError::Certificate { error, verify })
             } else {
-                Err(e.to_string())
+                Err(HandshakeError::Failed(error))
             }
         }
         Ok(Ok(())) => Ok(LineStream::Tls(Box::new(stream))),

@@ -47,7 +47,7 @@ pub enum SetupError {
         /// The map entry.
         index: usize,
         /// Why.
-        reason: String,
+        reason: crate::config::address::AddressError,
     },
     /// The line could not be set up (TLS files, addresses).
     #[error("line `{line}`: {reason}")]

@@ -285,7 +285,7 @@ impl Component for ModbusServerLine {
                     .store
                     .id_of(&m.tag)
                     .ok_or_else(|| BuildError::protocol(SetupError::UnknownTag { server: this.server.name.clone(), index: j, tag: m.tag.clone() }))?;
-                let addr = Address::parse(&m.address).map_err(|e| BuildError::protocol(SetupError::Address { index: j, reason: e.to_string() }))?;
+                let addr = Address::parse(&m.address).map_err(|e| BuildError::protocol(SetupError::Address { index: j, reason: e }))?;
                 tables.add(Entry { tag, addr, enc: m.encoding() });
             }
             let server = LineServer::new(this.line.clone(), &this.config_dir, this.status.clone())

@@ -9,6 +9,17 @@ use opcua::client::ClientBuilder;
 use opcua::server::ServerInfo;
 use tokio_util::sync::CancellationToken;
 
+/// Why one registration (RegisterServer, OPC 10000-4 §5.4.5) with the discovery server failed.
+#[derive(Debug, thiserror::Error)]
+enum RegisterError {
+    /// GetEndpoints found no endpoint of the discovery server the client can use.
+    #[error("no usable endpoint: {0}")]
+    Endpoint(opcua::types::Error),
+    /// The discovery server refused RegisterServer (or the call failed).
+    #[error("RegisterServer failed: {0}")]
+    Register(opcua::types::Error),
+}
+
 /// Registers `info`'s application with `lds_url` every `interval` until `shutdown`.
 pub async fn register_periodically(
     info: Arc<ServerInfo>,
@@ -49,14 +60,11 @@ pub async fn register_periodically(
         // online while running, offline once on shutdown.
         server.is_online = online;
         let result = async {
-            let endpoint = client
-                .get_best_endpoint(&lds_url)
-                .await
-                .map_err(|e| format!("no usable endpoint: {e}"))?;
+            let endpoint = client.get_best_endpoint(&lds_url).await.map_err(RegisterError::Endpoint)?;
             client
                 .register_server(&lds_url, &endpoint, server)
                 .await
-                .map_err(|e| format!("RegisterServer failed: {e}"))
+                .map_err(RegisterError::Register)
         };
         let limit = Duration::from_secs(if online { 30 } else { 3 });
         let outcome = tokio::time::timeout(limit, result).await;

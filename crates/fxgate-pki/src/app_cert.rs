@@ -106,34 +106,50 @@ pub fn ensure_application_certificate(
     Ok(app_cert)
 }
 
+/// Why existing certificate and key files are not used (and are replaced by new ones).
+#[derive(Debug, thiserror::Error)]
+enum UnusableFiles {
+    /// One of the two files does not exist.
+    #[error("{} is missing", .0.display())]
+    Missing(PathBuf),
+    /// The certificate file does not hold a certificate.
+    #[error(transparent)]
+    Certificate(PkiError),
+    /// The key file does not hold a PEM RSA private key.
+    #[error("{} is not a PEM RSA private key", .0.display())]
+    NotAKey(PathBuf),
+    /// The key is not the certificate's: a signature made with it does not verify.
+    #[error("{} does not belong to {}", .key.display(), .cert.display())]
+    Mismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+    },
+}
+
 /// Reads an existing certificate and key. Outer error: I/O failure that must not be papered
 /// over; inner error: the files are missing, unparsable or do not belong together.
-fn load_existing(cert_path: &Path, key_path: &Path) -> Result<Result<X509, String>, PkiError> {
+fn load_existing(cert_path: &Path, key_path: &Path) -> Result<Result<X509, UnusableFiles>, PkiError> {
     let Some(cert_bytes) = read_optional(cert_path)? else {
-        return Ok(Err(format!("{} is missing", cert_path.display())));
+        return Ok(Err(UnusableFiles::Missing(cert_path.to_path_buf())));
     };
     let Some(key_bytes) = read_optional(key_path)? else {
-        return Ok(Err(format!("{} is missing", key_path.display())));
+        return Ok(Err(UnusableFiles::Missing(key_path.to_path_buf())));
     };
     let cert = match parse_cert(cert_path, &cert_bytes) {
         Ok(cert) => cert,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Err(UnusableFiles::Certificate(e))),
     };
     let key = match PrivateKey::from_pem(&key_bytes) {
         Ok(key) => key,
-        Err(_) => {
-            return Ok(Err(format!(
-                "{} is not a PEM RSA private key",
-                key_path.display()
-            )))
-        }
+        Err(_) => return Ok(Err(UnusableFiles::NotAKey(key_path.to_path_buf()))),
     };
     if !key_matches_cert(&key, &cert) {
-        return Ok(Err(format!(
-            "{} does not belong to {}",
-            key_path.display(),
-            cert_path.display()
-        )));
+        return Ok(Err(UnusableFiles::Mismatch {
+            key: key_path.to_path_buf(),
+            cert: cert_path.to_path_buf(),
+        }));
     }
     Ok(Ok(cert))
 }

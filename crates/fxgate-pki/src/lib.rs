@@ -27,6 +27,6 @@ pub use app_cert::{ensure_application_certificate, ensure_client_certificate, ur
 pub use error::PkiError;
 pub use hostnames::{hostnames_for_certificate, machine_hostname};
 pub use layout::{ensure_layout, CLIENT_PKI, SERVER_PKI, USER_PKI};
-pub use password::{hash_password, validate_hash, verify_password};
+pub use password::{hash_password, validate_hash, verify_password, ValidateHashError};
 pub use store::{list, reject, trust, CertEntry, Store, TrustState};
 pub use user_certs::{thumbprint_hex, user_certificates, UserCert};

@@ -34,28 +34,52 @@ pub fn verify_password(phc_hash: &str, password: &str) -> bool {
         .is_ok()
 }
 
+/// Why [`validate_hash`] does not accept a password hash.
+///
+/// The Display text says what is wrong, for the configuration check's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidateHashError {
+    /// Not a PHC string at all (the PHC string format of the Password Hashing Competition).
+    #[error("not a PHC password hash string ($argon2id$v=19$m=..,t=..,p=..$salt$hash): {0}")]
+    NotPhc(argon2::password_hash::Error),
+    /// A PHC string of another algorithm than argon2id (RFC 9106).
+    #[error("hash algorithm is `{0}`, expected `argon2id` (create one with `fxgate users hash`)")]
+    Algorithm(String),
+    /// The `v=` field names an argon2 version this implementation does not know.
+    #[error("unsupported argon2 version {version}: {reason}")]
+    Version {
+        /// The version as written.
+        version: u32,
+        /// Why argon2 refuses it.
+        reason: argon2::Error,
+    },
+    /// The `m=`, `t=`, `p=` parameters are out of range or malformed.
+    #[error("invalid argon2id parameters: {0}")]
+    Params(argon2::password_hash::Error),
+    /// The salt field is missing.
+    #[error("the salt is missing")]
+    NoSalt,
+    /// The hash output field is missing.
+    #[error("the hash output is missing")]
+    NoOutput,
+}
+
 /// Checks that `phc` is a complete argon2id PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`)
-/// with valid parameters. The error message says what is wrong.
-pub fn validate_hash(phc: &str) -> Result<(), String> {
-    let hash = PasswordHash::new(phc.trim()).map_err(|e| {
-        format!("not a PHC password hash string ($argon2id$v=19$m=..,t=..,p=..$salt$hash): {e}")
-    })?;
+/// with valid parameters. The error says what is wrong.
+pub fn validate_hash(phc: &str) -> Result<(), ValidateHashError> {
+    let hash = PasswordHash::new(phc.trim()).map_err(ValidateHashError::NotPhc)?;
     if hash.algorithm != ARGON2ID_IDENT {
-        return Err(format!(
-            "hash algorithm is `{}`, expected `argon2id` (create one with `fxgate users hash`)",
-            hash.algorithm
-        ));
+        return Err(ValidateHashError::Algorithm(hash.algorithm.to_string()));
     }
     if let Some(version) = hash.version {
-        Version::try_from(version)
-            .map_err(|e| format!("unsupported argon2 version {version}: {e}"))?;
+        Version::try_from(version).map_err(|reason| ValidateHashError::Version { version, reason })?;
     }
-    Params::try_from(&hash).map_err(|e| format!("invalid argon2id parameters: {e}"))?;
+    Params::try_from(&hash).map_err(ValidateHashError::Params)?;
     if hash.salt.is_none() {
-        return Err("the salt is missing".to_string());
+        return Err(ValidateHashError::NoSalt);
     }
     if hash.hash.is_none() {
-        return Err("the hash output is missing".to_string());
+        return Err(ValidateHashError::NoOutput);
     }
     Ok(())
 }
@@ -103,6 +127,7 @@ mod tests {
         }
         let msg = validate_hash("$argon2i$v=19$m=16,t=2,p=1$c29tZXNhbHQ$gZiV/M1gPc22ElAH/Jh1Hw")
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(msg.contains("argon2i"), "{msg}");
     }

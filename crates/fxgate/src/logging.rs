@@ -1,17 +1,48 @@
 //! Logging (seed 000 §4.10): stderr and daily rolling files in `<data-dir>/logs`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use fxgate_config::LogConfig;
 use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::filter::ParseError;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
+/// Why logging could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    /// `RUST_LOG` is not a valid filter.
+    #[error("RUST_LOG: {0}")]
+    RustLog(#[source] ParseError),
+    /// `log.level` is not a valid filter.
+    #[error("log.level: {0}")]
+    Level(#[source] ParseError),
+    /// `<data-dir>/logs` could not be created.
+    #[error("cannot create log directory {}: {source}", .dir.display())]
+    CreateDir {
+        /// The log directory.
+        dir: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The rolling log files could not be opened.
+    #[error("cannot open log files in {}: {source}", .dir.display())]
+    OpenFiles {
+        /// The log directory.
+        dir: PathBuf,
+        /// The appender's error.
+        source: tracing_appender::rolling::InitError,
+    },
+    /// A global subscriber was installed already.
+    #[error("logging: {0}")]
+    Install(#[source] TryInitError),
+}
+
 /// Installs the subscriber; keep the guard alive until exit so file logs are flushed.
-pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, String> {
+pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, LoggingError> {
     let filter = || match std::env::var("RUST_LOG") {
-        Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(|e| format!("RUST_LOG: {e}")),
+        Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(LoggingError::RustLog),
         // The DA item API's internal client is configured without endpoints on purpose
         // (it connects by URL); async-opcua warns about that at every start.
         _ => EnvFilter::try_new(&cfg.level)
@@ -19,7 +50,7 @@ pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, Str
                 Ok(d) if !cfg.level.contains("opcua_client") => f.add_directive(d),
                 _ => f,
             })
-            .map_err(|e| format!("log.level: {e}")),
+            .map_err(LoggingError::Level),
     };
     // Colours only on a terminal (and not when NO_COLOR is set): a redirected log stays plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
@@ -27,14 +58,14 @@ pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, Str
     let (file_layer, guard) = if cfg.file {
         let dir = data_dir.join("logs");
         std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create log directory {}: {e}", dir.display()))?;
+            .map_err(|source| LoggingError::CreateDir { dir: dir.clone(), source })?;
         let appender = tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
             .filename_prefix("fxgate")
             .filename_suffix("log")
             .max_log_files(14)
             .build(&dir)
-            .map_err(|e| format!("cannot open log files in {}: {e}", dir.display()))?;
+            .map_err(|source| LoggingError::OpenFiles { dir: dir.clone(), source })?;
         // The default queue of 128k lines preallocates ~4 MB; 8k lines are plenty between
         // two flushes of the writer thread (lines beyond that are dropped, not blocked on).
         let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
@@ -52,6 +83,6 @@ pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, Str
         .with(stderr)
         .with(file_layer)
         .try_init()
-        .map_err(|e| format!("logging: {e}"))?;
+        .map_err(LoggingError::Install)?;
     Ok(guard)
 }

@@ -69,7 +69,7 @@ pub enum RunFailure {
     Panicked(tokio::task::JoinError),
     /// The DA item API could not be set up.
     #[error("DA item API: {0}")]
-    DaApi(String),
+    DaApi(#[source] fxgate_da_api::ClientError),
     /// The HTTP listener could not start.
     #[error(transparent)]
     Http(#[from] crate::http::ListenError),
@@ -268,7 +268,7 @@ fn da_api(
     };
     let url = format!("opc.tcp://{host}:{}/", config.server.port);
     let client = fxgate_da_api::InternalClient::new(data_dir, url, namespaces, aliases.into_iter().map(|(alias, namespace_uri)| fxgate_da_api::ComAlias { alias, namespace_uri }).collect())
-        .map_err(|e| RunFailure::DaApi(e.to_string()))?;
+        .map_err(RunFailure::DaApi)?;
     Ok(fxgate_da_api::router(std::sync::Arc::new(client)))
 }
 

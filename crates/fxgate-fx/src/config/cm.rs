@@ -211,24 +211,56 @@ pub struct PortableNodeIdText {
     pub identifier: String,
 }
 
+/// Why [`parse_portable_node_id`] rejects a text (the `nsu=` ExpandedNodeId text form of
+/// OPC 10000-6: a namespace URI in place of the index).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortableNodeIdError {
+    /// Neither `nsu=` nor `ns=` followed by a URI (an index is not portable).
+    #[error("`{0}` is no portable NodeId (`nsu=<namespace uri>;s=<name>`)")]
+    NotPortable(String),
+    /// No `;i=`, `;s=`, `;g=` or `;b=` after the namespace.
+    #[error("`{0}`: no `;i=`, `;s=`, `;g=` or `;b=` identifier")]
+    NoIdentifier(String),
+    /// The identifier after `i=`, `s=`, `g=` or `b=` is empty.
+    #[error("`{0}`: the identifier is empty")]
+    EmptyIdentifier(String),
+    /// An `i=` identifier that is not a UInt32.
+    #[error("`{text}`: `{number}` is no numeric identifier")]
+    NotNumeric {
+        /// The whole NodeId text.
+        text: String,
+        /// What follows `i=`.
+        number: String,
+    },
+}
+
+impl From<PortableNodeIdError> for String {
+    fn from(e: PortableNodeIdError) -> Self {
+        e.to_string()
+    }
+}
+
 /// Parses `nsu=<uri>;<id>` or `ns=<uri>;<id>` (a URI, not an index), with `<id>` one of
 /// `i=<number>`, `s=<text>`, `g=<guid>`, `b=<base64>`.
-pub fn parse_portable_node_id(text: &str) -> Result<PortableNodeIdText, String> {
+pub fn parse_portable_node_id(text: &str) -> Result<PortableNodeIdText, PortableNodeIdError> {
     let rest = text
         .strip_prefix("nsu=")
         .or_else(|| text.strip_prefix("ns=").filter(|r| !r.starts_with(|c: char| c.is_ascii_digit())))
-        .ok_or_else(|| format!("`{text}` is no portable NodeId (`nsu=<namespace uri>;s=<name>`)"))?;
+        .ok_or_else(|| PortableNodeIdError::NotPortable(text.to_string()))?;
     let cut = ["i=", "s=", "g=", "b="]
         .iter()
         .filter_map(|k| rest.find(&format!(";{k}")))
         .min()
-        .ok_or_else(|| format!("`{text}`: no `;i=`, `;s=`, `;g=` or `;b=` identifier"))?;
+        .ok_or_else(|| PortableNodeIdError::NoIdentifier(text.to_string()))?;
     let (namespace, identifier) = (&rest[..cut], &rest[cut + 1..]);
     if identifier.len() <= 2 {
-        return Err(format!("`{text}`: the identifier is empty"));
+        return Err(PortableNodeIdError::EmptyIdentifier(text.to_string()));
     }
     if let Some(n) = identifier.strip_prefix("i=") {
-        n.parse::<u32>().map_err(|_| format!("`{text}`: `{n}` is no numeric identifier"))?;
+        n.parse::<u32>().map_err(|_| PortableNodeIdError::NotNumeric {
+            text: text.to_string(),
+            number: n.to_string(),
+        })?;
     }
     Ok(PortableNodeIdText { namespace: namespace.to_string(), identifier: identifier.to_string() })
 }

@@ -101,18 +101,41 @@ pub struct FunctionalEntityConfig {
     pub configuration: Vec<String>,
 }
 
+/// Why [`parse_fx_version`] rejects a text (a FunctionalEntity's AuthorAssignedVersion,
+/// OPC 10000-81 §6.4).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FxVersionError {
+    /// More than four dot-separated parts.
+    #[error("`{0}` is not a version like 1.2.0.0 (1 to 4 numbers)")]
+    Parts(String),
+    /// A part is not a number from 0 to 65535.
+    #[error("`{text}`: `{part}` is not a number from 0 to 65535")]
+    Number {
+        /// The whole version text.
+        text: String,
+        /// The offending part, as written.
+        part: String,
+    },
+}
+
+impl From<FxVersionError> for String {
+    fn from(e: FxVersionError) -> Self {
+        e.to_string()
+    }
+}
+
 /// Parses `major.minor.build.subbuild` (1 to 4 parts, each 0–65535).
-pub fn parse_fx_version(text: &str) -> Result<[u16; 4], String> {
+pub fn parse_fx_version(text: &str) -> Result<[u16; 4], FxVersionError> {
     let parts: Vec<&str> = text.split('.').collect();
     if parts.is_empty() || parts.len() > 4 {
-        return Err(format!("`{text}` is not a version like 1.2.0.0 (1 to 4 numbers)"));
+        return Err(FxVersionError::Parts(text.to_string()));
     }
     let mut out = [0u16; 4];
     for (slot, p) in out.iter_mut().zip(&parts) {
-        *slot = p
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}`: `{p}` is not a number from 0 to 65535"))?;
+        *slot = p.trim().parse().map_err(|_| FxVersionError::Number {
+            text: text.to_string(),
+            part: p.to_string(),
+        })?;
     }
     Ok(out)
 }

@@ -62,15 +62,34 @@ impl fmt::Display for Address {
     }
 }
 
+/// Why [`Address::parse`] rejects a text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// Neither `<table>:<number>` nor a 5- or 6-digit Modicon reference.
+    #[error("`{0}` is not a Modbus address (coil:N, di:N, ir:N, hr:N, hr:N.B, or Modicon 40001/400001)")]
+    Syntax(String),
+    /// A bit above 15, or a bit of a coil or discrete input (which are bits already).
+    #[error("`{0}`: a bit (0-15) can only be given for a register")]
+    Bit(String),
+    /// A Modicon reference numbered 0 or above 65536 (they count from 1: 40001 is
+    /// holding register 0 on the wire).
+    #[error("`{0}`: Modicon references count from 1 to 65536")]
+    ModiconRange(String),
+}
+
+impl From<AddressError> for String {
+    fn from(e: AddressError) -> Self {
+        e.to_string()
+    }
+}
+
 impl Address {
     /// Parses `coil:N`, `di:N`, `ir:N`, `hr:N` (0-based, `hr:N.B` for a bit), or a
     /// Modicon reference with 5 or 6 digits, 1-based (`40001`/`400001` = `hr:0`,
     /// `30001` = `ir:0`, `10001` = `di:0`, `00001` = `coil:0`).
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, AddressError> {
         let s = s.trim();
-        let err = || {
-            format!("`{s}` is not a Modbus address (coil:N, di:N, ir:N, hr:N, hr:N.B, or Modicon 40001/400001)")
-        };
+        let err = || AddressError::Syntax(s.to_string());
         if let Some((prefix, rest)) = s.split_once(':') {
             let area = match prefix.to_ascii_lowercase().as_str() {
                 "coil" | "co" | "c" => Area::Coil,
@@ -89,7 +108,7 @@ impl Address {
                 Some(b) => {
                     let b: u8 = b.trim().parse().map_err(|_| err())?;
                     if b > 15 || area.is_bits() {
-                        return Err(format!("`{s}`: a bit (0-15) can only be given for a register"));
+                        return Err(AddressError::Bit(s.to_string()));
                     }
                     Some(b)
                 }
@@ -108,7 +127,7 @@ impl Address {
         };
         let n: u32 = s[1..].parse().map_err(|_| err())?;
         if n == 0 || n > 65536 {
-            return Err(format!("`{s}`: Modicon references count from 1 to 65536"));
+            return Err(AddressError::ModiconRange(s.to_string()));
         }
         Ok(Self {
             area,

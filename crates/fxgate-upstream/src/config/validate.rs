@@ -30,7 +30,7 @@ pub(super) fn validate(key: &str, list: &[UpstreamConfig], known: &fxgate_config
         if u.name.is_empty() {
             errs.push(Invalid::new(f("name"), "missing: give the folder name under Objects"));
         } else if let Err(e) = check_upstream_name(&u.name) {
-            errs.push(Invalid::new(f("name"), e));
+            errs.push(Invalid::new(f("name"), e.to_string()));
         } else if others.contains(&u.name.to_lowercase()) {
             errs.push(Invalid::new(
                 f("name"),
@@ -40,7 +40,7 @@ pub(super) fn validate(key: &str, list: &[UpstreamConfig], known: &fxgate_config
         if u.endpoint_url.is_empty() {
             errs.push(Invalid::new(f("endpoint_url"), "missing: give the server's opc.tcp://host:port URL"));
         } else if let Err(e) = check_endpoint_url(&u.endpoint_url) {
-            errs.push(Invalid::new(f("endpoint_url"), e));
+            errs.push(Invalid::new(f("endpoint_url"), e.to_string()));
         }
         match (u.security_policy, u.security_mode) {
             (UpstreamPolicy::None, UpstreamMode::None) => {}
@@ -95,14 +95,30 @@ pub(super) fn validate(key: &str, list: &[UpstreamConfig], known: &fxgate_config
     }
 }
 
+/// Why an upstream's name is not accepted as its folder name under `Objects`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum UpstreamNameError {
+    /// Longer than 64 bytes or holding other characters than `A-Z a-z 0-9 _ . -`.
+    #[error("`{0}` must be 1 to 64 of the characters A-Z a-z 0-9 _ . -")]
+    Characters(String),
+    /// The name of a folder the gateway uses itself (compared without case).
+    #[error("`{name}` is taken by the gateway's own `Objects/{folder}` folder")]
+    Reserved {
+        /// The name as configured.
+        name: String,
+        /// The gateway's folder it clashes with.
+        folder: &'static str,
+    },
+}
+
 /// 1 to 64 of `A-Z a-z 0-9 _ . -`, and not a folder the gateway uses itself.
-fn check_upstream_name(name: &str) -> Result<(), String> {
+fn check_upstream_name(name: &str) -> Result<(), UpstreamNameError> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if name.len() > 64 || !name.chars().all(ok) {
-        return Err(format!("`{name}` must be 1 to 64 of the characters A-Z a-z 0-9 _ . -"));
+        return Err(UpstreamNameError::Characters(name.to_string()));
     }
     if let Some(r) = RESERVED.iter().find(|r| r.eq_ignore_ascii_case(name)) {
-        return Err(format!("`{name}` is taken by the gateway's own `Objects/{r}` folder"));
+        return Err(UpstreamNameError::Reserved { name: name.to_string(), folder: r });
     }
     Ok(())
 }
@@ -128,7 +144,7 @@ fn validate_alias(
         ));
     }
     if let Err(e) = check_alias(&u.alias) {
-        errs.push(Invalid::new(f("alias"), e));
+        errs.push(Invalid::new(f("alias"), e.to_string()));
     } else if !aliases.insert(u.alias.to_lowercase()) {
         errs.push(Invalid::new(
             f("alias"),
@@ -137,34 +153,71 @@ fn validate_alias(
     }
 }
 
+/// Why an upstream's alias (the ComAlias of its ItemIDs, seed 000 §4.8) is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum AliasError {
+    /// Longer than 32 bytes or holding other characters than `A-Z a-z 0-9 _`.
+    #[error("`{0}` must be 1 to 32 of the characters A-Z a-z 0-9 _")]
+    Characters(String),
+    /// Reads like the type prefix of a normal ItemID.
+    #[error("`{0}` is an ItemID type prefix (ns, i, s, g, b, compared without case); choose another alias")]
+    ItemIdPrefix(String),
+}
+
 /// 1 to 32 of `A-Z a-z 0-9 _`, and not an ItemID type prefix (compared without case).
-fn check_alias(alias: &str) -> Result<(), String> {
+fn check_alias(alias: &str) -> Result<(), AliasError> {
     if alias.len() > 32 || !alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(format!("`{alias}` must be 1 to 32 of the characters A-Z a-z 0-9 _"));
+        return Err(AliasError::Characters(alias.to_string()));
     }
     if ITEM_ID_PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(alias)) {
-        return Err(format!(
-            "`{alias}` is an ItemID type prefix (ns, i, s, g, b, compared without case); choose another alias"
-        ));
+        return Err(AliasError::ItemIdPrefix(alias.to_string()));
     }
     Ok(())
 }
 
+/// Why an upstream's `endpoint_url` is not accepted (the `opc.tcp` URL of OPC 10000-6).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum EndpointUrlError {
+    /// Another scheme than `opc.tcp://`.
+    #[error("`{0}` must start with opc.tcp://")]
+    Scheme(String),
+    /// Whitespace or control characters.
+    #[error("`{0}` must not contain spaces")]
+    Spaces(String),
+    /// Not a URL (RFC 3986) at all.
+    #[error("`{url}` is not a URL: {reason}")]
+    NotUrl {
+        /// The URL as configured.
+        url: String,
+        /// The URL parser's reason.
+        reason: url::ParseError,
+    },
+    /// No host.
+    #[error("`{0}` has no host")]
+    NoHost(String),
+    /// No explicit port.
+    #[error("`{0}` has no port (e.g. opc.tcp://host:4840)")]
+    NoPort(String),
+    /// Port 0.
+    #[error("`{0}`: port must be 1 to 65535")]
+    PortZero(String),
+}
+
 /// `opc.tcp://host:port[/path]`, with an explicit port.
-fn check_endpoint_url(url: &str) -> Result<(), String> {
+fn check_endpoint_url(url: &str) -> Result<(), EndpointUrlError> {
     if !url.starts_with("opc.tcp://") {
-        return Err(format!("`{url}` must start with opc.tcp://"));
+        return Err(EndpointUrlError::Scheme(url.to_string()));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("`{url}` must not contain spaces"));
+        return Err(EndpointUrlError::Spaces(url.to_string()));
     }
-    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    let parsed = url::Url::parse(url).map_err(|reason| EndpointUrlError::NotUrl { url: url.to_string(), reason })?;
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{url}` has no host"));
+        return Err(EndpointUrlError::NoHost(url.to_string()));
     }
     match parsed.port() {
-        None => Err(format!("`{url}` has no port (e.g. opc.tcp://host:4840)")),
-        Some(0) => Err(format!("`{url}`: port must be 1 to 65535")),
+        None => Err(EndpointUrlError::NoPort(url.to_string())),
+        Some(0) => Err(EndpointUrlError::PortZero(url.to_string())),
         Some(_) => Ok(()),
     }
 }
