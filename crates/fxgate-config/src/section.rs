@@ -81,11 +81,6 @@ impl Known {
     pub fn servers(&self) -> &HashSet<String> {
         &self.servers
     }
-
-    /// Whether an OPC UA server (upstream) is named `name`.
-    pub fn has_server(&self, name: &str) -> bool {
-        self.servers.contains(name)
-    }
 }
 
 /// A resource a component uses, which two protocols must not share.

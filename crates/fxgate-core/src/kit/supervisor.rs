@@ -92,6 +92,10 @@ mod tests {
     use super::*;
     use crate::kit::backoff::BackoffSettings;
 
+    /// Why the test connection failed or was lost.
+    #[derive(Debug)]
+    struct Down(String);
+
     /// Fails twice, then connects; the connection is lost once, then held until shutdown.
     struct Flaky {
         attempts: u32,
@@ -101,25 +105,25 @@ mod tests {
 
     impl Supervised for Flaky {
         type Conn = u32;
-        type Error = String;
+        type Error = Down;
 
-        fn connect(&mut self) -> impl Future<Output = Result<u32, String>> + Send {
+        fn connect(&mut self) -> impl Future<Output = Result<u32, Down>> + Send {
             self.attempts += 1;
             let n = self.attempts;
             async move {
                 if n <= 2 {
-                    Err(format!("refused {n}"))
+                    Err(Down(format!("refused {n}")))
                 } else {
                     Ok(n)
                 }
             }
         }
 
-        fn run(&mut self, conn: &mut u32) -> impl Future<Output = String> + Send {
+        fn run(&mut self, conn: &mut u32) -> impl Future<Output = Down> + Send {
             let (n, stop) = (*conn, self.shutdown.clone());
             async move {
                 if n == 3 {
-                    "reset".to_string()
+                    Down("reset".to_string())
                 } else {
                     stop.cancel();
                     std::future::pending().await
@@ -127,12 +131,12 @@ mod tests {
             }
         }
 
-        fn event(&mut self, event: Event<'_, String>) {
+        fn event(&mut self, event: Event<'_, Down>) {
             self.log.push(match event {
                 Event::Connecting { retry } => format!("connecting retry={retry}"),
                 Event::Connected => "connected".into(),
-                Event::Failed(e) => format!("failed {e}"),
-                Event::Lost(e) => format!("lost {e}"),
+                Event::Failed(e) => format!("failed {}", e.0),
+                Event::Lost(e) => format!("lost {}", e.0),
             });
         }
 
