@@ -44,6 +44,9 @@ pub struct LineClient {
     backoff: fxgate_core::Backoff,
     last_connected: Option<Instant>,
     attempts: u64,
+    /// Whether connecting sets the line's State/ActiveDevice (off when a protocol keeps
+    /// several connections and shows them itself).
+    shows_state: bool,
 }
 
 impl LineClient {
@@ -66,6 +69,7 @@ impl LineClient {
             status,
             last_connected: None,
             attempts: 0,
+            shows_state: true,
         })
     }
 
@@ -77,6 +81,13 @@ impl LineClient {
     /// The line's name.
     pub fn name(&self) -> &str {
         &self.cfg.name
+    }
+
+    /// Leaves the line's `State` and `ActiveDevice` to the protocol (errors, reconnects
+    /// and connections are still counted): for the parallel policy, whose two connections
+    /// the protocol shows together.
+    pub fn leave_state_to_protocol(&mut self) {
+        self.shows_state = false;
     }
 
     /// Whether the line has a backup device.
@@ -140,7 +151,9 @@ impl LineClient {
                     self.status.reconnect();
                 }
                 self.attempts += 1;
-                self.status.set(LineState::Connecting, &target.to_string());
+                if self.shows_state {
+                    self.status.set(LineState::Connecting, &target.to_string());
+                }
                 let attempt = tokio::select! {
                     _ = shutdown.cancelled() => return None,
                     r = self.open(&target) => r,
@@ -152,7 +165,9 @@ impl LineClient {
                         self.backoff.reset();
                         self.last_connected = Some(Instant::now());
                         self.status.connection();
-                        self.status.set(LineState::Connected, &target.to_string());
+                        if self.shows_state {
+                            self.status.set(LineState::Connected, &target.to_string());
+                        }
                         tracing::info!(line = %self.cfg.name, %target, tls = self.tls.as_ref().map(|t| t.kind), "connected");
                         return Some(Connection { stream, target });
                     }
@@ -162,7 +177,9 @@ impl LineClient {
                     }
                 }
             }
-            self.status.set(LineState::Disconnected, "");
+            if self.shows_state {
+                self.status.set(LineState::Disconnected, "");
+            }
             if !self.backoff.wait(shutdown).await {
                 return None;
             }

@@ -18,6 +18,10 @@ fxgate_plugin::registry! {
         device: fxgate_modbus::Devices,
         /// `[[modbus_server]]`: Modbus TCP servers on server lines.
         modbus_server: fxgate_modbus::ModbusServers,
+        /// `[[iec104_device]]`: IEC 60870-5-104 controlled stations on client lines.
+        iec104_device: fxgate_iec104::Iec104Devices,
+        /// `[[iec104_server]]`: IEC 60870-5-104 servers (controlled station) on server lines.
+        iec104_server: fxgate_iec104::Iec104Servers,
         /// `[[websocket]]`: northbound WebSocket clients.
         websocket: fxgate_websocket::Websockets,
         /// `[[upstream]]`: upstream OPC UA servers (aggregation, an OPC UA server extension).

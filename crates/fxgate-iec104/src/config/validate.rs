@@ -13,8 +13,25 @@ const MAX_IOA: u32 = 0xFF_FFFF;
 
 /// Adds every problem of the devices (under `key`) to `cx`.
 pub(crate) fn devices(key: &str, list: &[Iec104DeviceConfig], cx: &mut Check<'_>) {
+    let mut on_line: HashMap<&str, (usize, LinkParams, u16)> = HashMap::new();
     for (i, d) in list.iter().enumerate() {
         let f = |k: &str| format!("{key}[{i}].{k}");
+        // The stations of one line share its connection: one set of link parameters, and
+        // each its own common address.
+        match on_line.get(d.line.as_str()) {
+            Some((k, p, _)) if *p != d.link() => cx.push(
+                f("k"),
+                format!("{key}[{k}] is on line `{}` too, with other k/w/t0_ms..t3_ms: the devices of one line share its connection and its link parameters", d.line),
+            ),
+            Some((k, _, ca)) if *ca == d.common_address => cx.push(
+                f("common_address"),
+                format!("{key}[{k}] on line `{}` has common address {ca} too", d.line),
+            ),
+            Some(_) => {}
+            None => {
+                on_line.insert(&d.line, (i, d.link(), d.common_address));
+            }
+        }
         if let Err(e) = check_name(&d.name) {
             cx.push(f("name"), e.to_string());
         }
