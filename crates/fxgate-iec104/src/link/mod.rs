@@ -333,3 +333,6 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Link<S> {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.writer.shutdown()).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,7 @@ use fxgate_upstream::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
 use crate::registry::{default_config, Config, DEFAULT_CONFIG};
 
 mod claims;
+mod iec104;
 mod fx_remote;
 
 fn parse(text: &str, file: &Path, config_dir: &Path) -> Result<Config, Vec<ConfigError>> {
