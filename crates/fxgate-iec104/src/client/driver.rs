@@ -340,7 +340,9 @@ impl Driver {
             self.stray(format_args!("an ASDU for common address {}, which no device of this line has; ignored", a.address_field));
             return;
         };
-        if MonitorType::of(a.type_id).is_some() {
+        if a.test {
+            tracing::debug!(type_id = ?a.type_id, "test ASDU (T bit) ignored");
+        } else if MonitorType::of(a.type_id).is_some() {
             self.on_values(si, &a);
         } else if CommandType::of(a.type_id).is_some() {
             self.on_confirmation(si, &a);

@@ -77,7 +77,11 @@ impl Component for Iec104ClientLine {
                 at += d.tag.len();
             }
             let setup = |e: fxgate_lines::LineError| BuildError::protocol(SetupError::Line { line: this.line.name.clone(), reason: e.to_string() });
-            let mut primary = LineClient::new(this.line.clone(), &this.config_dir, this.status.clone()).map_err(setup)?;
+            let params = this.devices.first().map(|d| d.link()).unwrap_or_default();
+            // t0 bounds connection establishment, as the line's connect_timeout_ms does.
+            let mut line_cfg = this.line.clone();
+            line_cfg.connect_timeout_ms = line_cfg.connect_timeout_ms.min(params.t0.as_millis() as u64);
+            let mut primary = LineClient::new(line_cfg.clone(), &this.config_dir, this.status.clone()).map_err(setup)?;
             let redundant = primary.is_redundant();
             primary.leave_state_to_protocol();
             let (got_tx, got_rx) = mpsc::channel(2);
@@ -86,16 +90,15 @@ impl Component for Iec104ClientLine {
             connectors.push(connector(primary, Device::Primary, redundant, rx, got_tx.clone(), cx.shutdown.clone()).boxed());
             let mut wants = vec![want_p];
             if redundant {
-                let mut backup = LineClient::new(this.line.clone(), &this.config_dir, this.status.clone()).map_err(setup)?;
+                let mut backup = LineClient::new(line_cfg.clone(), &this.config_dir, this.status.clone()).map_err(setup)?;
                 backup.leave_state_to_protocol();
                 let (want_b, rx) = mpsc::channel(1);
                 connectors.push(connector(backup, Device::Backup, true, rx, got_tx, cx.shutdown.clone()).boxed());
                 wants.push(want_b);
             }
             let health = this.status.health();
-            let params = this.devices.first().map(|d| d.link()).unwrap_or_default();
             let driver = Driver::new(stations, cx.store.clone(), cx.writes, cx.shutdown.clone(), this.status.clone(), params, wants, got_rx);
-            let connect_timeout = std::time::Duration::from_millis(this.line.connect_timeout_ms);
+            let connect_timeout = std::time::Duration::from_millis(line_cfg.connect_timeout_ms);
             let task = async move {
                 // The connectors are this component's tasks too: they end with it.
                 let mut set = tokio::task::JoinSet::new();
