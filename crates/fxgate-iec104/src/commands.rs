@@ -44,11 +44,9 @@ fn number(v: &Variant) -> Option<f64> {
 fn raw(cmd: CommandType, v: &Variant) -> Result<Raw, CommandError> {
     let n = number(v).ok_or(CommandError::Value("not a number or Boolean"))?;
     Ok(match cmd {
-        CommandType::Single => match n {
-            x if x == 0.0 => Raw::Bool(false),
-            x if x == 1.0 => Raw::Bool(true),
-            _ => return Err(CommandError::Value("a single command is true or false")),
-        },
+        CommandType::Single if n == 0.0 => Raw::Bool(false),
+        CommandType::Single if n == 1.0 => Raw::Bool(true),
+        CommandType::Single => return Err(CommandError::Value("a single command is true or false")),
         CommandType::Double | CommandType::Regulating => match (v, n) {
             (Variant::Boolean(b), _) => Raw::Dpi(1 + u8::from(*b)),
             (_, x) if x == 1.0 || x == 2.0 => Raw::Dpi(x as u8),
