@@ -269,6 +269,6 @@ async fn commands_answer_only_after_the_station() {
     for s in [Seen::Execute(11), Seen::Execute(12), Seen::Execute(13), Seen::Select(10), Seen::Execute(10)] {
         assert!(seen.contains(&s), "{s:?} not in {seen:?}");
     }
-    assert!(!seen.iter().any(|s| matches!(s, Seen::Select(11 | 12 | 13))), "direct execute for tags without SBO: {seen:?}");
+    assert!(!seen.iter().any(|s| matches!(s, Seen::Select(11..=13))), "direct execute for tags without SBO: {seen:?}");
     gw.stop().await;
 }
