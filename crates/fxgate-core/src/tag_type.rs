@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use opcua::types::{DataTypeId, Variant};
+use opcua::types::{DataTypeId, StatusCode, Variant};
 
 /// OPC UA built-in types a source's tag can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -124,6 +124,51 @@ pub fn from_toml(t: TagType, v: &toml::Value) -> Option<Variant> {
         (t, toml::Value::Float(f)) if t.is_numeric() => Some(from_f64(t, *f)),
         _ => None,
     }
+}
+
+/// Converts a value a protocol received into a tag of `data_type` (what a Modbus or IEC 104
+/// server writes when a client commands a tag): numbers must fit the type (integers must be
+/// whole); Booleans are 0/1.
+pub fn to_tag_type(value: &Variant, data_type: DataTypeId) -> Result<Variant, StatusCode> {
+    use DataTypeId as D;
+    if let Variant::String(_) = value {
+        return if data_type == D::String { Ok(value.clone()) } else { Err(StatusCode::BadTypeMismatch) };
+    }
+    if let Variant::Boolean(b) = value {
+        return match data_type {
+            D::Boolean => Ok(value.clone()),
+            D::String => Err(StatusCode::BadTypeMismatch),
+            _ => to_tag_type(&Variant::Byte(u8::from(*b)), data_type),
+        };
+    }
+    let v = to_f64(value).ok_or(StatusCode::BadTypeMismatch)?;
+    let int = |min: f64, max: f64| -> Result<f64, StatusCode> {
+        if v.fract() != 0.0 || v < min || v > max {
+            Err(StatusCode::BadOutOfRange)
+        } else {
+            Ok(v)
+        }
+    };
+    Ok(match data_type {
+        D::Boolean => Variant::Boolean(v != 0.0),
+        D::SByte => Variant::SByte(int(i8::MIN.into(), i8::MAX.into())? as i8),
+        D::Byte => Variant::Byte(int(0.0, u8::MAX.into())? as u8),
+        D::Int16 => Variant::Int16(int(i16::MIN.into(), i16::MAX.into())? as i16),
+        D::UInt16 => Variant::UInt16(int(0.0, u16::MAX.into())? as u16),
+        D::Int32 => Variant::Int32(int(i32::MIN.into(), i32::MAX.into())? as i32),
+        D::UInt32 => Variant::UInt32(int(0.0, u32::MAX.into())? as u32),
+        D::Int64 => match value {
+            Variant::Int64(_) => value.clone(),
+            _ => Variant::Int64(int(-9.223_372_036_854_776e18, 9.223_372_036_854_775e18)? as i64),
+        },
+        D::UInt64 => match value {
+            Variant::UInt64(_) => value.clone(),
+            _ => Variant::UInt64(int(0.0, 1.844_674_407_370_955e19)? as u64),
+        },
+        D::Float => Variant::Float(v as f32),
+        D::Double => Variant::Double(v),
+        _ => return Err(StatusCode::BadTypeMismatch),
+    })
 }
 
 #[cfg(test)]
