@@ -98,9 +98,15 @@ impl Protocol for Iec104Devices {
 
 impl Protocol for Iec104Servers {
     fn build(&self, _key: &str, cx: &mut BuildContext<'_>) -> Result<(), BuildError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let metrics = server::group::ServerMetrics::default();
+        metrics.register(cx.metrics);
         for s in &self.0 {
             let Some(line) = cx.line(&s.line) else { continue };
-            let server = Iec104ServerLine::new(line.clone(), s.clone(), cx.config_dir.to_path_buf(), cx.line_metrics.clone());
+            let server = Iec104ServerLine::new(line.clone(), s.clone(), cx.config_dir.to_path_buf(), cx.line_metrics.clone())
+                .with_metrics(metrics.clone());
             cx.add_component(Box::new(server));
         }
         Ok(())

@@ -40,6 +40,8 @@ pub enum Event {
     StartDtCon,
     /// The peer confirmed our STOPDT.
     StopDtCon,
+    /// The peer acknowledged I-frames (an S-frame): there may be room to send.
+    Acked,
 }
 
 /// A U-frame of ours that waits for its confirmation.
@@ -119,6 +121,11 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Link<S> {
     /// Whether every I-frame sent was acknowledged.
     pub fn all_acked(&self) -> bool {
         self.sent.is_empty()
+    }
+
+    /// I-frames sent and not yet acknowledged by the peer.
+    pub fn unacked(&self) -> usize {
+        self.sent.len()
     }
 
     /// I-frames sent and received so far.
@@ -242,7 +249,7 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Link<S> {
             }
             Frame::S(s) => {
                 self.acknowledged(s.receive_sequence_number)?;
-                Ok(None)
+                Ok(Some(Event::Acked))
             }
             Frame::U(u) => {
                 if u.test_fr_activation {
