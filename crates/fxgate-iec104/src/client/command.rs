@@ -77,4 +77,7 @@ pub struct InFlight {
     pub type_id: TypeId,
     /// When t1 runs out for the confirmation.
     pub deadline: Instant,
+    /// A negative ACT_CON arrived; a COT 47 may still follow it (lib60870 stations send
+    /// both), which names the cause better.
+    pub refused: bool,
 }

@@ -23,6 +23,9 @@ use crate::error::{CommandError, LinkError};
 use crate::link::{Event, Link};
 use crate::points::{decode, Stamp};
 
+/// How long a negative confirmation waits for a COT 47 that may follow it.
+const REFUSAL_GRACE: Duration = Duration::from_millis(100);
+
 /// One open connection.
 struct Conn {
     link: Link<LineStream>,
@@ -291,8 +294,8 @@ impl Driver {
 
     fn on_timer(&mut self) {
         let now = Instant::now();
-        if self.in_flight.as_ref().is_some_and(|f| f.deadline <= now) {
-            self.finish(Err(CommandError::Timeout));
+        if let Some(refused) = self.in_flight.as_ref().filter(|f| f.deadline <= now).map(|f| f.refused) {
+            self.finish(Err(if refused { CommandError::Refused } else { CommandError::Timeout }));
         }
         if !self.is_started() {
             return;
@@ -420,6 +423,7 @@ impl Driver {
                         stage,
                         type_id: ct.command.kind.id(ct.command.timed),
                         deadline: Instant::now() + self.params.t1,
+                        refused: false,
                     });
                 }
             }
@@ -445,7 +449,13 @@ impl Driver {
             return;
         }
         match a.cot {
-            Cot::ActivationConfirmation if a.negative => self.finish(Err(CommandError::Refused)),
+            Cot::ActivationConfirmation if a.negative => {
+                // Wait a moment for a COT 47 that may follow (it names the cause).
+                if let Some(f) = &mut self.in_flight {
+                    f.refused = true;
+                    f.deadline = Instant::now() + REFUSAL_GRACE.min(self.params.t1);
+                }
+            }
             Cot::ActivationConfirmation => {
                 let Some(f) = &mut self.in_flight else { return };
                 if f.stage == Stage::Select {
