@@ -319,11 +319,13 @@ def recv_apdu(sock: socket.socket, timeout: float = 5.0) -> bytes | None:
 class RawMaster:
     """A controlling station on a plain socket (optionally bound to `source` first)."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1", source: str | None = None):
+    def __init__(self, port: int, host: str = "127.0.0.1", source: str | None = None, tls=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if source:
             self.sock.bind((source, 0))
         self.sock.connect((host, port))
+        if tls is not None:  # an ssl.SSLContext
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
         self.vs = 0
         self.vr = 0
         self.asdus: list[list] = []  # parse_apdu() of every I-frame received

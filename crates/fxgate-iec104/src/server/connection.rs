@@ -236,8 +236,9 @@ impl Conn {
             let store = &self.shared.store;
             let table = &self.shared.table;
             let changes: Vec<Change> = (0..table.entries.len()).map(|i| table.current(store, i)).collect();
-            // Protection events have no plain variant: they go as M_EP_TD_1 with their time.
-            let list = asdus(table, &changes, false, Cot::InterrogationGeneral, self.shared.ca);
+            // The CP56 variants, as for events: a master sees one type per IOA (lib60870-based
+            // masters such as c104 bind a point to one type), with each value's source time.
+            let list = asdus(table, &changes, true, Cot::InterrogationGeneral, self.shared.ca);
             self.outbox.extend(list);
         }
         // Group interrogations (QOI 21..36): fxgate defines no groups, so they end empty.
