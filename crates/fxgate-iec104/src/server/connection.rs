@@ -215,11 +215,8 @@ impl Conn {
                 self.reply(&a, Cot::ActivationConfirmation, false);
             }
             _ => match received(&a.information_objects) {
-                Some(cmd) if a.cot == Cot::Deactivation => {
-                    // Deselect: confirmed; nothing was executed.
-                    let _ = cmd;
-                    self.reply(&a, Cot::DeactivationConfirmation, false);
-                }
+                // Deselect: confirmed; nothing was executed.
+                Some(_) if a.cot == Cot::Deactivation => self.reply(&a, Cot::DeactivationConfirmation, false),
                 Some(cmd) => self.command(a, cmd),
                 None => self.reply(&a, Cot::UnknownType, true),
             },

@@ -150,7 +150,7 @@ impl Groups {
     /// most what one ASDU of the family's CP56 variant carries).
     pub fn take(&self, g: usize, id: u64, table: &Table, limit: usize) -> Vec<Change> {
         let mut s = self.groups[g].state.lock();
-        if !s.active.as_ref().is_some_and(|(a, _)| *a == id) {
+        if s.active.as_ref().is_none_or(|(a, _)| *a != id) {
             return Vec::new();
         }
         let Some(first) = s.queue.front() else { return Vec::new() };
