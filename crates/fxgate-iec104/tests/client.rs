@@ -50,7 +50,12 @@ struct Station {
 
 impl Station {
     async fn start(value: f32) -> Self {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_at(0, value).await
+    }
+
+    /// A station on `port` (0: any free port).
+    async fn start_at(port: u16, value: f32) -> Self {
+        let l = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = l.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
@@ -270,5 +275,38 @@ async fn commands_answer_only_after_the_station() {
         assert!(seen.contains(&s), "{s:?} not in {seen:?}");
     }
     assert!(!seen.iter().any(|s| matches!(s, Seen::Select(11..=13))), "direct execute for tags without SBO: {seen:?}");
+    gw.stop().await;
+}
+
+/// A port nothing listens on (yet).
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn at_start_the_primary_is_preferred_to_a_backup_that_answered_first() {
+    let backup = Station::start(2.0).await;
+    let port = unused_port();
+    let gw = Gateway::start(port, Some(backup.port), "").await;
+    until("the backup's connection", Duration::from_secs(5), || backup.seen().contains(&Seen::Connected)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let primary = Station::start_at(port, 1.0).await;
+    until("the primary's value", Duration::from_secs(5), || gw.get("S/V") == (Variant::Float(1.0), StatusCode::Good)).await;
+    assert_eq!(primary.seen()[..3], [Seen::Connected, Seen::StartDt, Seen::Interrogation]);
+    assert_eq!(backup.seen(), vec![Seen::Connected], "the backup that answered first stands by");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_primary_the_backup_is_started_after_a_grace() {
+    let backup = Station::start(2.0).await;
+    let started = tokio::time::Instant::now();
+    let gw = Gateway::start(unused_port(), Some(backup.port), "").await;
+    until("the backup's value", Duration::from_secs(6), || gw.get("S/V") == (Variant::Float(2.0), StatusCode::Good)).await;
+    assert!(started.elapsed() >= Duration::from_millis(1900), "the backup waited for the primary: {:?}", started.elapsed());
+    assert_eq!(backup.seen()[..3], [Seen::Connected, Seen::StartDt, Seen::Interrogation]);
+    let (active, _) = gw.get("fxgate/Lines/l/ActiveDevice");
+    let active = format!("{active:?}");
+    assert!(active.contains("(active)") && active.contains("primary: connecting"), "{active}");
     gw.stop().await;
 }

@@ -26,6 +26,10 @@ use crate::points::{decode, Stamp};
 /// How long a negative confirmation waits for a COT 47 that may follow it.
 const REFUSAL_GRACE: Duration = Duration::from_millis(100);
 
+/// At start, how long a backup that answered first waits for the primary before it is
+/// started (bounded by the line's connect timeout): the primary is preferred when both are up.
+const PRIMARY_GRACE: Duration = Duration::from_secs(2);
+
 /// One open connection.
 struct Conn {
     link: Link<LineStream>,
@@ -57,6 +61,9 @@ pub struct Driver {
     bad: bool,
     /// Unknown CA/IOA/type reports so far (logged at powers of two).
     strays: u64,
+    /// Until the first STARTDT: the backup is not started before this unless the
+    /// primary's connection is there (then the primary is started).
+    prefer_primary_until: Option<Instant>,
 }
 
 async fn next(conn: &mut Option<Conn>) -> Result<Event, LinkError> {
@@ -110,6 +117,7 @@ impl Driver {
             outbox: VecDeque::new(),
             bad: false,
             strays: 0,
+            prefer_primary_until: None,
         }
     }
 
@@ -117,6 +125,9 @@ impl Driver {
     /// within `connect_timeout` of the start, and whenever the last one is lost.
     pub async fn run(mut self, connect_timeout: Duration) -> ComponentResult {
         let mut mark_bad_at = Some(Instant::now() + connect_timeout);
+        if self.wants.len() > 1 {
+            self.prefer_primary_until = Some(Instant::now() + PRIMARY_GRACE.min(connect_timeout));
+        }
         loop {
             for slot in 0..self.wants.len() {
                 if self.conns[slot].is_none() && !self.requested[slot] && self.wants[slot].try_send(()).is_ok() {
@@ -127,7 +138,7 @@ impl Driver {
             if self.is_started() {
                 mark_bad_at = None;
             }
-            let deadline = [mark_bad_at, self.in_flight.as_ref().map(|f| f.deadline), self.periodic_due()]
+            let deadline = [mark_bad_at, self.in_flight.as_ref().map(|f| f.deadline), self.periodic_due(), self.prefer_primary_until]
                 .into_iter()
                 .flatten()
                 .min()
@@ -198,14 +209,21 @@ impl Driver {
         tracing::info!(line = %self.status.name(), target = %conn.target, "IEC 104 connection open");
         let link = Link::new(conn.stream, self.params);
         self.conns[slot] = Some(Conn { link, target: conn.target, started: false });
-        if self.active.is_none() {
+        if self.active.is_none() && !self.waits_for_primary(slot) {
             self.activate(slot);
         }
+    }
+
+    /// Whether starting `slot` waits: it is the backup, at start, and the primary may
+    /// still answer within [`PRIMARY_GRACE`].
+    fn waits_for_primary(&self, slot: usize) -> bool {
+        slot == 1 && self.conns[0].is_none() && self.prefer_primary_until.is_some_and(|t| t > Instant::now())
     }
 
     /// Sends STARTDT on `slot`: it becomes the active connection once confirmed.
     fn activate(&mut self, slot: usize) {
         if let Some(c) = &mut self.conns[slot] {
+            self.prefer_primary_until = None;
             c.link.start_dt();
             c.started = false;
             self.active = Some(slot);
@@ -294,6 +312,12 @@ impl Driver {
 
     fn on_timer(&mut self) {
         let now = Instant::now();
+        if self.prefer_primary_until.is_some_and(|t| t <= now) {
+            self.prefer_primary_until = None;
+            if self.active.is_none() && self.conns[1].is_some() {
+                self.activate(1);
+            }
+        }
         if let Some(refused) = self.in_flight.as_ref().filter(|f| f.deadline <= now).map(|f| f.refused) {
             self.finish(Err(if refused { CommandError::Refused } else { CommandError::Timeout }));
         }
