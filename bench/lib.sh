@@ -52,3 +52,25 @@ forget() {
   for p in "${STARTED[@]+"${STARTED[@]}"}"; do [[ $p == "$1" ]] || keep+=("$p"); done
   STARTED=("${keep[@]+"${keep[@]}"}")
 }
+
+# Probes (HOST set by the script). Older scripts still define their own copies of the first two.
+
+# port_open PORT: something listens on $HOST:PORT.
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# free_port: a random port in 20000-59999 that nothing listens on.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    port_open "$p" || { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# rss_mib PID: resident set size in MiB (0 if gone).
+rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# ticks PID: user + system CPU time in clock ticks (of CLK_TCK per second), all threads.
+ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)

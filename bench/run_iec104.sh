@@ -55,18 +55,6 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
 fi
 for b in fxgate fxgate-load; do [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; exit 1; }; done
 
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    port_open "$p" || { echo "$p"; return 0; }
-  done
-  return 1
-}
-rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
-ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 metric() { curl -sS -m 5 "http://$HOST:$HTTP_PORT/metrics" 2>/dev/null | awk -v n="$1" '$1 == n {print $2; exit}'; }
 jget() { grep -o "\"$2\": *[^,}]*" "$1" 2>/dev/null | head -n 1 | cut -d: -f2- | tr -d ' "' || echo n/a; }
 wait_file() { for _ in $(seq 1 "$2"); do [[ -s "$1" ]] && return 0; sleep 0.5; done; return 1; }
