@@ -176,4 +176,18 @@ impl<'a> Check<'a> {
     pub fn line_mode(&self, name: &str) -> Option<LineMode> {
         self.lines.iter().find(|l| l.name == name).map(|l| l.mode)
     }
+
+    /// Reports at `field` a line `name` that does not exist or is not in `mode`; `what`
+    /// names the section entry for the message (`an MQTT client`).
+    pub fn line_in_mode(&mut self, field: String, name: &str, mode: LineMode, what: &str) {
+        let (have, want) = match mode {
+            LineMode::Client => ("a server line", "a client line"),
+            LineMode::Server => ("a client line", "mode = \"server\""),
+        };
+        match self.line_mode(name) {
+            None => self.push(field, format!("no [[line]] named `{name}`")),
+            Some(m) if m != mode => self.push(field, format!("line `{name}` is {have}; {what} needs {want}")),
+            Some(_) => {}
+        }
+    }
 }

@@ -22,6 +22,8 @@ fxgate_plugin::registry! {
         iec104_device: fxgate_iec104::Iec104Devices,
         /// `[[iec104_server]]`: IEC 60870-5-104 servers (controlled station) on server lines.
         iec104_server: fxgate_iec104::Iec104Servers,
+        /// `[[mqtt]]`: MQTT clients (one or two brokers) on client lines.
+        mqtt: fxgate_mqtt::MqttClients,
         /// `[[websocket]]`: northbound WebSocket clients.
         websocket: fxgate_websocket::Websockets,
         /// `[[upstream]]`: upstream OPC UA servers (aggregation, an OPC UA server extension).

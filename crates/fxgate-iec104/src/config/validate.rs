@@ -35,11 +35,7 @@ pub(crate) fn devices(key: &str, list: &[Iec104DeviceConfig], cx: &mut Check<'_>
         if let Err(e) = check_name(&d.name) {
             cx.push(f("name"), e.to_string());
         }
-        match cx.line_mode(&d.line) {
-            None => cx.push(f("line"), format!("no [[line]] named `{}`", d.line)),
-            Some(LineMode::Server) => cx.push(f("line"), format!("line `{}` is a server line; an IEC 104 device needs a client line", d.line)),
-            Some(LineMode::Client) => {}
-        }
+        cx.line_in_mode(f("line"), &d.line, LineMode::Client, "an IEC 104 device");
         let errs = cx.errs();
         common_address(d.common_address, &f, errs);
         link(&d.link(), &f, errs);
@@ -121,11 +117,7 @@ pub(crate) fn servers(key: &str, list: &[Iec104ServerConfig], cx: &mut Check<'_>
         } else if !names.insert(s.name.as_str()) {
             cx.push(f("name"), format!("an IEC 104 server named `{}` exists already", s.name));
         }
-        match cx.line_mode(&s.line) {
-            None => cx.push(f("line"), format!("no [[line]] named `{}`", s.line)),
-            Some(LineMode::Client) => cx.push(f("line"), format!("line `{}` is a client line; an IEC 104 server needs mode = \"server\"", s.line)),
-            Some(LineMode::Server) => {}
-        }
+        cx.line_in_mode(f("line"), &s.line, LineMode::Server, "an IEC 104 server");
         let errs = cx.errs();
         common_address(s.common_address, &f, errs);
         link(&s.link(), &f, errs);

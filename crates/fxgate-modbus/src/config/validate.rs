@@ -17,14 +17,7 @@ pub(crate) fn devices(key: &str, list: &[DeviceConfig], cx: &mut Check<'_>) {
         if let Err(e) = check_name(&d.name) {
             cx.push(f("name"), e.to_string());
         }
-        match cx.line_mode(&d.line) {
-            None => cx.push(f("line"), format!("no [[line]] named `{}`", d.line)),
-            Some(LineMode::Server) => cx.push(
-                f("line"),
-                format!("line `{}` is a server line; a device needs a client line", d.line),
-            ),
-            Some(LineMode::Client) => {}
-        }
+        cx.line_in_mode(f("line"), &d.line, LineMode::Client, "a device");
         match d.protocol {
             Protocol::Modbus => modbus_device(d, &f, cx.errs()),
         }
@@ -99,14 +92,7 @@ pub(crate) fn servers(key: &str, list: &[ModbusServerConfig], cx: &mut Check<'_>
             cx.push(f("name"), format!("a Modbus server named `{}` exists already", s.name));
         }
         // a second server on one line is a resource clash, found by the generic checks
-        match cx.line_mode(&s.line) {
-            None => cx.push(f("line"), format!("no [[line]] named `{}`", s.line)),
-            Some(LineMode::Client) => cx.push(
-                f("line"),
-                format!("line `{}` is a client line; a Modbus server needs mode = \"server\"", s.line),
-            ),
-            Some(LineMode::Server) => {}
-        }
+        cx.line_in_mode(f("line"), &s.line, LineMode::Server, "a Modbus server");
         let errs = cx.errs();
         let mut used: HashMap<(Area, u16, Option<u8>), usize> = HashMap::new();
         for (j, m) in s.map.iter().enumerate() {

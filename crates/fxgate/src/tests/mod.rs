@@ -10,6 +10,7 @@ use crate::registry::{default_config, Config, DEFAULT_CONFIG};
 
 mod claims;
 mod iec104;
+mod mqtt;
 mod fx_remote;
 
 fn parse(text: &str, file: &Path, config_dir: &Path) -> Result<Config, Vec<ConfigError>> {

@@ -1,0 +1,235 @@
+//! `[[mqtt]]`: an MQTT client on a client line (seed 002 "MQTT Client"): one broker, or two
+//! independent brokers on a redundant line; topics to tags (`[[mqtt.tag]]`, a source) and
+//! tags to topics (`[[mqtt.publish]]`, a sink).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use fxgate_core::TagType;
+
+pub(crate) mod validate;
+
+/// The MQTT protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub enum MqttVersion {
+    /// MQTT 3.1.1 (protocol level 4).
+    #[default]
+    #[serde(rename = "3.1.1")]
+    V311,
+    /// MQTT 5.
+    #[serde(rename = "5")]
+    V5,
+}
+
+/// MQTT quality of service, 0 to 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum Qos {
+    /// At most once.
+    AtMostOnce,
+    /// At least once (PUBACK).
+    AtLeastOnce,
+    /// Exactly once (PUBREC, PUBREL, PUBCOMP).
+    ExactlyOnce,
+}
+
+impl TryFrom<u8> for Qos {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        match v {
+            0 => Ok(Qos::AtMostOnce),
+            1 => Ok(Qos::AtLeastOnce),
+            2 => Ok(Qos::ExactlyOnce),
+            _ => Err(format!("QoS {v}: give 0, 1 or 2")),
+        }
+    }
+}
+
+impl From<Qos> for u8 {
+    fn from(q: Qos) -> u8 {
+        q as u8
+    }
+}
+
+/// How a message's payload carries a tag's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadFormat {
+    /// The payload text is the value.
+    #[default]
+    Raw,
+    /// A JSON document; the value (and optionally timestamp and quality) at JSON pointers.
+    Json,
+}
+
+/// How `[[mqtt.publish]]` shapes its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// One message per tag change, on the tag's topic: `{"tag","v","q","st"}`.
+    #[default]
+    PerTag,
+    /// One message per interval on one topic: `{"seq","ts","values":[…]}`.
+    Batch,
+}
+
+/// One MQTT client.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// Name: the folder of its tags (`Objects/<name>`).
+    pub name: String,
+    /// The client line it rides on (its `backup`: the second broker).
+    pub line: String,
+    /// `3.1.1` or `5`.
+    #[serde(default)]
+    pub version: MqttVersion,
+    /// Client identifier; empty: `fxgate-<name>`.
+    #[serde(default)]
+    pub client_id: String,
+    /// Clean session (3.1.1) / clean start (5); false: the broker keeps the session.
+    #[serde(default = "yes")]
+    pub clean_session: bool,
+    /// Keep-alive in seconds (1..=65535).
+    #[serde(default = "thirty")]
+    pub keep_alive_s: u64,
+    /// User name; empty: none.
+    #[serde(default)]
+    pub username: String,
+    /// Password (never logged).
+    #[serde(default)]
+    pub password: String,
+    /// QoS of the subscriptions.
+    #[serde(default = "qos1")]
+    pub subscribe_qos: Qos,
+    /// QoS of what fxgate publishes.
+    #[serde(default = "qos1")]
+    pub publish_qos: Qos,
+    /// Seconds the primary must be connected before publishing moves back to it.
+    #[serde(default = "ten")]
+    pub fail_back_s: u64,
+    /// Retained `online`/`offline` topic with the Last Will; empty: none.
+    #[serde(default)]
+    pub status_topic: String,
+    /// Topic of write requests from MQTT; empty: none.
+    #[serde(default)]
+    pub request_topic: String,
+    /// Topic of the answers to write requests.
+    #[serde(default)]
+    pub response_topic: String,
+    /// The `[[users]]` entry whose roles apply to write requests; empty: refused.
+    #[serde(default)]
+    pub user: String,
+    /// Bound of the store-and-forward buffer, bytes.
+    #[serde(default = "buffer_default")]
+    pub buffer_max_bytes: u64,
+    /// Part of the buffer kept in memory before it spills to disk, bytes.
+    #[serde(default = "memory_default")]
+    pub buffer_memory_bytes: u64,
+    /// Tags fed by topics.
+    #[serde(default)]
+    pub tag: Vec<MqttTagConfig>,
+    /// Tags published to topics.
+    #[serde(default)]
+    pub publish: Vec<PublishConfig>,
+}
+
+impl MqttConfig {
+    /// The client identifier sent to the brokers.
+    pub fn client_id(&self) -> String {
+        if self.client_id.is_empty() {
+            format!("fxgate-{}", self.name)
+        } else {
+            self.client_id.clone()
+        }
+    }
+
+    /// The keep-alive interval.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(self.keep_alive_s)
+    }
+}
+
+/// `[[mqtt.tag]]`: a tag set by the messages of a topic filter.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MqttTagConfig {
+    /// Tag name inside the client's folder.
+    pub name: String,
+    /// An MQTT topic filter (`+` and `#` allowed).
+    pub topic: String,
+    /// The tag's data type.
+    #[serde(rename = "type")]
+    pub tag_type: TagType,
+    /// Raw text or JSON.
+    #[serde(default)]
+    pub payload: PayloadFormat,
+    /// JSON pointer of the value; empty: the whole document.
+    #[serde(default)]
+    pub value_path: String,
+    /// JSON pointer of the source timestamp (RFC 3339 text or Unix epoch ms); empty: receive time.
+    #[serde(default)]
+    pub timestamp_path: String,
+    /// JSON pointer of the quality (OPC UA status code number or name); empty: Good.
+    #[serde(default)]
+    pub quality_path: String,
+    /// Milliseconds without a message after which the value is Uncertain_LastUsableValue; 0: never.
+    #[serde(default)]
+    pub stale_after_ms: u64,
+    /// Topic an OPC UA write publishes to; empty: read only.
+    #[serde(default)]
+    pub command_topic: String,
+    /// Free text shown as the node's description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[[mqtt.publish]]`: tags of the store published as JSON.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// Browse-path globs of the tags.
+    pub tags: Vec<String>,
+    /// Per tag or in batches.
+    #[serde(default)]
+    pub mode: PublishMode,
+    /// Topic template (`{path}`, `{source}`, `{name}`); a fixed topic in batch mode.
+    pub topic: String,
+    /// Milliseconds over which changes are collected; 0 (per tag): each change at once.
+    #[serde(default)]
+    pub interval_ms: u64,
+    /// Publish retained.
+    #[serde(default)]
+    pub retain: bool,
+}
+
+impl PublishConfig {
+    /// The collection interval: batch mode defaults to 100 ms.
+    pub fn interval(&self) -> Option<Duration> {
+        match (self.mode, self.interval_ms) {
+            (PublishMode::Batch, 0) => Some(Duration::from_millis(100)),
+            (_, 0) => None,
+            (_, ms) => Some(Duration::from_millis(ms)),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn thirty() -> u64 {
+    30
+}
+fn ten() -> u64 {
+    10
+}
+fn qos1() -> Qos {
+    Qos::AtLeastOnce
+}
+fn buffer_default() -> u64 {
+    64 * 1024 * 1024
+}
+fn memory_default() -> u64 {
+    4 * 1024 * 1024
+}

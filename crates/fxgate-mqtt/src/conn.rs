@@ -1,0 +1,307 @@
+//! One broker connection: the MQTT session on a line's stream (CONNECT/CONNACK, the
+//! subscriptions, keep-alive, and the acknowledgements of QoS 1 and 2 both ways). The
+//! driver sees messages in, the acknowledgement of what it published, and the end.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use fxgate_lines::LineStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Qos;
+use crate::error::ConnError;
+use crate::wire::{Codec, Incoming, Message, Outgoing, Will};
+
+/// What a connection reports to the driver (`slot` 0 is the primary broker, 1 the backup).
+#[derive(Debug)]
+pub enum ConnEvent {
+    /// The session is up: publish through `tx`.
+    Up {
+        /// Which broker.
+        slot: usize,
+        /// Where it goes (`primary 127.0.0.1:1883`).
+        target: String,
+        /// The connection's publish queue.
+        tx: mpsc::Sender<Publish>,
+    },
+    /// A message from the broker.
+    Message {
+        /// Which broker.
+        slot: usize,
+        /// The message.
+        msg: Message,
+    },
+    /// The broker took what was published with this sequence number (at once for QoS 0).
+    Taken {
+        /// Which broker.
+        slot: usize,
+        /// The driver's sequence number.
+        seq: u64,
+    },
+    /// The session ended.
+    Down {
+        /// Which broker.
+        slot: usize,
+        /// Why.
+        error: ConnError,
+    },
+}
+
+/// A message the driver publishes, with its sequence number.
+#[derive(Debug)]
+pub struct Publish {
+    /// The message.
+    pub msg: Message,
+    /// The driver's sequence number, reported back in [`ConnEvent::Taken`].
+    pub seq: u64,
+}
+
+/// What every session of one client sends at the start.
+#[derive(Debug, Clone)]
+pub struct SessionParams {
+    /// 3.1.1 or 5.
+    pub codec: Codec,
+    /// Client identifier.
+    pub client_id: String,
+    /// Keep-alive.
+    pub keep_alive: Duration,
+    /// Clean session.
+    pub clean: bool,
+    /// User name and password.
+    pub login: Option<(String, String)>,
+    /// Subscriptions.
+    pub filters: Vec<(String, Qos)>,
+    /// Retained `online`/`offline` status topic (the Will), if any.
+    pub status_topic: Option<String>,
+}
+
+/// Payloads of the status topic.
+const ONLINE: &[u8] = b"online";
+const OFFLINE: &[u8] = b"offline";
+/// Most packets written in one go.
+const WRITE_BATCH: usize = 256;
+
+struct Session {
+    slot: usize,
+    params: Arc<SessionParams>,
+    rd: ReadHalf<LineStream>,
+    wr: WriteHalf<LineStream>,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    next_pkid: u16,
+    /// Our QoS ≥ 1 publishes not yet acknowledged: packet id → sequence number.
+    inflight: HashMap<u16, u64>,
+    /// QoS 2 messages received and not yet released (PUBREL): delivered once.
+    received_qos2: HashSet<u16>,
+    last_sent: Instant,
+    ping_sent: Option<Instant>,
+    events: mpsc::Sender<ConnEvent>,
+}
+
+/// Runs the session on `stream` until it breaks or `shutdown`; reports through `events`.
+pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<SessionParams>, events: mpsc::Sender<ConnEvent>, shutdown: CancellationToken) -> Result<(), ConnError> {
+    let (rd, wr) = tokio::io::split(stream);
+    let mut s = Session {
+        slot,
+        params,
+        rd,
+        wr,
+        rbuf: BytesMut::with_capacity(64 * 1024),
+        wbuf: BytesMut::with_capacity(64 * 1024),
+        next_pkid: 0,
+        inflight: HashMap::new(),
+        received_qos2: HashSet::new(),
+        last_sent: Instant::now(),
+        ping_sent: None,
+        events,
+    };
+    let connack_wait = s.params.keep_alive.clamp(Duration::from_secs(3), Duration::from_secs(30));
+    tokio::select! {
+        _ = shutdown.cancelled() => return Ok(()),
+        r = tokio::time::timeout(connack_wait, s.handshake()) => r.map_err(|_| ConnError::NoConnAck(connack_wait))??,
+    }
+    let (tx, mut rx) = mpsc::channel(1024);
+    if s.events.send(ConnEvent::Up { slot, target, tx }).await.is_err() {
+        return Ok(());
+    }
+    let r = s.serve(&mut rx, &shutdown).await;
+    if r.is_ok() {
+        // A clean end: the status goes offline (a Will only fires on a lost connection).
+        s.goodbye().await;
+    }
+    r
+}
+
+impl Session {
+    async fn handshake(&mut self) -> Result<(), ConnError> {
+        let p = self.params.clone();
+        let will = p.status_topic.as_ref().map(|t| Will { topic: t.clone(), payload: Bytes::from_static(OFFLINE), retain: true });
+        let keep_alive = p.keep_alive.as_secs().min(u64::from(u16::MAX)) as u16;
+        self.send(Outgoing::Connect { client_id: p.client_id.clone(), keep_alive, clean: p.clean, will, login: p.login.clone() })?;
+        self.flush().await?;
+        match self.read().await? {
+            Incoming::ConnAck(None) => {}
+            Incoming::ConnAck(Some(refusal)) => return Err(ConnError::Refused(refusal)),
+            other => return Err(ConnError::Protocol(format!("expected CONNACK, got {other:?}"))),
+        }
+        if !p.filters.is_empty() {
+            let pkid = self.pkid();
+            self.send(Outgoing::Subscribe { pkid, filters: p.filters.clone() })?;
+        }
+        if let Some(t) = &p.status_topic {
+            let pkid = self.pkid();
+            let msg = Message { topic: t.clone(), payload: Bytes::from_static(ONLINE), qos: Qos::AtLeastOnce, retain: true };
+            self.send(Outgoing::Publish { msg, pkid, dup: false })?;
+        }
+        self.flush().await
+    }
+
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Publish>, shutdown: &CancellationToken) -> Result<(), ConnError> {
+        let keep_alive = self.params.keep_alive;
+        let mut tick = tokio::time::interval(Duration::from_millis(500).min(keep_alive / 2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                p = rx.recv() => {
+                    let Some(p) = p else { return Ok(()) };
+                    let mut taken = Vec::new();
+                    self.publish(p, &mut taken)?;
+                    while taken.len() < WRITE_BATCH {
+                        let Ok(p) = rx.try_recv() else { break };
+                        self.publish(p, &mut taken)?;
+                    }
+                    self.flush().await?;
+                    for seq in taken {
+                        self.report(ConnEvent::Taken { slot: self.slot, seq }).await;
+                    }
+                }
+                n = self.rd.read_buf(&mut self.rbuf) => {
+                    if n.map_err(ConnError::Io)? == 0 {
+                        return Err(ConnError::Closed);
+                    }
+                    while let Some(packet) = self.params.codec.decode(&mut self.rbuf)? {
+                        self.incoming(packet).await?;
+                    }
+                    self.flush().await?;
+                }
+                _ = tick.tick() => {
+                    if let Some(t) = self.ping_sent {
+                        if t.elapsed() >= keep_alive {
+                            return Err(ConnError::NoPingResp(keep_alive));
+                        }
+                    } else if self.last_sent.elapsed() >= keep_alive.mul_f32(0.75) {
+                        self.send(Outgoing::PingReq)?;
+                        self.ping_sent = Some(Instant::now());
+                        self.flush().await?;
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self, p: Publish, taken: &mut Vec<u64>) -> Result<(), ConnError> {
+        let pkid = if p.msg.qos == Qos::AtMostOnce { 0 } else { self.pkid() };
+        if pkid == 0 {
+            taken.push(p.seq);
+        } else {
+            self.inflight.insert(pkid, p.seq);
+        }
+        self.send(Outgoing::Publish { msg: p.msg, pkid, dup: false })
+    }
+
+    async fn incoming(&mut self, packet: Incoming) -> Result<(), ConnError> {
+        match packet {
+            Incoming::Publish { msg, pkid } => match msg.qos {
+                Qos::AtMostOnce => self.report(ConnEvent::Message { slot: self.slot, msg }).await,
+                Qos::AtLeastOnce => {
+                    self.report(ConnEvent::Message { slot: self.slot, msg }).await;
+                    self.send(Outgoing::PubAck(pkid))?;
+                }
+                Qos::ExactlyOnce => {
+                    if self.received_qos2.insert(pkid) {
+                        self.report(ConnEvent::Message { slot: self.slot, msg }).await;
+                    }
+                    self.send(Outgoing::PubRec(pkid))?;
+                }
+            },
+            Incoming::PubRel(pkid) => {
+                self.received_qos2.remove(&pkid);
+                self.send(Outgoing::PubComp(pkid))?;
+            }
+            Incoming::PubAck(pkid) | Incoming::PubComp(pkid) => {
+                if let Some(seq) = self.inflight.remove(&pkid) {
+                    self.report(ConnEvent::Taken { slot: self.slot, seq }).await;
+                }
+            }
+            Incoming::PubRec(pkid) => self.send(Outgoing::PubRel(pkid))?,
+            Incoming::SubAck { refused, .. } => {
+                for i in refused {
+                    if let Some((f, _)) = self.params.filters.get(i) {
+                        return Err(ConnError::SubscriptionRefused(f.clone()));
+                    }
+                }
+            }
+            Incoming::PingResp => self.ping_sent = None,
+            Incoming::Disconnect => return Err(ConnError::BrokerDisconnect),
+            Incoming::ConnAck(_) | Incoming::Unexpected => return Err(ConnError::Protocol("unexpected packet from the broker".into())),
+        }
+        Ok(())
+    }
+
+    async fn goodbye(&mut self) {
+        if let Some(t) = self.params.status_topic.clone() {
+            let msg = Message { topic: t, payload: Bytes::from_static(OFFLINE), qos: Qos::AtMostOnce, retain: true };
+            let _ = self.send(Outgoing::Publish { msg, pkid: 0, dup: false });
+        }
+        let _ = self.send(Outgoing::Disconnect);
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.flush()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.wr.shutdown()).await;
+    }
+
+    async fn report(&self, e: ConnEvent) {
+        // The driver ends after its connections; a closed channel only means shutdown.
+        let _ = self.events.send(e).await;
+    }
+
+    fn pkid(&mut self) -> u16 {
+        loop {
+            self.next_pkid = self.next_pkid.wrapping_add(1);
+            if self.next_pkid != 0 && !self.inflight.contains_key(&self.next_pkid) {
+                return self.next_pkid;
+            }
+        }
+    }
+
+    fn send(&mut self, p: Outgoing) -> Result<(), ConnError> {
+        self.params.codec.encode(p, &mut self.wbuf)?;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let buf = self.wbuf.split();
+        self.wr.write_all(&buf).await.map_err(ConnError::Io)?;
+        self.wr.flush().await.map_err(ConnError::Io)?;
+        self.last_sent = Instant::now();
+        Ok(())
+    }
+
+    async fn read(&mut self) -> Result<Incoming, ConnError> {
+        loop {
+            if let Some(p) = self.params.codec.decode(&mut self.rbuf)? {
+                return Ok(p);
+            }
+            if self.rd.read_buf(&mut self.rbuf).await.map_err(ConnError::Io)? == 0 {
+                return Err(ConnError::Closed);
+            }
+        }
+    }
+}

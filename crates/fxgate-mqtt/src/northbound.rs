@@ -1,0 +1,114 @@
+//! Tags to topics (`[[mqtt.publish]]`): the selected tags' changes as JSON, one message per
+//! tag (`{"tag","v","q","st"}` on the tag's topic) or one batch per interval
+//! (`{"seq","ts","values":[…]}`, the WebSocket client's shape).
+
+use bytes::Bytes;
+use fxgate_core::{TagId, TagStore, TagValue};
+use fxgate_forward::value::{encode, rfc3339};
+use fxgate_forward::{Collector, Encoding, Sample, Selection, TagFilter};
+use opcua::types::DateTime;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::config::{PublishConfig, PublishMode, Qos};
+use crate::error::SetupError;
+use crate::wire::Message;
+
+#[derive(Serialize)]
+struct Batch<'a> {
+    seq: u64,
+    ts: String,
+    values: Vec<Sample<'a>>,
+}
+
+/// One `[[mqtt.publish]]`.
+pub struct Publisher {
+    cfg: PublishConfig,
+    qos: Qos,
+    changes: Collector,
+    seq: u64,
+    due: Option<Instant>,
+}
+
+impl Publisher {
+    /// The publisher of `cfg` over the tags of `store`.
+    pub fn new(cfg: PublishConfig, qos: Qos, store: &TagStore) -> Result<Self, SetupError> {
+        let filter = TagFilter::new(&cfg.tags)?;
+        let selection = Selection::new(store, &filter);
+        if selection.is_empty() {
+            tracing::warn!(tags = ?cfg.tags, "MQTT publish: no tag matches");
+        }
+        let due = cfg.interval().map(|i| Instant::now() + i);
+        Ok(Self { cfg, qos, changes: Collector::new(selection), seq: 0, due })
+    }
+
+    /// Takes the current value of every selected tag (at start, and after the change
+    /// stream lagged).
+    pub fn snapshot(&mut self, store: &TagStore) {
+        self.changes.snapshot(store);
+    }
+
+    /// Takes a batch of changes from the store.
+    pub fn collect(&mut self, batch: &[(TagId, TagValue)]) {
+        self.changes.collect(batch);
+    }
+
+    /// When the next interval ends, if collecting per interval.
+    pub fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// The messages due now: without an interval whatever is pending, with one what the
+    /// interval collected once it ended.
+    pub fn messages(&mut self, now: Instant, out: &mut Vec<Message>) {
+        if let Some(due) = self.due {
+            if now < due {
+                return;
+            }
+            let every = self.cfg.interval().unwrap_or_default();
+            let mut next = due + every;
+            if next <= now {
+                next = now + every;
+            }
+            self.due = Some(next);
+        }
+        if self.changes.is_empty() {
+            return;
+        }
+        let pending = self.changes.take();
+        let selection = self.changes.selection();
+        match self.cfg.mode {
+            PublishMode::PerTag => {
+                for (id, v) in &pending {
+                    let Some(path) = selection.path(*id) else { continue };
+                    let payload = encode(&Sample::new(path, v), Encoding::Json);
+                    out.push(Message { topic: topic(&self.cfg.topic, path), payload: Bytes::from(payload), qos: self.qos, retain: self.cfg.retain });
+                }
+            }
+            PublishMode::Batch => {
+                self.seq += 1;
+                let values = pending.iter().filter_map(|(id, v)| Some(Sample::new(selection.path(*id)?, v))).collect();
+                let payload = encode(&Batch { seq: self.seq, ts: rfc3339(&DateTime::now()), values }, Encoding::Json);
+                out.push(Message { topic: self.cfg.topic.clone(), payload: Bytes::from(payload), qos: self.qos, retain: self.cfg.retain });
+            }
+        }
+    }
+}
+
+/// The topic of a tag: `{path}` is `<source>/<tag>`, `{source}` and `{name}` its parts.
+pub fn topic(template: &str, path: &str) -> String {
+    let (source, name) = path.split_once('/').unwrap_or(("", path));
+    template.replace("{path}", path).replace("{source}", source).replace("{name}", name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_templates() {
+        assert_eq!(topic("fxgate/{path}", "Demo/Sine"), "fxgate/Demo/Sine");
+        assert_eq!(topic("site/{source}/x/{name}", "Demo/Sine"), "site/Demo/x/Sine");
+        assert_eq!(topic("fixed", "Demo/Sine"), "fixed");
+    }
+}
