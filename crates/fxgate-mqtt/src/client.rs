@@ -16,8 +16,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MqttConfig;
-use crate::conn::{self, ConnEvent, SessionParams};
-use crate::driver::{Driver, Inputs};
+use std::sync::atomic::AtomicU64;
+
+use crate::conn::{self, ConnEvent, SessionParams, WillPlan};
+use crate::driver::{Driver, Inputs, Spb};
+use crate::sparkplug::EdgeNode;
 use crate::error::SetupError;
 use crate::metrics::ClientMetrics;
 use crate::northbound::Publisher;
@@ -37,15 +40,19 @@ pub struct MqttClient {
     status: LineStatus,
     metrics: ClientMetrics,
     may_write: bool,
+    /// The users with the `write` role.
+    writers: Vec<String>,
 }
 
 impl MqttClient {
     /// From its config and line; `users` decides whether requests may write.
     pub fn new(cfg: MqttConfig, line: LineConfig, users: &[UserConfig], config_dir: PathBuf, line_metrics: LineMetrics, metrics: ClientMetrics) -> Self {
-        let may_write = users.iter().any(|u| u.name == cfg.user && u.roles.contains(&Role::Write));
+        let writers: Vec<String> = users.iter().filter(|u| u.roles.contains(&Role::Write)).map(|u| u.name.clone()).collect();
+        let may_write = writers.contains(&cfg.user);
         let status = LineStatus::new(&line.name, line_metrics);
-        Self { cfg, line, config_dir, status, metrics, may_write }
+        Self { cfg, line, config_dir, status, metrics, may_write, writers }
     }
+
 }
 
 impl Component for MqttClient {
@@ -92,6 +99,20 @@ impl MqttClient {
         if !cfg.request_topic.is_empty() && !filters.iter().any(|(f, _)| *f == cfg.request_topic) {
             filters.push((cfg.request_topic.clone(), cfg.subscribe_qos));
         }
+        let sparkplug = match &cfg.sparkplug {
+            Some(sp) => {
+                let node = EdgeNode::new(sp, cx.store.clone())?;
+                filters.extend(node.filters().into_iter().map(|f| (f, cfg.subscribe_qos)));
+                let may_write = !sp.user.is_empty() && self.writers.contains(&sp.user);
+                Some(Spb::new(node, may_write))
+            }
+            None => None,
+        };
+        let will = match &sparkplug {
+            Some(s) => WillPlan::Sparkplug { topic: s.node.death_topic(), next: Arc::new(AtomicU64::new(0)) },
+            None if !cfg.status_topic.is_empty() => WillPlan::Status(cfg.status_topic.clone()),
+            None => WillPlan::None,
+        };
         let params = Arc::new(SessionParams {
             codec: Codec(cfg.version),
             client_id: cfg.client_id(),
@@ -99,7 +120,7 @@ impl MqttClient {
             clean: cfg.clean_session,
             login: (!cfg.username.is_empty() || !cfg.password.is_empty()).then(|| (cfg.username.clone(), cfg.password.clone())),
             filters,
-            status_topic: (!cfg.status_topic.is_empty()).then(|| cfg.status_topic.clone()),
+            will,
         });
         let setup = |source| SetupError::Line { line: self.line.name.clone(), source };
         let mut primary = LineClient::new(self.line.clone(), &self.config_dir, self.status.clone()).map_err(setup)?;
@@ -129,6 +150,7 @@ impl MqttClient {
             south,
             publishers,
             requests,
+            sparkplug,
             store: cx.store.clone(),
             metrics: self.metrics.clone(),
         };

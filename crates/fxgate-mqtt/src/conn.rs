@@ -3,6 +3,7 @@
 //! driver sees messages in, the acknowledgement of what it published, and the end.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub enum ConnEvent {
         target: String,
         /// The connection's publish queue.
         tx: mpsc::Sender<Publish>,
+        /// The Sparkplug bdSeq of its NDEATH (0 without Sparkplug).
+        bd_seq: u64,
     },
     /// A message from the broker.
     Message {
@@ -76,8 +79,24 @@ pub struct SessionParams {
     pub login: Option<(String, String)>,
     /// Subscriptions.
     pub filters: Vec<(String, Qos)>,
-    /// Retained `online`/`offline` status topic (the Will), if any.
-    pub status_topic: Option<String>,
+    /// The Last Will.
+    pub will: WillPlan,
+}
+
+/// The Last Will of each session.
+#[derive(Debug, Clone)]
+pub enum WillPlan {
+    /// None.
+    None,
+    /// `offline` retained on this status topic (and `online` once connected).
+    Status(String),
+    /// The Sparkplug NDEATH on this topic, with the next birth/death sequence number.
+    Sparkplug {
+        /// The NDEATH topic.
+        topic: String,
+        /// The bdSeq of the next session (taken modulo 256).
+        next: Arc<AtomicU64>,
+    },
 }
 
 /// Payloads of the status topic.
@@ -101,6 +120,9 @@ struct Session {
     last_sent: Instant,
     ping_sent: Option<Instant>,
     events: mpsc::Sender<ConnEvent>,
+    /// This session's Will (published too when it ends cleanly).
+    will: Option<Will>,
+    bd_seq: u64,
 }
 
 /// Runs the session on `stream` until it breaks or `shutdown`; reports through `events`.
@@ -119,14 +141,24 @@ pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<Se
         last_sent: Instant::now(),
         ping_sent: None,
         events,
+        will: None,
+        bd_seq: 0,
     };
+    match &s.params.will {
+        WillPlan::None => {}
+        WillPlan::Status(t) => s.will = Some(Will { topic: t.clone(), payload: Bytes::from_static(OFFLINE), retain: true }),
+        WillPlan::Sparkplug { topic, next } => {
+            s.bd_seq = next.fetch_add(1, Ordering::Relaxed) % 256;
+            s.will = Some(crate::sparkplug::death(topic, s.bd_seq));
+        }
+    }
     let connack_wait = s.params.keep_alive.clamp(Duration::from_secs(3), Duration::from_secs(30));
     tokio::select! {
         _ = shutdown.cancelled() => return Ok(()),
         r = tokio::time::timeout(connack_wait, s.handshake()) => r.map_err(|_| ConnError::NoConnAck(connack_wait))??,
     }
     let (tx, mut rx) = mpsc::channel(1024);
-    if s.events.send(ConnEvent::Up { slot, target, tx }).await.is_err() {
+    if s.events.send(ConnEvent::Up { slot, target, tx, bd_seq: s.bd_seq }).await.is_err() {
         return Ok(());
     }
     let r = s.serve(&mut rx, &shutdown).await;
@@ -140,7 +172,7 @@ pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<Se
 impl Session {
     async fn handshake(&mut self) -> Result<(), ConnError> {
         let p = self.params.clone();
-        let will = p.status_topic.as_ref().map(|t| Will { topic: t.clone(), payload: Bytes::from_static(OFFLINE), retain: true });
+        let will = self.will.clone();
         let keep_alive = p.keep_alive.as_secs().min(u64::from(u16::MAX)) as u16;
         self.send(Outgoing::Connect { client_id: p.client_id.clone(), keep_alive, clean: p.clean, will, login: p.login.clone() })?;
         self.flush().await?;
@@ -153,7 +185,7 @@ impl Session {
             let pkid = self.pkid();
             self.send(Outgoing::Subscribe { pkid, filters: p.filters.clone() })?;
         }
-        if let Some(t) = &p.status_topic {
+        if let WillPlan::Status(t) = &p.will {
             let pkid = self.pkid();
             let msg = Message { topic: t.clone(), payload: Bytes::from_static(ONLINE), qos: Qos::AtLeastOnce, retain: true };
             self.send(Outgoing::Publish { msg, pkid, dup: false })?;
@@ -255,8 +287,8 @@ impl Session {
     }
 
     async fn goodbye(&mut self) {
-        if let Some(t) = self.params.status_topic.clone() {
-            let msg = Message { topic: t, payload: Bytes::from_static(OFFLINE), qos: Qos::AtMostOnce, retain: true };
+        if let Some(w) = self.will.clone() {
+            let msg = Message { topic: w.topic, payload: w.payload, qos: Qos::AtMostOnce, retain: w.retain };
             let _ = self.send(Outgoing::Publish { msg, pkid: 0, dup: false });
         }
         let _ = self.send(Outgoing::Disconnect);

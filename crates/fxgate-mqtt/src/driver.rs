@@ -27,10 +27,13 @@ use crate::northbound::Publisher;
 use crate::outbox::Outbox;
 use crate::requests::Requests;
 use crate::southbound::Southbound;
+use crate::sparkplug::EdgeNode;
 use crate::wire::Message;
 
 /// How long, at start, a backup that connected first waits for the primary.
 pub const PRIMARY_GRACE: Duration = Duration::from_secs(2);
+/// The sequence number of births (not in the outbox: their acknowledgement releases nothing).
+const BIRTH: u64 = u64::MAX;
 /// The housekeeping tick (stale values, fail-back, publishing intervals).
 const TICK: Duration = Duration::from_millis(50);
 
@@ -38,6 +41,38 @@ struct Live {
     tx: mpsc::Sender<Publish>,
     target: String,
     since: Instant,
+    bd_seq: u64,
+}
+
+/// The Sparkplug edge node's session state.
+pub struct Spb {
+    /// The node.
+    pub node: EdgeNode,
+    /// Whether NCMD/DCMD may write (the configured user has `write`).
+    pub may_write: bool,
+    /// The next `seq`.
+    seq: u8,
+    /// Per broker: whether the primary host's STATE says online.
+    host_online: [bool; 2],
+    /// When the last command error was logged.
+    warned: Option<Instant>,
+}
+
+impl Spb {
+    /// The session state of `node`.
+    pub fn new(node: EdgeNode, may_write: bool) -> Self {
+        Self { node, may_write, seq: 0, host_online: [false; 2], warned: None }
+    }
+
+    fn host_ok(&self, slot: usize) -> bool {
+        self.node.state_topic().is_none() || self.host_online[slot]
+    }
+
+    fn next_seq(&mut self) -> u8 {
+        let s = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        s
+    }
 }
 
 /// The parts of a client the driver runs.
@@ -62,6 +97,8 @@ pub struct Driver {
     pub publishers: Vec<Publisher>,
     /// The request topic and its handler.
     pub requests: Option<(String, Requests)>,
+    /// The Sparkplug edge node.
+    pub sparkplug: Option<Spb>,
     /// The store.
     pub store: Arc<TagStore>,
     /// Metrics.
@@ -86,12 +123,16 @@ struct State {
     started: Instant,
     dedupe: Dedupe,
     last_error: [String; 2],
+    /// Whether publishing is open (a broker active, and the primary host online).
+    open: bool,
+    /// Sparkplug births are due before anything else.
+    need_birth: bool,
 }
 
 impl Driver {
     /// Runs until `shutdown`; the outbox is saved at the end.
     pub async fn run(mut self, mut inp: Inputs, shutdown: CancellationToken) {
-        let mut st = State { conns: [None, None], active: None, started: Instant::now(), dedupe: Dedupe::default(), last_error: Default::default() };
+        let mut st = State { conns: [None, None], active: None, started: Instant::now(), dedupe: Dedupe::default(), last_error: Default::default(), open: false, need_birth: false };
         for p in &mut self.publishers {
             p.snapshot(&self.store);
         }
@@ -108,7 +149,12 @@ impl Driver {
                 Some(a) = inp.answers.recv() => { self.outbox.push(&a); }
                 Some(w) = recv_write(&mut inp.writes) => self.on_write(&st, w),
                 c = inp.changes.recv() => match c {
-                    Ok(batch) => self.publishers.iter_mut().for_each(|p| p.collect(&batch)),
+                    Ok(batch) => {
+                        self.publishers.iter_mut().for_each(|p| p.collect(&batch));
+                        if let Some(spb) = self.sparkplug.as_mut() {
+                            spb.node.collect(&batch);
+                        }
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(mqtt = %self.name, batches = n, "fell behind the tag store; publishing a full image");
                         for p in &mut self.publishers {
@@ -122,8 +168,8 @@ impl Driver {
                     self.outbox.expire_writes();
                 }
             }
-            self.produce();
             self.choose(&mut st);
+            self.produce(&st);
             self.pump(&mut st);
         }
         self.status.set(LineState::Stopped, "");
@@ -132,13 +178,26 @@ impl Driver {
 
     fn on_event(&mut self, st: &mut State, e: ConnEvent) {
         match e {
-            ConnEvent::Up { slot, target, tx } => {
+            ConnEvent::Up { slot, target, tx, bd_seq } => {
                 tracing::info!(mqtt = %self.name, %target, "MQTT session up");
-                st.conns[slot] = Some(Live { tx, target, since: Instant::now() });
+                st.conns[slot] = Some(Live { tx, target, since: Instant::now(), bd_seq });
                 self.show(st);
             }
             ConnEvent::Message { slot, msg } => {
                 self.metrics.received.inc();
+                // The host's STATE is per broker: never a twin.
+                if let Some(spb) = self.sparkplug.as_mut().filter(|s| s.node.is_state(&msg.topic)) {
+                    match crate::sparkplug::state_online(&msg.payload) {
+                        Some(online) => {
+                            tracing::info!(mqtt = %self.name, broker = slot, online, "Sparkplug primary host STATE");
+                            spb.host_online[slot] = online;
+                        }
+                        None => {
+                            self.metrics.decode_errors.inc();
+                        }
+                    }
+                    return;
+                }
                 if self.redundant && st.dedupe.is_duplicate(slot, &msg) {
                     self.metrics.duplicates.inc();
                     return;
@@ -148,10 +207,39 @@ impl Driver {
                         r.handle(msg.payload.clone());
                     }
                 }
+                if let Some(spb) = self.sparkplug.as_mut().filter(|s| s.node.is_command(&msg.topic)) {
+                    match spb.node.command(&msg.topic, &msg.payload) {
+                        Ok(crate::sparkplug::Command::Rebirth) => {
+                            tracing::info!(mqtt = %self.name, "Sparkplug rebirth requested");
+                            st.need_birth = true;
+                        }
+                        Ok(crate::sparkplug::Command::Write(writes)) if spb.may_write => {
+                            for (id, value) in writes {
+                                let store = self.store.clone();
+                                let name = self.name.clone();
+                                tokio::spawn(async move {
+                                    let status = store.write(id, value).await;
+                                    if !status.is_good() {
+                                        tracing::warn!(mqtt = %name, tag = id, %status, "Sparkplug DCMD write refused by the source");
+                                    }
+                                });
+                            }
+                        }
+                        Ok(crate::sparkplug::Command::Write(_)) => tracing::warn!(mqtt = %self.name, "Sparkplug DCMD refused: the configured user has no `write` role (Bad_UserAccessDenied)"),
+                        Err(e) => {
+                            self.metrics.decode_errors.inc();
+                            if spb.warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                                spb.warned = Some(Instant::now());
+                                tracing::warn!(mqtt = %self.name, topic = %msg.topic, error = %e, "Sparkplug command not carried out (further ones are not logged for 10 s)");
+                            }
+                        }
+                    }
+                    return;
+                }
                 self.south.message(&msg);
             }
             ConnEvent::Taken { slot, seq } => {
-                if st.active == Some(slot) {
+                if st.active == Some(slot) && seq != BIRTH {
                     self.outbox.taken(seq);
                 }
             }
@@ -163,6 +251,9 @@ impl Driver {
                 self.status.error(&text);
                 st.last_error[slot] = text;
                 st.dedupe.forget(slot);
+                if let Some(spb) = self.sparkplug.as_mut() {
+                    spb.host_online[slot] = false;
+                }
                 if st.active == Some(slot) {
                     st.active = None;
                     self.outbox.rewind();
@@ -196,7 +287,7 @@ impl Driver {
     }
 
     /// Moves what the publishers have due into the outbox.
-    fn produce(&mut self) {
+    fn produce(&mut self, st: &State) {
         let now = Instant::now();
         let mut out = Vec::new();
         for p in &mut self.publishers {
@@ -204,6 +295,14 @@ impl Driver {
         }
         for m in &out {
             self.outbox.push(m);
+        }
+        if let Some(spb) = self.sparkplug.as_mut() {
+            out.clear();
+            // Kept while nobody takes them: sent later, they are history.
+            spb.node.messages(now, !st.open, &mut out);
+            for m in &out {
+                self.outbox.push_sparkplug(m);
+            }
         }
     }
 
@@ -226,15 +325,43 @@ impl Driver {
             }
             st.active = want;
             self.outbox.rewind();
+            st.open = false;
             self.show(st);
+        }
+        let open = st.active.is_some_and(|a| self.sparkplug.as_ref().is_none_or(|s| s.host_ok(a)));
+        if open != st.open {
+            st.open = open;
+            if open {
+                st.need_birth = true;
+            } else if st.active.is_some() {
+                tracing::info!(mqtt = %self.name, "Sparkplug primary host offline: publishing waits (kept for store-and-forward)");
+                self.outbox.rewind();
+            }
         }
     }
 
-    /// Sends what the window allows to the active broker.
+    /// Sends what the window allows to the active broker: Sparkplug births first when due.
     fn pump(&mut self, st: &mut State) {
+        if !st.open {
+            return;
+        }
         let Some(a) = st.active else { return };
         let Some(live) = st.conns[a].as_ref() else { return };
-        while let Some((seq, msg)) = self.outbox.next_to_send() {
+        if let Some(spb) = self.sparkplug.as_mut().filter(|_| st.need_birth) {
+            st.need_birth = false;
+            spb.seq = 0;
+            for mut msg in spb.node.births(live.bd_seq) {
+                msg.payload = crate::sparkplug::stamp(&msg.payload, spb.next_seq());
+                // Births are made anew for each session: they are not kept in the outbox.
+                if live.tx.try_send(Publish { msg, seq: BIRTH }).is_err() {
+                    return;
+                }
+            }
+        }
+        while let Some((seq, mut msg, sparkplug)) = self.outbox.next_to_send() {
+            if let Some(spb) = self.sparkplug.as_mut().filter(|_| sparkplug) {
+                msg.payload = crate::sparkplug::stamp(&msg.payload, spb.next_seq());
+            }
             if live.tx.try_send(Publish { msg, seq }).is_err() {
                 // The connection is ending; its Down event rewinds the outbox.
                 break;

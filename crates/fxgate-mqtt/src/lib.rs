@@ -20,6 +20,7 @@ pub mod northbound;
 pub mod outbox;
 pub mod requests;
 pub mod southbound;
+pub mod sparkplug;
 pub mod wire;
 mod client;
 mod driver;

@@ -58,8 +58,17 @@ impl Outbox {
 
     /// Queues a message; returns its sequence number.
     pub fn push(&mut self, msg: &Message) -> u64 {
+        self.push_record(msg, false)
+    }
+
+    /// Queues a Sparkplug message, whose `seq` is stamped when it is sent.
+    pub fn push_sparkplug(&mut self, msg: &Message) -> u64 {
+        self.push_record(msg, true)
+    }
+
+    fn push_record(&mut self, msg: &Message, sparkplug: bool) -> u64 {
         self.next_seq += 1;
-        let dropped = self.buffer.push(self.next_seq, encode(msg));
+        let dropped = self.buffer.push(self.next_seq, encode(msg, sparkplug));
         if dropped > 0 {
             self.metrics.dropped.inc_by(dropped);
             tracing::warn!(dropped, "MQTT store-and-forward buffer full: the oldest messages were dropped");
@@ -74,8 +83,8 @@ impl Outbox {
         self.writes.insert(seq, (w, Instant::now()));
     }
 
-    /// The next message to send, if the window allows.
-    pub fn next_to_send(&mut self) -> Option<(u64, Message)> {
+    /// The next message to send, if the window allows, and whether it is a Sparkplug one.
+    pub fn next_to_send(&mut self) -> Option<(u64, Message, bool)> {
         if self.inflight.len() >= WINDOW {
             return None;
         }
@@ -83,9 +92,9 @@ impl Outbox {
             let (seq, data) = self.buffer.next_unsent()?;
             self.buffer.sent(true);
             match decode(&data) {
-                Some(msg) => {
+                Some((msg, sparkplug)) => {
                     self.inflight.push_back((seq, false));
-                    return Some((seq, msg));
+                    return Some((seq, msg, sparkplug));
                 }
                 None => {
                     // A record this version cannot read (a damaged spill file): dropped.
@@ -156,22 +165,22 @@ impl Outbox {
     }
 }
 
-/// A message as a buffer record: flags (QoS, retain), topic length, topic, payload.
-fn encode(msg: &Message) -> Bytes {
+/// A message as a buffer record: flags (QoS, retain, Sparkplug), topic length, topic, payload.
+fn encode(msg: &Message, sparkplug: bool) -> Bytes {
     let mut b = BytesMut::with_capacity(3 + msg.topic.len() + msg.payload.len());
-    b.put_u8(u8::from(msg.qos) | if msg.retain { 0x80 } else { 0 });
+    b.put_u8(u8::from(msg.qos) | if msg.retain { 0x80 } else { 0 } | if sparkplug { 0x40 } else { 0 });
     b.put_u16(msg.topic.len() as u16);
     b.put_slice(msg.topic.as_bytes());
     b.put_slice(&msg.payload);
     b.freeze()
 }
 
-fn decode(data: &Bytes) -> Option<Message> {
+fn decode(data: &Bytes) -> Option<(Message, bool)> {
     let flags = *data.first()?;
     let len = u16::from_be_bytes([*data.get(1)?, *data.get(2)?]) as usize;
     let topic = std::str::from_utf8(data.get(3..3 + len)?).ok()?.to_string();
     let qos = Qos::try_from(flags & 0x03).ok()?;
-    Some(Message { topic, payload: data.slice(3 + len..), qos, retain: flags & 0x80 != 0 })
+    Some((Message { topic, payload: data.slice(3 + len..), qos, retain: flags & 0x80 != 0 }, flags & 0x40 != 0))
 }
 
 #[cfg(test)]
@@ -185,7 +194,8 @@ mod tests {
     #[test]
     fn records_roundtrip() {
         let msg = m("fxgate/Demo/Sine", "{\"v\":1}");
-        assert_eq!(decode(&encode(&msg)), Some(msg));
+        assert_eq!(decode(&encode(&msg, true)), Some((msg.clone(), true)));
+        assert_eq!(decode(&encode(&msg, false)), Some((msg, false)));
         assert_eq!(decode(&Bytes::from_static(&[1, 0, 9, b'a'])), None);
     }
 
@@ -203,11 +213,11 @@ mod tests {
         o.taken(s[0]);
         assert_eq!(o.len(), 1);
         o.rewind();
-        let (seq, msg) = o.next_to_send().unwrap();
+        let (seq, msg, _) = o.next_to_send().unwrap();
         assert_eq!((seq, &msg.payload[..]), (s[2], &b"c"[..]));
         o.save();
         let mut again = Outbox::new(1 << 20, 1 << 20, dir.clone(), ClientMetrics::default());
-        assert_eq!(again.next_to_send().map(|(_, m)| m.payload), Some(Bytes::from_static(b"c")));
+        assert_eq!(again.next_to_send().map(|(_, m, _)| m.payload), Some(Bytes::from_static(b"c")));
         assert_eq!(again.push(&m("t", "d")), s[2] + 1);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -133,6 +133,9 @@ pub struct MqttConfig {
     /// Tags published to topics.
     #[serde(default)]
     pub publish: Vec<PublishConfig>,
+    /// A Sparkplug B edge node.
+    #[serde(default)]
+    pub sparkplug: Option<SparkplugConfig>,
 }
 
 impl MqttConfig {
@@ -213,6 +216,36 @@ impl PublishConfig {
             (_, ms) => Some(Duration::from_millis(ms)),
         }
     }
+}
+
+/// `[mqtt.sparkplug]`: fxgate as a Sparkplug B edge node (Eclipse Sparkplug 3.0): each
+/// source of the selected tags is a device, its tags the device's metrics.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SparkplugConfig {
+    /// The group (`spBv1.0/<group_id>/…`).
+    pub group_id: String,
+    /// The edge node's id.
+    pub edge_node_id: String,
+    /// Browse-path globs of the tags published as metrics.
+    pub tags: Vec<String>,
+    /// The primary host application's id: publishing waits while its STATE is offline.
+    #[serde(default)]
+    pub primary_host_id: String,
+    /// The `[[users]]` entry whose roles apply to NCMD/DCMD writes; empty: refused.
+    #[serde(default)]
+    pub user: String,
+    /// Milliseconds over which changes are collected into one DDATA; 0: each batch at once.
+    #[serde(default)]
+    pub interval_ms: u64,
+    /// QoS of births and data: 0 as the specification says; 1 keeps messages a lost broker
+    /// had not received (store-and-forward across broker failures).
+    #[serde(default = "qos0")]
+    pub qos: Qos,
+}
+
+fn qos0() -> Qos {
+    Qos::AtMostOnce
 }
 
 fn yes() -> bool {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use fxgate_config::{check_name, Check, Invalid, LineMode, Role};
 use rumqttc::{valid_filter, valid_topic};
 
-use super::{MqttConfig, PayloadFormat, PublishMode};
+use super::{MqttConfig, PayloadFormat, PublishMode, Qos, SparkplugConfig};
 
 /// Adds every problem of the clients (under `key`) to `cx`.
 pub(crate) fn clients(key: &str, list: &[MqttConfig], cx: &mut Check<'_>) {
@@ -32,6 +32,39 @@ pub(crate) fn clients(key: &str, list: &[MqttConfig], cx: &mut Check<'_>) {
         client(m, &f, errs);
         tags(m, &f, errs);
         publish(m, &f, errs);
+        if let Some(sp) = &m.sparkplug {
+            sparkplug(m, sp, &f, cx);
+        }
+    }
+}
+
+fn sparkplug(m: &MqttConfig, sp: &SparkplugConfig, f: &dyn Fn(&str) -> String, cx: &mut Check<'_>) {
+    let g = |k: &str| f(&format!("sparkplug.{k}"));
+    for (k, v) in [("group_id", &sp.group_id), ("edge_node_id", &sp.edge_node_id)] {
+        if v.is_empty() || v.contains(['/', '+', '#']) {
+            cx.push(g(k), "a Sparkplug id is one topic level: not empty, no `/`, `+` or `#`");
+        }
+    }
+    if !sp.primary_host_id.is_empty() && sp.primary_host_id.contains(['/', '+', '#']) {
+        cx.push(g("primary_host_id"), "a Sparkplug id is one topic level: no `/`, `+` or `#`");
+    }
+    if sp.tags.is_empty() {
+        cx.push(g("tags"), "give the tags to publish as metrics, e.g. [\"**\"]");
+    }
+    if let Err(e) = fxgate_forward::TagFilter::new(&sp.tags) {
+        cx.push(g("tags"), e.to_string());
+    }
+    if !m.status_topic.is_empty() {
+        cx.push(f("status_topic"), "a connection has one Last Will: with [mqtt.sparkplug] it is the NDEATH, so leave status_topic empty");
+    }
+    if sp.qos == Qos::ExactlyOnce {
+        cx.push(g("qos"), "Sparkplug data is QoS 0 (the specification) or 1");
+    }
+    if sp.interval_ms != 0 && !(10..=3_600_000).contains(&sp.interval_ms) {
+        cx.push(g("interval_ms"), "must be 0 or 10 to 3600000 ms");
+    }
+    if !sp.user.is_empty() && !cx.users.iter().any(|u| u.name == sp.user) {
+        cx.push(g("user"), format!("no [[users]] entry named `{}`", sp.user));
     }
 }
 
