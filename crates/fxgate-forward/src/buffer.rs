@@ -1,23 +1,26 @@
 //! Store-and-forward: outgoing messages wait here until sent (or, when the protocol
 //! acknowledges messages, until acknowledged), in memory up to `memory_max` bytes and beyond
-//! that in a spill file under the data dir, up to `max` bytes in all. Beyond the bound the
-//! oldest messages are dropped and counted. At shutdown what is left is saved to a file and
-//! loaded at the next start.
+//! that in spill segments under the data dir ([`crate::spill`]), up to `max` bytes in all.
+//! Beyond the bound the oldest messages are dropped and counted. At shutdown what is left is
+//! saved to a file and loaded at the next start; after a kill what was spilled is recovered
+//! ([`Buffer::load`]): a `kill -9` loses at most the messages held in memory
+//! (`memory_max` bytes; 0 writes every message to disk first).
 //!
 //! Not in TF6770: seed 001 has no store-and-forward (its `SendMessage`, §5.1.1.7, sends now
 //! or returns FALSE). fxgate's own, so that no change is lost while a server is away.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
+use std::io::Write;
 use std::path::PathBuf;
 
 use bytes::Bytes;
 
+use crate::spill::{Loc, SpillLog};
+
 enum Data {
     Memory(Bytes),
-    Disk { offset: u64, len: usize },
+    Disk(Loc),
 }
 
 struct Entry {
@@ -36,14 +39,13 @@ pub struct Buffer {
     memory_max: usize,
     max: usize,
     spill_path: PathBuf,
-    spill: Option<File>,
-    spill_end: u64,
-    on_disk: usize,
+    spill: SpillLog,
     dropped: u64,
 }
 
 impl Buffer {
-    /// A buffer bounded by `max` bytes, `memory_max` of them in memory, spilling to `spill_path`.
+    /// A buffer bounded by `max` bytes, `memory_max` of them in memory, spilling to segment
+    /// files `<spill_path>.<n>`.
     pub fn new(max: usize, memory_max: usize, spill_path: PathBuf) -> Self {
         Self {
             entries: VecDeque::new(),
@@ -52,10 +54,8 @@ impl Buffer {
             total_bytes: 0,
             memory_max,
             max,
+            spill: SpillLog::new(spill_path.clone()),
             spill_path,
-            spill: None,
-            spill_end: 0,
-            on_disk: 0,
             dropped: 0,
         }
     }
@@ -85,16 +85,9 @@ impl Buffer {
             self.total_bytes -= e.len;
             match e.data {
                 Data::Memory(_) => self.mem_bytes -= e.len,
-                Data::Disk { .. } => self.on_disk -= 1,
+                Data::Disk(loc) => self.spill.release(loc),
             }
             self.cursor = self.cursor.saturating_sub(1);
-        }
-        if self.on_disk == 0 && self.spill_end > 0 {
-            // Nothing on disk any more: start the spill file over.
-            if let Some(f) = &self.spill {
-                let _ = f.set_len(0);
-            }
-            self.spill_end = 0;
         }
     }
 
@@ -114,11 +107,8 @@ impl Buffer {
             self.mem_bytes += len;
             Data::Memory(data)
         } else {
-            match self.spill_write(&data) {
-                Ok(offset) => {
-                    self.on_disk += 1;
-                    Data::Disk { offset, len }
-                }
+            match self.spill.append(seq, &data) {
+                Ok(loc) => Data::Disk(loc),
                 Err(e) => {
                     // No disk: keep it in memory rather than lose it (the bound still holds).
                     tracing::warn!(path = %self.spill_path.display(), error = %e, "cannot spill to disk; keeping the message in memory");
@@ -133,39 +123,12 @@ impl Buffer {
         dropped
     }
 
-    fn spill_write(&mut self, data: &[u8]) -> std::io::Result<u64> {
-        if self.spill.is_none() {
-            if let Some(dir) = self.spill_path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .read(true)
-                .write(true)
-                .truncate(true)
-                .open(&self.spill_path)?;
-            self.spill = Some(f);
-            self.spill_end = 0;
-        }
-        let f = self.spill.as_mut().ok_or_else(|| std::io::Error::other("no spill file"))?;
-        f.seek(SeekFrom::Start(self.spill_end))?;
-        f.write_all(data)?;
-        let offset = self.spill_end;
-        self.spill_end += data.len() as u64;
-        Ok(offset)
-    }
-
     /// The next message to send on this connection, if any.
     pub fn next_unsent(&self) -> Option<(u64, Bytes)> {
         let e = self.entries.get(self.cursor)?;
         let data = match &e.data {
             Data::Memory(b) => b.clone(),
-            Data::Disk { offset, len } => {
-                let mut buf = vec![0u8; *len];
-                let f = self.spill.as_ref()?;
-                f.read_exact_at(&mut buf, *offset).ok()?;
-                Bytes::from(buf)
-            }
+            Data::Disk(loc) => self.spill.read(*loc)?,
         };
         Some((e.seq, data))
     }
@@ -198,7 +161,8 @@ const MAGIC: &[u8; 8] = b"FXWSBUF1";
 
 impl Buffer {
     /// Writes every held message and the last sequence number to `path` (at shutdown);
-    /// returns how many messages were kept.
+    /// returns how many messages were kept. The buffer is empty afterwards (its spill
+    /// segments are deleted).
     pub fn save(&mut self, path: &std::path::Path, seq: u64) -> std::io::Result<usize> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -220,17 +184,25 @@ impl Buffer {
         f.flush()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
+        self.entries.clear();
+        self.cursor = 0;
+        self.mem_bytes = 0;
+        self.total_bytes = 0;
+        self.spill.clear();
         Ok(n)
     }
 
-    /// Loads what [`Buffer::save`] kept and removes the file; returns the sequence number
-    /// to continue from, or `None` if there was nothing.
+    /// Loads what [`Buffer::save`] kept and removes the file, or, when there is none (the
+    /// process was killed), what its spill segments held; returns the sequence number to
+    /// continue from, or `None` if there was nothing.
     pub fn load(&mut self, path: &std::path::Path) -> std::io::Result<Option<u64>> {
         let raw = match std::fs::read(path) {
             Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.recover(),
             Err(e) => return Err(e),
         };
+        // A saved buffer is newer than any segment left by a kill during an earlier load.
+        SpillLog::recover(&self.spill_path)?;
         let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a buffer file of this version");
         if raw.len() < 16 || &raw[..8] != MAGIC {
             return Err(bad());
@@ -246,6 +218,19 @@ impl Buffer {
         }
         std::fs::remove_file(path)?;
         Ok(Some(seq))
+    }
+
+    /// What a killed process had spilled, in order.
+    fn recover(&mut self) -> std::io::Result<Option<u64>> {
+        let records = SpillLog::recover(&self.spill_path)?;
+        let last = records.iter().map(|(s, _)| *s).max();
+        if !records.is_empty() {
+            tracing::warn!(path = %self.spill_path.display(), messages = records.len(), "store-and-forward: recovered the messages spilled before an unclean stop (some may have been delivered already)");
+        }
+        for (s, d) in records {
+            self.push(s, d);
+        }
+        Ok(last)
     }
 }
 
@@ -265,7 +250,7 @@ mod tests {
             assert_eq!(b.push(seq, msg(20)), 0);
         }
         assert_eq!((b.len(), b.bytes()), (5, 100));
-        assert!(dir.path().join("ws/spill.bin").exists());
+        assert!(dir.path().join("ws/spill.bin.0").exists());
         // Sent with acknowledgements pending, then a reconnect resends from the start.
         for _ in 0..3 {
             assert!(b.next_unsent().is_some());
@@ -287,7 +272,7 @@ mod tests {
             b.sent(false);
         }
         assert!(b.is_empty());
-        assert_eq!(std::fs::metadata(dir.path().join("ws/spill.bin")).unwrap().len(), 0);
+        assert!(!dir.path().join("ws/spill.bin.0").exists(), "an empty segment is deleted");
     }
 
     #[test]
@@ -312,5 +297,26 @@ mod tests {
         .collect();
         assert_eq!(seqs, [2, 3, 4]);
         assert_eq!(c.load(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn a_kill_loses_only_what_was_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join("spill.bin");
+        let mut b = Buffer::new(1000, 40, spill.clone());
+        for seq in 1..=6 {
+            b.push(seq, msg(20));
+        }
+        // Killed: no save. Messages 1 and 2 were in memory, 3..6 on disk.
+        std::mem::forget(b);
+        let mut c = Buffer::new(1000, 40, spill);
+        assert_eq!(c.load(&dir.path().join("pending.bin")).unwrap(), Some(6));
+        let seqs: Vec<u64> = std::iter::from_fn(|| {
+            let s = c.next_unsent()?.0;
+            c.sent(false);
+            Some(s)
+        })
+        .collect();
+        assert_eq!(seqs, [3, 4, 5, 6]);
     }
 }
