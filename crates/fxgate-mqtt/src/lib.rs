@@ -69,9 +69,10 @@ impl Protocol for MqttClients {
         }
         let metrics = metrics::MqttMetrics::default();
         metrics.register(cx.metrics);
+        let node = config::node_name();
         for m in &self.0 {
             let Some(line) = cx.line(&m.line) else { continue };
-            let client = MqttClient::new(m.clone(), line.clone(), cx.users, cx.config_dir.to_path_buf(), cx.line_metrics.clone(), metrics.client(&m.name));
+            let client = MqttClient::new(m.for_node(&node), line.clone(), cx.users, cx.config_dir.to_path_buf(), cx.line_metrics.clone(), metrics.client(&m.name));
             cx.add_component(Box::new(client));
         }
         Ok(())

@@ -138,7 +138,43 @@ pub struct MqttConfig {
     pub sparkplug: Option<SparkplugConfig>,
 }
 
+/// The placeholder for the gateway's node name in identifiers and topics.
+pub const NODE: &str = "{node}";
+
+/// The gateway's node name: `FXGATE_NODE` if set, else the host name; `/`, `+`, `#` and
+/// spaces become `_` (it goes into one topic level).
+pub fn node_name() -> String {
+    let raw = std::env::var("FXGATE_NODE")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .unwrap_or_else(|| "fxgate".into());
+    raw.trim().replace(['/', '+', '#', ' '], "_")
+}
+
 impl MqttConfig {
+    /// The configuration with `{node}` replaced by `node` in the client id, the topics and
+    /// the Sparkplug edge node id: one file for every gateway of a site.
+    pub fn for_node(&self, node: &str) -> Self {
+        let mut c = self.clone();
+        let r = |s: &mut String| *s = s.replace(NODE, node);
+        r(&mut c.client_id);
+        r(&mut c.status_topic);
+        r(&mut c.request_topic);
+        r(&mut c.response_topic);
+        for p in &mut c.publish {
+            r(&mut p.topic);
+        }
+        for t in &mut c.tag {
+            r(&mut t.topic);
+            r(&mut t.command_topic);
+        }
+        if let Some(sp) = &mut c.sparkplug {
+            r(&mut sp.edge_node_id);
+        }
+        c
+    }
+
     /// The client identifier sent to the brokers.
     pub fn client_id(&self) -> String {
         if self.client_id.is_empty() {

@@ -138,12 +138,12 @@ fn publish(m: &MqttConfig, f: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) 
         if let Err(e) = fxgate_forward::TagFilter::new(&p.tags) {
             errs.push(Invalid::new(g("tags"), e.to_string()));
         }
-        let placeholders = ["{path}", "{source}", "{name}"];
+        let placeholders = ["{path}", "{source}", "{name}", super::NODE];
         let bare = placeholders.iter().fold(p.topic.clone(), |t, ph| t.replace(ph, "x"));
         if !valid_topic(&bare) || bare.contains(['{', '}']) {
-            errs.push(Invalid::new(g("topic"), format!("`{}` is not a topic name (no `+` or `#`; placeholders {{path}}, {{source}}, {{name}})", p.topic)));
-        } else if p.mode == PublishMode::Batch && bare != p.topic {
-            errs.push(Invalid::new(g("topic"), "batch mode publishes on one fixed topic: no placeholders"));
+            errs.push(Invalid::new(g("topic"), format!("`{}` is not a topic name (no `+` or `#`; placeholders {{path}}, {{source}}, {{name}}, {{node}})", p.topic)));
+        } else if p.mode == PublishMode::Batch && ["{path}", "{source}", "{name}"].iter().any(|ph| p.topic.contains(ph)) {
+            errs.push(Invalid::new(g("topic"), "batch mode publishes on one topic: no {path}, {source} or {name}"));
         }
         if p.interval_ms != 0 && !(10..=3_600_000).contains(&p.interval_ms) {
             errs.push(Invalid::new(g("interval_ms"), "must be 0 or 10 to 3600000 ms"));

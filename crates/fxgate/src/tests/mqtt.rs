@@ -74,3 +74,14 @@ fn one_client_per_line_and_no_other_protocol_on_it() {
     // The registry lists Modbus first: the MQTT client's claim is the second one.
     assert!(e.iter().any(|e| e.field == "mqtt[0].line" && e.message.contains("Modbus client")), "{e:?}");
 }
+
+#[test]
+fn one_file_for_every_gateway_of_a_site() {
+    let text = format!("{LINES}{}", CLIENT.replace("status_topic = \"fxgate/plant/status\"", "client_id = \"gw-{node}\"\nstatus_topic = \"site/{node}/status\"")
+        .replace("topic = \"out/{path}\"", "topic = \"site/{node}/{path}\""));
+    let c = parse(&text, Path::new("t.toml"), Path::new(".")).unwrap();
+    let m = c.mqtt.0[0].for_node("gw7");
+    assert_eq!((m.client_id(), m.status_topic.as_str(), m.publish[0].topic.as_str()), ("gw-gw7".to_string(), "site/gw7/status", "site/gw7/{path}"));
+    let batch = text.replace("topic = \"out/batch\"", "topic = \"out/{node}/batch\"");
+    assert!(parse(&batch, Path::new("t.toml"), Path::new(".")).is_ok(), "{{node}} is allowed in a batch topic");
+}
