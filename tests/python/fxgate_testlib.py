@@ -240,6 +240,7 @@ class Gateway:
     keep_config_file: bool = False  # start on the file as it is (e.g. as the gateway rewrote it)
     _reader: threading.Thread | None = None
     starts: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. FXGATE_NODE)
 
     @property
     def url(self) -> str:
@@ -268,6 +269,7 @@ class Gateway:
         env.pop("RUST_LOG", None)  # the config's [log] level must apply
         env["NO_COLOR"] = "1"
         env.setdefault("RUST_BACKTRACE", "1")
+        env.update(self.env)
         self.starts += 1
         self.stderr_lines.append(f"----- fxgate start #{self.starts} -----\n")
         self.proc = subprocess.Popen(
@@ -276,6 +278,7 @@ class Gateway:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=str(self.data_dir.parent),
+            env=env,
         )
         proc = self.proc
 

@@ -133,6 +133,9 @@ impl MqttClient {
             lines.push((Device::Backup, backup));
         }
         let publishers = cfg.publish.iter().map(|p| Publisher::new(p.clone(), cfg.publish_qos, &cx.store)).collect::<Result<Vec<_>, _>>()?;
+        if !cfg.request_topic.is_empty() && !self.may_write {
+            tracing::warn!(mqtt = %cfg.name, user = %cfg.user, "write requests on `{}` will be answered Bad_UserAccessDenied: `user` is empty or has no `write` role", cfg.request_topic);
+        }
         let (answers_tx, answers) = mpsc::channel(256);
         let requests = (!cfg.request_topic.is_empty()).then(|| {
             let r = Requests { response_topic: cfg.response_topic.clone(), may_write: self.may_write, qos: cfg.publish_qos, store: cx.store.clone(), answers: answers_tx };

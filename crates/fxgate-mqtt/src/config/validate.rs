@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use fxgate_config::{check_name, Check, Invalid, LineMode, Role};
+use fxgate_config::{check_name, Check, Invalid, LineMode};
 use rumqttc::{valid_filter, valid_topic};
 
 use super::{MqttConfig, PayloadFormat, PublishMode, Qos, SparkplugConfig};
@@ -19,14 +19,9 @@ pub(crate) fn clients(key: &str, list: &[MqttConfig], cx: &mut Check<'_>) {
         if !lines.insert(m.line.as_str()) {
             cx.push(f("line"), format!("line `{}` carries another [[mqtt]] already: one client per line", m.line));
         }
-        if !m.user.is_empty() {
-            match cx.users.iter().find(|u| u.name == m.user) {
-                None => cx.push(f("user"), format!("no [[users]] entry named `{}`", m.user)),
-                Some(u) if !u.roles.contains(&Role::Write) && !m.request_topic.is_empty() => {
-                    cx.push(f("user"), format!("user `{}` has no `write` role: every write request would be refused", m.user))
-                }
-                Some(_) => {}
-            }
+        // A user without `write` is valid: requests are answered Bad_UserAccessDenied.
+        if !m.user.is_empty() && !cx.users.iter().any(|u| u.name == m.user) {
+            cx.push(f("user"), format!("no [[users]] entry named `{}`", m.user));
         }
         let errs = cx.errs();
         client(m, &f, errs);
