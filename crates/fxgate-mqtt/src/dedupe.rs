@@ -18,9 +18,9 @@ pub const WINDOW: Duration = Duration::from_secs(30);
 /// Deliveries of the last [`WINDOW`], per broker.
 #[derive(Default)]
 pub struct Dedupe {
-    /// Per broker: key → deliveries not yet paired.
-    seen: [HashMap<u64, u32>; 2],
-    /// Arrival order, for expiry.
+    /// Per broker: key → arrival times of its deliveries not yet paired, oldest first.
+    seen: [HashMap<u64, VecDeque<Instant>>; 2],
+    /// Every unpaired delivery in arrival order, for expiry.
     order: VecDeque<(Instant, usize, u64)>,
 }
 
@@ -29,17 +29,17 @@ impl Dedupe {
     pub fn is_duplicate(&mut self, slot: usize, msg: &Message) -> bool {
         let now = Instant::now();
         self.expire(now);
+        let (me, other) = (slot.min(1), 1 - slot.min(1));
         let key = key(msg);
-        let other = &mut self.seen[1 - slot.min(1)];
-        if let Some(n) = other.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                other.remove(&key);
+        if let Some(q) = self.seen[other].get_mut(&key) {
+            q.pop_front();
+            if q.is_empty() {
+                self.seen[other].remove(&key);
             }
             return true;
         }
-        *self.seen[slot.min(1)].entry(key).or_insert(0) += 1;
-        self.order.push_back((now, slot.min(1), key));
+        self.seen[me].entry(key).or_default().push_back(now);
+        self.order.push_back((now, me, key));
         false
     }
 
@@ -55,9 +55,12 @@ impl Dedupe {
                 break;
             }
             self.order.pop_front();
-            if let Some(n) = self.seen[slot].get_mut(&key) {
-                *n -= 1;
-                if *n == 0 {
+            // The oldest unpaired delivery of this key, if it is this one (paired ones are gone).
+            if let Some(q) = self.seen[slot].get_mut(&key) {
+                if q.front().is_some_and(|&f| f <= t) {
+                    q.pop_front();
+                }
+                if q.is_empty() {
                     self.seen[slot].remove(&key);
                 }
             }
@@ -99,5 +102,12 @@ mod tests {
         // A twin that comes too late is a new message.
         tokio::time::advance(WINDOW + Duration::from_secs(1)).await;
         assert!(!d.is_duplicate(1, &m("b", "2")));
+        // Expiry takes the old delivery only, not a newer one of the same key.
+        assert!(!d.is_duplicate(0, &m("c", "1")));
+        assert!(d.is_duplicate(1, &m("c", "1")));
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(!d.is_duplicate(0, &m("c", "1")));
+        tokio::time::advance(Duration::from_secs(15)).await;
+        assert!(d.is_duplicate(1, &m("c", "1")), "the second delivery is 15 s old: still waiting for its twin");
     }
 }
