@@ -20,8 +20,6 @@
 //! QoS ≥ 1 messages unacknowledged at most (rumqttc's default 100). One thread (tokio
 //! current-thread runtime). Runs for `--duration-s` (0: until killed). Diagnostics on stderr.
 
-#[path = "../sparkplug_b.rs"]
-mod sparkplug_b;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,7 +31,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
-use sparkplug_b::{Metric, MetricValue, Payload};
+use fxgate_mqtt::sparkplug::proto::{DataType, Metric, MetricValue, Payload};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {
@@ -221,7 +219,7 @@ impl Edge {
         Metric {
             name: Some("bdSeq".into()),
             timestamp: Some(ms_since_epoch(now())),
-            datatype: Some(sparkplug_b::DATATYPE_INT64),
+            datatype: Some(DataType::Int64 as u32),
             value: Some(MetricValue::LongValue(0)),
             ..Default::default()
         }
@@ -231,7 +229,7 @@ impl Edge {
         let p = Payload {
             timestamp: Some(ms_since_epoch(now())),
             metrics: vec![Self::bdseq()],
-            seq: None,
+            ..Default::default()
         };
         Bytes::from(p.encode_to_vec())
     }
@@ -247,12 +245,13 @@ impl Edge {
                 Metric {
                     name: Some("Node Control/Rebirth".into()),
                     timestamp: Some(now),
-                    datatype: Some(sparkplug_b::DATATYPE_BOOLEAN),
+                    datatype: Some(DataType::Boolean as u32),
                     value: Some(MetricValue::BooleanValue(false)),
                     ..Default::default()
                 },
             ],
             seq: Some(self.next_seq()),
+            ..Default::default()
         };
         let metrics = tags
             .iter()
@@ -261,7 +260,7 @@ impl Edge {
                 name: Some(self.names[i].clone()),
                 alias: Some(i as u64 + 1),
                 timestamp: Some(st),
-                datatype: Some(sparkplug_b::DATATYPE_DOUBLE),
+                datatype: Some(DataType::Double as u32),
                 value: Some(MetricValue::DoubleValue(t.value)),
                 ..Default::default()
             })
@@ -270,6 +269,7 @@ impl Edge {
             timestamp: Some(now),
             metrics,
             seq: Some(self.next_seq()),
+            ..Default::default()
         };
         vec![
             (
@@ -298,6 +298,7 @@ impl Edge {
             timestamp: Some(ms_since_epoch(now())),
             metrics,
             seq: Some(self.next_seq()),
+            ..Default::default()
         };
         (self.topic("DDATA", true), Bytes::from(p.encode_to_vec()))
     }
@@ -321,7 +322,43 @@ fn main() {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+/// Why the publisher stopped.
+#[derive(Debug)]
+enum PushError {
+    /// No CONNACK within 30 s.
+    NoConnAck,
+    /// rumqttc's event loop ended.
+    LoopEnded,
+    /// A publish could not be queued.
+    Client(rumqttc::ClientError),
+    /// A JSON message could not be encoded.
+    Encode(serde_json::Error),
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushError::NoConnAck => write!(f, "no CONNACK within 30 s"),
+            PushError::LoopEnded => write!(f, "the event loop ended"),
+            PushError::Client(e) => write!(f, "{e}"),
+            PushError::Encode(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<serde_json::Error> for PushError {
+    fn from(e: serde_json::Error) -> Self {
+        PushError::Encode(e)
+    }
+}
+
+impl From<rumqttc::ClientError> for PushError {
+    fn from(e: rumqttc::ClientError) -> Self {
+        PushError::Client(e)
+    }
+}
+
+async fn run(args: Args) -> Result<(), PushError> {
     let q = qos(args.qos);
     let (source, name_prefix) = args.prefix.split_once('/').unwrap_or(("", &args.prefix));
     let paths: Vec<String> = (0..args.tags)
@@ -388,9 +425,9 @@ async fn run(args: Args) -> Result<(), String> {
     // Wait for the first CONNACK (nothing is generated before: fxgate publishes its start image).
     let first = tokio::time::timeout(Duration::from_secs(30), conn_rx.recv())
         .await
-        .map_err(|_| "no CONNACK within 30 s".to_string())?;
+        .map_err(|_| PushError::NoConnAck)?;
     if first.is_none() {
-        return Err("the event loop ended".into());
+        return Err(PushError::LoopEnded);
     }
     let started = Instant::now();
     let deadline =
@@ -409,7 +446,7 @@ async fn run(args: Args) -> Result<(), String> {
                     client
                         .publish_bytes(topic, q, false, payload)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        ?;
                 }
             }
         }
@@ -460,7 +497,7 @@ async fn run(args: Args) -> Result<(), String> {
                     sent.messages += 1;
                     sent.values += per_tick.len() as u64;
                     sent.payload_bytes += payload.len() as u64;
-                    client.publish_bytes(topic, q, false, payload).await.map_err(|e| e.to_string())?;
+                    client.publish_bytes(topic, q, false, payload).await?;
                     stamps.clear();
                 }
                 args.mode == Mode::PerTag
@@ -468,11 +505,11 @@ async fn run(args: Args) -> Result<(), String> {
             _ = publish.tick(), if collect => true,
             c = conn_rx.recv() => {
                 // A new session (clean): births again.
-                let Some(n) = c else { return Err("the event loop ended".into()) };
+                let Some(n) = c else { return Err(PushError::LoopEnded) };
                 eprintln!("mqtt-push: session {n}");
                 if let Some(e) = edge.as_mut() {
                     for (topic, payload) in e.births(&tags, ms_since_epoch(now())) {
-                        client.publish_bytes(topic, q, false, payload).await.map_err(|e| e.to_string())?;
+                        client.publish_bytes(topic, q, false, payload).await?;
                     }
                 }
                 false
@@ -489,13 +526,12 @@ async fn run(args: Args) -> Result<(), String> {
                         v,
                         q: "Good",
                         st: &stamps[s as usize].0,
-                    })
-                    .map_err(|e| e.to_string())?;
+                    })?;
                     sent.payload_bytes += payload.len() as u64;
                     client
                         .publish_bytes(topics[i as usize].clone(), q, false, Bytes::from(payload))
                         .await
-                        .map_err(|e| e.to_string())?;
+                        ?;
                 }
                 sent.messages += pending.len() as u64;
                 sent.values += pending.len() as u64;
@@ -516,14 +552,14 @@ async fn run(args: Args) -> Result<(), String> {
                     ts: rfc3339(now()),
                     values,
                 })
-                .map_err(|e| e.to_string())?;
+                ?;
                 sent.messages += 1;
                 sent.values += pending.len() as u64;
                 sent.payload_bytes += data.len() as u64;
                 client
                     .publish_bytes(args.topic.clone(), q, false, Bytes::from(data))
                     .await
-                    .map_err(|e| e.to_string())?;
+                    ?;
             }
             Mode::Sparkplug => {
                 let changes: Vec<(u32, f64, u64)> = pending
@@ -538,7 +574,7 @@ async fn run(args: Args) -> Result<(), String> {
                     client
                         .publish_bytes(topic, q, false, payload)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        ?;
                 }
             }
         }

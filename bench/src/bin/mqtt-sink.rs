@@ -6,7 +6,7 @@
 //! * JSON per tag: `{"tag":"Sim/T0","v":1.5,"q":"Good","st":"…"}` (one sample per message);
 //! * JSON batch: `{"seq":N,"ts":"…","values":[{"tag","v","q","st"},…]}`; `seq` must grow by one;
 //! * Sparkplug B (topics `spBv1.0/…`): the protobuf payload (declared by hand in
-//!   `bench/src/sparkplug_b.rs`); NBIRTH/DBIRTH/DDATA/NDATA `seq` must count 0..255 from the
+//!   `fxgate_mqtt::sparkplug::proto`); NBIRTH/DBIRTH/DDATA/NDATA `seq` must count 0..255 from the
 //!   NBIRTH (which is 0); DDATA/NDATA metrics are the values (key: alias, else name), their
 //!   `timestamp` the source time.
 //!
@@ -35,10 +35,6 @@
 
 #![recursion_limit = "512"] // the summary's json! has many keys
 
-#[allow(dead_code)] // the constants are for mqtt-push
-#[path = "../sparkplug_b.rs"]
-mod sparkplug_b;
-
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -51,7 +47,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeFilter, Sub
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use sparkplug_b::Payload;
+use fxgate_mqtt::sparkplug::proto::Payload;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -122,7 +122,6 @@ struct State {
     active: Option<usize>,
     started: Instant,
     dedupe: Dedupe,
-    last_error: [String; 2],
     /// Whether publishing is open (a broker active, and the primary host online).
     open: bool,
     /// Sparkplug births are due before anything else.
@@ -132,7 +131,7 @@ struct State {
 impl Driver {
     /// Runs until `shutdown`; the outbox is saved at the end.
     pub async fn run(mut self, mut inp: Inputs, shutdown: CancellationToken) {
-        let mut st = State { conns: [None, None], active: None, started: Instant::now(), dedupe: Dedupe::default(), last_error: Default::default(), open: false, need_birth: false };
+        let mut st = State { conns: [None, None], active: None, started: Instant::now(), dedupe: Dedupe::default(), open: false, need_birth: false };
         for p in &mut self.publishers {
             p.snapshot(&self.store);
         }
@@ -167,6 +166,8 @@ impl Driver {
                     self.south.check_stale();
                     self.outbox.expire_writes();
                 }
+                // A publishing interval ended: its messages go now, not at the next tick.
+                _ = sleep_until(self.next_due()) => {}
             }
             self.choose(&mut st);
             self.produce(&st);
@@ -249,7 +250,6 @@ impl Driver {
                 tracing::warn!(mqtt = %self.name, %target, %error, "MQTT session ended");
                 let text = format!("{target}: {error}");
                 self.status.error(&text);
-                st.last_error[slot] = text;
                 st.dedupe.forget(slot);
                 if let Some(spb) = self.sparkplug.as_mut() {
                     spb.host_online[slot] = false;
@@ -284,6 +284,12 @@ impl Driver {
         };
         let msg = Message { topic, payload: Bytes::from(payload), qos: self.publish_qos, retain: false };
         self.outbox.push_write(&msg, w);
+    }
+
+    /// When the earliest publishing interval ends, if any collects per interval.
+    fn next_due(&self) -> Option<Instant> {
+        let edge = self.sparkplug.as_ref().and_then(|s| s.node.due());
+        self.publishers.iter().filter_map(Publisher::due).chain(edge).min()
     }
 
     /// Moves what the publishers have due into the outbox.
@@ -381,6 +387,13 @@ impl Driver {
         }
         let state = if st.conns.iter().any(Option::is_some) { LineState::Connected } else { LineState::Connecting };
         self.status.set(state, &parts.join(", "));
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -91,11 +91,6 @@ impl Southbound {
         self.commands.get(&id)
     }
 
-    /// Whether any tag takes messages on `topic`.
-    pub fn wants(&self, topic: &str) -> bool {
-        self.exact.contains_key(topic) || self.wild.iter().any(|(f, _)| rumqttc::matches(topic, f))
-    }
-
     /// Sets the tags `msg` is for.
     pub fn message(&mut self, msg: &Message) {
         let mut idx: Vec<usize> = self.exact.get(&msg.topic).cloned().unwrap_or_default();

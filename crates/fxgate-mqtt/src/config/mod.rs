@@ -34,14 +34,19 @@ pub enum Qos {
     ExactlyOnce,
 }
 
+/// A QoS number other than 0, 1 or 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("QoS {0}: give 0, 1 or 2")]
+pub struct BadQos(pub u8);
+
 impl TryFrom<u8> for Qos {
-    type Error = String;
-    fn try_from(v: u8) -> Result<Self, String> {
+    type Error = BadQos;
+    fn try_from(v: u8) -> Result<Self, BadQos> {
         match v {
             0 => Ok(Qos::AtMostOnce),
             1 => Ok(Qos::AtLeastOnce),
             2 => Ok(Qos::ExactlyOnce),
-            _ => Err(format!("QoS {v}: give 0, 1 or 2")),
+            _ => Err(BadQos(v)),
         }
     }
 }

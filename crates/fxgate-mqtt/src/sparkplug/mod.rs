@@ -174,6 +174,11 @@ impl EdgeNode {
         out
     }
 
+    /// When the next interval ends, if collecting per interval.
+    pub fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
     /// Takes a batch of changes from the store.
     pub fn collect(&mut self, batch: &[(TagId, TagValue)]) {
         self.changes.collect(batch);
