@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::outbox::WINDOW;
 use crate::config::Qos;
 use crate::error::ConnError;
 use crate::wire::{Codec, Incoming, Message, Outgoing, Will};
@@ -28,9 +29,11 @@ pub enum ConnEvent {
         /// Where it goes (`primary 127.0.0.1:1883`).
         target: String,
         /// The connection's publish queue.
-        tx: mpsc::Sender<Publish>,
+        tx: mpsc::UnboundedSender<Publish>,
         /// The Sparkplug bdSeq of its NDEATH (0 without Sparkplug).
         bd_seq: u64,
+        /// Most QoS ≥ 1 publishes the broker takes unacknowledged.
+        window: usize,
     },
     /// A message from the broker.
     Message {
@@ -39,12 +42,13 @@ pub enum ConnEvent {
         /// The message.
         msg: Message,
     },
-    /// The broker took what was published with this sequence number (at once for QoS 0).
+    /// The broker took what was published with these sequence numbers (at once for QoS 0),
+    /// in the order it acknowledged them: one event per write or read, not per message.
     Taken {
         /// Which broker.
         slot: usize,
-        /// The driver's sequence number.
-        seq: u64,
+        /// The driver's sequence numbers.
+        seqs: Vec<u64>,
     },
     /// The session ended.
     Down {
@@ -123,6 +127,9 @@ struct Session {
     /// This session's Will (published too when it ends cleanly).
     will: Option<Will>,
     bd_seq: u64,
+    /// Most QoS ≥ 1 publishes unacknowledged: [`WINDOW`], or less when an MQTT 5 broker's
+    /// Receive Maximum says so.
+    window: usize,
 }
 
 /// Runs the session on `stream` until it breaks or `shutdown`; reports through `events`.
@@ -143,6 +150,7 @@ pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<Se
         events,
         will: None,
         bd_seq: 0,
+        window: WINDOW,
     };
     match &s.params.will {
         WillPlan::None => {}
@@ -157,8 +165,10 @@ pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<Se
         _ = shutdown.cancelled() => return Ok(()),
         r = tokio::time::timeout(connack_wait, s.handshake()) => r.map_err(|_| ConnError::NoConnAck(connack_wait))??,
     }
-    let (tx, mut rx) = mpsc::channel(1024);
-    if s.events.send(ConnEvent::Up { slot, target, tx, bd_seq: s.bd_seq }).await.is_err() {
+    // Unbounded: the driver's window bounds it (every queued message is unacknowledged in
+    // the outbox), plus one session's births.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    if s.events.send(ConnEvent::Up { slot, target, tx, bd_seq: s.bd_seq, window: s.window }).await.is_err() {
         return Ok(());
     }
     let r = s.serve(&mut rx, &shutdown).await;
@@ -177,8 +187,11 @@ impl Session {
         self.send(Outgoing::Connect { client_id: p.client_id.clone(), keep_alive, clean: p.clean, will, login: p.login.clone() })?;
         self.flush().await?;
         match self.read().await? {
-            Incoming::ConnAck(None) => {}
-            Incoming::ConnAck(Some(refusal)) => return Err(ConnError::Refused(refusal)),
+            Incoming::ConnAck { refusal: None, receive_max } => {
+                // The status topic's `online` below takes one of the broker's slots.
+                self.window = receive_max.map_or(WINDOW, |m| usize::from(m).saturating_sub(1).clamp(1, WINDOW));
+            }
+            Incoming::ConnAck { refusal: Some(refusal), .. } => return Err(ConnError::Refused(refusal)),
             other => return Err(ConnError::Protocol(format!("expected CONNACK, got {other:?}"))),
         }
         if !p.filters.is_empty() {
@@ -193,7 +206,7 @@ impl Session {
         self.flush().await
     }
 
-    async fn serve(&mut self, rx: &mut mpsc::Receiver<Publish>, shutdown: &CancellationToken) -> Result<(), ConnError> {
+    async fn serve(&mut self, rx: &mut mpsc::UnboundedReceiver<Publish>, shutdown: &CancellationToken) -> Result<(), ConnError> {
         let keep_alive = self.params.keep_alive;
         let mut tick = tokio::time::interval(Duration::from_millis(500).min(keep_alive / 2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -209,17 +222,17 @@ impl Session {
                         self.publish(p, &mut taken)?;
                     }
                     self.flush().await?;
-                    for seq in taken {
-                        self.report(ConnEvent::Taken { slot: self.slot, seq }).await;
-                    }
+                    self.report_taken(taken).await;
                 }
                 n = self.rd.read_buf(&mut self.rbuf) => {
                     if n.map_err(ConnError::Io)? == 0 {
                         return Err(ConnError::Closed);
                     }
+                    let mut taken = Vec::new();
                     while let Some(packet) = self.params.codec.decode(&mut self.rbuf)? {
-                        self.incoming(packet).await?;
+                        self.incoming(packet, &mut taken).await?;
                     }
+                    self.report_taken(taken).await;
                     self.flush().await?;
                 }
                 _ = tick.tick() => {
@@ -247,7 +260,7 @@ impl Session {
         self.send(Outgoing::Publish { msg: p.msg, pkid, dup: false })
     }
 
-    async fn incoming(&mut self, packet: Incoming) -> Result<(), ConnError> {
+    async fn incoming(&mut self, packet: Incoming, taken: &mut Vec<u64>) -> Result<(), ConnError> {
         match packet {
             Incoming::Publish { msg, pkid } => match msg.qos {
                 Qos::AtMostOnce => self.report(ConnEvent::Message { slot: self.slot, msg }).await,
@@ -268,7 +281,7 @@ impl Session {
             }
             Incoming::PubAck(pkid) | Incoming::PubComp(pkid) => {
                 if let Some(seq) = self.inflight.remove(&pkid) {
-                    self.report(ConnEvent::Taken { slot: self.slot, seq }).await;
+                    taken.push(seq);
                 }
             }
             Incoming::PubRec(pkid) => self.send(Outgoing::PubRel(pkid))?,
@@ -281,7 +294,7 @@ impl Session {
             }
             Incoming::PingResp => self.ping_sent = None,
             Incoming::Disconnect => return Err(ConnError::BrokerDisconnect),
-            Incoming::ConnAck(_) | Incoming::Unexpected => return Err(ConnError::Protocol("unexpected packet from the broker".into())),
+            Incoming::ConnAck { .. } | Incoming::Unexpected => return Err(ConnError::Protocol("unexpected packet from the broker".into())),
         }
         Ok(())
     }
@@ -294,6 +307,12 @@ impl Session {
         let _ = self.send(Outgoing::Disconnect);
         let _ = tokio::time::timeout(Duration::from_secs(2), self.flush()).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), self.wr.shutdown()).await;
+    }
+
+    async fn report_taken(&self, seqs: Vec<u64>) {
+        if !seqs.is_empty() {
+            self.report(ConnEvent::Taken { slot: self.slot, seqs }).await;
+        }
     }
 
     async fn report(&self, e: ConnEvent) {

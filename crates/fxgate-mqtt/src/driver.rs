@@ -38,10 +38,11 @@ const BIRTH: u64 = u64::MAX;
 const TICK: Duration = Duration::from_millis(50);
 
 struct Live {
-    tx: mpsc::Sender<Publish>,
+    tx: mpsc::UnboundedSender<Publish>,
     target: String,
     since: Instant,
     bd_seq: u64,
+    window: usize,
 }
 
 /// The Sparkplug edge node's session state.
@@ -179,9 +180,9 @@ impl Driver {
 
     fn on_event(&mut self, st: &mut State, e: ConnEvent) {
         match e {
-            ConnEvent::Up { slot, target, tx, bd_seq } => {
-                tracing::info!(mqtt = %self.name, %target, "MQTT session up");
-                st.conns[slot] = Some(Live { tx, target, since: Instant::now(), bd_seq });
+            ConnEvent::Up { slot, target, tx, bd_seq, window } => {
+                tracing::info!(mqtt = %self.name, %target, window, "MQTT session up");
+                st.conns[slot] = Some(Live { tx, target, since: Instant::now(), bd_seq, window });
                 self.show(st);
             }
             ConnEvent::Message { slot, msg } => {
@@ -239,9 +240,9 @@ impl Driver {
                 }
                 self.south.message(&msg);
             }
-            ConnEvent::Taken { slot, seq } => {
-                if st.active == Some(slot) && seq != BIRTH {
-                    self.outbox.taken(seq);
+            ConnEvent::Taken { slot, seqs } => {
+                if st.active == Some(slot) {
+                    self.outbox.taken(seqs.into_iter().filter(|s| *s != BIRTH));
                 }
             }
             ConnEvent::Down { slot, error } => {
@@ -331,6 +332,9 @@ impl Driver {
             }
             st.active = want;
             self.outbox.rewind();
+            if let Some(live) = want.and_then(|w| st.conns[w].as_ref()) {
+                self.outbox.set_window(live.window);
+            }
             st.open = false;
             self.show(st);
         }
@@ -359,7 +363,7 @@ impl Driver {
             for mut msg in spb.node.births(live.bd_seq) {
                 msg.payload = crate::sparkplug::stamp(&msg.payload, spb.next_seq());
                 // Births are made anew for each session: they are not kept in the outbox.
-                if live.tx.try_send(Publish { msg, seq: BIRTH }).is_err() {
+                if live.tx.send(Publish { msg, seq: BIRTH }).is_err() {
                     return;
                 }
             }
@@ -368,7 +372,7 @@ impl Driver {
             if let Some(spb) = self.sparkplug.as_mut().filter(|_| sparkplug) {
                 msg.payload = crate::sparkplug::stamp(&msg.payload, spb.next_seq());
             }
-            if live.tx.try_send(Publish { msg, seq }).is_err() {
+            if live.tx.send(Publish { msg, seq }).is_err() {
                 // The connection is ending; its Down event rewinds the outbox.
                 break;
             }

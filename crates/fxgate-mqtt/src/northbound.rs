@@ -24,6 +24,7 @@ struct Batch<'a> {
 /// One `[[mqtt.publish]]`.
 pub struct Publisher {
     cfg: PublishConfig,
+    template: TopicTemplate,
     qos: Qos,
     changes: Collector,
     seq: u64,
@@ -39,7 +40,7 @@ impl Publisher {
             tracing::warn!(tags = ?cfg.tags, "MQTT publish: no tag matches");
         }
         let due = cfg.interval().map(|i| Instant::now() + i);
-        Ok(Self { cfg, qos, changes: Collector::new(selection), seq: 0, due })
+        Ok(Self { template: TopicTemplate::new(&cfg.topic), cfg, qos, changes: Collector::new(selection), seq: 0, due })
     }
 
     /// Takes the current value of every selected tag (at start, and after the change
@@ -82,7 +83,7 @@ impl Publisher {
                 for (id, v) in &pending {
                     let Some(path) = selection.path(*id) else { continue };
                     let payload = encode(&Sample::new(path, v), Encoding::Json);
-                    out.push(Message { topic: topic(&self.cfg.topic, path), payload: Bytes::from(payload), qos: self.qos, retain: self.cfg.retain });
+                    out.push(Message { topic: self.template.topic(path), payload: Bytes::from(payload), qos: self.qos, retain: self.cfg.retain });
                 }
             }
             PublishMode::Batch => {
@@ -95,10 +96,61 @@ impl Publisher {
     }
 }
 
-/// The topic of a tag: `{path}` is `<source>/<tag>`, `{source}` and `{name}` its parts.
-pub fn topic(template: &str, path: &str) -> String {
-    let (source, name) = path.split_once('/').unwrap_or(("", path));
-    template.replace("{path}", path).replace("{source}", source).replace("{name}", name)
+/// A part of a topic template.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Text(String),
+    Path,
+    Source,
+    Name,
+}
+
+/// A topic template, split once: `{path}` is `<source>/<tag>`, `{source}` and `{name}` its
+/// parts; a tag's topic is then one allocation, not one per placeholder.
+#[derive(Debug, Clone)]
+pub struct TopicTemplate(Vec<Part>);
+
+impl TopicTemplate {
+    /// Splits `template` at its placeholders.
+    pub fn new(template: &str) -> Self {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        while !rest.is_empty() {
+            let next = [("{path}", Part::Path), ("{source}", Part::Source), ("{name}", Part::Name)]
+                .into_iter()
+                .filter_map(|(p, part)| rest.find(p).map(|at| (at, p.len(), part)))
+                .min_by_key(|(at, _, _)| *at);
+            match next {
+                Some((at, len, part)) => {
+                    if at > 0 {
+                        parts.push(Part::Text(rest[..at].to_string()));
+                    }
+                    parts.push(part);
+                    rest = &rest[at + len..];
+                }
+                None => {
+                    parts.push(Part::Text(rest.to_string()));
+                    rest = "";
+                }
+            }
+        }
+        Self(parts)
+    }
+
+    /// The topic of the tag with browse path `path`.
+    pub fn topic(&self, path: &str) -> String {
+        let (source, name) = path.split_once('/').unwrap_or(("", path));
+        let mut t = String::with_capacity(64);
+        for p in &self.0 {
+            t.push_str(match p {
+                Part::Text(s) => s,
+                Part::Path => path,
+                Part::Source => source,
+                Part::Name => name,
+            });
+        }
+        t
+    }
 }
 
 #[cfg(test)]
@@ -107,8 +159,11 @@ mod tests {
 
     #[test]
     fn topic_templates() {
+        let topic = |t: &str, p: &str| TopicTemplate::new(t).topic(p);
         assert_eq!(topic("fxgate/{path}", "Demo/Sine"), "fxgate/Demo/Sine");
         assert_eq!(topic("site/{source}/x/{name}", "Demo/Sine"), "site/Demo/x/Sine");
         assert_eq!(topic("fixed", "Demo/Sine"), "fixed");
+        assert_eq!(topic("{name}{source}/{path}", "A/b/c"), "b/cA/A/b/c");
+        assert_eq!(topic("a/{unknown}/{name}", "S/T"), "a/{unknown}/T");
     }
 }

@@ -85,8 +85,14 @@ pub enum Outgoing {
 /// What a broker sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
-    /// CONNACK: `None` when accepted, else the reason.
-    ConnAck(Option<Refusal>),
+    /// CONNACK.
+    ConnAck {
+        /// `None` when accepted, else the reason.
+        refusal: Option<Refusal>,
+        /// MQTT 5: the most QoS 1 and 2 publishes the broker takes unacknowledged (its
+        /// Receive Maximum, §3.2.2.3.3); absent means 65,535.
+        receive_max: Option<u16>,
+    },
     /// PUBLISH.
     Publish {
         /// The message.
@@ -267,14 +273,14 @@ fn qos_of5(q: rumqttc::v5::mqttbytes::QoS) -> Qos {
 fn from_v4(p: v4::Packet) -> Incoming {
     use v4::ConnectReturnCode as C;
     match p {
-        v4::Packet::ConnAck(a) => Incoming::ConnAck(match a.code {
+        v4::Packet::ConnAck(a) => Incoming::ConnAck { receive_max: None, refusal: match a.code {
             C::Success => None,
             C::RefusedProtocolVersion => Some(Refusal { code: 1, text: "unacceptable protocol version" }),
             C::BadClientId => Some(Refusal { code: 2, text: "client identifier rejected" }),
             C::ServiceUnavailable => Some(Refusal { code: 3, text: "server unavailable" }),
             C::BadUserNamePassword => Some(Refusal { code: 4, text: "bad user name or password" }),
             C::NotAuthorized => Some(Refusal { code: 5, text: "not authorized" }),
-        }),
+        }},
         v4::Packet::Publish(p) => Incoming::Publish {
             msg: Message { topic: p.topic, payload: p.payload, qos: qos_of4(p.qos), retain: p.retain },
             pkid: p.pkid,
@@ -295,7 +301,7 @@ fn from_v4(p: v4::Packet) -> Incoming {
 
 fn from_v5(p: v5::Packet) -> Incoming {
     match p {
-        v5::Packet::ConnAck(a) => Incoming::ConnAck(refusal5(a.code)),
+        v5::Packet::ConnAck(a) => Incoming::ConnAck { refusal: refusal5(a.code), receive_max: a.properties.and_then(|p| p.receive_max) },
         v5::Packet::Publish(p) => Incoming::Publish {
             msg: Message { topic: String::from_utf8_lossy(&p.topic).into_owned(), payload: p.payload, qos: qos_of5(p.qos), retain: p.retain },
             pkid: p.pkid,

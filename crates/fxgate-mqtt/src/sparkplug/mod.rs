@@ -5,6 +5,10 @@
 //! Topics: `spBv1.0/<group>/<TYPE>/<edge node>[/<device>]`. Each source of the selected tags
 //! is a device (its name with `/` made `_`), its tags the metrics. Quality travels as the
 //! property `Quality` (UInt32): the OPC UA status code, in births and whenever it changes.
+//! A device whose metrics are all Bad_NoCommunication (its source is lost) gets a DDEATH; its
+//! first value after that comes as a DBIRTH (Sparkplug 3.0 §6.4.6, §6.4.7). While nobody
+//! takes the messages (store-and-forward) only DDATA is kept: the births of the next session
+//! tell the device state as it is then.
 //! The payloads here carry no `seq`: the driver stamps it when a message goes out
 //! ([`stamp`]), so that messages kept while no broker or host was there get the sequence of
 //! the session that sends them.
@@ -12,7 +16,6 @@
 pub mod proto;
 mod values;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +72,16 @@ struct Device {
     id: String,
     /// Its metrics, with their names.
     metrics: Vec<(TagId, String)>,
+    /// How many of its metrics are Bad_NoCommunication now.
+    lost: usize,
+    /// Whether its last birth or death was a birth.
+    alive: bool,
+}
+
+impl Device {
+    fn all_lost(&self) -> bool {
+        !self.metrics.is_empty() && self.lost == self.metrics.len()
+    }
 }
 
 /// The edge node of one client.
@@ -78,11 +91,13 @@ pub struct EdgeNode {
     host: Option<String>,
     qos: Qos,
     devices: Vec<Device>,
-    device_of: HashMap<TagId, usize>,
+    /// The device of each tag, by tag id.
+    device_of: Vec<Option<u32>>,
     changes: Collector,
     interval: Option<Duration>,
     due: Option<Instant>,
-    last_quality: HashMap<TagId, StatusCode>,
+    /// The quality sent last for each tag, by tag id.
+    last_quality: Vec<Option<StatusCode>>,
     store: Arc<TagStore>,
 }
 
@@ -91,19 +106,21 @@ impl EdgeNode {
     pub fn new(cfg: &SparkplugConfig, store: Arc<TagStore>) -> Result<Self, SetupError> {
         let selection = Selection::new(&store, &TagFilter::new(&cfg.tags)?);
         let mut devices: Vec<Device> = Vec::new();
-        let mut device_of = HashMap::new();
+        let mut device_of = vec![None; store.len()];
         for id in selection.ids() {
             let Some(def) = store.def(id) else { continue };
             let dev = device_id(&def.source);
             let at = match devices.iter().position(|d| d.id == dev) {
                 Some(i) => i,
                 None => {
-                    devices.push(Device { id: dev, metrics: Vec::new() });
+                    devices.push(Device { id: dev, metrics: Vec::new(), lost: 0, alive: true });
                     devices.len() - 1
                 }
             };
             devices[at].metrics.push((id, def.name.clone()));
-            device_of.insert(id, at);
+            if let Some(slot) = device_of.get_mut(id as usize) {
+                *slot = Some(at as u32);
+            }
         }
         if devices.is_empty() {
             tracing::warn!(tags = ?cfg.tags, "Sparkplug: no tag matches; the node has no devices");
@@ -119,7 +136,7 @@ impl EdgeNode {
             changes: Collector::new(selection),
             interval,
             due: interval.map(|i| Instant::now() + i),
-            last_quality: HashMap::new(),
+            last_quality: vec![None; store.len()],
             store,
         })
     }
@@ -149,7 +166,8 @@ impl EdgeNode {
     }
 
     /// NBIRTH (bdSeq `bd_seq`, the node controls) and a DBIRTH per device with every metric
-    /// as it is now. The payloads have no `seq` yet.
+    /// as it is now, followed by a DDEATH for a device whose source is lost. The payloads have
+    /// no `seq` yet.
     pub fn births(&mut self, bd_seq: u64) -> Vec<Message> {
         let now = now_ms();
         let node = vec![bdseq_metric(bd_seq), Metric { name: Some(REBIRTH.into()), timestamp: Some(now), datatype: Some(DataType::Boolean as u32), value: Some(MetricValue::BooleanValue(false)), ..Default::default() }];
@@ -157,21 +175,56 @@ impl EdgeNode {
         // What the births carry is sent; changes collected before them are in it.
         let _ = self.changes.take();
         for d in 0..self.devices.len() {
-            let mut metrics = Vec::with_capacity(self.devices[d].metrics.len());
-            for (id, name) in &self.devices[d].metrics {
-                let Some(def) = self.store.def(*id) else { continue };
-                let v = self.store.get(*id).unwrap_or_else(TagValue::initial);
-                self.last_quality.insert(*id, v.status);
-                let mut m = data_metric(*id, &v, false);
-                m.name = Some(name.clone());
-                m.datatype = values::datatype(def.data_type).map(|t| t as u32);
-                m.properties = Some(birth_properties(def.meta.as_deref(), v.status));
-                metrics.push(m);
+            out.push(self.device_birth(d, now));
+            if self.devices[d].all_lost() {
+                out.push(self.device_death(d, now));
             }
-            let id = self.devices[d].id.clone();
-            out.push(self.message("DBIRTH", Some(&id), Payload { timestamp: Some(now), metrics, ..Default::default() }));
         }
         out
+    }
+
+    /// The DBIRTH of device `d` with every metric as it is now.
+    fn device_birth(&mut self, d: usize, now: u64) -> Message {
+        let mut metrics = Vec::with_capacity(self.devices[d].metrics.len());
+        let store = self.store.clone();
+        for i in 0..self.devices[d].metrics.len() {
+            let id = self.devices[d].metrics[i].0;
+            let Some(def) = store.def(id) else { continue };
+            let v = store.get(id).unwrap_or_else(TagValue::initial);
+            self.set_quality(id, d, v.status);
+            let mut m = data_metric(id, &v, false);
+            m.name = Some(self.devices[d].metrics[i].1.clone());
+            m.datatype = values::datatype(def.data_type).map(|t| t as u32);
+            m.properties = Some(birth_properties(def.meta.as_deref(), v.status));
+            metrics.push(m);
+        }
+        self.devices[d].alive = true;
+        let id = self.devices[d].id.clone();
+        self.message("DBIRTH", Some(&id), Payload { timestamp: Some(now), metrics, ..Default::default() })
+    }
+
+    /// The DDEATH of device `d`.
+    fn device_death(&mut self, d: usize, now: u64) -> Message {
+        self.devices[d].alive = false;
+        let id = self.devices[d].id.clone();
+        self.message("DDEATH", Some(&id), Payload { timestamp: Some(now), ..Default::default() })
+    }
+
+    /// Records the quality of tag `id` (of device `d`); whether it changed.
+    fn set_quality(&mut self, id: TagId, d: usize, status: StatusCode) -> bool {
+        let Some(slot) = self.last_quality.get_mut(id as usize) else { return false };
+        let before = slot.replace(status);
+        if before == Some(status) {
+            return false;
+        }
+        let lost = |s: Option<StatusCode>| s == Some(StatusCode::BadNoCommunication);
+        let dev = &mut self.devices[d];
+        match (lost(before), lost(Some(status))) {
+            (false, true) => dev.lost += 1,
+            (true, false) => dev.lost = dev.lost.saturating_sub(1),
+            _ => {}
+        }
+        true
     }
 
     /// When the next interval ends, if collecting per interval.
@@ -198,18 +251,30 @@ impl EdgeNode {
         }
         let mut per_device: Vec<Vec<Metric>> = vec![Vec::new(); self.devices.len()];
         for (id, v) in self.changes.take() {
-            let Some(&d) = self.device_of.get(&id) else { continue };
+            let Some(d) = self.device_of.get(id as usize).copied().flatten().map(|d| d as usize) else { continue };
             let mut m = data_metric(id, &v, historical);
-            if self.last_quality.insert(id, v.status) != Some(v.status) {
+            if self.set_quality(id, d, v.status) {
                 m.properties = Some(quality_only(v.status));
             }
             per_device[d].push(m);
         }
         let ts = now_ms();
         for (d, metrics) in per_device.into_iter().enumerate() {
-            if !metrics.is_empty() {
-                let id = self.devices[d].id.clone();
-                out.push(self.message("DDATA", Some(&id), Payload { timestamp: Some(ts), metrics, ..Default::default() }));
+            if metrics.is_empty() {
+                continue;
+            }
+            let (alive, all_lost) = (self.devices[d].alive, self.devices[d].all_lost());
+            if !historical && !alive {
+                // Back from a DDEATH: a birth with every metric, not data.
+                if !all_lost {
+                    out.push(self.device_birth(d, ts));
+                }
+                continue;
+            }
+            let id = self.devices[d].id.clone();
+            out.push(self.message("DDATA", Some(&id), Payload { timestamp: Some(ts), metrics, ..Default::default() }));
+            if !historical && all_lost {
+                out.push(self.device_death(d, ts));
             }
         }
     }

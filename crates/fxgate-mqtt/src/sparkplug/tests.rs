@@ -67,3 +67,54 @@ fn signed_values_roundtrip() {
         assert_eq!(to_variant(&metric_value(&v).unwrap(), t), Some(v));
     }
 }
+
+fn bad(status: StatusCode) -> TagValue {
+    let mut v = TagValue::good(0.0);
+    v.status = status;
+    v
+}
+
+fn kinds(out: &[Message]) -> Vec<&str> {
+    out.iter().map(|m| m.topic.as_str()).collect()
+}
+
+#[test]
+fn a_lost_device_dies_and_is_born_again() {
+    let s = store();
+    s.update(vec![(0, TagValue::good(1.5)), (1, TagValue::good(-3i16))]);
+    let mut n = EdgeNode::new(&cfg(), s.clone()).unwrap();
+    n.births(0);
+    let mut out = Vec::new();
+    // One metric lost: data with its quality, the device lives on.
+    s.update(vec![(0, bad(StatusCode::BadNoCommunication))]);
+    n.collect(&s.snapshot()[..1]);
+    n.messages(Instant::now(), false, &mut out);
+    assert_eq!(kinds(&out), ["spBv1.0/G/DDATA/gw/Demo"]);
+    // Both lost: the data, then DDEATH (no metrics).
+    out.clear();
+    s.update(vec![(1, bad(StatusCode::BadNoCommunication))]);
+    n.collect(&s.snapshot()[1..2]);
+    n.messages(Instant::now(), false, &mut out);
+    assert_eq!(kinds(&out), ["spBv1.0/G/DDATA/gw/Demo", "spBv1.0/G/DDEATH/gw/Demo"]);
+    assert!(Payload::decode(&out[1].payload[..]).unwrap().metrics.is_empty());
+    // A rebirth of the node tells the death again after the DBIRTH.
+    assert_eq!(kinds(&n.births(1))[1..], ["spBv1.0/G/DBIRTH/gw/Demo", "spBv1.0/G/DDEATH/gw/Demo", "spBv1.0/G/DBIRTH/gw/fxgate_Lines_x"]);
+    // Back: a DBIRTH with every metric, current values and qualities, not DDATA.
+    out.clear();
+    s.update(vec![(0, TagValue::good(4.5))]);
+    n.collect(&s.snapshot()[..1]);
+    n.messages(Instant::now(), false, &mut out);
+    assert_eq!(kinds(&out), ["spBv1.0/G/DBIRTH/gw/Demo"]);
+    let b = Payload::decode(&out[0].payload[..]).unwrap();
+    assert_eq!(b.metrics.len(), 2);
+    assert_eq!(b.metrics[0].value, Some(MetricValue::DoubleValue(4.5)));
+    let q = |m: &Metric| m.properties.as_ref().and_then(|p| p.values.first().cloned()).and_then(|v| v.value);
+    assert_eq!(q(&b.metrics[0]), Some(PropertyValueKind::IntValue(0)));
+    assert_eq!(q(&b.metrics[1]), Some(PropertyValueKind::IntValue(StatusCode::BadNoCommunication.bits())));
+    // Kept for later (historical): data only, no births or deaths.
+    out.clear();
+    s.update(vec![(0, bad(StatusCode::BadNoCommunication))]);
+    n.collect(&s.snapshot()[..1]);
+    n.messages(Instant::now(), true, &mut out);
+    assert_eq!(kinds(&out), ["spBv1.0/G/DDATA/gw/Demo"]);
+}
