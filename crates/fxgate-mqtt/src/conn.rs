@@ -108,6 +108,8 @@ const ONLINE: &[u8] = b"online";
 const OFFLINE: &[u8] = b"offline";
 /// Most packets written in one go.
 const WRITE_BATCH: usize = 256;
+/// The write buffer's capacity kept between writes (more is given back).
+const WBUF_KEEP: usize = 4 << 20;
 
 struct Session {
     slot: usize,
@@ -338,8 +340,13 @@ impl Session {
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        let buf = self.wbuf.split();
-        self.wr.write_all(&buf).await.map_err(ConnError::Io)?;
+        // Written from the buffer, which keeps its capacity for the next packets (a batch
+        // message is often most of a megabyte), unless one outsized message grew it.
+        self.wr.write_all(&self.wbuf).await.map_err(ConnError::Io)?;
+        self.wbuf.clear();
+        if self.wbuf.capacity() > WBUF_KEEP {
+            self.wbuf = BytesMut::with_capacity(WBUF_KEEP);
+        }
         self.wr.flush().await.map_err(ConnError::Io)?;
         self.last_sent = Instant::now();
         Ok(())

@@ -4,22 +4,14 @@
 
 use bytes::Bytes;
 use fxgate_core::{TagId, TagStore, TagValue};
-use fxgate_forward::value::{encode, rfc3339};
-use fxgate_forward::{Collector, Encoding, Sample, Selection, TagFilter};
+use fxgate_forward::message::{data_message, sample_json};
+use fxgate_forward::{Collector, Encoding, Selection, TagFilter};
 use opcua::types::DateTime;
-use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::config::{PublishConfig, PublishMode, Qos};
 use crate::error::SetupError;
 use crate::wire::Message;
-
-#[derive(Serialize)]
-struct Batch<'a> {
-    seq: u64,
-    ts: String,
-    values: Vec<Sample<'a>>,
-}
 
 /// One `[[mqtt.publish]]`.
 pub struct Publisher {
@@ -82,14 +74,13 @@ impl Publisher {
             PublishMode::PerTag => {
                 for (id, v) in &pending {
                     let Some(path) = selection.path(*id) else { continue };
-                    let payload = encode(&Sample::new(path, v), Encoding::Json);
+                    let payload = sample_json(path, v);
                     out.push(Message { topic: self.template.topic(path), payload: Bytes::from(payload), qos: self.qos, retain: self.cfg.retain });
                 }
             }
             PublishMode::Batch => {
                 self.seq += 1;
-                let values = pending.iter().filter_map(|(id, v)| Some(Sample::new(selection.path(*id)?, v))).collect();
-                let payload = encode(&Batch { seq: self.seq, ts: rfc3339(&DateTime::now()), values }, Encoding::Json);
+                let payload = data_message(self.seq, &DateTime::now(), &pending, selection, Encoding::Json);
                 out.push(Message { topic: self.cfg.topic.clone(), payload: Bytes::from(payload), qos: self.qos, retain: self.cfg.retain });
             }
         }

@@ -1,14 +1,13 @@
 //! The messages on top of the WebSocket (seed 001 §5.1.1.6 `OnWebSocketMessage`, §5.1.1.7
 //! `SendMessage` carry them; their content is fxgate's): tag changes out
-//! (`{"seq","ts","values"}`), commands in (`write`, `read`, `browse`, `ack`) and their
+//! (`{"seq","ts","values"}`, written by `fxgate_forward::message`), commands in (`write`, `read`, `browse`, `ack`) and their
 //! answers, as JSON text or CBOR binary. The values inside are `fxgate_forward`'s.
 
 use crate::config::WsEncoding;
 use fxgate_core::TagStore;
-use fxgate_forward::value::{encode, rfc3339, status_name};
+use fxgate_forward::value::status_name;
 use fxgate_forward::{Encoding, Sample, TagFilter};
-use opcua::types::{DateTime, StatusCode};
-use serde::Serialize;
+use opcua::types::StatusCode;
 use serde_json::{json, Value};
 
 /// The encoding of `[[websocket]] encoding`.
@@ -17,18 +16,6 @@ pub fn encoding(enc: WsEncoding) -> Encoding {
         WsEncoding::Json => Encoding::Json,
         WsEncoding::Cbor => Encoding::Cbor,
     }
-}
-
-#[derive(Serialize)]
-struct Out<'a> {
-    seq: u64,
-    ts: String,
-    values: Vec<Sample<'a>>,
-}
-
-/// A data message.
-pub fn data_message(seq: u64, values: Vec<Sample<'_>>, enc: Encoding) -> Vec<u8> {
-    encode(&Out { seq, ts: rfc3339(&DateTime::now()), values }, enc)
 }
 
 /// A command from the server (fields as in the message; `id` is echoed in the answer).

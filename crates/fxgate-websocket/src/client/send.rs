@@ -5,13 +5,13 @@
 use bytes::Bytes;
 use crate::config::WsEncoding;
 use fxgate_core::ChangeBatch;
-use fxgate_forward::Sample;
+use fxgate_forward::message::data_message;
 use futures::SinkExt;
 use yawc::frame::Frame;
 
 use super::{Client, Ws};
 use crate::error::ConnectionError;
-use crate::message;
+use opcua::types::DateTime;
 
 impl Client {
     /// Takes the changes of the selected tags from a batch of the store.
@@ -31,10 +31,8 @@ impl Client {
         }
         let pending = self.changes.take();
         let selection = self.changes.selection();
-        let values: Vec<Sample<'_>> =
-            pending.iter().filter_map(|(id, v)| selection.path(*id).map(|p| Sample::new(p, v))).collect();
         self.seq += 1;
-        let data = message::data_message(self.seq, values, self.encoding);
+        let data = data_message(self.seq, &DateTime::now(), &pending, selection, self.encoding);
         let dropped = self.buffer.push(self.seq, Bytes::from(data));
         if dropped > 0 {
             self.state.dropped(dropped);
