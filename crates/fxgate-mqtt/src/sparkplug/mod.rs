@@ -13,6 +13,7 @@
 //! ([`stamp`]), so that messages kept while no broker or host was there get the sequence of
 //! the session that sends them.
 
+mod ddata;
 pub mod proto;
 mod values;
 
@@ -29,6 +30,7 @@ use tokio::time::Instant;
 use crate::config::{Qos, SparkplugConfig};
 use crate::error::SetupError;
 use crate::wire::{Message, Will};
+use ddata::{DataPayload, Millis};
 use proto::{DataType, Metric, MetricValue, Payload, PropertySet, PropertyValue, PropertyValueKind};
 pub use values::{metric_value, to_variant};
 
@@ -192,7 +194,7 @@ impl EdgeNode {
             let Some(def) = store.def(id) else { continue };
             let v = store.get(id).unwrap_or_else(TagValue::initial);
             self.set_quality(id, d, v.status);
-            let mut m = data_metric(id, &v, false);
+            let mut m = data_metric(id, &v, Millis::default().of(&v.source_timestamp), false);
             m.name = Some(self.devices[d].metrics[i].1.clone());
             m.datatype = values::datatype(def.data_type).map(|t| t as u32);
             m.properties = Some(birth_properties(def.meta.as_deref(), v.status));
@@ -249,20 +251,28 @@ impl EdgeNode {
         if self.changes.is_empty() {
             return;
         }
-        let mut per_device: Vec<Vec<Metric>> = vec![Vec::new(); self.devices.len()];
-        for (id, v) in self.changes.take() {
-            let Some(d) = self.device_of.get(id as usize).copied().flatten().map(|d| d as usize) else { continue };
-            let mut m = data_metric(id, &v, historical);
-            if self.set_quality(id, d, v.status) {
-                m.properties = Some(quality_only(v.status));
+        let changes = self.changes.take();
+        let mut counts = vec![0usize; self.devices.len()];
+        for (id, _) in &changes {
+            if let Some(d) = self.device(*id) {
+                counts[d] += 1;
             }
-            per_device[d].push(m);
         }
         let ts = now_ms();
-        for (d, metrics) in per_device.into_iter().enumerate() {
-            if metrics.is_empty() {
-                continue;
+        let mut per_device: Vec<Option<DataPayload>> = counts.iter().map(|&n| (n > 0).then(|| DataPayload::new(ts, n))).collect();
+        let mut millis = Millis::default();
+        for (id, v) in &changes {
+            let Some(d) = self.device(*id) else { continue };
+            let mut m = data_metric(*id, v, millis.of(&v.source_timestamp), historical);
+            if self.set_quality(*id, d, v.status) {
+                m.properties = Some(quality_only(v.status));
             }
+            if let Some(p) = per_device[d].as_mut() {
+                p.push(&m);
+            }
+        }
+        for (d, payload) in per_device.into_iter().enumerate() {
+            let Some(payload) = payload else { continue };
             let (alive, all_lost) = (self.devices[d].alive, self.devices[d].all_lost());
             if !historical && !alive {
                 // Back from a DDEATH: a birth with every metric, not data.
@@ -271,12 +281,17 @@ impl EdgeNode {
                 }
                 continue;
             }
-            let id = self.devices[d].id.clone();
-            out.push(self.message("DDATA", Some(&id), Payload { timestamp: Some(ts), metrics, ..Default::default() }));
+            let topic = self.topic("DDATA", Some(&self.devices[d].id));
+            out.push(Message { topic, payload: Bytes::from(payload.into_bytes()), qos: self.qos, retain: false });
             if !historical && all_lost {
                 out.push(self.device_death(d, ts));
             }
         }
+    }
+
+    /// The device of tag `id`, if it is selected.
+    fn device(&self, id: TagId) -> Option<usize> {
+        self.device_of.get(id as usize).copied().flatten().map(|d| d as usize)
     }
 
     fn message(&self, kind: &str, device: Option<&str>, p: Payload) -> Message {
@@ -360,12 +375,13 @@ fn bdseq_metric(bd_seq: u64) -> Metric {
     Metric { name: Some(BDSEQ.into()), timestamp: Some(now_ms()), datatype: Some(DataType::Int64 as u32), value: Some(MetricValue::LongValue(bd_seq)), ..Default::default() }
 }
 
-/// A metric by alias (the tag id + 1) with the value and its source timestamp.
-fn data_metric(id: TagId, v: &TagValue, historical: bool) -> Metric {
+/// A metric by alias (the tag id + 1) with the value and its source timestamp (`timestamp`,
+/// ms since the epoch).
+fn data_metric(id: TagId, v: &TagValue, timestamp: Option<u64>, historical: bool) -> Metric {
     let value = metric_value(&v.value);
     Metric {
         alias: Some(u64::from(id) + 1),
-        timestamp: u64::try_from(v.source_timestamp.as_chrono().timestamp_millis()).ok().filter(|&t| t > 0),
+        timestamp,
         is_historical: historical.then_some(true),
         is_null: value.is_none().then_some(true),
         value,
