@@ -20,6 +20,7 @@ pub use component::{
     BuildError, Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunError, RunningComponent, Unhealthy,
 };
 pub use kit::backoff::{Backoff, BackoffSettings};
+pub use kit::log_limit::LogLimit;
 pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
 pub use tag::{AccessMode, TagDef, TagId, TagMeta, TagValue};
 pub use tag_type::TagType;

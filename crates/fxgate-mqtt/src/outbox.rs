@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use fxgate_core::WriteRequest;
+use fxgate_core::{LogLimit, WriteRequest};
 use fxgate_forward::Buffer;
 use opcua::types::StatusCode;
 use tokio::time::Instant;
@@ -36,6 +36,8 @@ pub struct Outbox {
     metrics: ClientMetrics,
     persist: PathBuf,
     window: usize,
+    /// The buffer-full warning, at most once per period.
+    full_log: LogLimit,
 }
 
 impl Outbox {
@@ -56,7 +58,7 @@ impl Outbox {
             }
         };
         metrics.buffered.set(buffer.len() as i64);
-        Self { buffer, next_seq, inflight: VecDeque::new(), writes: HashMap::new(), metrics, persist, window: WINDOW }
+        Self { buffer, next_seq, inflight: VecDeque::new(), writes: HashMap::new(), metrics, persist, window: WINDOW, full_log: LogLimit::default() }
     }
 
     /// Queues a message; returns its sequence number.
@@ -74,7 +76,10 @@ impl Outbox {
         let dropped = self.buffer.push(self.next_seq, encode(msg, sparkplug));
         if dropped > 0 {
             self.metrics.dropped.inc_by(dropped);
-            tracing::warn!(dropped, "MQTT store-and-forward buffer full: the oldest messages were dropped");
+            if let Some(held) = self.full_log.allow() {
+                let total = self.buffer.dropped();
+                tracing::warn!(dropped_total = total, lines_held_back = held, "MQTT store-and-forward buffer full: the oldest messages were dropped");
+            }
         }
         self.metrics.buffered.set(self.buffer.len() as i64);
         self.next_seq

@@ -50,6 +50,8 @@ struct Client {
     may_write: bool,
     connector: connect::Connector,
     bytes_accounted: u64,
+    /// The buffer-full warning, at most once per period.
+    full_log: fxgate_core::LogLimit,
     /// Where unsent messages and the sequence number are kept across a restart.
     persist: PathBuf,
 }

@@ -36,7 +36,9 @@ impl Client {
         let dropped = self.buffer.push(self.seq, Bytes::from(data));
         if dropped > 0 {
             self.state.dropped(dropped);
-            tracing::warn!(websocket = %self.cfg.name, dropped, total = self.buffer.dropped(), "store-and-forward buffer full: oldest messages dropped");
+            if let Some(held) = self.full_log.allow() {
+                tracing::warn!(websocket = %self.cfg.name, dropped_total = self.buffer.dropped(), lines_held_back = held, "store-and-forward buffer full: oldest messages dropped");
+            }
         }
     }
 

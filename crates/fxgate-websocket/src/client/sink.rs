@@ -103,6 +103,7 @@ impl WebSocketSink {
             may_write: this.may_write,
             connector: conn,
             bytes_accounted: 0,
+            full_log: fxgate_core::LogLimit::default(),
             persist,
         };
         Ok(RunningComponent { task: client.run(changes, cx.shutdown).map(Ok).boxed(), health })
