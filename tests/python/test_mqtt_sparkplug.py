@@ -208,6 +208,55 @@ def test_primary_host_offline_30_s_then_back_replays_history_in_order(gateway_fa
     assert_consecutive([v for v, _ in before] + [v for v, _ in series], "Fast/Counter across the host's absence")
 
 
+def test_a_lost_source_is_a_ddeath_and_its_return_a_dbirth(gateway_factory, mq):  # noqa: F811
+    """A device's source lost (here the broker its tags come from): DDEATH on the Sparkplug side, the
+    other devices go on; its first value back comes as a DBIRTH with every metric, then DDATA again."""
+    field_port, spb_port = free_ports(2)
+    field = mq.broker(field_port, name="field")
+    mq.broker(spb_port, name="spb")
+    sub = mq.subscriber(spb_port, "spBv1.0/#")
+    tags = [{"name": "Temp", "topic": "field/temp", "type": "Double", "payload": "raw"}]
+    mqtts = [client("field", "fieldline", tags),
+             client("edge", "spbline", sparkplug=spb(tags=("field/*", "Fast/*")))]
+    start_gw(gateway_factory, [line("fieldline", field_port), line("spbline", spb_port)], mqtts,
+             simulators=[fast_sim("Fast", 100)])
+    field.wait_subscribed("fxgate-field", ["field/temp"])
+    wait_spb(sub, lambda ms: len(of(ms, "DBIRTH")) >= 2, 15, "the DBIRTHs of field and Fast")
+    temp = aliases(of(decoded(sub), "DBIRTH", "field")[0])["Temp"]
+    src = mq.publisher(field_port)
+    src.publish("field/temp", "21.5")
+    wait_spb(sub, lambda ms: any(x.alias == temp and value(x) == 21.5 for m in of(ms, "DDATA", "field") for x in m.payload.metrics),
+             10, "Temp = 21.5 in a DDATA")
+
+    t_lost = time.monotonic()
+    field.kill()
+    wait_spb(sub, lambda ms: of(ms, "DDEATH", "field", t_lost), 10, "DDEATH of the device whose source is lost")
+    death = of(decoded(sub), "DDEATH", "field", t_lost)[0]
+    assert death.topic == f"spBv1.0/{GROUP}/DDEATH/gw1/field" and death.seq is not None and death.payload.timestamp > 0
+    last = [x for m in of(decoded(sub), "DDATA", "field", t_lost) for x in m.payload.metrics if x.alias == temp]
+    assert last and properties(last[-1])["Quality"] == 0x80310000, "the data before the death says Bad_NoCommunication"
+    assert not of(decoded(sub), "DDEATH", "Fast"), "only the lost device dies"
+    t_dead = time.monotonic()
+    wait_spb(sub, lambda ms: len(of(ms, "DDATA", "Fast", t_dead)) >= 5, 10, "the other device goes on")
+    assert not of(decoded(sub), "DDATA", "field", death.t), "no data for a dead device"
+
+    mark = field.log_mark()
+    field.start()
+    field.wait_subscribed("fxgate-field", ["field/temp"], timeout=15, since=mark)
+    t_back = time.monotonic()
+    src = mq.publisher(field_port)
+    src.publish("field/temp", "23.25")
+    wait_spb(sub, lambda ms: of(ms, "DBIRTH", "field", t_back), 10, "DBIRTH of the device when its source is back")
+    birth = of(decoded(sub), "DBIRTH", "field", t_back)[0]
+    m = birth.metric("Temp")
+    assert (m.alias, value(m), properties(m)["Quality"]) == (temp, 23.25, 0), "the birth carries the value that came back"
+    seqs = [x.seq for x in decoded(sub) if x.kind != "NBIRTH" and x.t > t_lost]
+    assert all((b - a) % 256 == 1 for a, b in zip(seqs, seqs[1:])), f"one seq across data, death and birth: {seqs[:40]}"
+    src.publish("field/temp", "24.0")
+    wait_spb(sub, lambda ms: any(x.alias == temp and value(x) == 24.0 for m in of(ms, "DDATA", "field", t_back) for x in m.payload.metrics),
+             10, "DDATA again after the DBIRTH")
+
+
 def test_scale_out_two_gateways_one_config_two_bridged_brokers(gateway_factory, mq):  # noqa: F811
     a_port, b_port = free_ports(2)
     a, b = bridged_pair(mq.tmp / "bridge", a_port, b_port, qos=1)
