@@ -722,6 +722,19 @@ class MosquittoSub:
         self.proc.stdout.close()
 
 
+def shut(*socks: socket.socket) -> None:
+    """Shuts down and closes each socket; one already closed is skipped."""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
 # --------------------------------------------------------------------------------------------
 # SNI: a TLS terminator in front of a plain listener
 # --------------------------------------------------------------------------------------------
@@ -818,18 +831,9 @@ class SniTerminator:
 
     def close(self) -> None:
         self._closed = True
-        try:
-            self.lsock.close()
-        except OSError:
-            pass
         with self._lock:
             socks = list(self._socks)
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
+        shut(self.lsock, *socks)
 
 
 # --------------------------------------------------------------------------------------------

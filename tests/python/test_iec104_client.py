@@ -276,8 +276,12 @@ def test_periodic_gi_ci_and_clock_sync(gateway_factory, client_cert, peers):
             await opc.wait("RTU1", "N", lambda d: d.Value.Value == 77, 10, "the counter")
             s = st.wait(lambda s: sum(f[0] == C_IC_NA_1 and f[1] == 6 for f in s["frames"]) >= 3
                         and sum(f[0] == C_CI_NA_1 and f[1] == 6 for f in s["frames"]) >= 3
-                        and sum(f[0] == C_CS_NA_1 and f[1] == 6 for f in s["frames"]) >= 3, 8, "3 GIs, CIs and clock syncs")
+                        and sum(f[0] == C_CS_NA_1 and f[1] == 6 for f in s["frames"]) >= 3
+                        # c104 records the raw frame before it calls on_clock_sync: wait for both
+                        and len(s["clock_syncs"]) >= 3, 8, "3 GIs, CIs and clock syncs")
             assert len(s["clock_syncs"]) >= 3
+            now = time.time()
+            assert all(abs(t - now) < 30 for t in s["clock_syncs"]), f"the clock syncs carry the gateway's time: {s['clock_syncs']}"
         finally:
             await opc.close()
 

@@ -15,7 +15,7 @@ use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::MqttConfig;
+use crate::config::{MqttConfig, MqttVersion};
 use std::sync::atomic::AtomicU64;
 
 use crate::conn::{self, ConnEvent, SessionParams, WillPlan};
@@ -26,6 +26,7 @@ use crate::metrics::ClientMetrics;
 use crate::northbound::Publisher;
 use crate::outbox::Outbox;
 use crate::requests::Requests;
+use crate::session::SessionState;
 use crate::southbound::Southbound;
 use crate::wire::Codec;
 
@@ -118,6 +119,7 @@ impl MqttClient {
             client_id: cfg.client_id(),
             keep_alive: cfg.keep_alive(),
             clean: cfg.clean_session,
+            session_expiry: (cfg.version == MqttVersion::V5 && !cfg.clean_session).then(|| cfg.session_expiry()),
             login: (!cfg.username.is_empty() || !cfg.password.is_empty()).then(|| (cfg.username.clone(), cfg.password.clone())),
             filters,
             will,
@@ -184,11 +186,12 @@ impl MqttClient {
 /// Keeps one broker connected: connect (cycling the device's addresses with back-off), run
 /// the session until it ends, report, again.
 async fn supervise(slot: usize, device: Device, redundant: bool, mut line: LineClient, params: Arc<SessionParams>, events: mpsc::Sender<ConnEvent>, shutdown: CancellationToken) {
+    let mut state = SessionState::default();
     loop {
         let conn = if redundant { line.connect_device(device, &shutdown).await } else { line.connect(&shutdown).await };
         let Some(conn) = conn else { return };
         let target = conn.target.to_string();
-        match conn::run(slot, target, conn.stream, params.clone(), events.clone(), shutdown.clone()).await {
+        match conn::run(slot, target, conn.stream, params.clone(), &mut state, events.clone(), shutdown.clone()).await {
             Ok(()) => return,
             Err(error) => {
                 if events.send(ConnEvent::Down { slot, error }).await.is_err() || shutdown.is_cancelled() {

@@ -2,7 +2,6 @@
 //! subscriptions, keep-alive, and the acknowledgements of QoS 1 and 2 both ways). The
 //! driver sees messages in, the acknowledgement of what it published, and the end.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::outbox::WINDOW;
 use crate::config::Qos;
 use crate::error::ConnError;
+use crate::session::{Send, SessionState};
 use crate::wire::{Codec, Incoming, Message, Outgoing, Will};
 
 /// What a connection reports to the driver (`slot` 0 is the primary broker, 1 the backup).
@@ -79,6 +79,8 @@ pub struct SessionParams {
     pub keep_alive: Duration,
     /// Clean session.
     pub clean: bool,
+    /// MQTT 5 with a persistent session: how long the broker keeps it, s.
+    pub session_expiry: Option<u32>,
     /// User name and password.
     pub login: Option<(String, String)>,
     /// Subscriptions.
@@ -111,18 +113,15 @@ const WRITE_BATCH: usize = 256;
 /// The write buffer's capacity kept between writes (more is given back).
 const WBUF_KEEP: usize = 4 << 20;
 
-struct Session {
+struct Session<'a> {
     slot: usize,
     params: Arc<SessionParams>,
     rd: ReadHalf<LineStream>,
     wr: WriteHalf<LineStream>,
     rbuf: BytesMut,
     wbuf: BytesMut,
-    next_pkid: u16,
-    /// Our QoS ≥ 1 publishes not yet acknowledged: packet id → sequence number.
-    inflight: HashMap<u16, u64>,
-    /// QoS 2 messages received and not yet released (PUBREL): delivered once.
-    received_qos2: HashSet<u16>,
+    /// The packet ids in flight both ways, kept across connections of a persistent session.
+    state: &'a mut SessionState,
     last_sent: Instant,
     ping_sent: Option<Instant>,
     events: mpsc::Sender<ConnEvent>,
@@ -135,7 +134,8 @@ struct Session {
 }
 
 /// Runs the session on `stream` until it breaks or `shutdown`; reports through `events`.
-pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<SessionParams>, events: mpsc::Sender<ConnEvent>, shutdown: CancellationToken) -> Result<(), ConnError> {
+/// `state` is this broker's: a persistent session resumes what the last connection left.
+pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<SessionParams>, state: &mut SessionState, events: mpsc::Sender<ConnEvent>, shutdown: CancellationToken) -> Result<(), ConnError> {
     let (rd, wr) = tokio::io::split(stream);
     let mut s = Session {
         slot,
@@ -144,9 +144,7 @@ pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<Se
         wr,
         rbuf: BytesMut::with_capacity(64 * 1024),
         wbuf: BytesMut::with_capacity(64 * 1024),
-        next_pkid: 0,
-        inflight: HashMap::new(),
-        received_qos2: HashSet::new(),
+        state,
         last_sent: Instant::now(),
         ping_sent: None,
         events,
@@ -181,27 +179,35 @@ pub async fn run(slot: usize, target: String, stream: LineStream, params: Arc<Se
     r
 }
 
-impl Session {
+impl Session<'_> {
     async fn handshake(&mut self) -> Result<(), ConnError> {
         let p = self.params.clone();
         let will = self.will.clone();
         let keep_alive = p.keep_alive.as_secs().min(u64::from(u16::MAX)) as u16;
-        self.send(Outgoing::Connect { client_id: p.client_id.clone(), keep_alive, clean: p.clean, will, login: p.login.clone() })?;
+        let session_expiry = if p.clean { None } else { p.session_expiry };
+        self.send(Outgoing::Connect { client_id: p.client_id.clone(), keep_alive, clean: p.clean, will, login: p.login.clone(), session_expiry })?;
         self.flush().await?;
         match self.read().await? {
-            Incoming::ConnAck { refusal: None, receive_max } => {
+            Incoming::ConnAck { refusal: None, receive_max, session_present } => {
                 // The status topic's `online` below takes one of the broker's slots.
                 self.window = receive_max.map_or(WINDOW, |m| usize::from(m).saturating_sub(1).clamp(1, WINDOW));
+                let again = self.state.begin(!p.clean, session_present);
+                if !again.is_empty() {
+                    tracing::info!(broker = self.slot, messages = again.len(), "MQTT session resumed: completing the publishes in flight with their packet ids");
+                }
+                for packet in again {
+                    self.send(packet)?;
+                }
             }
             Incoming::ConnAck { refusal: Some(refusal), .. } => return Err(ConnError::Refused(refusal)),
             other => return Err(ConnError::Protocol(format!("expected CONNACK, got {other:?}"))),
         }
         if !p.filters.is_empty() {
-            let pkid = self.pkid();
+            let pkid = self.state.pkid();
             self.send(Outgoing::Subscribe { pkid, filters: p.filters.clone() })?;
         }
         if let WillPlan::Status(t) = &p.will {
-            let pkid = self.pkid();
+            let pkid = self.state.pkid();
             let msg = Message { topic: t.clone(), payload: Bytes::from_static(ONLINE), qos: Qos::AtLeastOnce, retain: true };
             self.send(Outgoing::Publish { msg, pkid, dup: false })?;
         }
@@ -253,13 +259,19 @@ impl Session {
     }
 
     fn publish(&mut self, p: Publish, taken: &mut Vec<u64>) -> Result<(), ConnError> {
-        let pkid = if p.msg.qos == Qos::AtMostOnce { 0 } else { self.pkid() };
-        if pkid == 0 {
-            taken.push(p.seq);
-        } else {
-            self.inflight.insert(pkid, p.seq);
+        match self.state.publish(p.seq, p.msg, !self.params.clean) {
+            Send::Packet { packet, taken: now } => {
+                if now {
+                    taken.push(p.seq);
+                }
+                self.send(packet)
+            }
+            Send::Taken => {
+                taken.push(p.seq);
+                Ok(())
+            }
+            Send::InFlight => Ok(()),
         }
-        self.send(Outgoing::Publish { msg: p.msg, pkid, dup: false })
     }
 
     async fn incoming(&mut self, packet: Incoming, taken: &mut Vec<u64>) -> Result<(), ConnError> {
@@ -271,22 +283,25 @@ impl Session {
                     self.send(Outgoing::PubAck(pkid))?;
                 }
                 Qos::ExactlyOnce => {
-                    if self.received_qos2.insert(pkid) {
+                    if self.state.incoming_qos2(pkid) {
                         self.report(ConnEvent::Message { slot: self.slot, msg }).await;
                     }
                     self.send(Outgoing::PubRec(pkid))?;
                 }
             },
             Incoming::PubRel(pkid) => {
-                self.received_qos2.remove(&pkid);
+                self.state.released(pkid);
                 self.send(Outgoing::PubComp(pkid))?;
             }
             Incoming::PubAck(pkid) | Incoming::PubComp(pkid) => {
-                if let Some(seq) = self.inflight.remove(&pkid) {
+                if let Some(seq) = self.state.completed(pkid) {
                     taken.push(seq);
                 }
             }
-            Incoming::PubRec(pkid) => self.send(Outgoing::PubRel(pkid))?,
+            Incoming::PubRec(pkid) => {
+                self.state.received(pkid);
+                self.send(Outgoing::PubRel(pkid))?;
+            }
             Incoming::SubAck { refused, .. } => {
                 for i in refused {
                     if let Some((f, _)) = self.params.filters.get(i) {
@@ -320,15 +335,6 @@ impl Session {
     async fn report(&self, e: ConnEvent) {
         // The driver ends after its connections; a closed channel only means shutdown.
         let _ = self.events.send(e).await;
-    }
-
-    fn pkid(&mut self) -> u16 {
-        loop {
-            self.next_pkid = self.next_pkid.wrapping_add(1);
-            if self.next_pkid != 0 && !self.inflight.contains_key(&self.next_pkid) {
-                return self.next_pkid;
-            }
-        }
     }
 
     fn send(&mut self, p: Outgoing) -> Result<(), ConnError> {

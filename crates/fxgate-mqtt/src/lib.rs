@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod northbound;
 pub mod outbox;
 pub mod requests;
+pub mod session;
 pub mod southbound;
 pub mod sparkplug;
 pub mod wire;

@@ -51,6 +51,9 @@ pub enum Outgoing {
         will: Option<Will>,
         /// User name and password.
         login: Option<(String, String)>,
+        /// MQTT 5: how long the broker keeps the session after the connection is lost, s
+        /// (absent: it ends with the connection; 3.1.1 brokers keep a persistent one).
+        session_expiry: Option<u32>,
     },
     /// PUBLISH with its packet id (0 for QoS 0).
     Publish {
@@ -89,6 +92,8 @@ pub enum Incoming {
     ConnAck {
         /// `None` when accepted, else the reason.
         refusal: Option<Refusal>,
+        /// The broker resumed the session it kept (`clean_session = false`).
+        session_present: bool,
         /// MQTT 5: the most QoS 1 and 2 publishes the broker takes unacknowledged (its
         /// Receive Maximum, §3.2.2.3.3); absent means 65,535.
         receive_max: Option<u16>,
@@ -197,7 +202,7 @@ fn q5(q: Qos) -> rumqttc::v5::mqttbytes::QoS {
 
 fn to_v4(p: Outgoing) -> v4::Packet {
     match p {
-        Outgoing::Connect { client_id, keep_alive, clean, will, login } => {
+        Outgoing::Connect { client_id, keep_alive, clean, will, login, session_expiry: _ } => {
             let mut c = v4::Connect::new(client_id);
             c.keep_alive = keep_alive;
             c.clean_session = clean;
@@ -228,8 +233,9 @@ fn to_v4(p: Outgoing) -> v4::Packet {
 
 fn to_v5(p: Outgoing) -> v5::Packet {
     match p {
-        Outgoing::Connect { client_id, keep_alive, clean, will, login } => {
-            let c = v5::Connect { keep_alive, client_id, clean_start: clean, properties: None };
+        Outgoing::Connect { client_id, keep_alive, clean, will, login, session_expiry } => {
+            let properties = session_expiry.map(|s| v5::ConnectProperties { session_expiry_interval: Some(s), ..v5::ConnectProperties::new() });
+            let c = v5::Connect { keep_alive, client_id, clean_start: clean, properties };
             let will = will.map(|w| v5::LastWill::new(w.topic, w.payload.to_vec(), rumqttc::v5::mqttbytes::QoS::AtLeastOnce, w.retain, None));
             v5::Packet::Connect(c, will, login.map(|(u, p)| v5::Login::new(u, p)))
         }
@@ -273,7 +279,7 @@ fn qos_of5(q: rumqttc::v5::mqttbytes::QoS) -> Qos {
 fn from_v4(p: v4::Packet) -> Incoming {
     use v4::ConnectReturnCode as C;
     match p {
-        v4::Packet::ConnAck(a) => Incoming::ConnAck { receive_max: None, refusal: match a.code {
+        v4::Packet::ConnAck(a) => Incoming::ConnAck { receive_max: None, session_present: a.session_present, refusal: match a.code {
             C::Success => None,
             C::RefusedProtocolVersion => Some(Refusal { code: 1, text: "unacceptable protocol version" }),
             C::BadClientId => Some(Refusal { code: 2, text: "client identifier rejected" }),
@@ -301,7 +307,7 @@ fn from_v4(p: v4::Packet) -> Incoming {
 
 fn from_v5(p: v5::Packet) -> Incoming {
     match p {
-        v5::Packet::ConnAck(a) => Incoming::ConnAck { refusal: refusal5(a.code), receive_max: a.properties.and_then(|p| p.receive_max) },
+        v5::Packet::ConnAck(a) => Incoming::ConnAck { refusal: refusal5(a.code), session_present: a.session_present, receive_max: a.properties.and_then(|p| p.receive_max) },
         v5::Packet::Publish(p) => Incoming::Publish {
             msg: Message { topic: String::from_utf8_lossy(&p.topic).into_owned(), payload: p.payload, qos: qos_of5(p.qos), retain: p.retain },
             pkid: p.pkid,

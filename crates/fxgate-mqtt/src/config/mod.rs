@@ -96,6 +96,11 @@ pub struct MqttConfig {
     /// Clean session (3.1.1) / clean start (5); false: the broker keeps the session.
     #[serde(default = "yes")]
     pub clean_session: bool,
+    /// MQTT 5 with `clean_session = false`: how long the broker keeps the session after the
+    /// connection is lost, s (absent: one day; 4294967295: for ever). MQTT 3.1.1 brokers
+    /// keep a persistent session until the client connects clean.
+    #[serde(default)]
+    pub session_expiry_s: Option<u32>,
     /// Keep-alive in seconds (1..=65535).
     #[serde(default = "thirty")]
     pub keep_alive_s: u64,
@@ -145,6 +150,8 @@ pub struct MqttConfig {
 
 /// The placeholder for the gateway's node name in identifiers and topics.
 pub const NODE: &str = "{node}";
+/// The Session Expiry Interval of a persistent MQTT 5 session when none is given: one day.
+pub const SESSION_EXPIRY_DEFAULT: u32 = 86_400;
 
 /// The gateway's node name: `FXGATE_NODE` if set, else the host name; `/`, `+`, `#` and
 /// spaces become `_` (it goes into one topic level).
@@ -192,6 +199,11 @@ impl MqttConfig {
     /// The keep-alive interval.
     pub fn keep_alive(&self) -> Duration {
         Duration::from_secs(self.keep_alive_s)
+    }
+
+    /// The Session Expiry Interval sent with a persistent MQTT 5 session, s.
+    pub fn session_expiry(&self) -> u32 {
+        self.session_expiry_s.unwrap_or(SESSION_EXPIRY_DEFAULT)
     }
 }
 

@@ -52,6 +52,9 @@ fn sparkplug(m: &MqttConfig, sp: &SparkplugConfig, f: &dyn Fn(&str) -> String, c
     if !m.status_topic.is_empty() {
         cx.push(f("status_topic"), "a connection has one Last Will: with [mqtt.sparkplug] it is the NDEATH, so leave status_topic empty");
     }
+    if !m.clean_session {
+        cx.push(f("clean_session"), "a Sparkplug edge node connects with a clean session (Sparkplug 3.0 §7.1): remove clean_session = false");
+    }
     if sp.qos == Qos::ExactlyOnce {
         cx.push(g("qos"), "Sparkplug data is QoS 0 (the specification) or 1");
     }
@@ -72,6 +75,12 @@ fn client(m: &MqttConfig, f: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {
     }
     if m.username.is_empty() && !m.password.is_empty() && m.version == super::MqttVersion::V311 {
         errs.push(Invalid::new(f("password"), "MQTT 3.1.1 sends a password only with a user name: give `username`"));
+    }
+    if m.session_expiry_s.is_some() && (m.clean_session || m.version != super::MqttVersion::V5) {
+        errs.push(Invalid::new(f("session_expiry_s"), "applies to a persistent MQTT 5 session only (version = \"5\", clean_session = false)"));
+    }
+    if m.session_expiry_s == Some(0) {
+        errs.push(Invalid::new(f("session_expiry_s"), "0 ends the session with the connection: use clean_session = true, or give 1 to 4294967295 s"));
     }
     if !(1..=86_400).contains(&m.fail_back_s) {
         errs.push(Invalid::new(f("fail_back_s"), "must be 1 to 86400 s"));

@@ -65,6 +65,26 @@ fn qos_keep_alive_and_raw_pointers_are_checked() {
 }
 
 #[test]
+fn a_persistent_session_and_its_expiry() {
+    let persistent = CLIENT.replace("version = \"5\"", "version = \"5\"\nclean_session = false\nsession_expiry_s = 600");
+    let c = parse(&format!("{LINES}{persistent}"), Path::new("t.toml"), Path::new(".")).unwrap();
+    assert_eq!((c.mqtt.0[0].clean_session, c.mqtt.0[0].session_expiry()), (false, 600));
+    let default = CLIENT.replace("version = \"5\"", "version = \"5\"\nclean_session = false");
+    let c = parse(&format!("{LINES}{default}"), Path::new("t.toml"), Path::new(".")).unwrap();
+    assert_eq!(c.mqtt.0[0].session_expiry(), fxgate_mqtt::config::SESSION_EXPIRY_DEFAULT);
+    for bad in ["version = \"5\"\nsession_expiry_s = 600", "version = \"3.1.1\"\nclean_session = false\nsession_expiry_s = 600",
+                "version = \"5\"\nclean_session = false\nsession_expiry_s = 0"] {
+        let text = format!("{LINES}{}", CLIENT.replace("version = \"5\"", bad));
+        let e = errs(&text);
+        let hit = e.iter().find(|e| e.field == "mqtt[0].session_expiry_s").unwrap_or_else(|| panic!("{bad}: {e:?}"));
+        assert_eq!(hit.line, line_of(&text, bad.lines().last().unwrap_or_default()), "{hit}");
+    }
+    let sparkplug = "[[mqtt]]\nname = \"edge\"\nline = \"broker\"\nclean_session = false\n[mqtt.sparkplug]\ngroup_id = \"g\"\nedge_node_id = \"n\"\ntags = [\"**\"]\n";
+    let e = errs(&format!("{LINES}{sparkplug}"));
+    assert!(e.iter().any(|e| e.field == "mqtt[0].clean_session" && e.message.contains("clean session")), "{e:?}");
+}
+
+#[test]
 fn one_client_per_line_and_no_other_protocol_on_it() {
     let second = CLIENT.replace("name = \"plant\"", "name = \"plant2\"");
     let e = errs(&format!("{LINES}{CLIENT}{second}"));
