@@ -100,6 +100,20 @@ class CutProxy:
     def cuts(self) -> list[Packet]:
         return [p for p in self.seen() if p.cut]
 
+    def most_in_flight(self) -> int:
+        """The most QoS 1/2 PUBLISHes from the client the broker had not yet acknowledged (PUBACK,
+        or PUBREC/PUBCOMP for QoS 2) at any point, per connection: what a Receive Maximum bounds."""
+        most = 0
+        open_: dict[int, set[int]] = {}
+        for p in self.seen():
+            ids = open_.setdefault(p.conn, set())
+            if p.direction == UP and p.kind == PUBLISH and p.pkid is not None:
+                ids.add(p.pkid)
+            elif p.direction == DOWN and p.kind in (PUBACK, PUBCOMP):
+                ids.discard(p.pkid)
+            most = max(most, len(ids))
+        return most
+
     def _accept(self) -> None:
         while not self._closed:
             try:

@@ -17,7 +17,7 @@ use crate::outbox::WINDOW;
 use crate::config::Qos;
 use crate::error::ConnError;
 use crate::session::{Send, SessionState};
-use crate::wire::{Codec, Incoming, Message, Outgoing, Will};
+use crate::wire::{Codec, Incoming, Message, Outgoing, Refusal, Will};
 
 /// What a connection reports to the driver (`slot` 0 is the primary broker, 1 the backup).
 #[derive(Debug)]
@@ -49,6 +49,8 @@ pub enum ConnEvent {
         slot: usize,
         /// The driver's sequence numbers.
         seqs: Vec<u64>,
+        /// Those the broker acknowledged with a refusal (MQTT 5): not delivered.
+        refused: Vec<(u64, Refusal)>,
     },
     /// The session ended.
     Down {
@@ -103,6 +105,13 @@ pub enum WillPlan {
         /// The bdSeq of the next session (taken modulo 256).
         next: Arc<AtomicU64>,
     },
+}
+
+/// The acknowledgements of one write or read, reported as one [`ConnEvent::Taken`].
+#[derive(Default)]
+struct Acks {
+    taken: Vec<u64>,
+    refused: Vec<(u64, Refusal)>,
 }
 
 /// Payloads of the status topic.
@@ -223,24 +232,24 @@ impl Session<'_> {
                 _ = shutdown.cancelled() => return Ok(()),
                 p = rx.recv() => {
                     let Some(p) = p else { return Ok(()) };
-                    let mut taken = Vec::new();
-                    self.publish(p, &mut taken)?;
-                    while taken.len() < WRITE_BATCH {
+                    let mut acks = Acks::default();
+                    self.publish(p, &mut acks)?;
+                    for _ in 1..WRITE_BATCH {
                         let Ok(p) = rx.try_recv() else { break };
-                        self.publish(p, &mut taken)?;
+                        self.publish(p, &mut acks)?;
                     }
                     self.flush().await?;
-                    self.report_taken(taken).await;
+                    self.report(acks).await;
                 }
                 n = self.rd.read_buf(&mut self.rbuf) => {
                     if n.map_err(ConnError::Io)? == 0 {
                         return Err(ConnError::Closed);
                     }
-                    let mut taken = Vec::new();
+                    let mut acks = Acks::default();
                     while let Some(packet) = self.params.codec.decode(&mut self.rbuf)? {
-                        self.incoming(packet, &mut taken).await?;
+                        self.incoming(packet, &mut acks).await?;
                     }
-                    self.report_taken(taken).await;
+                    self.report(acks).await;
                     self.flush().await?;
                 }
                 _ = tick.tick() => {
@@ -258,33 +267,33 @@ impl Session<'_> {
         }
     }
 
-    fn publish(&mut self, p: Publish, taken: &mut Vec<u64>) -> Result<(), ConnError> {
+    fn publish(&mut self, p: Publish, acks: &mut Acks) -> Result<(), ConnError> {
         match self.state.publish(p.seq, p.msg, !self.params.clean) {
             Send::Packet { packet, taken: now } => {
                 if now {
-                    taken.push(p.seq);
+                    acks.taken.push(p.seq);
                 }
                 self.send(packet)
             }
             Send::Taken => {
-                taken.push(p.seq);
+                acks.taken.push(p.seq);
                 Ok(())
             }
             Send::InFlight => Ok(()),
         }
     }
 
-    async fn incoming(&mut self, packet: Incoming, taken: &mut Vec<u64>) -> Result<(), ConnError> {
+    async fn incoming(&mut self, packet: Incoming, acks: &mut Acks) -> Result<(), ConnError> {
         match packet {
             Incoming::Publish { msg, pkid } => match msg.qos {
-                Qos::AtMostOnce => self.report(ConnEvent::Message { slot: self.slot, msg }).await,
+                Qos::AtMostOnce => self.event(ConnEvent::Message { slot: self.slot, msg }).await,
                 Qos::AtLeastOnce => {
-                    self.report(ConnEvent::Message { slot: self.slot, msg }).await;
+                    self.event(ConnEvent::Message { slot: self.slot, msg }).await;
                     self.send(Outgoing::PubAck(pkid))?;
                 }
                 Qos::ExactlyOnce => {
                     if self.state.incoming_qos2(pkid) {
-                        self.report(ConnEvent::Message { slot: self.slot, msg }).await;
+                        self.event(ConnEvent::Message { slot: self.slot, msg }).await;
                     }
                     self.send(Outgoing::PubRec(pkid))?;
                 }
@@ -293,12 +302,18 @@ impl Session<'_> {
                 self.state.released(pkid);
                 self.send(Outgoing::PubComp(pkid))?;
             }
-            Incoming::PubAck(pkid) | Incoming::PubComp(pkid) => {
+            Incoming::PubAck(pkid, None) | Incoming::PubComp(pkid) => {
                 if let Some(seq) = self.state.completed(pkid) {
-                    taken.push(seq);
+                    acks.taken.push(seq);
                 }
             }
-            Incoming::PubRec(pkid) => {
+            // Refused: the exchange ends here (MQTT 5 §4.3.3: no PUBREL after a refusing PUBREC).
+            Incoming::PubAck(pkid, Some(refusal)) | Incoming::PubRec(pkid, Some(refusal)) => {
+                if let Some(seq) = self.state.completed(pkid) {
+                    acks.refused.push((seq, refusal));
+                }
+            }
+            Incoming::PubRec(pkid, None) => {
                 self.state.received(pkid);
                 self.send(Outgoing::PubRel(pkid))?;
             }
@@ -326,13 +341,13 @@ impl Session<'_> {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.wr.shutdown()).await;
     }
 
-    async fn report_taken(&self, seqs: Vec<u64>) {
-        if !seqs.is_empty() {
-            self.report(ConnEvent::Taken { slot: self.slot, seqs }).await;
+    async fn report(&self, acks: Acks) {
+        if !acks.taken.is_empty() || !acks.refused.is_empty() {
+            self.event(ConnEvent::Taken { slot: self.slot, seqs: acks.taken, refused: acks.refused }).await;
         }
     }
 
-    async fn report(&self, e: ConnEvent) {
+    async fn event(&self, e: ConnEvent) {
         // The driver ends after its connections; a closed channel only means shutdown.
         let _ = self.events.send(e).await;
     }

@@ -7,6 +7,7 @@
 //! `fail_back_s`. At start a backup that answered first waits up to [`PRIMARY_GRACE`] for the
 //! primary.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,12 +128,14 @@ struct State {
     open: bool,
     /// Sparkplug births are due before anything else.
     need_birth: bool,
+    /// This session's births not yet sent (the window was full): nothing else goes first.
+    births: VecDeque<Message>,
 }
 
 impl Driver {
     /// Runs until `shutdown`; the outbox is saved at the end.
     pub async fn run(mut self, mut inp: Inputs, shutdown: CancellationToken) {
-        let mut st = State { conns: [None, None], active: None, started: Instant::now(), dedupe: Dedupe::default(), open: false, need_birth: false };
+        let mut st = State { conns: [None, None], active: None, started: Instant::now(), dedupe: Dedupe::default(), open: false, need_birth: false, births: VecDeque::new() };
         for p in &mut self.publishers {
             p.snapshot(&self.store);
         }
@@ -240,9 +243,12 @@ impl Driver {
                 }
                 self.south.message(&msg);
             }
-            ConnEvent::Taken { slot, seqs } => {
+            ConnEvent::Taken { slot, seqs, refused } => {
                 if st.active == Some(slot) {
+                    let births = seqs.iter().chain(refused.iter().map(|(s, _)| s)).filter(|s| **s == BIRTH).count();
+                    self.outbox.reserve(-(births as isize));
                     self.outbox.taken(seqs.into_iter().filter(|s| *s != BIRTH));
+                    self.outbox.refused(refused);
                 }
             }
             ConnEvent::Down { slot, error } => {
@@ -331,6 +337,7 @@ impl Driver {
                 tracing::info!(mqtt = %self.name, to = %st.conns[w].as_ref().map(|l| l.target.as_str()).unwrap_or(""), "publishing to this broker now");
             }
             st.active = want;
+            st.births.clear();
             self.outbox.rewind();
             if let Some(live) = want.and_then(|w| st.conns[w].as_ref()) {
                 self.outbox.set_window(live.window);
@@ -345,6 +352,7 @@ impl Driver {
                 st.need_birth = true;
             } else if st.active.is_some() {
                 tracing::info!(mqtt = %self.name, "Sparkplug primary host offline: publishing waits (kept for store-and-forward)");
+                st.births.clear();
                 self.outbox.rewind();
             }
         }
@@ -357,12 +365,21 @@ impl Driver {
         }
         let Some(a) = st.active else { return };
         let Some(live) = st.conns[a].as_ref() else { return };
-        if let Some(spb) = self.sparkplug.as_mut().filter(|_| st.need_birth) {
-            st.need_birth = false;
-            spb.seq = 0;
-            for mut msg in spb.node.births(live.bd_seq) {
+        if let Some(spb) = self.sparkplug.as_mut() {
+            if st.need_birth {
+                st.need_birth = false;
+                spb.seq = 0;
+                st.births = spb.node.births(live.bd_seq).into();
+            }
+            // Births are made anew for each session: they are not kept in the outbox, but
+            // they count against the window (an MQTT 5 broker's Receive Maximum refuses more).
+            while !st.births.is_empty() {
+                if !self.outbox.has_room() {
+                    return;
+                }
+                let Some(mut msg) = st.births.pop_front() else { break };
                 msg.payload = crate::sparkplug::stamp(&msg.payload, spb.next_seq());
-                // Births are made anew for each session: they are not kept in the outbox.
+                self.outbox.reserve(1);
                 if live.tx.send(Publish { msg, seq: BIRTH }).is_err() {
                     return;
                 }

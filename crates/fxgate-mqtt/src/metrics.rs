@@ -22,6 +22,7 @@ pub struct MqttMetrics {
     duplicates: Family<ClientLabel, Counter>,
     buffered: Family<ClientLabel, Gauge>,
     dropped: Family<ClientLabel, Counter>,
+    refused: Family<ClientLabel, Counter>,
 }
 
 impl MqttMetrics {
@@ -33,6 +34,7 @@ impl MqttMetrics {
         r.register("mqtt_duplicates_dropped", "Messages that arrived from both brokers, taken once", self.duplicates.clone());
         r.register("mqtt_buffered_messages", "Messages waiting in the store-and-forward buffer", self.buffered.clone());
         r.register("mqtt_dropped_messages", "Messages dropped from a full store-and-forward buffer (the oldest first)", self.dropped.clone());
+        r.register("mqtt_refused_messages", "Messages a broker acknowledged with a refusal (MQTT 5 reason code >= 0x80: not delivered)", self.refused.clone());
     }
 
     /// The metrics of client `name`.
@@ -45,6 +47,7 @@ impl MqttMetrics {
             duplicates: self.duplicates.get_or_create(&l).clone(),
             buffered: self.buffered.get_or_create(&l).clone(),
             dropped: self.dropped.get_or_create(&l).clone(),
+            refused: self.refused.get_or_create(&l).clone(),
         }
     }
 }
@@ -64,4 +67,6 @@ pub struct ClientMetrics {
     pub buffered: Gauge,
     /// Messages dropped from the buffer.
     pub dropped: Counter,
+    /// Messages a broker refused.
+    pub refused: Counter,
 }

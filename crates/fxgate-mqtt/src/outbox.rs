@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use crate::config::Qos;
 use crate::metrics::ClientMetrics;
-use crate::wire::Message;
+use crate::wire::{Message, Refusal};
 
 /// Most messages sent and not yet taken by the broker (less when an MQTT 5 broker's
 /// Receive Maximum says so). Large enough that acknowledgements over a loaded broker do not
@@ -38,6 +38,10 @@ pub struct Outbox {
     window: usize,
     /// The buffer-full warning, at most once per period.
     full_log: LogLimit,
+    /// The broker-refused warning, likewise.
+    refused_log: LogLimit,
+    /// Sent outside the buffer and not yet taken (Sparkplug births): they use the window too.
+    reserved: usize,
 }
 
 impl Outbox {
@@ -58,7 +62,7 @@ impl Outbox {
             }
         };
         metrics.buffered.set(buffer.len() as i64);
-        Self { buffer, next_seq, inflight: VecDeque::new(), writes: HashMap::new(), metrics, persist, window: WINDOW, full_log: LogLimit::default() }
+        Self { buffer, next_seq, inflight: VecDeque::new(), writes: HashMap::new(), metrics, persist, window: WINDOW, full_log: LogLimit::default(), refused_log: LogLimit::default(), reserved: 0 }
     }
 
     /// Queues a message; returns its sequence number.
@@ -93,7 +97,7 @@ impl Outbox {
 
     /// The next message to send, if the window allows, and whether it is a Sparkplug one.
     pub fn next_to_send(&mut self) -> Option<(u64, Message, bool)> {
-        if self.inflight.len() >= self.window {
+        if self.inflight.len() + self.reserved >= self.window {
             return None;
         }
         loop {
@@ -134,6 +138,41 @@ impl Outbox {
         self.release();
     }
 
+    /// The broker acknowledged these messages with a refusal (MQTT 5): they are not
+    /// delivered and not sent again (the same message would be refused again); a write
+    /// whose command was refused is answered with the reason.
+    pub fn refused(&mut self, refused: Vec<(u64, Refusal)>) {
+        let Some((_, last)) = refused.last().cloned() else { return };
+        let n = refused.len() as u64;
+        for (seq, refusal) in refused {
+            if let Some(e) = self.inflight.iter_mut().find(|(s, _)| *s == seq) {
+                e.1 = true;
+            }
+            if let Some((w, _)) = self.writes.remove(&seq) {
+                w.answer(match refusal.code {
+                    0x87 => StatusCode::BadUserAccessDenied,
+                    0x97 => StatusCode::BadResourceUnavailable,
+                    _ => StatusCode::BadCommunicationError,
+                });
+            }
+        }
+        self.metrics.refused.inc_by(n);
+        if let Some(held) = self.refused_log.allow() {
+            tracing::warn!(messages = n, reason = %last, lines_held_back = held, "MQTT broker refused messages: they are not delivered (fxgate_mqtt_refused_messages_total)");
+        }
+        self.release();
+    }
+
+    /// `n` messages sent outside the buffer wait for the broker (`n` < 0: taken).
+    pub fn reserve(&mut self, n: isize) {
+        self.reserved = self.reserved.saturating_add_signed(n);
+    }
+
+    /// Whether the window has room for one more message.
+    pub fn has_room(&self) -> bool {
+        self.inflight.len() + self.reserved < self.window
+    }
+
     fn release(&mut self) {
         while let Some(&(seq, true)) = self.inflight.front() {
             self.inflight.pop_front();
@@ -150,6 +189,7 @@ impl Outbox {
     /// The connection changed: everything not taken goes out again.
     pub fn rewind(&mut self) {
         self.inflight.clear();
+        self.reserved = 0;
         self.buffer.rewind();
     }
 

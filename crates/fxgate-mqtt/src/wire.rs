@@ -105,10 +105,11 @@ pub enum Incoming {
         /// Packet identifier (0 for QoS 0).
         pkid: u16,
     },
-    /// PUBACK.
-    PubAck(u16),
-    /// PUBREC.
-    PubRec(u16),
+    /// PUBACK, with the reason when the broker refused the message (MQTT 5 reason code
+    /// ≥ 0x80, §3.4.2.1: not authorised, quota exceeded, …; it is not delivered).
+    PubAck(u16, Option<Refusal>),
+    /// PUBREC, likewise (a refused QoS 2 message ends there: no PUBREL).
+    PubRec(u16, Option<Refusal>),
     /// PUBREL.
     PubRel(u16),
     /// PUBCOMP.
@@ -276,6 +277,24 @@ fn qos_of5(q: rumqttc::v5::mqttbytes::QoS) -> Qos {
     }
 }
 
+/// The refusal in a PUBACK or PUBREC reason (MQTT 5 §3.4.2.1, §3.5.2.1; the two enums of
+/// rumqttc have the same variants): `None` when the broker took the message.
+macro_rules! publish_refusal {
+    ($ty:ty, $reason:expr) => {{
+        type R = $ty;
+        let (code, text) = match $reason {
+            R::Success | R::NoMatchingSubscribers => (0, ""),
+            R::UnspecifiedError => (0x80, "unspecified error"),
+            R::ImplementationSpecificError => (0x83, "implementation specific error"),
+            R::NotAuthorized => (0x87, "not authorized"),
+            R::TopicNameInvalid => (0x90, "topic name invalid"),
+            R::PacketIdentifierInUse => (0x91, "packet identifier in use"),
+            R::QuotaExceeded => (0x97, "quota exceeded"),
+            R::PayloadFormatInvalid => (0x99, "payload format invalid"),
+        };
+        (code != 0).then_some(Refusal { code, text })
+    }};
+}
 fn from_v4(p: v4::Packet) -> Incoming {
     use v4::ConnectReturnCode as C;
     match p {
@@ -291,8 +310,8 @@ fn from_v4(p: v4::Packet) -> Incoming {
             msg: Message { topic: p.topic, payload: p.payload, qos: qos_of4(p.qos), retain: p.retain },
             pkid: p.pkid,
         },
-        v4::Packet::PubAck(a) => Incoming::PubAck(a.pkid),
-        v4::Packet::PubRec(a) => Incoming::PubRec(a.pkid),
+        v4::Packet::PubAck(a) => Incoming::PubAck(a.pkid, None),
+        v4::Packet::PubRec(a) => Incoming::PubRec(a.pkid, None),
         v4::Packet::PubRel(a) => Incoming::PubRel(a.pkid),
         v4::Packet::PubComp(a) => Incoming::PubComp(a.pkid),
         v4::Packet::SubAck(a) => Incoming::SubAck {
@@ -312,8 +331,8 @@ fn from_v5(p: v5::Packet) -> Incoming {
             msg: Message { topic: String::from_utf8_lossy(&p.topic).into_owned(), payload: p.payload, qos: qos_of5(p.qos), retain: p.retain },
             pkid: p.pkid,
         },
-        v5::Packet::PubAck(a) => Incoming::PubAck(a.pkid),
-        v5::Packet::PubRec(a) => Incoming::PubRec(a.pkid),
+        v5::Packet::PubAck(a) => Incoming::PubAck(a.pkid, publish_refusal!(v5::PubAckReason, a.reason)),
+        v5::Packet::PubRec(a) => Incoming::PubRec(a.pkid, publish_refusal!(v5::PubRecReason, a.reason)),
         v5::Packet::PubRel(a) => Incoming::PubRel(a.pkid),
         v5::Packet::PubComp(a) => Incoming::PubComp(a.pkid),
         v5::Packet::SubAck(a) => Incoming::SubAck {
@@ -380,6 +399,20 @@ mod tests {
     fn publish_roundtrips_in_both_versions() {
         roundtrip(MqttVersion::V311);
         roundtrip(MqttVersion::V5);
+    }
+
+    #[test]
+    fn a_refusing_puback_carries_its_reason() {
+        let mut buf = BytesMut::new();
+        let mut ack = v5::PubAck::new(9, None);
+        ack.reason = v5::PubAckReason::NotAuthorized;
+        v5::Packet::PubAck(ack).write(&mut buf, None).unwrap();
+        let mut rec = v5::PubRec::new(10, None);
+        rec.reason = v5::PubRecReason::NoMatchingSubscribers;
+        v5::Packet::PubRec(rec).write(&mut buf, None).unwrap();
+        let c = Codec(MqttVersion::V5);
+        assert_eq!(c.decode(&mut buf).unwrap(), Some(Incoming::PubAck(9, Some(Refusal { code: 0x87, text: "not authorized" }))));
+        assert_eq!(c.decode(&mut buf).unwrap(), Some(Incoming::PubRec(10, None)), "no subscribers is a success");
     }
 
     #[test]
