@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fxgate_core::{ComponentResult, TagId, TagStore, TagValue, WriteReceiver, WriteRequest};
+use fxgate_core::{ComponentResult, LogLimit, TagId, TagStore, TagValue, WriteReceiver, WriteRequest};
 use fxgate_lines::{Connection, Device, LineState, LineStatus, LineStream, Target};
 use iec104::asdu::Asdu;
 use iec104::cot::Cot;
@@ -59,8 +59,10 @@ pub struct Driver {
     outbox: VecDeque<Asdu>,
     /// Whether the tags are marked Bad_NoCommunication.
     bad: bool,
-    /// Unknown CA/IOA/type reports so far (logged at powers of two).
+    /// Unknown CA/IOA/type reports so far.
     strays: u64,
+    /// Their warning, at most once per period.
+    stray_log: LogLimit,
     /// Until the first STARTDT: the backup is not started before this unless the
     /// primary's connection is there (then the primary is started).
     prefer_primary_until: Option<Instant>,
@@ -117,6 +119,7 @@ impl Driver {
             outbox: VecDeque::new(),
             bad: false,
             strays: 0,
+            stray_log: LogLimit::default(),
             prefer_primary_until: None,
         }
     }
@@ -357,8 +360,8 @@ impl Driver {
 
     fn stray(&mut self, what: std::fmt::Arguments<'_>) {
         self.strays += 1;
-        if self.strays.is_power_of_two() {
-            tracing::warn!(line = %self.status.name(), count = self.strays, "{what}");
+        if let Some(held) = self.stray_log.allow() {
+            tracing::warn!(line = %self.status.name(), count = self.strays, lines_held_back = held, "{what}");
         }
     }
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use fxgate_core::LogLimit;
 use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -42,6 +43,8 @@ struct State {
     queue: VecDeque<Change>,
     active: Option<(u64, Arc<Notify>)>,
     dropped: u64,
+    /// The queue-full warning, at most once per period.
+    full_log: LogLimit,
 }
 
 /// One redundancy group.
@@ -77,7 +80,7 @@ impl Groups {
                 name,
                 masters,
                 capacity: cfg.event_queue.max(1),
-                state: Mutex::new(State { queue: VecDeque::new(), active: None, dropped: 0 }),
+                state: Mutex::new(State { queue: VecDeque::new(), active: None, dropped: 0, full_log: LogLimit::default() }),
             })
             .collect();
         Self { groups, catch_all, server: cfg.name.clone() }
@@ -102,18 +105,7 @@ impl Groups {
         for g in &self.groups {
             let mut s = g.state.lock();
             s.queue.extend(changes.iter().cloned());
-            let over = s.queue.len().saturating_sub(g.capacity);
-            if over > 0 {
-                s.queue.drain(..over);
-                let before = s.dropped;
-                s.dropped += over as u64;
-                g.dropped.inc_by(over as u64);
-                // Rate-limited: at each power of two of the running count.
-                if (before + 1..=s.dropped).any(|n| n.is_power_of_two()) {
-                    tracing::warn!(server = %self.server, group = %g.name, dropped = s.dropped, capacity = g.capacity,
-                        "IEC 104 event queue full: the oldest events were dropped");
-                }
-            }
+            self.trim(g, &mut s);
             if let Some((_, n)) = &s.active {
                 n.notify_one();
             }
@@ -173,11 +165,22 @@ impl Groups {
         for c in changes.into_iter().rev() {
             s.queue.push_front(c);
         }
-        let over = s.queue.len().saturating_sub(self.groups[g].capacity);
-        if over > 0 {
-            s.queue.drain(..over);
-            s.dropped += over as u64;
-            self.groups[g].dropped.inc_by(over as u64);
+        self.trim(&self.groups[g], &mut s);
+    }
+
+    /// Drops the oldest events beyond the group's capacity: counted, and said in a log line
+    /// at most once per period (with how many lines it stands for).
+    fn trim(&self, g: &Group, s: &mut State) {
+        let over = s.queue.len().saturating_sub(g.capacity);
+        if over == 0 {
+            return;
+        }
+        s.queue.drain(..over);
+        s.dropped += over as u64;
+        g.dropped.inc_by(over as u64);
+        if let Some(held) = s.full_log.allow() {
+            tracing::warn!(server = %self.server, group = %g.name, dropped = s.dropped, capacity = g.capacity, lines_held_back = held,
+                "IEC 104 event queue full: the oldest events were dropped");
         }
     }
 
