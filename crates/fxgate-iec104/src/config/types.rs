@@ -92,27 +92,30 @@ fn family(name: &str) -> String {
     }
 }
 
+/// A type name that is no family of its direction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownType {
+    /// Not a monitor-direction family.
+    #[error("unknown monitor type `{0}`; one of M_SP, M_DP, M_ST, M_BO, M_ME_NA, M_ME_NB, M_ME_NC, M_IT, M_EP_TD")]
+    Monitor(String),
+    /// Not a command-direction family.
+    #[error("unknown command type `{0}`; one of C_SC, C_DC, C_RC, C_SE_NA, C_SE_NB, C_SE_NC, C_BO")]
+    Command(String),
+}
+
 impl FromStr for MonitorType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownType;
+    fn from_str(s: &str) -> Result<Self, UnknownType> {
         let f = family(s);
-        MONITOR_NAMES
-            .iter()
-            .find(|(n, _)| *n == f)
-            .map(|(_, t)| *t)
-            .ok_or_else(|| format!("unknown monitor type `{s}`; one of M_SP, M_DP, M_ST, M_BO, M_ME_NA, M_ME_NB, M_ME_NC, M_IT, M_EP_TD"))
+        MONITOR_NAMES.iter().find(|(n, _)| *n == f).map(|(_, t)| *t).ok_or_else(|| UnknownType::Monitor(s.to_string()))
     }
 }
 
 impl FromStr for CommandType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownType;
+    fn from_str(s: &str) -> Result<Self, UnknownType> {
         let f = family(s);
-        COMMAND_NAMES
-            .iter()
-            .find(|(n, _)| *n == f)
-            .map(|(_, t)| *t)
-            .ok_or_else(|| format!("unknown command type `{s}`; one of C_SC, C_DC, C_RC, C_SE_NA, C_SE_NB, C_SE_NC, C_BO"))
+        COMMAND_NAMES.iter().find(|(n, _)| *n == f).map(|(_, t)| *t).ok_or_else(|| UnknownType::Command(s.to_string()))
     }
 }
 
