@@ -18,12 +18,7 @@ pub const MAX_HOSTS: usize = 8;
 pub fn validate(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
     server(g, config_dir, errs);
     users(g, errs);
-    if !g.http.listen.is_empty() && g.http.listen.parse::<SocketAddr>().is_err() {
-        errs.push(Invalid::new(
-            "http.listen",
-            format!("`{}` is not an address like 127.0.0.1:8480", g.http.listen),
-        ));
-    }
+    http(g, config_dir, errs);
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&g.log.level) {
         errs.push(Invalid::new("log.level", format!("not a log filter: {e}")));
     }
@@ -76,12 +71,38 @@ fn server(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
     if s.max_sessions == 0 {
         errs.push(Invalid::new("server.max_sessions", "must be at least 1"));
     }
-    match (s.certificate.is_empty(), s.private_key.is_empty()) {
+    files_pair(config_dir, ("server.certificate", &s.certificate), ("server.private_key", &s.private_key), errs);
+}
+
+fn http(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
+    let h = g.http;
+    if h.listen.is_empty() {
+        return;
+    }
+    match h.listen.parse::<SocketAddr>() {
+        Err(_) => errs.push(Invalid::new("http.listen", format!("`{}` is not an address like 127.0.0.1:8480", h.listen))),
+        Ok(a) if !h.tls && !h.allow_plain && !a.ip().is_loopback() => errs.push(Invalid::new(
+            "http.listen",
+            format!("plain HTTP on `{}` would carry passwords in clear beyond this machine: set http.tls = true (HTTPS), \
+                     or http.allow_plain = true to accept that", h.listen),
+        )),
+        Ok(_) => {}
+    }
+    if !h.tls && (!h.certificate.is_empty() || !h.private_key.is_empty()) {
+        let field = if h.certificate.is_empty() { "http.private_key" } else { "http.certificate" };
+        errs.push(Invalid::new(field, "applies with http.tls = true"));
+    }
+    files_pair(config_dir, ("http.certificate", &h.certificate), ("http.private_key", &h.private_key), errs);
+}
+
+/// A certificate and its key: both or neither, and readable.
+fn files_pair(config_dir: &Path, cert: (&str, &str), key: (&str, &str), errs: &mut Vec<Invalid>) {
+    match (cert.1.is_empty(), key.1.is_empty()) {
         (true, true) => {}
-        (false, true) => errs.push(Invalid::new("server.private_key", "needed with server.certificate")),
-        (true, false) => errs.push(Invalid::new("server.certificate", "needed with server.private_key")),
+        (false, true) => errs.push(Invalid::new(key.0, format!("needed with {}", cert.0))),
+        (true, false) => errs.push(Invalid::new(cert.0, format!("needed with {}", key.0))),
         (false, false) => {
-            for (field, file) in [("server.certificate", &s.certificate), ("server.private_key", &s.private_key)] {
+            for (field, file) in [cert, key] {
                 let path = config_dir.join(file);
                 if let Err(e) = std::fs::read(&path) {
                     errs.push(Invalid::new(field, format!("cannot read {}: {e}", path.display())));

@@ -95,18 +95,31 @@ pub struct UserConfig {
     pub roles: Vec<Role>,
 }
 
-/// `[http]`: health and metrics.
+/// `[http]`: health, metrics and the DA item API.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// `host:port` to listen on; empty: no HTTP listener.
     pub listen: String,
+    /// Serve HTTPS (TLS 1.2 and 1.3) instead of plain HTTP.
+    pub tls: bool,
+    /// The HTTPS certificate (PEM or DER), relative to the config file; empty: the OPC UA
+    /// server's application certificate.
+    pub certificate: String,
+    /// Its private key (PEM).
+    pub private_key: String,
+    /// Allow plain HTTP on an address other than loopback (passwords then travel in clear).
+    pub allow_plain: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8480".into(),
+            tls: false,
+            certificate: String::new(),
+            private_key: String::new(),
+            allow_plain: false,
         }
     }
 }

@@ -71,11 +71,11 @@ pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<(), PkiError> {
 }
 
 /// `<pki_dir>/own/cert.der`.
-pub(crate) fn own_cert_path(pki_dir: &Path) -> PathBuf {
+pub fn own_cert_path(pki_dir: &Path) -> PathBuf {
     pki_dir.join(OWN_CERT)
 }
 
 /// `<pki_dir>/private/private.pem`.
-pub(crate) fn own_key_path(pki_dir: &Path) -> PathBuf {
+pub fn own_key_path(pki_dir: &Path) -> PathBuf {
     pki_dir.join(OWN_KEY)
 }

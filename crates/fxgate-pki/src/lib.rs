@@ -26,7 +26,7 @@ mod user_certs;
 pub use app_cert::{ensure_application_certificate, ensure_client_certificate, url_host, AppCertificate};
 pub use error::PkiError;
 pub use hostnames::{hostnames_for_certificate, machine_hostname};
-pub use layout::{ensure_layout, CLIENT_PKI, SERVER_PKI, USER_PKI};
+pub use layout::{ensure_layout, own_cert_path, own_key_path, CLIENT_PKI, SERVER_PKI, USER_PKI};
 pub use password::{hash_password, validate_hash, verify_password, ValidateHashError};
 pub use store::{list, reject, trust, CertEntry, Store, TrustState};
 pub use user_certs::{thumbprint_hex, user_certificates, UserCert};

@@ -1,4 +1,5 @@
-//! The HTTP listener: `/healthz` and Prometheus `/metrics`.
+//! The HTTP listener: `/healthz`, Prometheus `/metrics` and the routes given (the DA item
+//! API), over plain HTTP or HTTPS ([`crate::https`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -104,6 +105,9 @@ async fn healthz(State(state): State<HttpState>) -> impl IntoResponse {
 /// The HTTP listener could not listen.
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
+    /// HTTPS cannot be set up.
+    #[error(transparent)]
+    Https(#[from] crate::https::HttpsError),
     /// The address is taken.
     #[error("cannot listen on {0}: the address is already in use (http.listen)")]
     InUse(String),
@@ -112,13 +116,31 @@ pub enum ListenError {
     Other(String, std::io::Error),
 }
 
+/// How the listener talks.
+pub enum Transport {
+    /// Plain HTTP.
+    Plain,
+    /// HTTPS with this certificate and key (PEM or DER, PEM).
+    Https {
+        /// The certificate file.
+        certificate: std::path::PathBuf,
+        /// Its private key.
+        private_key: std::path::PathBuf,
+    },
+}
+
 /// Binds `listen` and serves `/healthz`, `/metrics` and the routes of `extra` until `shutdown`.
 pub async fn serve(
     listen: &str,
+    transport: Transport,
     state: HttpState,
     extra: Router,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<()>, ListenError> {
+    let tls = match &transport {
+        Transport::Plain => None,
+        Transport::Https { certificate, private_key } => Some(Arc::new(crate::https::acceptor(certificate, private_key)?)),
+    };
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
             ListenError::InUse(listen.to_string())
@@ -126,7 +148,17 @@ pub async fn serve(
             ListenError::Other(listen.to_string(), e)
         }
     })?;
-    tracing::info!(%listen, "HTTP listener for /healthz and /metrics");
+    match &transport {
+        Transport::Https { certificate, .. } => {
+            tracing::info!(%listen, certificate = %certificate.display(), "HTTPS listener for /healthz, /metrics and /da (plain HTTP is not served)");
+        }
+        Transport::Plain if listener.local_addr().is_ok_and(|a| a.ip().is_loopback()) => {
+            tracing::info!(%listen, "plain HTTP listener for /healthz, /metrics and /da, on loopback only ([http] tls = true for HTTPS)");
+        }
+        Transport::Plain => {
+            tracing::warn!(%listen, "plain HTTP listener beyond loopback ([http] allow_plain): passwords of the DA API travel in clear; set [http] tls = true");
+        }
+    }
     let sampler = state.clone();
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -144,6 +176,9 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .with_state(state)
         .merge(extra);
+    if let Some(acceptor) = tls {
+        return Ok(tokio::spawn(crate::https::serve(listener, acceptor, app, shutdown)));
+    }
     Ok(tokio::spawn(async move {
         let r = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod http;
+mod https;
 mod logging;
 mod registry;
 mod topology;

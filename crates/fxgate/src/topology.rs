@@ -170,7 +170,13 @@ async fn start_and_run(
     } else {
         let state = crate::http::HttpState::new(store.clone(), registry, health);
         let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?;
-        Some(crate::http::serve(&gateway.http.listen, state, da, shutdown.clone()).await?)
+        let transport = if gateway.http.tls {
+            let (certificate, private_key) = crate::https::certificate_files(gateway.http, gateway.server, config_dir, data_dir);
+            crate::http::Transport::Https { certificate, private_key }
+        } else {
+            crate::http::Transport::Plain
+        };
+        Some(crate::http::serve(&gateway.http.listen, transport, state, da, shutdown.clone()).await?)
     };
     release_startup_memory();
     tracing::info!("fxgate ready");

@@ -9,6 +9,7 @@ use fxgate_upstream::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
 use crate::registry::{default_config, Config, DEFAULT_CONFIG};
 
 mod claims;
+mod http;
 mod iec104;
 mod mqtt;
 mod fx_remote;
