@@ -316,6 +316,29 @@ def test_anonymous_disabled(gateway_factory, client_cert, hashes):
     assert_good_item(res, i["Sine"], "VT_R8")
 
 
+def test_login_refusals_say_why_and_are_counted(gateway_factory, shared_gateway, client_cert, hashes):
+    """An unknown user and a wrong password get the same answer (nothing tells which names exist);
+    /metrics counts each by reason; no users at all, or anonymous disabled, are named as such."""
+    gw = gateway_factory.start(users_config(hashes, anonymous=False))
+    i = ids(tags_ns_index(gw, client_cert, username="reader", password=READER_PW))
+    answers = []
+    for auth in (("writer", "wrong"), ("nobody", WRITER_PW)):
+        status, body = http(gw, "GET", item_path(i["Sine"]), auth=auth)
+        assert status == 401 and body["error"] == "E_ACCESSDENIED", body
+        answers.append(body["detail"])
+    assert answers[0] == answers[1] == "login refused: unknown user or wrong password (BadIdentityTokenRejected)", answers
+    status, body = http(gw, "GET", item_path(i["Sine"]))
+    assert status == 401 and "anonymous access is disabled" in body["detail"], body
+    with urllib.request.urlopen(gw.http_base + "/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    for reason in ("wrong_password", "unknown_user"):
+        m = re.search(rf'^fxgate_opcua_login_failures_total\{{reason="{reason}"\}} (\d+)', text, re.M)
+        assert m and int(m.group(1)) >= 1, f"{reason} not counted:\n" + "\n".join(l for l in text.splitlines() if "login" in l)
+    # A gateway without [[users]] (the embedded default's Demo set-up) says so.
+    status, body = http(shared_gateway, "GET", "/da/browse", auth=("operator", "change-me"))
+    assert status == 401 and "this gateway has no users to log in as" in body["detail"], body
+
+
 # --------------------------------------------------------------------------------------------
 # Groups over WebSocket (A.4.5), with the `websockets` client
 # --------------------------------------------------------------------------------------------

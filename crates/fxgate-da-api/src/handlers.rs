@@ -81,9 +81,27 @@ fn identity(headers: &HeaderMap) -> Result<Identity, ApiError> {
 pub(crate) async fn session(api: &Api, headers: &HeaderMap) -> Result<ApiSession, ApiError> {
     let who = identity(headers)?;
     api.session(&who).await.map_err(|e| match e {
-        SessionError::Refused(s) => error(Http::UNAUTHORIZED, Hresult::E_ACCESSDENIED, format!("login refused: {s}")),
+        SessionError::Refused(s) => error(Http::UNAUTHORIZED, Hresult::E_ACCESSDENIED, refusal(&who, s)),
         SessionError::Unavailable(m) => error(Http::SERVICE_UNAVAILABLE, Hresult::E_FAIL, m),
     })
+}
+
+/// What a refused login means, for the one who tried: an unknown user and a wrong password
+/// read the same (nothing tells which names exist).
+fn refusal(who: &Identity, status: opcua::types::StatusCode) -> String {
+    use opcua::types::StatusCode as S;
+    let what = match (who, status) {
+        // The client's own verdict: the server offers no token of that kind.
+        (Identity::Anonymous, S::BadSecurityPolicyRejected) | (Identity::Anonymous, S::BadIdentityTokenRejected) => {
+            "anonymous access is disabled: log in with HTTP Basic (a [[users]] entry)"
+        }
+        (Identity::User(..), S::BadSecurityPolicyRejected) => {
+            "this gateway has no users to log in as: add a [[users]] entry (`fxgate users hash` makes its password_hash)"
+        }
+        (Identity::User(..), _) => "unknown user or wrong password",
+        (Identity::Anonymous, _) => "anonymous access refused",
+    };
+    format!("login refused: {what} ({status})")
 }
 
 #[derive(Deserialize)]

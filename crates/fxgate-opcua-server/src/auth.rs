@@ -16,6 +16,10 @@ use opcua::server::authenticator::{
 use opcua::server::ServerEndpoint;
 use opcua::types::{Error, NodeId, StatusCode, UAString, UserTokenPolicy, UserTokenType};
 use parking_lot::RwLock;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+use crate::metrics::LoginLabel;
 
 /// User token of anonymous sessions (async-opcua's fixed id).
 pub const ANONYMOUS: &str = "ANONYMOUS";
@@ -80,6 +84,8 @@ pub struct Authenticator {
     sessions: RwLock<HashMap<String, Roles>>,
     /// The server's extensions, which say which roles their methods need.
     extensions: crate::extension::Extensions,
+    /// Refused logins by reason (`/metrics`).
+    failures: Family<LoginLabel, Counter>,
 }
 
 impl Authenticator {
@@ -122,7 +128,19 @@ impl Authenticator {
             data_dir,
             sessions: RwLock::new(sessions),
             extensions: Default::default(),
+            failures: Family::default(),
         }
+    }
+
+    /// Counting refused logins in `failures` (the server's `/metrics` family).
+    pub fn with_failure_counter(mut self, failures: Family<LoginLabel, Counter>) -> Self {
+        self.failures = failures;
+        self
+    }
+
+    fn refuse(&self, reason: &'static str, msg: &str) -> Error {
+        self.failures.get_or_create(&LoginLabel { reason }).inc();
+        rejected(msg)
     }
 
     /// With the server's extensions, which name the roles their methods need.
@@ -161,7 +179,7 @@ impl AuthManager for Authenticator {
             Ok(())
         } else {
             tracing::warn!("anonymous login refused: anonymous access is disabled");
-            Err(rejected("anonymous access is disabled"))
+            Err(self.refuse("anonymous_disabled", "anonymous access is disabled"))
         }
     }
 
@@ -173,7 +191,7 @@ impl AuthManager for Authenticator {
     ) -> Result<UserToken, Error> {
         let Some(user) = self.users.get(username) else {
             tracing::warn!(user = username, "login refused: unknown user");
-            return Err(rejected("unknown user or wrong password"));
+            return Err(self.refuse("unknown_user", "unknown user or wrong password"));
         };
         let hash = user.hash.clone();
         let pw = password.get().to_string();
@@ -185,7 +203,7 @@ impl AuthManager for Authenticator {
             Ok(self.grant(username, user.roles))
         } else {
             tracing::warn!(user = username, "login refused: wrong password");
-            Err(rejected("unknown user or wrong password"))
+            Err(self.refuse("wrong_password", "unknown user or wrong password"))
         }
     }
 
@@ -210,7 +228,7 @@ impl AuthManager for Authenticator {
             }
             None => {
                 tracing::warn!(thumbprint = %hex, "login refused: user certificate not trusted in pki-user/");
-                Err(rejected("user certificate is not trusted"))
+                Err(self.refuse("untrusted_user_certificate", "user certificate is not trusted"))
             }
         }
     }
@@ -320,17 +338,18 @@ mod tests {
         let cfg = config(&format!(
             "[server]\nanonymous = false\n[[users]]\nname = \"u\"\npassword_hash = \"{hash}\"\nroles = [\"read\"]\n"
         ));
-        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir());
+        let failures = Family::<LoginLabel, Counter>::default();
+        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir()).with_failure_counter(failures.clone());
         let ep = ServerEndpoint::new("/", SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt, &[]);
         assert!(auth.authenticate_anonymous_token(&ep).await.is_err());
-        assert!(auth
-            .authenticate_username_identity_token(&ep, "u", &Password::new("wrong".into()))
-            .await
-            .is_err());
-        assert!(auth
-            .authenticate_username_identity_token(&ep, "x", &Password::new("right".into()))
-            .await
-            .is_err());
+        let wrong = auth.authenticate_username_identity_token(&ep, "u", &Password::new("wrong".into())).await;
+        let unknown = auth.authenticate_username_identity_token(&ep, "x", &Password::new("right".into())).await;
+        // The client cannot tell an unknown user from a wrong password; the counters can.
+        let (Err(wrong), Err(unknown)) = (wrong, unknown) else { panic!("both refused") };
+        assert_eq!((wrong.status(), wrong.to_string()), (unknown.status(), unknown.to_string()));
+        for reason in ["anonymous_disabled", "wrong_password", "unknown_user"] {
+            assert_eq!(failures.get_or_create(&LoginLabel { reason }).get(), 1, "{reason}");
+        }
         let token = auth
             .authenticate_username_identity_token(&ep, "u", &Password::new("right".into()))
             .await

@@ -13,6 +13,15 @@ pub struct ServiceLabel {
     pub service: String,
 }
 
+/// Label of refused logins: why (`unknown_user`, `wrong_password`, `anonymous_disabled`,
+/// `untrusted_user_certificate`). The client is told the same for an unknown user and a
+/// wrong password; the operator sees which.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoginLabel {
+    /// Why the login was refused.
+    pub reason: &'static str,
+}
+
 /// OPC UA server metrics.
 #[derive(Clone)]
 pub struct ServerMetrics {
@@ -36,6 +45,8 @@ pub struct ServerMetrics {
     pub security_rejections: Gauge,
     /// Writes refused (access, type, source verdict).
     pub write_errors: Counter,
+    /// Logins refused, by reason.
+    pub login_failures: Family<LoginLabel, Counter>,
 }
 
 impl Default for ServerMetrics {
@@ -59,6 +70,7 @@ impl Default for ServerMetrics {
             subscriptions: Gauge::default(),
             security_rejections: Gauge::default(),
             write_errors: Counter::default(),
+            login_failures: Family::default(),
         }
     }
 }
@@ -73,5 +85,6 @@ impl ServerMetrics {
         r.register("subscriptions", "Subscriptions open now", self.subscriptions.clone());
         r.register("security_rejections", "Requests and sessions refused for security reasons", self.security_rejections.clone());
         r.register("write_errors", "Writes refused", self.write_errors.clone());
+        r.register("login_failures", "Logins refused, by reason (the client is told the same for an unknown user and a wrong password)", self.login_failures.clone());
     }
 }

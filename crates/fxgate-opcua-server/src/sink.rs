@@ -147,7 +147,11 @@ impl OpcUaServerSink {
             )
         };
         let url = endpoint_url(&self.server);
-        let auth = Arc::new(Authenticator::new(&self.server, &self.users, data_dir.clone()).with_extensions(self.extensions.clone()));
+        let auth = Arc::new(
+            Authenticator::new(&self.server, &self.users, data_dir.clone())
+                .with_extensions(self.extensions.clone())
+                .with_failure_counter(self.metrics.login_failures.clone()),
+        );
         let shutdown = cx.shutdown.child_token();
 
         let bind = format!("{}:{}", cfg.host, cfg.port);
