@@ -39,6 +39,9 @@ pub enum Command {
         #[arg(long, default_value = "./fxgate-data", global = true)]
         data_dir: PathBuf,
     },
+    /// Print the embedded default configuration: a starting point for `--config` (the
+    /// service install writes it to /etc/fxgate/fxgate.toml).
+    DefaultConfig,
     /// Manage users.
     Users {
         /// What to do.

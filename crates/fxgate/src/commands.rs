@@ -22,6 +22,10 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             Err(errs) => config_errors(&errs),
         },
         Command::Pki { action, data_dir } => pki(action, &data_dir),
+        Command::DefaultConfig => {
+            print!("{}", crate::registry::DEFAULT_CONFIG);
+            ExitCode::SUCCESS
+        }
         Command::Users { action: UsersAction::Hash } => users_hash(),
     }
 }
