@@ -14,4 +14,4 @@ mod sink;
 
 pub use metrics::ServerMetrics;
 pub use node_manager::TAG_NAMESPACE;
-pub use sink::{application_uri, OpcUaServerSink};
+pub use sink::{application_uri, endpoint_url, OpcUaServerSink};

@@ -9,6 +9,7 @@ mod https;
 mod logging;
 mod registry;
 mod topology;
+mod ui;
 #[cfg(test)]
 mod tests;
 

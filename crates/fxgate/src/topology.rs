@@ -131,6 +131,7 @@ async fn start_and_run(
             table.ensure(e.namespaces().iter().map(String::as_str))?;
         }
     }
+    let opcua_sessions = server_metrics.sessions.clone();
     components.push(Box::new(OpcUaServerSink::new(
         gateway.server.clone(),
         gateway.users.to_vec(),
@@ -168,8 +169,11 @@ async fn start_and_run(
     let http = if gateway.http.listen.is_empty() {
         None
     } else {
+        let ui_metrics = fxgate_configurator::UiMetrics::default();
+        ui_metrics.register(&mut registry);
+        let ui = crate::ui::router(gateway, health.clone(), opcua_sessions, store.clone(), ui_metrics);
         let state = crate::http::HttpState::new(store.clone(), registry, health);
-        let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?;
+        let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?.merge(ui);
         let transport = if gateway.http.tls {
             let (certificate, private_key) = crate::https::certificate_files(gateway.http, gateway.server, config_dir, data_dir);
             crate::http::Transport::Https { certificate, private_key }

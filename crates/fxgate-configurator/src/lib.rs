@@ -1,0 +1,78 @@
+//! The configurator in a browser (seed 000 §4.3), under `/ui` on the HTTP listener: login
+//! with the gateway's own users (their argon2id hashes and roles) into a session cookie, CSRF
+//! tokens on every change, a login rate limit, logout; the Overview page (version, uptime,
+//! endpoints, OPC UA sessions, components with health, the status tags of lines and
+//! connections, warnings) and the Tags page (live values, qualities and source timestamps,
+//! and a write for users with `write`). Reading needs `read`. Assets are embedded.
+
+#![warn(missing_docs)]
+
+pub mod limit;
+pub mod pages;
+mod routes;
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use fxgate_config::UserConfig;
+use fxgate_core::{HealthCheck, TagStore};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// What the configurator shows and whom it lets in.
+pub struct Settings {
+    /// The gateway's version.
+    pub version: String,
+    /// The users who may log in (those with a `password_hash`).
+    pub users: Vec<UserConfig>,
+    /// The OPC UA endpoints, one line each (URL, policy, mode).
+    pub endpoints: Vec<String>,
+    /// Warnings for the operator (e.g. `accept_all_certificates` is on).
+    pub warnings: Vec<String>,
+    /// The components and their health checks.
+    pub health: Vec<(String, HealthCheck)>,
+    /// OPC UA sessions open now.
+    pub sessions: Gauge,
+    /// The tag store.
+    pub store: Arc<TagStore>,
+    /// Whether the listener is HTTPS (the cookie is then `Secure`).
+    pub tls: bool,
+}
+
+/// Counters of the configurator (`fxgate_ui_…`).
+#[derive(Clone, Default)]
+pub struct UiMetrics {
+    /// Logins refused (unknown user, wrong password, or rate-limited).
+    pub login_failures: Counter,
+    /// Changes refused for a missing or wrong CSRF token.
+    pub csrf_rejections: Counter,
+}
+
+impl UiMetrics {
+    /// Registers the counters.
+    pub fn register(&self, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("fxgate_ui");
+        r.register("login_failures", "Configurator logins refused (unknown user, wrong password, rate limit)", self.login_failures.clone());
+        r.register("csrf_rejections", "Configurator changes refused for a missing or wrong CSRF token", self.csrf_rejections.clone());
+    }
+}
+
+/// The configurator's state, shared by its handlers.
+pub struct Configurator {
+    settings: Settings,
+    started: Instant,
+    sessions: sessions::Sessions,
+    limit: limit::LoginLimit,
+    metrics: UiMetrics,
+}
+
+impl Configurator {
+    /// The `/ui` routes.
+    pub fn router(settings: Settings, metrics: UiMetrics) -> Router {
+        let ui = Arc::new(Self { settings, started: Instant::now(), sessions: Default::default(), limit: Default::default(), metrics });
+        routes::router(ui)
+    }
+}

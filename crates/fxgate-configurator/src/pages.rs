@@ -1,0 +1,132 @@
+//! The pages, embedded in the binary: server-rendered shells (escaped text only) and one
+//! script, `app.js`, that fills them from the JSON API and refreshes them every 2 s. The
+//! script sets text with `textContent` only, so nothing a device sends becomes markup; the
+//! Content-Security-Policy allows no inline script.
+
+/// HTML-escapes `s` for text and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222}header{background:#1f3a5f;color:#fff;padding:.6em 1em;display:flex;gap:1.5em;align-items:center}\
+header a{color:#fff;text-decoration:none}header form{margin-left:auto}main{padding:1em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:left}\
+.Good{color:#176d1a}.Uncertain{color:#a36a00}.Bad{color:#b00020}.warn{background:#fff4ce;padding:.4em .8em;margin:.3em 0}.err{color:#b00020}";
+
+/// The login page; `message` is shown above the form (already plain text).
+pub fn login(message: &str) -> String {
+    let msg = if message.is_empty() { String::new() } else { format!("<p class=\"err\" id=\"message\">{}</p>", escape(message)) };
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fxgate: log in</title><style>{STYLE}</style></head>\
+         <body><header><strong>fxgate</strong></header><main><h1>Log in</h1>{msg}\
+         <form method=\"post\" action=\"/ui/login\"><p><label>User <input name=\"user\" id=\"user\" autocomplete=\"username\" required></label></p>\
+         <p><label>Password <input name=\"password\" id=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
+         <p><button type=\"submit\" id=\"login\">Log in</button></p></form></main></body></html>"
+    )
+}
+
+/// A page of the configurator for `user`: the frame, and `body` (trusted markup).
+pub fn page(title: &str, user: &str, csrf: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"csrf\" content=\"{csrf}\">\
+         <title>fxgate: {t}</title><style>{STYLE}</style><script src=\"/ui/app.js\" defer></script></head>\
+         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a>\
+         <form method=\"post\" action=\"/ui/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <span id=\"who\">{u}</span> <button type=\"submit\" id=\"logout\">Log out</button></form></header>\
+         <main><h1>{t}</h1>{body}</main></body></html>",
+        t = escape(title),
+        u = escape(user),
+        csrf = escape(csrf),
+    )
+}
+
+/// The overview's body: filled by `app.js` from `/ui/api/overview`.
+pub const OVERVIEW: &str = "<div id=\"warnings\"></div><p>Version <span id=\"version\"></span>, up <span id=\"uptime\"></span>, \
+    <span id=\"sessions\"></span> OPC UA sessions.</p><h2>Endpoints</h2><ul id=\"endpoints\"></ul>\
+    <h2>Components</h2><table id=\"components\"><thead><tr><th>Component</th><th>Health</th></tr></thead><tbody></tbody></table>\
+    <h2>Lines and connections</h2><table id=\"status\"><thead><tr><th>Status tag</th><th>Value</th><th>Quality</th></tr></thead><tbody></tbody></table>";
+
+/// The tags' body: filled by `app.js` from `/ui/api/tags`.
+pub const TAGS: &str = "<p><label>Filter <input id=\"prefix\" placeholder=\"Demo/\"></label> <span id=\"count\"></span></p>\
+    <p id=\"write-result\"></p><table id=\"tags\"><thead><tr><th>Tag</th><th>Value</th><th>Quality</th><th>Source time</th><th>Write</th></tr></thead>\
+    <tbody></tbody></table>";
+
+/// The script of every page.
+pub const APP_JS: &str = r#""use strict";
+const csrf = () => document.querySelector('meta[name="csrf"]').content;
+const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; };
+const quality = q => q.split('_')[0];
+async function api(path, opts) {
+  const r = await fetch(path, Object.assign({credentials: 'same-origin'}, opts || {}));
+  if (r.status === 401) { location.href = '/ui/login'; throw new Error('logged out'); }
+  return r.json();
+}
+function rows(tbody, list, cells) {
+  tbody.replaceChildren(...list.map(x => { const tr = document.createElement('tr'); cells(x).forEach(c => tr.appendChild(c)); return tr; }));
+}
+async function overview() {
+  const o = await api('/ui/api/overview');
+  document.getElementById('version').textContent = o.version;
+  document.getElementById('uptime').textContent = o.uptime_s + ' s';
+  document.getElementById('sessions').textContent = o.sessions;
+  document.getElementById('endpoints').replaceChildren(...o.endpoints.map(e => el('li', e)));
+  document.getElementById('warnings').replaceChildren(...o.warnings.map(w => el('p', w, 'warn')));
+  rows(document.querySelector('#components tbody'), o.components, c => [el('td', c.name), el('td', c.ok ? 'healthy' : c.detail, c.ok ? 'Good' : 'Bad')]);
+  rows(document.querySelector('#status tbody'), o.status, s => [el('td', s.tag), el('td', s.v), el('td', s.q, quality(s.q))]);
+}
+async function write(tag, input) {
+  const text = input.value.trim();
+  let value = text;
+  if (text === 'true' || text === 'false') value = text === 'true'; else if (text !== '' && !isNaN(Number(text))) value = Number(text);
+  const r = await api('/ui/api/write', {method: 'POST', headers: {'content-type': 'application/json', 'x-csrf-token': csrf()}, body: JSON.stringify({tag, value})});
+  const out = document.getElementById('write-result');
+  out.textContent = tag + ': ' + r.status; out.className = quality(r.status);
+}
+let editing = false;
+async function tags() {
+  if (editing) return;
+  const prefix = document.getElementById('prefix').value;
+  const t = await api('/ui/api/tags?prefix=' + encodeURIComponent(prefix));
+  document.getElementById('count').textContent = t.tags.length + ' of ' + t.total + ' tags';
+  rows(document.querySelector('#tags tbody'), t.tags, x => {
+    const w = document.createElement('td');
+    if (x.writable && t.may_write) {
+      const i = document.createElement('input'); i.size = 8; i.dataset.tag = x.tag;
+      i.addEventListener('focus', () => editing = true); i.addEventListener('blur', () => editing = false);
+      const b = el('button', 'Write'); b.dataset.tag = x.tag;
+      b.addEventListener('mousedown', () => editing = true);
+      b.addEventListener('click', async () => { await write(x.tag, i); editing = false; tags(); });
+      w.append(i, b);
+    }
+    const v = el('td', x.v); v.dataset.tag = x.tag; v.className = 'value';
+    return [el('td', x.tag), v, el('td', x.q, quality(x.q)), el('td', x.st), w];
+  });
+}
+function every(f) { f().catch(() => {}); setInterval(() => f().catch(() => {}), 2000); }
+document.addEventListener('DOMContentLoaded', () => {
+  if (document.getElementById('endpoints')) every(overview);
+  if (document.getElementById('tags')) { every(tags); document.getElementById('prefix').addEventListener('input', () => tags()); }
+});
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        let p = page("T", "<script>", "tok", "");
+        assert!(p.contains("&lt;script&gt;") && !p.contains("<span id=\"who\"><script>"));
+    }
+}

@@ -1,0 +1,313 @@
+//! The handlers under `/ui`: pages, login and logout, and the JSON API the pages poll.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use fxgate_config::Role;
+use fxgate_core::AccessMode;
+use fxgate_forward::value::{json_value, status_name, to_variant, Stamp};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::pages;
+use crate::sessions::{cookie, same_token, Session, ABSOLUTE, COOKIE};
+use crate::Configurator;
+
+type Ui = Arc<Configurator>;
+
+/// Most tags one `/ui/api/tags` answer lists.
+const MAX_TAGS: usize = 2000;
+
+pub(crate) fn router(ui: Ui) -> Router {
+    Router::new()
+        .route("/ui", get(home))
+        .route("/ui/", get(home))
+        .route("/ui/login", get(login_page).post(login))
+        .route("/ui/logout", post(logout))
+        .route("/ui/overview", get(overview_page))
+        .route("/ui/tags", get(tags_page))
+        .route("/ui/app.js", get(app_js))
+        .route("/ui/api/overview", get(overview))
+        .route("/ui/api/tags", get(tags))
+        .route("/ui/api/write", post(write))
+        .with_state(ui)
+}
+
+/// Headers of every answer: no caching, no framing, no inline script, no referrer.
+fn secured(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    r
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    secured((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
+}
+
+fn json_answer(status: StatusCode, body: Value) -> Response {
+    secured((status, Json(body)).into_response())
+}
+
+fn session_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::COOKIE)?.to_str().ok().and_then(|c| cookie(c, COOKIE))
+}
+
+fn session(ui: &Configurator, headers: &HeaderMap) -> Option<(String, Session)> {
+    let id = session_id(headers)?;
+    ui.sessions.get(id).map(|s| (id.to_string(), s))
+}
+
+/// A page for a session with `read`, else the login page (or 403 for a user without it).
+fn with_reader(ui: &Configurator, headers: &HeaderMap, page: impl FnOnce(&Session) -> String) -> Response {
+    match session(ui, headers) {
+        None => secured(Redirect::to("/ui/login").into_response()),
+        Some((_, s)) if !s.has(Role::Read) => html(StatusCode::FORBIDDEN, pages::login("this user has no `read` role")),
+        Some((_, s)) => html(StatusCode::OK, page(&s)),
+    }
+}
+
+/// Why an API call is not let through.
+enum Denied {
+    /// No live session: 401.
+    NoSession,
+    /// The user lacks this role: 403.
+    Lacks(Role),
+}
+
+impl Denied {
+    fn answer(self) -> Response {
+        match self {
+            Denied::NoSession => json_answer(StatusCode::UNAUTHORIZED, json!({"error": "log in first"})),
+            Denied::Lacks(role) => json_answer(StatusCode::FORBIDDEN, json!({"error": format!("the `{}` role is needed", role_name(role))})),
+        }
+    }
+}
+
+/// The API's session check.
+fn api_session(ui: &Configurator, headers: &HeaderMap, role: Role) -> Result<Session, Denied> {
+    match session(ui, headers) {
+        None => Err(Denied::NoSession),
+        Some((_, s)) if !s.has(role) => Err(Denied::Lacks(role)),
+        Some((_, s)) => Ok(s),
+    }
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Read => "read",
+        Role::Write => "write",
+        Role::Configure => "configure",
+        Role::ConnectionAdmin => "connection_admin",
+    }
+}
+
+/// A change must carry the session's CSRF token (form field or `x-csrf-token` header).
+fn csrf_ok(ui: &Configurator, s: &Session, given: Option<&str>) -> bool {
+    let ok = given.is_some_and(|t| same_token(t, &s.csrf));
+    if !ok {
+        ui.metrics.csrf_rejections.inc();
+        tracing::warn!(user = %s.user, "configurator: a change without its CSRF token was refused");
+    }
+    ok
+}
+
+async fn home(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    let to = if session(&ui, &headers).is_some() { "/ui/overview" } else { "/ui/login" };
+    secured(Redirect::to(to).into_response())
+}
+
+async fn login_page() -> Response {
+    html(StatusCode::OK, pages::login(""))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+}
+
+async fn login(State(ui): State<Ui>, Form(f): Form<LoginForm>) -> Response {
+    if let Some(wait) = ui.limit.check(&f.user) {
+        ui.metrics.login_failures.inc();
+        tracing::warn!(user = %f.user, "configurator login refused: too many failed logins");
+        let msg = format!("too many failed logins: try again in {} s", wait.as_secs().max(1));
+        let mut r = html(StatusCode::TOO_MANY_REQUESTS, pages::login(&msg));
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+        return r;
+    }
+    let user = ui.settings.users.iter().find(|u| u.name == f.user && !u.password_hash.is_empty()).cloned();
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password = f.password.clone();
+    // argon2id takes tens of milliseconds on purpose: off the async threads. An unknown
+    // user costs the same time (a check against a fixed hash), so timing tells nothing.
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => fxgate_pki::verify_password(&h, &password),
+        None => {
+            let _ = fxgate_pki::verify_password(UNKNOWN_USER_HASH, &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        ui.limit.failed(&f.user);
+        ui.metrics.login_failures.inc();
+        tracing::warn!(user = %f.user, "configurator login refused: unknown user or wrong password");
+        return html(StatusCode::UNAUTHORIZED, pages::login("unknown user or wrong password"));
+    };
+    ui.limit.succeeded(&f.user);
+    let Some(id) = ui.sessions.open(&user.name, user.roles.clone()) else {
+        return html(StatusCode::INTERNAL_SERVER_ERROR, pages::login("no session could be made"));
+    };
+    tracing::info!(user = %user.name, "configurator login");
+    let secure = if ui.settings.tls { "; Secure" } else { "" };
+    let value = format!("{COOKIE}={id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{secure}", ABSOLUTE.as_secs());
+    let mut r = secured(Redirect::to("/ui/overview").into_response());
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// An argon2id hash of a random password: what an unknown user's password is checked against.
+const UNKNOWN_USER_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$QxtwvTd7kimr0LChzO9Fxg$FZgcnzyEq7NkPM7PJOhV9oe1SYkqkMhGHMAeKSOdZEQ";
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(ui): State<Ui>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    let Some((id, s)) = session(&ui, &headers) else {
+        return secured(Redirect::to("/ui/login").into_response());
+    };
+    if !csrf_ok(&ui, &s, Some(&f.csrf)) {
+        return html(StatusCode::FORBIDDEN, pages::login("the form was not sent by this page (CSRF token missing or wrong)"));
+    }
+    ui.sessions.close(&id);
+    tracing::info!(user = %s.user, "configurator logout");
+    let mut r = secured(Redirect::to("/ui/login").into_response());
+    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("fxgate_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"));
+    r
+}
+
+async fn overview_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    with_reader(&ui, &headers, |s| pages::page("Overview", &s.user, &s.csrf, pages::OVERVIEW))
+}
+
+async fn tags_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    with_reader(&ui, &headers, |s| pages::page("Tags", &s.user, &s.csrf, pages::TAGS))
+}
+
+async fn app_js() -> Response {
+    secured(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], pages::APP_JS).into_response())
+}
+
+fn sample(tag: &str, v: &fxgate_core::TagValue) -> Value {
+    json!({"tag": tag, "v": json_value(&v.value), "q": status_name(v.status), "st": Stamp::new(&v.source_timestamp).as_str()})
+}
+
+async fn overview(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    let s = match api_session(&ui, &headers, Role::Read) {
+        Ok(s) => s,
+        Err(d) => return d.answer(),
+    };
+    let st = &ui.settings;
+    let components: Vec<Value> = st
+        .health
+        .iter()
+        .map(|(name, check)| match check() {
+            Ok(()) => json!({"name": name, "ok": true}),
+            Err(e) => json!({"name": name, "ok": false, "detail": e.to_string()}),
+        })
+        .collect();
+    let status: Vec<Value> = st
+        .store
+        .defs()
+        .filter(|(_, d)| d.source.starts_with("fxgate/"))
+        .filter_map(|(id, d)| st.store.get(id).map(|v| sample(&d.path(), &v)))
+        .collect();
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "version": st.version, "uptime_s": ui.started.elapsed().as_secs(), "endpoints": st.endpoints,
+            "sessions": st.sessions.get(), "components": components, "status": status, "warnings": st.warnings,
+            "user": s.user, "roles": s.roles.iter().map(|r| role_name(*r)).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+struct TagsQuery {
+    #[serde(default)]
+    prefix: String,
+}
+
+async fn tags(State(ui): State<Ui>, headers: HeaderMap, Query(q): Query<TagsQuery>) -> Response {
+    let s = match api_session(&ui, &headers, Role::Read) {
+        Ok(s) => s,
+        Err(d) => return d.answer(),
+    };
+    let store = &ui.settings.store;
+    let mut total = 0usize;
+    let mut list = Vec::new();
+    for (id, d) in store.defs() {
+        let path = d.path();
+        if !path.starts_with(&q.prefix) {
+            continue;
+        }
+        total += 1;
+        if list.len() < MAX_TAGS {
+            if let Some(v) = store.get(id) {
+                let mut x = sample(&path, &v);
+                x["writable"] = Value::Bool(d.access == AccessMode::ReadWrite);
+                list.push(x);
+            }
+        }
+    }
+    json_answer(StatusCode::OK, json!({"tags": list, "total": total, "may_write": s.has(Role::Write)}))
+}
+
+#[derive(Deserialize)]
+struct WriteBody {
+    tag: String,
+    value: Value,
+}
+
+async fn write(State(ui): State<Ui>, headers: HeaderMap, Json(w): Json<WriteBody>) -> Response {
+    let s = match api_session(&ui, &headers, Role::Write) {
+        Ok(s) => s,
+        Err(d) => return d.answer(),
+    };
+    if !csrf_ok(&ui, &s, headers.get("x-csrf-token").and_then(|v| v.to_str().ok())) {
+        return json_answer(StatusCode::FORBIDDEN, json!({"error": "CSRF token missing or wrong"}));
+    }
+    let store = &ui.settings.store;
+    let Some(id) = store.id_of(&w.tag) else {
+        return json_answer(StatusCode::NOT_FOUND, json!({"tag": w.tag, "status": "Bad_NodeIdUnknown"}));
+    };
+    let Some(def) = store.def(id) else {
+        return json_answer(StatusCode::NOT_FOUND, json!({"tag": w.tag, "status": "Bad_NodeIdUnknown"}));
+    };
+    if def.access != AccessMode::ReadWrite {
+        return json_answer(StatusCode::OK, json!({"tag": w.tag, "status": "Bad_NotWritable"}));
+    }
+    let status = match to_variant(&w.value, def.data_type) {
+        Ok(v) => store.write(id, v).await,
+        Err(e) => e,
+    };
+    tracing::info!(user = %s.user, tag = %w.tag, %status, "configurator write");
+    json_answer(StatusCode::OK, json!({"tag": w.tag, "status": status_name(status)}))
+}

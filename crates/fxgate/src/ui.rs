@@ -1,0 +1,56 @@
+//! What the configurator (`fxgate-configurator`, under `/ui`) is given: the users, the
+//! endpoints, the components' health, the OPC UA session gauge, the store, and the warnings
+//! an operator should see on the Overview page.
+
+use std::sync::Arc;
+
+use axum::Router;
+use fxgate_config::{GatewayRef, Role};
+use fxgate_configurator::{Configurator, Settings, UiMetrics};
+use fxgate_core::{HealthCheck, TagStore};
+use prometheus_client::metrics::gauge::Gauge;
+
+/// The `/ui` routes for this gateway.
+pub fn router(gateway: GatewayRef<'_>, health: Vec<(String, HealthCheck)>, sessions: Gauge, store: Arc<TagStore>, metrics: UiMetrics) -> Router {
+    let url = fxgate_opcua_server::endpoint_url(gateway.server);
+    let endpoints = fxgate_opcua_server::endpoints::endpoints(gateway.server)
+        .into_iter()
+        .map(|(_, e)| format!("{url} {} {}", e.security_policy(), e.security_mode))
+        .collect();
+    let settings = Settings {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        users: gateway.users.to_vec(),
+        endpoints,
+        warnings: warnings(gateway),
+        health,
+        sessions,
+        store,
+        tls: gateway.http.tls,
+    };
+    Configurator::router(settings, metrics)
+}
+
+/// What the configuration does that a plant engineer should know about.
+pub fn warnings(g: GatewayRef<'_>) -> Vec<String> {
+    let s = g.server;
+    let mut out = Vec::new();
+    if s.accept_all_certificates {
+        out.push("accept_all_certificates is on: every client certificate is trusted (commissioning state). Turn it off and trust clients with `fxgate pki trust`.".to_string());
+    }
+    if s.allow_none {
+        out.push("The None security policy is offered (allow_none): messages and user names travel unsigned and in clear.".to_string());
+    }
+    if s.allow_deprecated {
+        out.push("The deprecated policies Basic128Rsa15 and Basic256 are offered (allow_deprecated).".to_string());
+    }
+    if s.anonymous && s.anonymous_roles.iter().any(|r| matches!(r, Role::Write | Role::Configure)) {
+        out.push("Anonymous sessions may change values or the configuration (anonymous_roles).".to_string());
+    }
+    if !g.http.tls && g.http.allow_plain {
+        out.push("Plain HTTP beyond loopback (http.allow_plain): passwords of the DA API and this page travel in clear.".to_string());
+    }
+    if !g.users.iter().any(|u| !u.password_hash.is_empty()) {
+        out.push("No [[users]] with a password: nobody can log in to this configurator.".to_string());
+    }
+    out
+}

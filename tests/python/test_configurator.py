@@ -1,0 +1,192 @@
+"""The configurator's login and its first pages (/ui), with plain HTTP requests (http.client, cookies
+handled by hand so every Set-Cookie attribute is seen): login with the gateway's users (wrong
+password and unknown user answered alike, counted), the session cookie's attributes, the login rate
+limit, CSRF on every change, roles (read to see, write to write), logout; the Overview and Tags JSON
+the pages poll, and a write that an asyncua client then reads from the OPC UA server."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import re
+import ssl
+import time
+import urllib.parse
+
+import pytest
+
+from fxgate_testlib import connect, free_ports, hash_password, read_dv, safe_disconnect
+from modbus_peers import fxgate_log, no_panic
+
+READER_PW = "reader-pw"
+WRITER_PW = "wr1ter pw!"
+
+
+@pytest.fixture(scope="module")
+def hashes():
+    return {"reader": hash_password(READER_PW), "writer": hash_password(WRITER_PW)}
+
+
+def users(hashes) -> dict:
+    return {"users": [{"name": "reader", "password_hash": hashes["reader"], "roles": ["read"]},
+                      {"name": "writer", "password_hash": hashes["writer"], "roles": ["read", "write"]}]}
+
+
+class Browser:
+    """One cookie jar over http.client; `ctx` for HTTPS."""
+
+    def __init__(self, port: int, ctx: ssl.SSLContext | None = None):
+        self.port, self.ctx, self.cookie = port, ctx, ""
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        conn = (http.client.HTTPSConnection("localhost", self.port, context=self.ctx, timeout=15) if self.ctx
+                else http.client.HTTPConnection("127.0.0.1", self.port, timeout=15))
+        h = dict(headers or {})
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read().decode()
+        conn.close()
+        set_cookie = r.getheader("Set-Cookie")
+        if set_cookie:
+            pair = set_cookie.split(";")[0]
+            self.cookie = "" if pair.endswith("=") else pair
+        return r.status, dict(r.getheaders()), data
+
+    def login(self, user: str, password: str):
+        body = urllib.parse.urlencode({"user": user, "password": password}).encode()
+        return self.request("POST", "/ui/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def api(self, path: str):
+        status, _, data = self.request("GET", path)
+        return status, json.loads(data)
+
+    def csrf(self) -> str:
+        status, _, page = self.request("GET", "/ui/overview")
+        assert status == 200, page
+        m = re.search(r'<meta name="csrf" content="([0-9a-f]{64})">', page)
+        assert m, page[:500]
+        return m.group(1)
+
+    def write(self, tag: str, value, csrf: str | None):
+        h = {"Content-Type": "application/json"}
+        if csrf is not None:
+            h["x-csrf-token"] = csrf
+        status, _, data = self.request("POST", "/ui/api/write", json.dumps({"tag": tag, "value": value}).encode(), h)
+        return status, json.loads(data)
+
+
+def metric(gw, name: str) -> float:
+    b = Browser(gw.http_port)
+    _, _, text = b.request("GET", "/metrics")
+    m = re.search(rf"^{name} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def test_login_roles_csrf_and_logout(gateway_factory, client_cert, hashes):
+    gw = gateway_factory.start(users(hashes))
+    b = Browser(gw.http_port)
+    # Nothing without a session.
+    status, headers, _ = b.request("GET", "/ui/overview")
+    assert status == 303 and headers["location"] == "/ui/login"
+    assert b.api("/ui/api/overview")[0] == 401
+    status, headers, page = b.request("GET", "/ui/login")
+    assert status == 200 and 'name="password"' in page
+    assert "default-src 'self'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
+
+    # Wrong password and unknown user read the same; both are counted.
+    before = metric(gw, "fxgate_ui_login_failures_total")
+    answers = [b.login("writer", "wrong")[:3:2], b.login("nobody", WRITER_PW)[:3:2]]
+    assert [a[0] for a in answers] == [401, 401] and all("unknown user or wrong password" in a[1] for a in answers)
+    assert answers[0][1] == answers[1][1]
+    assert not b.cookie
+    assert metric(gw, "fxgate_ui_login_failures_total") == before + 2
+
+    # The reader: a session cookie with its attributes; reading works, writing does not.
+    status, headers, _ = b.login("reader", READER_PW)
+    assert status == 303 and headers["location"] == "/ui/overview", headers
+    attrs = [a.strip() for a in headers["set-cookie"].split(";")]
+    assert attrs[0].startswith("fxgate_session=") and len(attrs[0].split("=")[1]) == 64
+    assert {"HttpOnly", "SameSite=Strict", "Path=/ui"} <= set(attrs) and "Secure" not in attrs, attrs
+    status, o = b.api("/ui/api/overview")
+    assert status == 200 and o["user"] == "reader" and o["roles"] == ["read"]
+    assert any("Basic256Sha256 SignAndEncrypt" in e for e in o["endpoints"]), o["endpoints"]
+    assert {c["name"] for c in o["components"]} == {"simulator `Demo`", "upstreams", "opcua_server `server`"}, o["components"]
+    assert all(c["ok"] for c in o["components"]), o["components"]
+    assert any("accept_all_certificates" in w for w in o["warnings"]) == gw.config["server"].get("accept_all_certificates", True)
+    reader_csrf = b.csrf()
+    status, r = b.write("Demo/Setpoint", 1.0, reader_csrf)
+    assert status == 403 and "write" in r["error"], r
+
+    # The writer: a write needs its CSRF token; with it the value reaches the OPC UA server.
+    w = Browser(gw.http_port)
+    assert w.login("writer", WRITER_PW)[0] == 303
+    csrf = w.csrf()
+    assert csrf != reader_csrf
+    rejected = metric(gw, "fxgate_ui_csrf_rejections_total")
+    assert w.write("Demo/Setpoint", 33.5, None)[0] == 403
+    assert w.write("Demo/Setpoint", 33.5, reader_csrf)[0] == 403, "another session's token is not this one's"
+    assert metric(gw, "fxgate_ui_csrf_rejections_total") == rejected + 2
+    status, r = w.write("Demo/Setpoint", 33.5, csrf)
+    assert (status, r["status"]) == (200, "Good"), r
+    assert w.write("Demo/Sine", 1.0, csrf)[1]["status"] == "Bad_NotWritable"
+    assert w.write("Demo/Setpoint", "abc", csrf)[1]["status"].startswith("Bad_")
+    assert w.write("Demo/Nope", 1.0, csrf)[0] == 404
+
+    async def ua():
+        client = await connect(gw, client_cert)
+        try:
+            return (await read_dv(client, "Setpoint")).Value.Value
+        finally:
+            await safe_disconnect(client)
+
+    assert asyncio.run(ua()) == 33.5
+
+    # Tags: live values with quality and source time; the write shows.
+    status, t1 = w.api("/ui/api/tags?prefix=Demo/")
+    assert status == 200 and t1["may_write"] is True and t1["total"] == 6
+    tags = {x["tag"]: x for x in t1["tags"]}
+    assert tags["Demo/Setpoint"]["v"] == 33.5 and tags["Demo/Setpoint"]["writable"] is True
+    assert tags["Demo/Sine"]["q"] == "Good" and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", tags["Demo/Sine"]["st"])
+    time.sleep(2.2)
+    t2 = {x["tag"]: x for x in w.api("/ui/api/tags?prefix=Demo/")[1]["tags"]}
+    assert t2["Demo/Counter"]["v"] != tags["Demo/Counter"]["v"], "live values move"
+    assert b.api("/ui/api/tags?prefix=Demo/")[1]["may_write"] is False
+
+    # Logout needs the token too; afterwards the cookie is worthless.
+    cookie = w.cookie
+    body = urllib.parse.urlencode({"csrf": "0" * 64}).encode()
+    assert w.request("POST", "/ui/logout", body, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 403
+    body = urllib.parse.urlencode({"csrf": csrf}).encode()
+    status, headers, _ = w.request("POST", "/ui/logout", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 303 and "Max-Age=0" in headers["set-cookie"]
+    w.cookie = cookie
+    assert w.api("/ui/api/overview")[0] == 401
+    log = fxgate_log(gw)
+    assert "configurator write" in log and WRITER_PW not in log and READER_PW not in log
+    no_panic(gw)
+
+
+def test_login_rate_limit(gateway_factory, hashes):
+    gw = gateway_factory.start(users(hashes))
+    b = Browser(gw.http_port)
+    for _ in range(5):
+        assert b.login("writer", "guess")[0] == 401
+    status, headers, page = b.login("writer", WRITER_PW)
+    assert status == 429 and int(headers["retry-after"]) > 0 and "too many failed logins" in page
+    assert not b.cookie, "the right password is not even checked while locked"
+    # Another user is not locked out by it.
+    assert b.login("reader", READER_PW)[0] == 303
+
+
+def test_the_cookie_is_secure_over_https(gateway_factory, hashes):
+    port, = free_ports(1)
+    gw = gateway_factory.start({**users(hashes), "http": {"listen": f"127.0.0.1:{port}", "tls": True}})
+    der = (gw.data_dir / "pki" / "own" / "cert.der").read_bytes()
+    ctx = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(der))
+    b = Browser(port, ctx)
+    status, headers, _ = b.login("reader", READER_PW)
+    assert status == 303 and "Secure" in [a.strip() for a in headers["set-cookie"].split(";")], headers
+    assert b.api("/ui/api/overview")[0] == 200
