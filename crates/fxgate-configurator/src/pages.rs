@@ -61,6 +61,10 @@ pub const TAGS: &str = "<p><label>Filter <input id=\"prefix\" placeholder=\"Demo
     <p id=\"write-result\"></p><table id=\"tags\"><thead><tr><th>Tag</th><th>Value</th><th>Quality</th><th>Source time</th><th>Write</th></tr></thead>\
     <tbody></tbody></table>";
 
+/// The browser tab's icon (an SVG: "fx" on the header's blue).
+pub const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#1f3a5f\"/>\
+<text x=\"16\" y=\"22\" font-family=\"sans-serif\" font-size=\"16\" font-weight=\"bold\" fill=\"#fff\" text-anchor=\"middle\">fx</text></svg>";
+
 /// The script of every page.
 pub const APP_JS: &str = r#""use strict";
 const csrf = () => document.querySelector('meta[name="csrf"]').content;

@@ -31,6 +31,7 @@ pub(crate) fn router(ui: Ui) -> Router {
         .route("/ui/overview", get(overview_page))
         .route("/ui/tags", get(tags_page))
         .route("/ui/app.js", get(app_js))
+        .route("/favicon.ico", get(favicon))
         .route("/ui/api/overview", get(overview))
         .route("/ui/api/tags", get(tags))
         .route("/ui/api/write", post(write))
@@ -209,6 +210,10 @@ async fn overview_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
 
 async fn tags_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
     with_reader(&ui, &headers, |s| pages::page("Tags", &s.user, &s.csrf, pages::TAGS))
+}
+
+async fn favicon() -> Response {
+    secured(([(header::CONTENT_TYPE, "image/svg+xml")], pages::FAVICON).into_response())
 }
 
 async fn app_js() -> Response {
