@@ -511,6 +511,19 @@ async def read_dv(client: Client, name: str) -> ua.DataValue:
     return await node.read_data_value()
 
 
+def read_value(gw, cert, name: str, **login):
+    """The value of Demo tag `name` as a fresh asyncua session reads it (blocking)."""
+
+    async def main():
+        client = await connect(gw, cert, **login)
+        try:
+            return (await read_dv(client, name)).Value.Value
+        finally:
+            await safe_disconnect(client)
+
+    return asyncio.run(main())
+
+
 def status_name(exc: BaseException) -> str:
     """Name of the OPC UA status code carried by an asyncua exception ('' if none)."""
     code = getattr(exc, "code", None)

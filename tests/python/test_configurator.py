@@ -6,7 +6,6 @@ the pages poll, and a write that an asyncua client then reads from the OPC UA se
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import re
@@ -16,7 +15,7 @@ import urllib.parse
 
 import pytest
 
-from fxgate_testlib import connect, free_ports, hash_password, read_dv, safe_disconnect
+from fxgate_testlib import free_ports, hash_password, read_value
 from modbus_peers import fxgate_log, no_panic
 
 READER_PW = "reader-pw"
@@ -135,14 +134,7 @@ def test_login_roles_csrf_and_logout(gateway_factory, client_cert, hashes):
     assert w.write("Demo/Setpoint", "abc", csrf)[1]["status"].startswith("Bad_")
     assert w.write("Demo/Nope", 1.0, csrf)[0] == 404
 
-    async def ua():
-        client = await connect(gw, client_cert)
-        try:
-            return (await read_dv(client, "Setpoint")).Value.Value
-        finally:
-            await safe_disconnect(client)
-
-    assert asyncio.run(ua()) == 33.5
+    assert read_value(gw, client_cert, "Setpoint") == 33.5
 
     # Tags: live values with quality and source time; the write shows.
     status, t1 = w.api("/ui/api/tags?prefix=Demo/")

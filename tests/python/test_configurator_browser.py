@@ -6,7 +6,6 @@ Screenshots of the pages go to docs/screenshots/ when FXGATE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from fxgate_testlib import connect, hash_password, read_dv, safe_disconnect
+from fxgate_testlib import hash_password, read_value
 from modbus_peers import no_panic
 
 READER_PW = "reader-pw"
@@ -110,14 +109,7 @@ def test_log_in_watch_tags_write_and_log_out(gateway_factory, client_cert, hashe
     assert wait(d, lambda d: d.find_element(By.ID, "write-result").text or None) == "Demo/Setpoint: Good"
     wait(d, lambda d: value_of(d, "Demo/Setpoint") == "21.5")
 
-    async def ua():
-        client = await connect(gw, client_cert)
-        try:
-            return (await read_dv(client, "Setpoint")).Value.Value
-        finally:
-            await safe_disconnect(client)
-
-    assert asyncio.run(ua()) == 21.5
+    assert read_value(gw, client_cert, "Setpoint") == 21.5
 
     # Log out: back to the login page, and the pages need a login again.
     d.find_element(By.ID, "logout").click()
