@@ -182,3 +182,25 @@ def test_the_cookie_is_secure_over_https(gateway_factory, hashes):
     status, headers, _ = b.login("reader", READER_PW)
     assert status == 303 and "Secure" in [a.strip() for a in headers["set-cookie"].split(";")], headers
     assert b.api("/ui/api/overview")[0] == 200
+
+
+def test_certificate_changes_need_configure_and_csrf(gateway_factory, hashes):
+    gw = gateway_factory.start({"users": [{"name": "reader", "password_hash": hashes["reader"], "roles": ["read"]},
+                                          {"name": "admin", "password_hash": hashes["writer"], "roles": ["read", "configure"]}]})
+    body = lambda t: json.dumps({"thumbprint": t}).encode()  # noqa: E731
+    r = Browser(gw.http_port)
+    assert r.login("reader", READER_PW)[0] == 303
+    status, listing = r.api("/ui/api/certificates")
+    assert status == 200 and listing["may_configure"] is False
+    assert all("private" not in c["file"].lower() and c["store"] in ("server", "client", "user") for c in listing["certificates"])
+    status, _, _ = r.request("POST", "/ui/api/certificates/trust", body("a" * 40), {"Content-Type": "application/json", "x-csrf-token": r.csrf()})
+    assert status == 403, "a reader may not trust"
+    a = Browser(gw.http_port)
+    assert a.login("admin", WRITER_PW)[0] == 303
+    assert a.request("POST", "/ui/api/certificates/trust", body("a" * 40), {"Content-Type": "application/json"})[0] == 403
+    csrf = a.csrf()
+    for bad in ("../../etc/passwd", "abcd", "g" * 40):
+        status, _, data = a.request("POST", "/ui/api/certificates/trust", body(bad), {"Content-Type": "application/json", "x-csrf-token": csrf})
+        assert status == 400 and "40 hex digits" in data, (bad, status, data)
+    status, _, data = a.request("POST", "/ui/api/certificates/reject", body("a" * 40), {"Content-Type": "application/json", "x-csrf-token": csrf})
+    assert status == 404 and json.loads(data)["ok"] is False, data

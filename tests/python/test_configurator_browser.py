@@ -18,8 +18,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from fxgate_testlib import hash_password, read_value
-from modbus_peers import no_panic
+from fxgate_testlib import hash_password, read_value, status_name
+from modbus_peers import fxgate_log, no_panic
 
 READER_PW = "reader-pw"
 WRITER_PW = "wr1ter pw!"
@@ -128,4 +128,40 @@ def test_log_in_watch_tags_write_and_log_out(gateway_factory, client_cert, hashe
     severe = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"
               and not ("/ui/login" in e["message"] and "401" in e["message"])]
     assert not severe, "\n".join(severe)
+    no_panic(gw)
+
+
+def test_an_untrusted_client_is_trusted_from_the_certificates_page(gateway_factory, fresh_client_cert, hashes, browser):
+    """accept_all_certificates off: an OPC UA client with an unknown certificate is refused and its
+    certificate filed in rejected/; an admin (configure) trusts it on the Certificates page; the
+    client connects. A reader sees the list but no buttons, and the API refuses a reader's trust."""
+    gw = gateway_factory.start({"server": {"accept_all_certificates": False},
+                                "users": [{"name": "admin", "password_hash": hashes["writer"], "roles": ["read", "configure"]},
+                                          {"name": "reader", "password_hash": hashes["reader"], "roles": ["read"]}]})
+    base = f"http://127.0.0.1:{gw.http_port}"
+    thumb = fresh_client_cert.thumbprint
+    with pytest.raises(Exception) as refused:
+        read_value(gw, fresh_client_cert, "Sine")
+    assert status_name(refused.value) in {"BadCertificateUntrusted", "BadSecurityChecksFailed"}, refused.value
+
+    d = browser
+    login(d, base, "reader", READER_PW)
+    wait(d, ec.url_contains("/ui/overview"))
+    d.get(base + "/ui/certificates")
+    row = wait(d, lambda d: [r for r in d.find_elements(By.CSS_SELECTOR, "#certificates tbody tr") if thumb in r.text] or None, 15)[0]
+    assert "rejected" in row.text and "server" in row.text, row.text
+    assert d.find_elements(By.CSS_SELECTOR, "button[data-thumbprint]") == [], "a reader gets no trust buttons"
+    d.find_element(By.ID, "logout").click()
+    wait(d, ec.url_contains("/ui/login"))
+
+    login(d, base, "admin", WRITER_PW)
+    wait(d, ec.url_contains("/ui/overview"))
+    d.get(base + "/ui/certificates")
+    button = wait(d, ec.element_to_be_clickable((By.CSS_SELECTOR, f'button[data-thumbprint="{thumb}"][data-action="trust"]')))
+    shot(d, "certificates")
+    button.click()
+    assert wait(d, lambda d: d.find_element(By.ID, "cert-result").text or None) == f"{thumb} trusted"
+    wait(d, lambda d: any(thumb in r.text and "trusted" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#certificates tbody tr")))
+    assert isinstance(read_value(gw, fresh_client_cert, "Sine"), float), "the client connects once trusted"
+    assert "configurator: certificate trusted" in fxgate_log(gw) and "user=admin" in fxgate_log(gw)
     no_panic(gw)

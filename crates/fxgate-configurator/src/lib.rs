@@ -3,10 +3,13 @@
 //! tokens on every change, a login rate limit, logout; the Overview page (version, uptime,
 //! endpoints, OPC UA sessions, components with health, the status tags of lines and
 //! connections, warnings) and the Tags page (live values, qualities and source timestamps,
-//! and a write for users with `write`). Reading needs `read`. Assets are embedded.
+//! and a write for users with `write`), and the Certificates page (the trusted and rejected
+//! certificates of the stores; trust and reject for users with `configure`). Reading needs
+//! `read`. Assets are embedded.
 
 #![warn(missing_docs)]
 
+mod certificates;
 pub mod limit;
 pub mod pages;
 mod routes;
@@ -40,6 +43,8 @@ pub struct Settings {
     pub store: Arc<TagStore>,
     /// Whether the listener is HTTPS (the cookie is then `Secure`).
     pub tls: bool,
+    /// The data directory (its certificate stores).
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Counters of the configurator (`fxgate_ui_…`).

@@ -40,7 +40,7 @@ pub fn page(title: &str, user: &str, csrf: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"csrf\" content=\"{csrf}\">\
          <title>fxgate: {t}</title><style>{STYLE}</style><script src=\"/ui/app.js\" defer></script></head>\
-         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a>\
+         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a><a href=\"/ui/certificates\">Certificates</a>\
          <form method=\"post\" action=\"/ui/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <span id=\"who\">{u}</span> <button type=\"submit\" id=\"logout\">Log out</button></form></header>\
          <main><h1>{t}</h1>{body}</main></body></html>",
@@ -64,6 +64,10 @@ pub const TAGS: &str = "<p><label>Filter <input id=\"prefix\" placeholder=\"Demo
 /// The browser tab's icon (an SVG: "fx" on the header's blue).
 pub const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#1f3a5f\"/>\
 <text x=\"16\" y=\"22\" font-family=\"sans-serif\" font-size=\"16\" font-weight=\"bold\" fill=\"#fff\" text-anchor=\"middle\">fx</text></svg>";
+
+/// The certificates' body: filled by `app.js` from `/ui/api/certificates`.
+pub const CERTIFICATES: &str = "<p id=\"cert-result\"></p><table id=\"certificates\"><thead><tr><th>Store</th><th>State</th><th>Subject</th>\
+    <th>Valid from</th><th>Valid to</th><th>Thumbprint</th><th></th></tr></thead><tbody></tbody></table>";
 
 /// The script of every page.
 pub const APP_JS: &str = r#""use strict";
@@ -116,9 +120,27 @@ async function tags() {
     return [el('td', x.tag), v, el('td', x.q, quality(x.q)), el('td', x.st), w];
   });
 }
+async function certificates() {
+  const c = await api('/ui/api/certificates');
+  rows(document.querySelector('#certificates tbody'), c.certificates, x => {
+    const act = document.createElement('td');
+    if (c.may_configure && x.store !== 'user' && x.thumbprint) {
+      const to = x.state === 'rejected' ? 'trust' : 'reject';
+      const b = el('button', to === 'trust' ? 'Trust' : 'Reject'); b.dataset.thumbprint = x.thumbprint; b.dataset.action = to;
+      b.addEventListener('click', async () => {
+        const r = await api('/ui/api/certificates/' + to, {method: 'POST', headers: {'content-type': 'application/json', 'x-csrf-token': csrf()}, body: JSON.stringify({thumbprint: x.thumbprint})});
+        const out = document.getElementById('cert-result'); out.textContent = r.message; out.className = r.ok ? 'Good' : 'Bad';
+        certificates();
+      });
+      act.appendChild(b);
+    }
+    return [el('td', x.store), el('td', x.state, x.state === 'trusted' ? 'Good' : 'Bad'), el('td', x.subject), el('td', x.not_before), el('td', x.not_after), el('td', x.thumbprint), act];
+  });
+}
 function every(f) { f().catch(() => {}); setInterval(() => f().catch(() => {}), 2000); }
 document.addEventListener('DOMContentLoaded', () => {
   if (document.getElementById('endpoints')) every(overview);
+  if (document.getElementById('certificates')) every(certificates);
   if (document.getElementById('tags')) { every(tags); document.getElementById('prefix').addEventListener('input', () => tags()); }
 });
 "#;

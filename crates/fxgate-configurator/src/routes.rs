@@ -17,7 +17,7 @@ use crate::pages;
 use crate::sessions::{cookie, same_token, Session, ABSOLUTE, COOKIE};
 use crate::Configurator;
 
-type Ui = Arc<Configurator>;
+pub(crate) type Ui = Arc<Configurator>;
 
 /// Most tags one `/ui/api/tags` answer lists.
 const MAX_TAGS: usize = 2000;
@@ -35,6 +35,10 @@ pub(crate) fn router(ui: Ui) -> Router {
         .route("/ui/api/overview", get(overview))
         .route("/ui/api/tags", get(tags))
         .route("/ui/api/write", post(write))
+        .route("/ui/certificates", get(certificates_page))
+        .route("/ui/api/certificates", get(crate::certificates::list))
+        .route("/ui/api/certificates/trust", post(crate::certificates::trust))
+        .route("/ui/api/certificates/reject", post(crate::certificates::reject))
         .with_state(ui)
 }
 
@@ -56,7 +60,7 @@ fn html(status: StatusCode, body: String) -> Response {
     secured((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
 }
 
-fn json_answer(status: StatusCode, body: Value) -> Response {
+pub(crate) fn json_answer(status: StatusCode, body: Value) -> Response {
     secured((status, Json(body)).into_response())
 }
 
@@ -79,7 +83,7 @@ fn with_reader(ui: &Configurator, headers: &HeaderMap, page: impl FnOnce(&Sessio
 }
 
 /// Why an API call is not let through.
-enum Denied {
+pub(crate) enum Denied {
     /// No live session: 401.
     NoSession,
     /// The user lacks this role: 403.
@@ -87,7 +91,7 @@ enum Denied {
 }
 
 impl Denied {
-    fn answer(self) -> Response {
+    pub(crate) fn answer(self) -> Response {
         match self {
             Denied::NoSession => json_answer(StatusCode::UNAUTHORIZED, json!({"error": "log in first"})),
             Denied::Lacks(role) => json_answer(StatusCode::FORBIDDEN, json!({"error": format!("the `{}` role is needed", role_name(role))})),
@@ -96,7 +100,7 @@ impl Denied {
 }
 
 /// The API's session check.
-fn api_session(ui: &Configurator, headers: &HeaderMap, role: Role) -> Result<Session, Denied> {
+pub(crate) fn api_session(ui: &Configurator, headers: &HeaderMap, role: Role) -> Result<Session, Denied> {
     match session(ui, headers) {
         None => Err(Denied::NoSession),
         Some((_, s)) if !s.has(role) => Err(Denied::Lacks(role)),
@@ -114,7 +118,7 @@ fn role_name(r: Role) -> &'static str {
 }
 
 /// A change must carry the session's CSRF token (form field or `x-csrf-token` header).
-fn csrf_ok(ui: &Configurator, s: &Session, given: Option<&str>) -> bool {
+pub(crate) fn csrf_ok(ui: &Configurator, s: &Session, given: Option<&str>) -> bool {
     let ok = given.is_some_and(|t| same_token(t, &s.csrf));
     if !ok {
         ui.metrics.csrf_rejections.inc();
@@ -206,6 +210,10 @@ async fn logout(State(ui): State<Ui>, headers: HeaderMap, Form(f): Form<CsrfForm
 
 async fn overview_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
     with_reader(&ui, &headers, |s| pages::page("Overview", &s.user, &s.csrf, pages::OVERVIEW))
+}
+
+async fn certificates_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    with_reader(&ui, &headers, |s| pages::page("Certificates", &s.user, &s.csrf, pages::CERTIFICATES))
 }
 
 async fn tags_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {

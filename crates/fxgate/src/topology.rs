@@ -171,7 +171,7 @@ async fn start_and_run(
     } else {
         let ui_metrics = fxgate_configurator::UiMetrics::default();
         ui_metrics.register(&mut registry);
-        let ui = crate::ui::router(gateway, health.clone(), opcua_sessions, store.clone(), ui_metrics);
+        let ui = crate::ui::router(gateway, data_dir, health.clone(), opcua_sessions, store.clone(), ui_metrics);
         let state = crate::http::HttpState::new(store.clone(), registry, health);
         let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?.merge(ui);
         let transport = if gateway.http.tls {

@@ -11,7 +11,14 @@ use fxgate_core::{HealthCheck, TagStore};
 use prometheus_client::metrics::gauge::Gauge;
 
 /// The `/ui` routes for this gateway.
-pub fn router(gateway: GatewayRef<'_>, health: Vec<(String, HealthCheck)>, sessions: Gauge, store: Arc<TagStore>, metrics: UiMetrics) -> Router {
+pub fn router(
+    gateway: GatewayRef<'_>,
+    data_dir: &std::path::Path,
+    health: Vec<(String, HealthCheck)>,
+    sessions: Gauge,
+    store: Arc<TagStore>,
+    metrics: UiMetrics,
+) -> Router {
     let url = fxgate_opcua_server::endpoint_url(gateway.server);
     let endpoints = fxgate_opcua_server::endpoints::endpoints(gateway.server)
         .into_iter()
@@ -26,6 +33,7 @@ pub fn router(gateway: GatewayRef<'_>, health: Vec<(String, HealthCheck)>, sessi
         sessions,
         store,
         tls: gateway.http.tls,
+        data_dir: data_dir.to_path_buf(),
     };
     Configurator::router(settings, metrics)
 }
