@@ -204,3 +204,21 @@ def test_certificate_changes_need_configure_and_csrf(gateway_factory, hashes):
         assert status == 400 and "40 hex digits" in data, (bad, status, data)
     status, _, data = a.request("POST", "/ui/api/certificates/reject", body("a" * 40), {"Content-Type": "application/json", "x-csrf-token": csrf})
     assert status == 404 and json.loads(data)["ok"] is False, data
+
+
+def test_logs_page_shows_recent_lines_by_level(gateway_factory, hashes):
+    gw = gateway_factory.start(users(hashes))
+    b = Browser(gw.http_port)
+    assert b.login("reader", "not the password")[0] == 401
+    assert b.login("reader", READER_PW)[0] == 303
+    status, logs = b.api("/ui/api/logs")
+    assert status == 200 and any("fxgate ready" in line for line in logs["lines"]), logs["lines"][-5:]
+    assert logs["files"].endswith("logs")
+    status, warn = b.api("/ui/api/logs?level=warn")
+    assert status == 200 and warn["lines"], warn
+    assert all(re.search(r"\b(WARN|ERROR)\b", line) for line in warn["lines"]), warn["lines"]
+    assert any("configurator login refused" in line and "user=reader" in line for line in warn["lines"]), warn["lines"]
+    assert not any("not the password" in line or READER_PW in line for line in logs["lines"] + warn["lines"])
+    assert b.api("/ui/api/logs?level=loud")[0] == 400
+    status, _, page = b.request("GET", "/ui/logs")
+    assert status == 200 and 'id="level"' in page

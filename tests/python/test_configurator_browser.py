@@ -111,6 +111,15 @@ def test_log_in_watch_tags_write_and_log_out(gateway_factory, client_cert, hashe
 
     assert read_value(gw, client_cert, "Setpoint") == 21.5
 
+    # The Logs page shows the write with the user's name; the level filter narrows it.
+    d.find_element(By.LINK_TEXT, "Logs").click()
+    wait(d, lambda d: "configurator write" in d.find_element(By.ID, "logs").text)
+    assert "user=writer" in d.find_element(By.ID, "logs").text
+    shot(d, "logs")
+    from selenium.webdriver.support.ui import Select
+    Select(d.find_element(By.ID, "level")).select_by_value("error")
+    wait(d, lambda d: "configurator write" not in d.find_element(By.ID, "logs").text)
+
     # Log out: back to the login page, and the pages need a login again.
     d.find_element(By.ID, "logout").click()
     wait(d, ec.url_contains("/ui/login"))

@@ -5,7 +5,7 @@
 //! connections, warnings) and the Tags page (live values, qualities and source timestamps,
 //! and a write for users with `write`), and the Certificates page (the trusted and rejected
 //! certificates of the stores; trust and reject for users with `configure`). Reading needs
-//! `read`. Assets are embedded.
+//! `read`; the Logs page shows the recent log lines with a level filter. Assets are embedded.
 
 #![warn(missing_docs)]
 
@@ -45,6 +45,8 @@ pub struct Settings {
     pub tls: bool,
     /// The data directory (its certificate stores).
     pub data_dir: std::path::PathBuf,
+    /// The recent log lines.
+    pub logs: fxgate_core::LogRing,
 }
 
 /// Counters of the configurator (`fxgate_ui_…`).

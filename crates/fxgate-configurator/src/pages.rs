@@ -40,7 +40,7 @@ pub fn page(title: &str, user: &str, csrf: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"csrf\" content=\"{csrf}\">\
          <title>fxgate: {t}</title><style>{STYLE}</style><script src=\"/ui/app.js\" defer></script></head>\
-         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a><a href=\"/ui/certificates\">Certificates</a>\
+         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a><a href=\"/ui/certificates\">Certificates</a><a href=\"/ui/logs\">Logs</a>\
          <form method=\"post\" action=\"/ui/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <span id=\"who\">{u}</span> <button type=\"submit\" id=\"logout\">Log out</button></form></header>\
          <main><h1>{t}</h1>{body}</main></body></html>",
@@ -68,6 +68,11 @@ pub const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0
 /// The certificates' body: filled by `app.js` from `/ui/api/certificates`.
 pub const CERTIFICATES: &str = "<p id=\"cert-result\"></p><table id=\"certificates\"><thead><tr><th>Store</th><th>State</th><th>Subject</th>\
     <th>Valid from</th><th>Valid to</th><th>Thumbprint</th><th></th></tr></thead><tbody></tbody></table>";
+
+/// The logs' body: filled by `app.js` from `/ui/api/logs`.
+pub const LOGS: &str = "<p><label>Level <select id=\"level\"><option value=\"error\">error</option><option value=\"warn\">warn</option>\
+    <option value=\"info\" selected>info</option><option value=\"debug\">debug</option><option value=\"trace\">trace</option></select></label>\
+    Files: <code id=\"files\"></code></p><pre id=\"logs\"></pre>";
 
 /// The script of every page.
 pub const APP_JS: &str = r#""use strict";
@@ -137,10 +142,16 @@ async function certificates() {
     return [el('td', x.store), el('td', x.state, x.state === 'trusted' ? 'Good' : 'Bad'), el('td', x.subject), el('td', x.not_before), el('td', x.not_after), el('td', x.thumbprint), act];
   });
 }
+async function logs() {
+  const l = await api('/ui/api/logs?level=' + document.getElementById('level').value);
+  document.getElementById('files').textContent = l.files;
+  document.getElementById('logs').textContent = l.lines.join('\n');
+}
 function every(f) { f().catch(() => {}); setInterval(() => f().catch(() => {}), 2000); }
 document.addEventListener('DOMContentLoaded', () => {
   if (document.getElementById('endpoints')) every(overview);
   if (document.getElementById('certificates')) every(certificates);
+  if (document.getElementById('logs')) { every(logs); document.getElementById('level').addEventListener('change', () => logs()); }
   if (document.getElementById('tags')) { every(tags); document.getElementById('prefix').addEventListener('input', () => tags()); }
 });
 "#;

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use fxgate_config::Role;
-use fxgate_core::AccessMode;
+use fxgate_core::{AccessMode, LogLevel};
 use fxgate_forward::value::{json_value, status_name, to_variant, Stamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -36,6 +36,8 @@ pub(crate) fn router(ui: Ui) -> Router {
         .route("/ui/api/tags", get(tags))
         .route("/ui/api/write", post(write))
         .route("/ui/certificates", get(certificates_page))
+        .route("/ui/logs", get(logs_page))
+        .route("/ui/api/logs", get(logs))
         .route("/ui/api/certificates", get(crate::certificates::list))
         .route("/ui/api/certificates/trust", post(crate::certificates::trust))
         .route("/ui/api/certificates/reject", post(crate::certificates::reject))
@@ -210,6 +212,32 @@ async fn logout(State(ui): State<Ui>, headers: HeaderMap, Form(f): Form<CsrfForm
 
 async fn overview_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
     with_reader(&ui, &headers, |s| pages::page("Overview", &s.user, &s.csrf, pages::OVERVIEW))
+}
+
+async fn logs_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    with_reader(&ui, &headers, |s| pages::page("Logs", &s.user, &s.csrf, pages::LOGS))
+}
+
+#[derive(Deserialize)]
+struct LogsQuery {
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /ui/api/logs?level=warn&limit=500`: the recent lines at that level or more severe,
+/// oldest first (the files in `<data-dir>/logs` keep everything).
+async fn logs(State(ui): State<Ui>, headers: HeaderMap, Query(q): Query<LogsQuery>) -> Response {
+    if let Err(d) = api_session(&ui, &headers, Role::Read) {
+        return d.answer();
+    }
+    let level = if q.level.is_empty() { Some(LogLevel::Trace) } else { LogLevel::parse(&q.level) };
+    let Some(level) = level else {
+        return json_answer(StatusCode::BAD_REQUEST, json!({"error": "level is one of error, warn, info, debug, trace"}));
+    };
+    let lines: Vec<Value> = ui.settings.logs.recent(level, q.limit.unwrap_or(500).min(2000)).into_iter().map(|(_, l)| Value::String(l)).collect();
+    json_answer(StatusCode::OK, json!({"lines": lines, "files": ui.settings.data_dir.join("logs").display().to_string()}))
 }
 
 async fn certificates_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {

@@ -21,6 +21,7 @@ pub use component::{
 };
 pub use kit::backoff::{Backoff, BackoffSettings};
 pub use kit::log_limit::LogLimit;
+pub use kit::log_ring::{LogLevel, LogRing};
 pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
 pub use tag::{AccessMode, TagDef, TagId, TagMeta, TagValue};
 pub use tag_type::TagType;

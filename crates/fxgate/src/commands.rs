@@ -66,7 +66,8 @@ fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let _guard = match crate::logging::init(&cfg.log, data_dir) {
+    let logs = fxgate_core::LogRing::default();
+    let _guard = match crate::logging::init(&cfg.log, data_dir, logs.clone()) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("error: {e}");
@@ -86,7 +87,7 @@ fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::topology::run(cfg, config.map(Path::to_path_buf), config_dir, data_dir.to_path_buf())) {
+    match runtime.block_on(crate::topology::run(cfg, config.map(Path::to_path_buf), config_dir, data_dir.to_path_buf(), logs)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

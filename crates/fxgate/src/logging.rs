@@ -1,8 +1,10 @@
-//! Logging (seed 000 §4.10): stderr and daily rolling files in `<data-dir>/logs`.
+//! Logging (seed 000 §4.10): stderr, daily rolling files in `<data-dir>/logs`, and the
+//! recent lines in memory for the configurator's Logs page.
 
 use std::path::{Path, PathBuf};
 
 use fxgate_config::LogConfig;
+use fxgate_core::LogRing;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::filter::ParseError;
 use tracing_subscriber::layer::SubscriberExt;
@@ -39,8 +41,39 @@ pub enum LoggingError {
     Install(#[source] TryInitError),
 }
 
-/// Installs the subscriber; keep the guard alive until exit so file logs are flushed.
-pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, LoggingError> {
+/// Writes each formatted event into the ring of recent lines.
+#[derive(Clone)]
+struct RingWriter(LogRing);
+
+/// One event's text, pushed to the ring when the formatter is done with it.
+struct RingLine(LogRing, Vec<u8>);
+
+impl std::io::Write for RingLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RingLine {
+    fn drop(&mut self) {
+        self.0.push(&String::from_utf8_lossy(&self.1));
+    }
+}
+
+impl<'a> fmt::MakeWriter<'a> for RingWriter {
+    type Writer = RingLine;
+    fn make_writer(&'a self) -> RingLine {
+        RingLine(self.0.clone(), Vec::with_capacity(256))
+    }
+}
+
+/// Installs the subscriber (stderr, files, and `recent`, which keeps the last lines for the
+/// configurator); keep the guard alive until exit so file logs are flushed.
+pub fn init(cfg: &LogConfig, data_dir: &Path, recent: LogRing) -> Result<Option<WorkerGuard>, LoggingError> {
     let filter = || match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(LoggingError::RustLog),
         // The DA item API's internal client is configured without endpoints on purpose
@@ -79,8 +112,10 @@ pub fn init(cfg: &LogConfig, data_dir: &Path) -> Result<Option<WorkerGuard>, Log
     } else {
         (None, None)
     };
+    let ring = fmt::layer().with_ansi(false).with_writer(RingWriter(recent)).with_filter(filter()?);
     tracing_subscriber::registry()
         .with(stderr)
+        .with(ring)
         .with(file_layer)
         .try_init()
         .map_err(LoggingError::Install)?;

@@ -83,9 +83,10 @@ pub async fn run(
     config_file: Option<PathBuf>,
     config_dir: PathBuf,
     data_dir: PathBuf,
+    logs: fxgate_core::LogRing,
 ) -> Result<(), RunFailure> {
     let shutdown = CancellationToken::new();
-    let result = start_and_run(&config, config_file.as_deref(), &config_dir, &data_dir, &shutdown).await;
+    let result = start_and_run(&config, config_file.as_deref(), &config_dir, &data_dir, logs, &shutdown).await;
     shutdown.cancel();
     result
 }
@@ -95,6 +96,7 @@ async fn start_and_run(
     config_file: Option<&Path>,
     config_dir: &Path,
     data_dir: &Path,
+    logs: fxgate_core::LogRing,
     shutdown: &CancellationToken,
 ) -> Result<(), RunFailure> {
     let gateway = config.gateway();
@@ -171,7 +173,7 @@ async fn start_and_run(
     } else {
         let ui_metrics = fxgate_configurator::UiMetrics::default();
         ui_metrics.register(&mut registry);
-        let ui = crate::ui::router(gateway, data_dir, health.clone(), opcua_sessions, store.clone(), ui_metrics);
+        let ui = crate::ui::router(gateway, data_dir, logs, health.clone(), opcua_sessions, store.clone(), ui_metrics);
         let state = crate::http::HttpState::new(store.clone(), registry, health);
         let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?.merge(ui);
         let transport = if gateway.http.tls {

@@ -14,6 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 pub fn router(
     gateway: GatewayRef<'_>,
     data_dir: &std::path::Path,
+    logs: fxgate_core::LogRing,
     health: Vec<(String, HealthCheck)>,
     sessions: Gauge,
     store: Arc<TagStore>,
@@ -34,6 +35,7 @@ pub fn router(
         store,
         tls: gateway.http.tls,
         data_dir: data_dir.to_path_buf(),
+        logs,
     };
     Configurator::router(settings, metrics)
 }

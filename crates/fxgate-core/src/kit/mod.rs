@@ -4,5 +4,6 @@
 
 pub mod backoff;
 pub mod log_limit;
+pub mod log_ring;
 pub mod status;
 pub mod supervisor;
