@@ -11,6 +11,7 @@ mod line;
 mod locate;
 pub mod meta;
 mod model;
+pub mod persist;
 mod section;
 mod validate;
 

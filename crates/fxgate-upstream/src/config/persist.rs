@@ -1,16 +1,12 @@
-//! Writes configuration changes made at run time back to the configuration file.
-//!
-//! The file is edited with `toml_edit`, so the user's comments, formatting and every
-//! other section survive byte for byte. The new text is validated as a whole
-//! whole configuration (the registry's check) before it replaces the file, and it replaces the file
-//! atomically: it is written to a temporary file in the same directory, flushed to disk
-//! and renamed over the original.
+//! Writes the aggregation's run-time changes (`[[upstream]]` added or removed) back to the
+//! configuration file through `fxgate_config::persist::edit`: comments and other sections
+//! survive, the whole file is validated first, the previous one is kept as `.bak`, the
+//! replacement is atomic.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+
+use fxgate_config::persist::{edit, EditError};
 
 use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
 
@@ -51,9 +47,15 @@ pub enum PersistError {
     Invalid(String),
 }
 
-/// Serialises the read-modify-write cycles of this process, so two changes at the same
-/// time cannot lose one another.
-static LOCK: Mutex<()> = Mutex::new(());
+impl From<EditError> for PersistError {
+    fn from(e: EditError) -> Self {
+        match e {
+            EditError::Io { path, source } => PersistError::Io { path, source },
+            EditError::Parse { path, line, column, message } => PersistError::Parse { path, line, column, message },
+            EditError::Invalid(m) => PersistError::Invalid(m),
+        }
+    }
+}
 
 /// Appends an `[[upstream]]` table to the config file at `path` (temp file in the same dir + fsync + rename). Refuses (typed error) if an upstream with that name (case-insensitive) exists, or if the resulting file would not parse/validate as a whole Config.
 ///
@@ -119,40 +121,6 @@ pub fn remove_upstream(path: &Path, name: &str, check: fxgate_config::CheckText)
         }
         Ok(())
     })
-}
-
-/// Reads the file, applies `change` to its document, validates the result as a whole
-/// configuration and writes it back atomically.
-fn edit(path: &Path, check: fxgate_config::CheckText, change: impl FnOnce(&mut DocumentMut) -> Result<(), PersistError>) -> Result<(), PersistError> {
-    let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let io_err = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| PersistError::Io { path: p, source }
-    };
-    // Write through a symbolic link to the file it names, keeping the link.
-    let target = fs::canonicalize(path).map_err(io_err(path))?;
-    let text = fs::read_to_string(&target).map_err(io_err(path))?;
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        let (line, column) = e
-            .span()
-            .map(|s| fxgate_config::line_col(&text, s.start))
-            .unwrap_or((0, 0));
-        let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
-        PersistError::Parse { path: path.to_path_buf(), line, column, message }
-    })?;
-    change(&mut doc)?;
-    let mut new_text = doc.to_string();
-    // New lines get the file's line ends when it uses CRLF throughout.
-    if text.contains("\r\n") && !text.replace("\r\n", "").contains('\n') {
-        new_text = crlf(&new_text);
-    }
-    // Relative paths in the file are resolved against its directory, as `load` does.
-    let base = path.parent().unwrap_or(Path::new("."));
-    if let Err(errs) = check(&new_text, path, base) {
-        let all: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        return Err(PersistError::Invalid(all.join("; ")));
-    }
-    replace(&target, new_text.as_bytes())
 }
 
 /// Index of the `[[upstream]]` entry named `name` (compared without case).
@@ -304,49 +272,4 @@ fn detached_comments(prefix: &str) -> String {
     }
     let eol = if kept.contains("\r\n") { "\r\n" } else { "\n" };
     format!("{}{eol}", kept.trim_end())
-}
-
-/// `text` with every bare `\n` made `\r\n`.
-fn crlf(text: &str) -> String {
-    text.replace("\r\n", "\n").replace('\n', "\r\n")
-}
-
-/// Replaces `target` with `bytes` atomically: a temporary file in the same directory,
-/// with the permissions of `target`, is written, flushed to disk and renamed over it.
-fn replace(target: &Path, bytes: &[u8]) -> Result<(), PersistError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let file_name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let io_err = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| PersistError::Io { path: p, source }
-    };
-    let permissions = fs::metadata(target).map_err(io_err(target))?.permissions();
-    // A unique name: a temporary file left behind by a crash is never reused or read.
-    let (tmp, mut file) = loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_err(&tmp)(e)),
-        }
-    };
-    // Permissions first: the text may hold passwords.
-    let written = fs::set_permissions(&tmp, permissions)
-        .and_then(|()| file.write_all(bytes))
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp, target)
-        });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(&tmp)(e));
-    }
-    // Make the rename itself durable (directories cannot be opened this way on Windows).
-    if cfg!(unix) {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
-    }
-    Ok(())
 }

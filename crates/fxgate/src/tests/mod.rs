@@ -611,14 +611,18 @@ level = \"debug\" # noisy
             std::fs::write(l, "garbage [[[").unwrap();
         }
         add_upstream(&path, &plc2()).unwrap();
+        let after_add = read(&path);
         remove_upstream(&path, "plc1").unwrap();
         assert_eq!(load(&path).unwrap().upstream, vec![plc2()]);
+        let backup = path.with_file_name("fxgate.toml.bak");
+        assert_eq!(read(&backup), after_add, "the previous file is kept as the backup");
         let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
         names.sort();
         leftovers.push(path.clone());
+        leftovers.push(backup);
         leftovers.sort();
         assert_eq!(names, leftovers, "no new temporary file is left behind");
-        for l in leftovers.iter().filter(|l| **l != path) {
+        for l in leftovers.iter().filter(|l| **l != path && l.extension().is_some_and(|e| e == "tmp")) {
             assert_eq!(read(l), "garbage [[[");
         }
     }
