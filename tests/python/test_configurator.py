@@ -15,7 +15,7 @@ import urllib.parse
 
 import pytest
 
-from fxgate_testlib import free_ports, hash_password, read_value
+from fxgate_testlib import free_ports, hash_password, read_value, run_cli
 from modbus_peers import fxgate_log, no_panic
 
 READER_PW = "reader-pw"
@@ -222,3 +222,64 @@ def test_logs_page_shows_recent_lines_by_level(gateway_factory, hashes):
     assert b.api("/ui/api/logs?level=loud")[0] == 400
     status, _, page = b.request("GET", "/ui/logs")
     assert status == 200 and 'id="level"' in page
+
+
+def test_users_page_changes_users_in_the_file_and_at_once(gateway_factory, client_cert, hashes):
+    gw = gateway_factory.start({"users": [{"name": "admin", "password_hash": hashes["writer"], "roles": ["read", "configure"]},
+                                          {"name": "reader", "password_hash": hashes["reader"], "roles": ["read"]}]})
+    a = Browser(gw.http_port)
+    assert a.login("admin", WRITER_PW)[0] == 303
+    csrf = a.csrf()
+
+    def change(browser, token, **body):
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["x-csrf-token"] = token
+        status, _, data = browser.request("POST", "/ui/api/users", json.dumps(body).encode(), h)
+        return status, json.loads(data)
+
+    status, listing = a.api("/ui/api/users")
+    assert status == 200 and listing["editable"] and listing["file"] == str(gw.config_path.resolve())
+    assert [u["name"] for u in listing["users"]] == ["admin", "reader"] and "argon2" not in json.dumps(listing)
+    r = Browser(gw.http_port)
+    assert r.login("reader", READER_PW)[0] == 303
+    assert r.api("/ui/api/users")[0] == 403, "managing users needs configure"
+    assert change(a, None, action="add", name="op", roles=["read"], password="operator-pw1")[0] == 403, "and the CSRF token"
+
+    before = gw.config_path.read_text()
+    status, res = change(a, csrf, action="add", name="op", roles=["read", "write"], password="operator-pw1")
+    assert (status, res["ok"]) == (200, True), res
+    text = gw.config_path.read_text()
+    assert 'name = "op"' in text and "$argon2id$" in text and "operator-pw1" not in text
+    assert gw.config_path.with_name(gw.config_path.name + ".bak").read_text() == before
+    assert run_cli("check-config", str(gw.config_path)).returncode == 0
+    # At once, without a restart: the configurator and the OPC UA server let op in.
+    o = Browser(gw.http_port)
+    assert o.login("op", "operator-pw1")[0] == 303
+    assert o.write("Demo/Setpoint", 4.5, o.csrf())[1]["status"] == "Good"
+    assert read_value(gw, client_cert, "Setpoint", username="op", password="operator-pw1") == 4.5
+
+    # New roles apply to the open session; a new password replaces the old one.
+    assert change(a, csrf, action="roles", name="op", roles=["read"])[0] == 200
+    assert o.write("Demo/Setpoint", 5.5, o.csrf())[0] == 403
+    assert change(a, csrf, action="password", name="op", password="short")[0] == 400
+    assert change(a, csrf, action="password", name="op", password="a new passphrase")[0] == 200
+    assert Browser(gw.http_port).login("op", "operator-pw1")[0] == 401
+    assert Browser(gw.http_port).login("op", "a new passphrase")[0] == 303
+
+    # Refusals leave the file as it was.
+    kept = gw.config_path.read_text()
+    assert change(a, csrf, action="add", name="op", roles=["read"], password="long enough")[0] == 400
+    status, res = change(a, csrf, action="roles", name="admin", roles=["read"])
+    assert status == 400 and "configure" in res["message"], res
+    assert change(a, csrf, action="remove", name="nobody")[0] == 404
+    assert gw.config_path.read_text() == kept
+
+    # Removed: the session ends and the OPC UA login is refused.
+    assert change(a, csrf, action="remove", name="op")[0] == 200
+    assert o.api("/ui/api/overview")[0] == 401
+    assert 'name = "op"' not in gw.config_path.read_text()
+    with pytest.raises(Exception):
+        read_value(gw, client_cert, "Setpoint", username="op", password="a new passphrase")
+    log = fxgate_log(gw)
+    assert "configurator: user added" in log and "target=op" in log and "operator-pw1" not in log

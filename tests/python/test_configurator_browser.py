@@ -172,5 +172,18 @@ def test_an_untrusted_client_is_trusted_from_the_certificates_page(gateway_facto
     assert wait(d, lambda d: d.find_element(By.ID, "cert-result").text or None) == f"{thumb} trusted"
     wait(d, lambda d: any(thumb in r.text and "trusted" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#certificates tbody tr")))
     assert isinstance(read_value(gw, fresh_client_cert, "Sine"), float), "the client connects once trusted"
+    # The Users page: add an operator from the form; it appears, and it can log in over OPC UA.
+    d.get(base + "/ui/users")
+    wait(d, lambda d: [r for r in d.find_elements(By.CSS_SELECTOR, "#users tbody tr") if "admin" in r.text] or None)
+    d.find_element(By.ID, "new-name").send_keys("op")
+    d.find_element(By.ID, "new-password").send_keys("operator-pw1")
+    roles = d.find_element(By.ID, "new-roles")
+    roles.clear()
+    roles.send_keys("read, write")
+    d.find_element(By.ID, "add-user").click()
+    assert wait(d, lambda d: d.find_element(By.ID, "users-result").text or None) == "`op` added"
+    wait(d, lambda d: any(r.text.startswith("op") for r in d.find_elements(By.CSS_SELECTOR, "#users tbody tr")))
+    shot(d, "users")
+    assert read_value(gw, fresh_client_cert, "Sine", username="op", password="operator-pw1") is not None
     assert "configurator: certificate trusted" in fxgate_log(gw) and "user=admin" in fxgate_log(gw)
     no_panic(gw)

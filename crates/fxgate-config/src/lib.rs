@@ -13,6 +13,7 @@ pub mod meta;
 mod model;
 pub mod persist;
 mod section;
+pub mod users;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use error::{ConfigError, Invalid};
 pub use file::{CheckText, ConfigFile, Gateway, GatewayRef};
 pub use line::{expand_appdir, split_hosts, BackupConfig, LineConfig, LineMode, TlsConfig};
 pub use model::{HttpConfig, LogConfig, Role, ServerConfig, UserConfig};
+pub use users::UserDirectory;
 pub use section::{Check, Claim, Claims, DeclaredSource, Known, Resource, Section};
 pub use fxgate_core::TagType;
 

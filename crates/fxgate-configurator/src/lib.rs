@@ -5,7 +5,9 @@
 //! connections, warnings) and the Tags page (live values, qualities and source timestamps,
 //! and a write for users with `write`), and the Certificates page (the trusted and rejected
 //! certificates of the stores; trust and reject for users with `configure`). Reading needs
-//! `read`; the Logs page shows the recent log lines with a level filter. Assets are embedded.
+//! `read`; the Logs page shows the recent log lines with a level filter; the Users page adds,
+//! removes and changes users (`configure`), written to the file and applied at once. Assets
+//! are embedded.
 
 #![warn(missing_docs)]
 
@@ -14,12 +16,13 @@ pub mod limit;
 pub mod pages;
 mod routes;
 pub mod sessions;
+mod users;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use fxgate_config::UserConfig;
+use fxgate_config::UserDirectory;
 use fxgate_core::{HealthCheck, TagStore};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -29,8 +32,13 @@ use prometheus_client::registry::Registry;
 pub struct Settings {
     /// The gateway's version.
     pub version: String,
-    /// The users who may log in (those with a `password_hash`).
-    pub users: Vec<UserConfig>,
+    /// The users (those with a `password_hash` may log in; the Users page changes them).
+    pub users: UserDirectory,
+    /// The configuration file changes are written to; `None`: the embedded default, which
+    /// cannot be changed.
+    pub config_file: Option<std::path::PathBuf>,
+    /// The whole-file check a change must pass (the same as `fxgate check-config`).
+    pub check: fxgate_config::CheckText,
     /// The OPC UA endpoints, one line each (URL, policy, mode).
     pub endpoints: Vec<String>,
     /// Warnings for the operator (e.g. `accept_all_certificates` is on).

@@ -40,7 +40,7 @@ pub fn page(title: &str, user: &str, csrf: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"csrf\" content=\"{csrf}\">\
          <title>fxgate: {t}</title><style>{STYLE}</style><script src=\"/ui/app.js\" defer></script></head>\
-         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a><a href=\"/ui/certificates\">Certificates</a><a href=\"/ui/logs\">Logs</a>\
+         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a><a href=\"/ui/certificates\">Certificates</a><a href=\"/ui/users\">Users</a><a href=\"/ui/logs\">Logs</a>\
          <form method=\"post\" action=\"/ui/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <span id=\"who\">{u}</span> <button type=\"submit\" id=\"logout\">Log out</button></form></header>\
          <main><h1>{t}</h1>{body}</main></body></html>",
@@ -73,6 +73,12 @@ pub const CERTIFICATES: &str = "<p id=\"cert-result\"></p><table id=\"certificat
 pub const LOGS: &str = "<p><label>Level <select id=\"level\"><option value=\"error\">error</option><option value=\"warn\">warn</option>\
     <option value=\"info\" selected>info</option><option value=\"debug\">debug</option><option value=\"trace\">trace</option></select></label>\
     Files: <code id=\"files\"></code></p><pre id=\"logs\"></pre>";
+
+/// The users' body: filled by `app.js` from `/ui/api/users` (the `configure` role).
+pub const USERS: &str = "<p id=\"users-result\"></p><p>Changes are written to <code id=\"users-file\"></code> and apply at once.</p>\
+    <table id=\"users\"><thead><tr><th>User</th><th>Roles</th><th>Password</th><th></th></tr></thead><tbody></tbody></table>\
+    <h2>Add a user</h2><p><label>Name <input id=\"new-name\"></label> <label>Password <input id=\"new-password\" type=\"password\" autocomplete=\"new-password\"></label>\
+    <label>Roles <input id=\"new-roles\" value=\"read\" title=\"read, write, configure, connection_admin\"></label> <button id=\"add-user\">Add</button></p>";
 
 /// The script of every page.
 pub const APP_JS: &str = r#""use strict";
@@ -147,10 +153,35 @@ async function logs() {
   document.getElementById('files').textContent = l.files;
   document.getElementById('logs').textContent = l.lines.join('\n');
 }
+async function userChange(body) {
+  const r = await api('/ui/api/users', {method: 'POST', headers: {'content-type': 'application/json', 'x-csrf-token': csrf()}, body: JSON.stringify(body)});
+  const out = document.getElementById('users-result'); out.textContent = r.message || r.error; out.className = r.ok ? 'Good' : 'Bad';
+  users();
+}
+const roleList = text => text.split(/[\s,]+/).filter(Boolean);
+async function users() {
+  const u = await api('/ui/api/users');
+  if (u.error) { document.getElementById('users-result').textContent = u.error; return; }
+  document.getElementById('users-file').textContent = u.file || '(the embedded default: start with --config FILE to change users)';
+  rows(document.querySelector('#users tbody'), u.users, x => {
+    const roles = document.createElement('input'); roles.value = x.roles.join(', '); roles.dataset.user = x.name; roles.className = 'roles';
+    const act = document.createElement('td');
+    const set = el('button', 'Set roles'); set.addEventListener('click', () => userChange({action: 'roles', name: x.name, roles: roleList(roles.value)}));
+    const rm = el('button', 'Remove'); rm.dataset.remove = x.name; rm.addEventListener('click', () => userChange({action: 'remove', name: x.name}));
+    act.append(set, rm);
+    const r = document.createElement('td'); r.appendChild(roles);
+    return [el('td', x.name), r, el('td', x.password ? 'set' : 'none'), act];
+  });
+}
 function every(f) { f().catch(() => {}); setInterval(() => f().catch(() => {}), 2000); }
 document.addEventListener('DOMContentLoaded', () => {
   if (document.getElementById('endpoints')) every(overview);
   if (document.getElementById('certificates')) every(certificates);
+  if (document.getElementById('users')) {
+    users().catch(() => {});
+    document.getElementById('add-user').addEventListener('click', () => userChange({action: 'add', name: document.getElementById('new-name').value,
+      password: document.getElementById('new-password').value, roles: roleList(document.getElementById('new-roles').value)}));
+  }
   if (document.getElementById('logs')) { every(logs); document.getElementById('level').addEventListener('change', () => logs()); }
   if (document.getElementById('tags')) { every(tags); document.getElementById('prefix').addEventListener('input', () => tags()); }
 });

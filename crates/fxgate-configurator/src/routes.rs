@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use fxgate_config::users::role_name;
 use fxgate_config::Role;
 use fxgate_core::{AccessMode, LogLevel};
 use fxgate_forward::value::{json_value, status_name, to_variant, Stamp};
@@ -37,6 +38,8 @@ pub(crate) fn router(ui: Ui) -> Router {
         .route("/ui/api/write", post(write))
         .route("/ui/certificates", get(certificates_page))
         .route("/ui/logs", get(logs_page))
+        .route("/ui/users", get(users_page))
+        .route("/ui/api/users", get(crate::users::list).post(crate::users::change))
         .route("/ui/api/logs", get(logs))
         .route("/ui/api/certificates", get(crate::certificates::list))
         .route("/ui/api/certificates/trust", post(crate::certificates::trust))
@@ -70,9 +73,19 @@ fn session_id(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::COOKIE)?.to_str().ok().and_then(|c| cookie(c, COOKIE))
 }
 
+/// The live session of the request, with its user's roles as they are now: a user removed
+/// on the Users page loses its sessions, one given new roles has them at once.
 fn session(ui: &Configurator, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = session_id(headers)?;
-    ui.sessions.get(id).map(|s| (id.to_string(), s))
+    let mut s = ui.sessions.get(id)?;
+    match ui.settings.users.by_name(&s.user).filter(|u| !u.password_hash.is_empty()) {
+        Some(u) => s.roles = u.roles,
+        None => {
+            ui.sessions.close(id);
+            return None;
+        }
+    }
+    Some((id.to_string(), s))
 }
 
 /// A page for a session with `read`, else the login page (or 403 for a user without it).
@@ -110,14 +123,6 @@ pub(crate) fn api_session(ui: &Configurator, headers: &HeaderMap, role: Role) ->
     }
 }
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Read => "read",
-        Role::Write => "write",
-        Role::Configure => "configure",
-        Role::ConnectionAdmin => "connection_admin",
-    }
-}
 
 /// A change must carry the session's CSRF token (form field or `x-csrf-token` header).
 pub(crate) fn csrf_ok(ui: &Configurator, s: &Session, given: Option<&str>) -> bool {
@@ -153,7 +158,7 @@ async fn login(State(ui): State<Ui>, Form(f): Form<LoginForm>) -> Response {
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
         return r;
     }
-    let user = ui.settings.users.iter().find(|u| u.name == f.user && !u.password_hash.is_empty()).cloned();
+    let user = ui.settings.users.by_name(&f.user).filter(|u| !u.password_hash.is_empty());
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = f.password.clone();
     // argon2id takes tens of milliseconds on purpose: off the async threads. An unknown
@@ -212,6 +217,10 @@ async fn logout(State(ui): State<Ui>, headers: HeaderMap, Form(f): Form<CsrfForm
 
 async fn overview_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
     with_reader(&ui, &headers, |s| pages::page("Overview", &s.user, &s.csrf, pages::OVERVIEW))
+}
+
+async fn users_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    with_reader(&ui, &headers, |s| pages::page("Users", &s.user, &s.csrf, pages::USERS))
 }
 
 async fn logs_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fxgate_config::{Role, ServerConfig, UserConfig};
+use fxgate_config::{Role, ServerConfig, UserDirectory};
 use opcua::crypto::{SecurityPolicy, Thumbprint};
 use opcua::server::address_space::AccessLevel;
 use opcua::server::authenticator::{
@@ -67,17 +67,11 @@ impl Roles {
     }
 }
 
-struct PasswordUser {
-    hash: String,
-    roles: Roles,
-}
-
 /// The gateway's [`AuthManager`].
 pub struct Authenticator {
     anonymous: Option<Roles>,
-    users: HashMap<String, PasswordUser>,
-    /// thumbprint (lowercase hex) → (user name, roles) from `[[users]] certificate_thumbprint`.
-    cert_users: HashMap<String, (String, Roles)>,
+    /// The users (changed at run time by the configurator: read at each login).
+    users: UserDirectory,
     certificate_roles: Roles,
     data_dir: PathBuf,
     /// Roles of every token handed out, for access checks.
@@ -89,32 +83,8 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// From `[server]` and `[[users]]`; `data_dir` holds `pki-user/`.
-    pub fn new(server: &ServerConfig, users: &[UserConfig], data_dir: PathBuf) -> Self {
-        let config_users = users;
-        let users = config_users
-            .iter()
-            .filter(|u| !u.password_hash.is_empty())
-            .map(|u| {
-                (
-                    u.name.clone(),
-                    PasswordUser {
-                        hash: u.password_hash.clone(),
-                        roles: Roles::from_list(&u.roles),
-                    },
-                )
-            })
-            .collect();
-        let cert_users = config_users
-            .iter()
-            .filter(|u| !u.certificate_thumbprint.is_empty())
-            .map(|u| {
-                (
-                    u.certificate_thumbprint.to_ascii_lowercase(),
-                    (u.name.clone(), Roles::from_list(&u.roles)),
-                )
-            })
-            .collect();
+    /// From `[server]` and the user directory; `data_dir` holds `pki-user/`.
+    pub fn new(server: &ServerConfig, users: UserDirectory, data_dir: PathBuf) -> Self {
         let mut sessions = HashMap::new();
         let anonymous = server.anonymous.then(|| Roles::from_list(&server.anonymous_roles));
         if let Some(r) = anonymous {
@@ -123,7 +93,6 @@ impl Authenticator {
         Self {
             anonymous,
             users,
-            cert_users,
             certificate_roles: Roles::from_list(&server.certificate_roles),
             data_dir,
             sessions: RwLock::new(sessions),
@@ -189,18 +158,19 @@ impl AuthManager for Authenticator {
         username: &str,
         password: &Password,
     ) -> Result<UserToken, Error> {
-        let Some(user) = self.users.get(username) else {
+        let Some(user) = self.users.by_name(username).filter(|u| !u.password_hash.is_empty()) else {
             tracing::warn!(user = username, "login refused: unknown user");
             return Err(self.refuse("unknown_user", "unknown user or wrong password"));
         };
-        let hash = user.hash.clone();
+        let hash = user.password_hash.clone();
+        let roles = Roles::from_list(&user.roles);
         let pw = password.get().to_string();
         let ok = tokio::task::spawn_blocking(move || fxgate_pki::verify_password(&hash, &pw))
             .await
             .unwrap_or(false);
         if ok {
             tracing::info!(user = username, "user logged in");
-            Ok(self.grant(username, user.roles))
+            Ok(self.grant(username, roles))
         } else {
             tracing::warn!(user = username, "login refused: wrong password");
             Err(self.refuse("wrong_password", "unknown user or wrong password"))
@@ -213,9 +183,9 @@ impl AuthManager for Authenticator {
         signing_thumbprint: &Thumbprint,
     ) -> Result<UserToken, Error> {
         let hex = fxgate_pki::thumbprint_hex(signing_thumbprint);
-        if let Some((name, roles)) = self.cert_users.get(&hex) {
-            tracing::info!(user = %name, thumbprint = %hex, "certificate user logged in");
-            return Ok(self.grant(name, *roles));
+        if let Some(u) = self.users.by_thumbprint(&hex) {
+            tracing::info!(user = %u.name, thumbprint = %hex, "certificate user logged in");
+            return Ok(self.grant(&u.name, Roles::from_list(&u.roles)));
         }
         let dir = self.data_dir.clone();
         let trusted = tokio::task::spawn_blocking(move || fxgate_pki::user_certificates(&dir))
@@ -272,7 +242,7 @@ impl AuthManager for Authenticator {
                 security_policy_uri: UAString::null(),
             });
         }
-        if !self.users.is_empty() {
+        if self.users.has_password_users() {
             let uri = if endpoint.security_policy() == SecurityPolicy::None {
                 UAString::from(token_policy(endpoint).to_uri())
             } else {
@@ -321,7 +291,7 @@ mod tests {
         let cfg = config(&format!(
             "[[users]]\nname = \"w\"\npassword_hash = \"{hash}\"\nroles = [\"read\", \"write\"]\n"
         ));
-        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir());
+        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone()), std::env::temp_dir());
         let rw = AccessLevel::CURRENT_READ | AccessLevel::CURRENT_WRITE;
         let anon = UserToken(ANONYMOUS.into());
         let level = auth.effective_user_access_level(&anon, rw, &NodeId::null());
@@ -339,7 +309,7 @@ mod tests {
             "[server]\nanonymous = false\n[[users]]\nname = \"u\"\npassword_hash = \"{hash}\"\nroles = [\"read\"]\n"
         ));
         let failures = Family::<LoginLabel, Counter>::default();
-        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir()).with_failure_counter(failures.clone());
+        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone()), std::env::temp_dir()).with_failure_counter(failures.clone());
         let ep = ServerEndpoint::new("/", SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt, &[]);
         assert!(auth.authenticate_anonymous_token(&ep).await.is_err());
         let wrong = auth.authenticate_username_identity_token(&ep, "u", &Password::new("wrong".into())).await;
@@ -370,7 +340,7 @@ mod tests {
     #[test]
     fn none_endpoint_protects_secrets_with_basic256sha256() {
         let cfg = config("[[users]]\nname = \"u\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$QxtwvTd7kimr0LChzO9Fxg$FZgcnzyEq7NkPM7PJOhV9oe1SYkqkMhGHMAeKSOdZEQ\"\nroles = [\"read\"]\n");
-        let auth = Authenticator::new(&cfg.server, &cfg.users, std::env::temp_dir());
+        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone()), std::env::temp_dir());
         let mut ep = ServerEndpoint::new("/", SecurityPolicy::None, MessageSecurityMode::None, &[]);
         ep.password_security_policy = Some("Basic256Sha256".into());
         for p in auth.user_token_policies(&ep) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use fxgate_config::{ServerConfig, UserConfig};
+use fxgate_config::{ServerConfig, UserDirectory};
 use fxgate_core::{BuildError, Component, ComponentContext, RunError, RunningComponent, Unhealthy};
 use opcua::server::diagnostics::DiagnosticsNodeManagerBuilder;
 use opcua::server::{ReverseConnectTargetConfig, ServerBuilder, ServerHandle};
@@ -24,18 +24,19 @@ use crate::node_manager::tag_node_manager;
 /// The northbound OPC UA server.
 pub struct OpcUaServerSink {
     server: ServerConfig,
-    users: Vec<UserConfig>,
+    users: UserDirectory,
     config_dir: PathBuf,
     metrics: ServerMetrics,
     extensions: Extensions,
 }
 
 impl OpcUaServerSink {
-    /// From `[server]` and `[[users]]`; `config_dir` resolves relative certificate paths;
+    /// From `[server]` and the users (`[[users]]`, changed at run time by the configurator);
+    /// `config_dir` resolves relative certificate paths;
     /// `extensions` add to the address space (aggregation, OPC UA FX, …) in their order.
     pub fn new(
         server: ServerConfig,
-        users: Vec<UserConfig>,
+        users: UserDirectory,
         config_dir: PathBuf,
         metrics: ServerMetrics,
         extensions: Extensions,
@@ -148,7 +149,7 @@ impl OpcUaServerSink {
         };
         let url = endpoint_url(&self.server);
         let auth = Arc::new(
-            Authenticator::new(&self.server, &self.users, data_dir.clone())
+            Authenticator::new(&self.server, self.users.clone(), data_dir.clone())
                 .with_extensions(self.extensions.clone())
                 .with_failure_counter(self.metrics.login_failures.clone()),
         );

@@ -134,9 +134,10 @@ async fn start_and_run(
         }
     }
     let opcua_sessions = server_metrics.sessions.clone();
+    let users = fxgate_config::UserDirectory::new(gateway.users.to_vec());
     components.push(Box::new(OpcUaServerSink::new(
         gateway.server.clone(),
-        gateway.users.to_vec(),
+        users.clone(),
         config_dir.to_path_buf(),
         server_metrics,
         Arc::new(extensions),
@@ -173,7 +174,7 @@ async fn start_and_run(
     } else {
         let ui_metrics = fxgate_configurator::UiMetrics::default();
         ui_metrics.register(&mut registry);
-        let ui = crate::ui::router(gateway, data_dir, logs, health.clone(), opcua_sessions, store.clone(), ui_metrics);
+        let ui = crate::ui::router(gateway, config_file, data_dir, users, logs, health.clone(), opcua_sessions, store.clone(), ui_metrics);
         let state = crate::http::HttpState::new(store.clone(), registry, health);
         let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?.merge(ui);
         let transport = if gateway.http.tls {

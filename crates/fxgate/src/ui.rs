@@ -11,9 +11,12 @@ use fxgate_core::{HealthCheck, TagStore};
 use prometheus_client::metrics::gauge::Gauge;
 
 /// The `/ui` routes for this gateway.
+#[allow(clippy::too_many_arguments)] // one call, from the topology: each is a piece the pages show
 pub fn router(
     gateway: GatewayRef<'_>,
+    config_file: Option<&std::path::Path>,
     data_dir: &std::path::Path,
+    users: fxgate_config::UserDirectory,
     logs: fxgate_core::LogRing,
     health: Vec<(String, HealthCheck)>,
     sessions: Gauge,
@@ -27,7 +30,9 @@ pub fn router(
         .collect();
     let settings = Settings {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        users: gateway.users.to_vec(),
+        users,
+        config_file: config_file.map(std::path::Path::to_path_buf),
+        check: crate::registry::check_text,
         endpoints,
         warnings: warnings(gateway),
         health,

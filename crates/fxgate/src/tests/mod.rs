@@ -602,6 +602,35 @@ level = \"debug\" # noisy
     }
 
     #[test]
+    fn users_are_rewritten_in_place_and_the_rest_stays() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$QxtwvTd7kimr0LChzO9Fxg$FZgcnzyEq7NkPM7PJOhV9oe1SYkqkMhGHMAeKSOdZEQ";
+        let with_user = COMMENTED.replace("[log]", &format!("# the operators\n[[users]]\nname = \"old\"\npassword_hash = \"{hash}\"\nroles = [\"read\"]\n\n[log]"));
+        let (_dir, path) = file_with(&with_user);
+        let user = |name: &str, roles: Vec<fxgate_config::Role>| fxgate_config::UserConfig {
+            name: name.into(), password_hash: hash.into(), certificate_thumbprint: String::new(), roles,
+        };
+        let users = vec![user("a", vec![fxgate_config::Role::Read, fxgate_config::Role::Configure]), user("b", vec![fxgate_config::Role::ConnectionAdmin])];
+        fxgate_config::users::write_users(&path, &users, crate::registry::check_text).unwrap();
+        let text = read(&path);
+        let c = load(&path).unwrap();
+        assert_eq!(c.users, users);
+        assert_eq!(c.upstream.len(), 1, "other sections stay");
+        for kept in ["# fxgate configuration", "port = 48050   # the usual port", "# the first PLC", "level = \"debug\" # noisy", "# end of file"] {
+            assert!(text.contains(kept), "{kept} lost:\n{text}");
+        }
+        assert!(text.find("name = \"a\"").unwrap() < text.find("[log]").unwrap(), "in the place of the old tables:\n{text}");
+        assert!(text.contains("roles = [\"connection_admin\"]"));
+        // An invalid result is refused and nothing changes.
+        let before = read(&path);
+        let bad = vec![user("a", vec![]), user("a", vec![])];
+        assert!(matches!(fxgate_config::users::write_users(&path, &bad, crate::registry::check_text), Err(fxgate_config::persist::EditError::Invalid(_))));
+        assert_eq!(read(&path), before);
+        // No users left: the tables go.
+        fxgate_config::users::write_users(&path, &[], crate::registry::check_text).unwrap();
+        assert!(load(&path).unwrap().users.is_empty() && !read(&path).contains("[[users]]"));
+    }
+
+    #[test]
     fn leftover_temp_files_do_not_matter() {
         let (dir, path) = file_with(COMMENTED);
         // files a crashed writer may have left, including ones with the names we would use
