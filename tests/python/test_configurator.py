@@ -283,3 +283,35 @@ def test_users_page_changes_users_in_the_file_and_at_once(gateway_factory, clien
         read_value(gw, client_cert, "Setpoint", username="op", password="a new passphrase")
     log = fxgate_log(gw)
     assert "configurator: user added" in log and "target=op" in log and "operator-pw1" not in log
+
+
+def test_general_page_turns_anonymous_access_off_and_on_at_once(gateway_factory, client_cert, hashes):
+    gw = gateway_factory.start({"users": [{"name": "admin", "password_hash": hashes["writer"], "roles": ["read", "configure"]},
+                                          {"name": "reader", "password_hash": hashes["reader"], "roles": ["read"]}]})
+    assert isinstance(read_value(gw, client_cert, "Sine"), float), "anonymous reads at first"
+    a = Browser(gw.http_port)
+    assert a.login("admin", WRITER_PW)[0] == 303
+    csrf = a.csrf()
+    status, g = a.api("/ui/api/general")
+    assert status == 200 and g["anonymous"] is True and g["anonymous_roles"] == ["read"] and g["editable"] is True
+    assert any(k.startswith("LDS registration") for k, _ in g["at_start"])
+    r = Browser(gw.http_port)
+    assert r.login("reader", READER_PW)[0] == 303
+    assert r.api("/ui/api/general")[0] == 403
+
+    def post(body, token=csrf):
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["x-csrf-token"] = token
+        status, _, data = a.request("POST", "/ui/api/general", json.dumps(body).encode(), h)
+        return status, json.loads(data)
+
+    assert post({"anonymous": False}, token=None)[0] == 403
+    assert post({"anonymous": False}) == (200, {"ok": True, "message": "anonymous access off"})
+    assert re.search(r"^anonymous = false$", gw.config_path.read_text(), re.M)
+    with pytest.raises(Exception):
+        read_value(gw, client_cert, "Sine")
+    assert read_value(gw, client_cert, "Sine", username="admin", password=WRITER_PW) is not None, "users still log in"
+    assert post({"anonymous": True, "anonymous_roles": ["read"]})[0] == 200
+    assert isinstance(read_value(gw, client_cert, "Sine"), float), "anonymous again, without a restart"
+    assert run_cli("check-config", str(gw.config_path)).returncode == 0

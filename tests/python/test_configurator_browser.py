@@ -184,6 +184,16 @@ def test_an_untrusted_client_is_trusted_from_the_certificates_page(gateway_facto
     assert wait(d, lambda d: d.find_element(By.ID, "users-result").text or None) == "`op` added"
     wait(d, lambda d: any(r.text.startswith("op") for r in d.find_elements(By.CSS_SELECTOR, "#users tbody tr")))
     shot(d, "users")
+
+    # The General page: anonymous off; an anonymous OPC UA session is refused at once.
+    d.get(base + "/ui/general")
+    wait(d, ec.element_located_to_be_selected((By.ID, "anonymous")))
+    d.find_element(By.ID, "anonymous").click()
+    d.find_element(By.ID, "save-general").click()
+    assert wait(d, lambda d: d.find_element(By.ID, "general-result").text or None) == "anonymous access off"
+    shot(d, "general")
+    with pytest.raises(Exception):
+        read_value(gw, fresh_client_cert, "Sine")
     assert read_value(gw, fresh_client_cert, "Sine", username="op", password="operator-pw1") is not None
     assert "configurator: certificate trusted" in fxgate_log(gw) and "user=admin" in fxgate_log(gw)
     no_panic(gw)

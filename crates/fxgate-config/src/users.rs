@@ -1,7 +1,7 @@
-//! The users as the running gateway knows them: the `[[users]]` of the configuration, shared
-//! by the OPC UA server's authenticator and the configurator, and changed at run time by the
-//! configurator's Users page (which writes them back to the file first), so that a new user
-//! can log in, and a removed one cannot, without a restart.
+//! Who may log in, as the running gateway knows it: the `[[users]]` and the anonymous access
+//! (`[server] anonymous`, `anonymous_roles`) of the configuration, shared by the OPC UA
+//! server's authenticator and the configurator, and changed at run time by the configurator
+//! (which writes them back to the file first), so that a change applies without a restart.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,40 +12,79 @@ use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
 use crate::persist::{edit, EditError};
 use crate::{CheckText, Role, UserConfig};
 
-/// The shared, changeable list of users.
+#[derive(Default)]
+struct Identities {
+    users: Vec<UserConfig>,
+    anonymous: Option<Vec<Role>>,
+}
+
+/// The shared, changeable users and anonymous access.
 #[derive(Clone, Default)]
-pub struct UserDirectory(Arc<RwLock<Vec<UserConfig>>>);
+pub struct UserDirectory(Arc<RwLock<Identities>>);
 
 impl UserDirectory {
-    /// The directory of `users`.
-    pub fn new(users: Vec<UserConfig>) -> Self {
-        Self(Arc::new(RwLock::new(users)))
+    /// The directory of `users`; `anonymous`: the roles of anonymous sessions, `None` when
+    /// anonymous access is off.
+    pub fn new(users: Vec<UserConfig>, anonymous: Option<Vec<Role>>) -> Self {
+        Self(Arc::new(RwLock::new(Identities { users, anonymous })))
     }
 
     /// Every user now.
     pub fn all(&self) -> Vec<UserConfig> {
-        self.0.read().clone()
+        self.0.read().users.clone()
     }
 
     /// The user named `name` (a password or certificate user).
     pub fn by_name(&self, name: &str) -> Option<UserConfig> {
-        self.0.read().iter().find(|u| u.name == name).cloned()
+        self.0.read().users.iter().find(|u| u.name == name).cloned()
     }
 
     /// The user whose `certificate_thumbprint` is `hex` (lowercase).
     pub fn by_thumbprint(&self, hex: &str) -> Option<UserConfig> {
-        self.0.read().iter().find(|u| !u.certificate_thumbprint.is_empty() && u.certificate_thumbprint.eq_ignore_ascii_case(hex)).cloned()
+        self.0.read().users.iter().find(|u| !u.certificate_thumbprint.is_empty() && u.certificate_thumbprint.eq_ignore_ascii_case(hex)).cloned()
     }
 
     /// Whether any user logs in with a password.
     pub fn has_password_users(&self) -> bool {
-        self.0.read().iter().any(|u| !u.password_hash.is_empty())
+        self.0.read().users.iter().any(|u| !u.password_hash.is_empty())
     }
 
     /// Replaces the users (after the file was written).
     pub fn replace(&self, users: Vec<UserConfig>) {
-        *self.0.write() = users;
+        self.0.write().users = users;
     }
+
+    /// The roles of anonymous sessions now; `None`: anonymous access is off.
+    pub fn anonymous(&self) -> Option<Vec<Role>> {
+        self.0.read().anonymous.clone()
+    }
+
+    /// Turns anonymous access on (with these roles) or off (after the file was written).
+    pub fn set_anonymous(&self, roles: Option<Vec<Role>>) {
+        self.0.write().anonymous = roles;
+    }
+}
+
+/// Writes `[server] anonymous` and `anonymous_roles` (other keys and comments stay),
+/// validated as a whole first.
+pub fn write_anonymous(path: &Path, roles: Option<&[Role]>, check: CheckText) -> Result<(), EditError> {
+    edit(path, check, |doc: &mut DocumentMut| {
+        if !doc.contains_key("server") {
+            doc.insert("server", Item::Table(Table::new()));
+        }
+        let Some(server) = doc.get_mut("server").and_then(Item::as_table_mut) else {
+            return Err(EditError::Invalid("`server` is not a [server] table; change it in the file by hand".into()));
+        };
+        server.insert("anonymous", value(roles.is_some()));
+        if let Some(roles) = roles {
+            let mut list = Array::new();
+            for r in roles {
+                list.push(role_name(*r));
+            }
+            server.insert("anonymous_roles", value(list));
+        }
+        Ok(())
+    })
 }
 
 /// Writes `users` as the file's `[[users]]` tables (replacing the old ones, at the place of

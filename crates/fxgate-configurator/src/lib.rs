@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod certificates;
+mod general;
 pub mod limit;
 pub mod pages;
 mod routes;
@@ -39,6 +40,8 @@ pub struct Settings {
     pub config_file: Option<std::path::PathBuf>,
     /// The whole-file check a change must pass (the same as `fxgate check-config`).
     pub check: fxgate_config::CheckText,
+    /// Settings shown on the General page that apply at start only (name → value).
+    pub at_start: Vec<(String, String)>,
     /// The OPC UA endpoints, one line each (URL, policy, mode).
     pub endpoints: Vec<String>,
     /// Warnings for the operator (e.g. `accept_all_certificates` is on).

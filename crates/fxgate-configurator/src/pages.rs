@@ -40,7 +40,7 @@ pub fn page(title: &str, user: &str, csrf: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"csrf\" content=\"{csrf}\">\
          <title>fxgate: {t}</title><style>{STYLE}</style><script src=\"/ui/app.js\" defer></script></head>\
-         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a><a href=\"/ui/certificates\">Certificates</a><a href=\"/ui/users\">Users</a><a href=\"/ui/logs\">Logs</a>\
+         <body><header><strong>fxgate</strong><a href=\"/ui/overview\">Overview</a><a href=\"/ui/tags\">Tags</a><a href=\"/ui/certificates\">Certificates</a><a href=\"/ui/general\">General</a><a href=\"/ui/users\">Users</a><a href=\"/ui/logs\">Logs</a>\
          <form method=\"post\" action=\"/ui/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <span id=\"who\">{u}</span> <button type=\"submit\" id=\"logout\">Log out</button></form></header>\
          <main><h1>{t}</h1>{body}</main></body></html>",
@@ -79,6 +79,12 @@ pub const USERS: &str = "<p id=\"users-result\"></p><p>Changes are written to <c
     <table id=\"users\"><thead><tr><th>User</th><th>Roles</th><th>Password</th><th></th></tr></thead><tbody></tbody></table>\
     <h2>Add a user</h2><p><label>Name <input id=\"new-name\"></label> <label>Password <input id=\"new-password\" type=\"password\" autocomplete=\"new-password\"></label>\
     <label>Roles <input id=\"new-roles\" value=\"read\" title=\"read, write, configure, connection_admin\"></label> <button id=\"add-user\">Add</button></p>";
+
+/// The general body: filled by `app.js` from `/ui/api/general` (the `configure` role).
+pub const GENERAL: &str = "<p id=\"general-result\"></p><h2>Identity tokens</h2><p><label><input type=\"checkbox\" id=\"anonymous\"> \
+    Anonymous sessions</label> <label>with the roles <input id=\"anonymous-roles\" title=\"read, write, configure\"></label> \
+    <button id=\"save-general\">Apply</button></p><p>User names and passwords: the Users page; X.509 user certificates: the \
+    Certificates page.</p><h2>Applied at start</h2><table id=\"at-start\"><tbody></tbody></table>";
 
 /// The script of every page.
 pub const APP_JS: &str = r#""use strict";
@@ -173,10 +179,27 @@ async function users() {
     return [el('td', x.name), r, el('td', x.password ? 'set' : 'none'), act];
   });
 }
+async function general() {
+  const g = await api('/ui/api/general');
+  if (g.error) { document.getElementById('general-result').textContent = g.error; return; }
+  document.getElementById('anonymous').checked = g.anonymous;
+  document.getElementById('anonymous-roles').value = g.anonymous_roles.join(', ');
+  rows(document.querySelector('#at-start tbody'), g.at_start, x => [el('td', x[0]), el('td', x[1])]);
+}
+async function saveGeneral() {
+  const body = {anonymous: document.getElementById('anonymous').checked, anonymous_roles: roleList(document.getElementById('anonymous-roles').value)};
+  const r = await api('/ui/api/general', {method: 'POST', headers: {'content-type': 'application/json', 'x-csrf-token': csrf()}, body: JSON.stringify(body)});
+  const out = document.getElementById('general-result'); out.textContent = r.message || r.error; out.className = r.ok ? 'Good' : 'Bad';
+  general();
+}
 function every(f) { f().catch(() => {}); setInterval(() => f().catch(() => {}), 2000); }
 document.addEventListener('DOMContentLoaded', () => {
   if (document.getElementById('endpoints')) every(overview);
   if (document.getElementById('certificates')) every(certificates);
+  if (document.getElementById('at-start')) {
+    general().catch(() => {});
+    document.getElementById('save-general').addEventListener('click', () => saveGeneral());
+  }
   if (document.getElementById('users')) {
     users().catch(() => {});
     document.getElementById('add-user').addEventListener('click', () => userChange({action: 'add', name: document.getElementById('new-name').value,

@@ -39,6 +39,8 @@ pub(crate) fn router(ui: Ui) -> Router {
         .route("/ui/certificates", get(certificates_page))
         .route("/ui/logs", get(logs_page))
         .route("/ui/users", get(users_page))
+        .route("/ui/general", get(general_page))
+        .route("/ui/api/general", get(crate::general::show).post(crate::general::change))
         .route("/ui/api/users", get(crate::users::list).post(crate::users::change))
         .route("/ui/api/logs", get(logs))
         .route("/ui/api/certificates", get(crate::certificates::list))
@@ -217,6 +219,10 @@ async fn logout(State(ui): State<Ui>, headers: HeaderMap, Form(f): Form<CsrfForm
 
 async fn overview_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
     with_reader(&ui, &headers, |s| pages::page("Overview", &s.user, &s.csrf, pages::OVERVIEW))
+}
+
+async fn general_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
+    with_reader(&ui, &headers, |s| pages::page("General", &s.user, &s.csrf, pages::GENERAL))
 }
 
 async fn users_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {

@@ -69,7 +69,6 @@ impl Roles {
 
 /// The gateway's [`AuthManager`].
 pub struct Authenticator {
-    anonymous: Option<Roles>,
     /// The users (changed at run time by the configurator: read at each login).
     users: UserDirectory,
     certificate_roles: Roles,
@@ -83,19 +82,14 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// From `[server]` and the user directory; `data_dir` holds `pki-user/`.
+    /// From `[server]` (the certificate users' roles) and the user directory (the users and
+    /// the anonymous access, both changeable at run time); `data_dir` holds `pki-user/`.
     pub fn new(server: &ServerConfig, users: UserDirectory, data_dir: PathBuf) -> Self {
-        let mut sessions = HashMap::new();
-        let anonymous = server.anonymous.then(|| Roles::from_list(&server.anonymous_roles));
-        if let Some(r) = anonymous {
-            sessions.insert(ANONYMOUS.to_string(), r);
-        }
         Self {
-            anonymous,
             users,
             certificate_roles: Roles::from_list(&server.certificate_roles),
             data_dir,
-            sessions: RwLock::new(sessions),
+            sessions: RwLock::new(HashMap::new()),
             extensions: Default::default(),
             failures: Family::default(),
         }
@@ -118,8 +112,12 @@ impl Authenticator {
         self
     }
 
-    /// Roles of a logged-in user token (none for an unknown token).
+    /// Roles of a logged-in user token (none for an unknown token). Anonymous sessions have
+    /// the anonymous roles as they are now (none once anonymous access is turned off).
     pub fn roles(&self, token: &UserToken) -> Roles {
+        if token.0 == ANONYMOUS {
+            return self.users.anonymous().map(|r| Roles::from_list(&r)).unwrap_or_default();
+        }
         self.sessions.read().get(&token.0).copied().unwrap_or_default()
     }
 
@@ -144,7 +142,7 @@ fn token_policy(endpoint: &ServerEndpoint) -> SecurityPolicy {
 #[async_trait]
 impl AuthManager for Authenticator {
     async fn authenticate_anonymous_token(&self, _endpoint: &ServerEndpoint) -> Result<(), Error> {
-        if self.anonymous.is_some() {
+        if self.users.anonymous().is_some() {
             Ok(())
         } else {
             tracing::warn!("anonymous login refused: anonymous access is disabled");
@@ -233,7 +231,7 @@ impl AuthManager for Authenticator {
 
     fn user_token_policies(&self, endpoint: &ServerEndpoint) -> Vec<UserTokenPolicy> {
         let mut out = Vec::with_capacity(3);
-        if self.anonymous.is_some() {
+        if self.users.anonymous().is_some() {
             out.push(UserTokenPolicy {
                 policy_id: POLICY_ANONYMOUS.into(),
                 token_type: UserTokenType::Anonymous,
@@ -291,7 +289,7 @@ mod tests {
         let cfg = config(&format!(
             "[[users]]\nname = \"w\"\npassword_hash = \"{hash}\"\nroles = [\"read\", \"write\"]\n"
         ));
-        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone()), std::env::temp_dir());
+        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone(), cfg.server.anonymous.then(|| cfg.server.anonymous_roles.clone())), std::env::temp_dir());
         let rw = AccessLevel::CURRENT_READ | AccessLevel::CURRENT_WRITE;
         let anon = UserToken(ANONYMOUS.into());
         let level = auth.effective_user_access_level(&anon, rw, &NodeId::null());
@@ -309,7 +307,7 @@ mod tests {
             "[server]\nanonymous = false\n[[users]]\nname = \"u\"\npassword_hash = \"{hash}\"\nroles = [\"read\"]\n"
         ));
         let failures = Family::<LoginLabel, Counter>::default();
-        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone()), std::env::temp_dir()).with_failure_counter(failures.clone());
+        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone(), cfg.server.anonymous.then(|| cfg.server.anonymous_roles.clone())), std::env::temp_dir()).with_failure_counter(failures.clone());
         let ep = ServerEndpoint::new("/", SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt, &[]);
         assert!(auth.authenticate_anonymous_token(&ep).await.is_err());
         let wrong = auth.authenticate_username_identity_token(&ep, "u", &Password::new("wrong".into())).await;
@@ -340,7 +338,7 @@ mod tests {
     #[test]
     fn none_endpoint_protects_secrets_with_basic256sha256() {
         let cfg = config("[[users]]\nname = \"u\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$QxtwvTd7kimr0LChzO9Fxg$FZgcnzyEq7NkPM7PJOhV9oe1SYkqkMhGHMAeKSOdZEQ\"\nroles = [\"read\"]\n");
-        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone()), std::env::temp_dir());
+        let auth = Authenticator::new(&cfg.server, UserDirectory::new(cfg.users.clone(), cfg.server.anonymous.then(|| cfg.server.anonymous_roles.clone())), std::env::temp_dir());
         let mut ep = ServerEndpoint::new("/", SecurityPolicy::None, MessageSecurityMode::None, &[]);
         ep.password_security_policy = Some("Basic256Sha256".into());
         for p in auth.user_token_policies(&ep) {

@@ -134,7 +134,8 @@ async fn start_and_run(
         }
     }
     let opcua_sessions = server_metrics.sessions.clone();
-    let users = fxgate_config::UserDirectory::new(gateway.users.to_vec());
+    let anonymous = gateway.server.anonymous.then(|| gateway.server.anonymous_roles.clone());
+    let users = fxgate_config::UserDirectory::new(gateway.users.to_vec(), anonymous);
     components.push(Box::new(OpcUaServerSink::new(
         gateway.server.clone(),
         users.clone(),

@@ -33,6 +33,7 @@ pub fn router(
         users,
         config_file: config_file.map(std::path::Path::to_path_buf),
         check: crate::registry::check_text,
+        at_start: at_start(gateway),
         endpoints,
         warnings: warnings(gateway),
         health,
@@ -43,6 +44,19 @@ pub fn router(
         logs,
     };
     Configurator::router(settings, metrics)
+}
+
+/// The General page's settings that apply at start only.
+fn at_start(g: GatewayRef<'_>) -> Vec<(String, String)> {
+    let s = g.server;
+    let or_none = |v: &str| if v.is_empty() { "(none)".to_string() } else { v.to_string() };
+    vec![
+        ("LDS registration (server.register_with_lds)".into(), or_none(&s.register_with_lds)),
+        ("Reverse connect (server.reverse_connect)".into(), if s.reverse_connect.is_empty() { "(none)".into() } else { s.reverse_connect.join(", ") }),
+        ("Log level (log.level)".into(), g.log.level.clone()),
+        ("Log files (log.file)".into(), g.log.file.to_string()),
+        ("Certificate users' roles (server.certificate_roles)".into(), s.certificate_roles.iter().map(|r| fxgate_config::users::role_name(*r)).collect::<Vec<_>>().join(", ")),
+    ]
 }
 
 /// What the configuration does that a plant engineer should know about.
