@@ -30,6 +30,7 @@ use std::{
 };
 
 use clap::Parser;
+use fxgate_bench::runtime::{self, Threads};
 use tokio::net::TcpListener;
 use tokio_modbus::{
     prelude::{ExceptionCode, Request, Response, SlaveRequest},
@@ -431,23 +432,7 @@ fn print_line(s: &str) {
 
 fn main() {
     let args = Args::parse();
-    let rt = if args.threads == 0 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()
-    };
-    let rt = match rt {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("modbus-peer: cannot start runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = runtime::start("modbus-peer", Threads::from_count(args.threads));
     let code = rt.block_on(async {
         match run(args).await {
             Ok(()) => 0,

@@ -27,11 +27,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-#[path = "../json.rs"]
-mod json;
-use json::{codes_string, Json};
-
 use clap::Parser;
+use fxgate_bench::json::{codes_string, Json};
+use fxgate_bench::runtime::{self, Threads};
+use fxgate_bench::sim::Pace;
+use fxgate_bench::summary::Latencies;
 use tokio_modbus::{client::Context, prelude::*};
 
 #[derive(Parser, Debug)]
@@ -102,42 +102,15 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() {
     let args = Args::parse();
-    let rt = if args.threads == 0 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()
-    };
-    let rt = match rt {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("modbus-poll: cannot start runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    let code = rt.block_on(async {
-        let r = if args.write_latency.is_some() {
+    let rt = runtime::start("modbus-poll", Threads::from_count(args.threads));
+    let report = async {
+        if args.write_latency.is_some() {
             run_write(&args).await
         } else {
             run_poll(&args).await
-        };
-        match r {
-            Ok(json) => {
-                println!("{json}");
-                0
-            }
-            Err(e) => {
-                eprintln!("modbus-poll: error: {e}");
-                1
-            }
         }
-    });
-    rt.shutdown_timeout(Duration::from_millis(500));
-    std::process::exit(code);
+    };
+    runtime::report_and_exit(rt, "modbus-poll", Duration::from_millis(500), report);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,34 +133,6 @@ async fn connect(addr: SocketAddr, unit: u8, timeout: Duration) -> Result<Contex
     .map_err(|e| format!("connect to {addr}: {e}"))?;
     let _ = stream.set_nodelay(true);
     Ok(tcp::attach_slave(stream, Slave(unit)))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statistics helpers (as in fxgate-load)
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct Latencies(Vec<u32>);
-
-impl Latencies {
-    fn push(&mut self, us: u64) {
-        self.0.push(us.min(u32::MAX as u64) as u32);
-    }
-    fn summary(mut self) -> (Option<u64>, Option<u64>, Option<u64>, Option<f64>) {
-        if self.0.is_empty() {
-            return (None, None, None, None);
-        }
-        self.0.sort_unstable();
-        let n = self.0.len();
-        let pick = |p: f64| self.0[((p * n as f64).ceil() as usize).clamp(1, n) - 1] as u64;
-        let mean = self.0.iter().map(|v| *v as f64).sum::<f64>() / n as f64;
-        (
-            Some(pick(0.50)),
-            Some(pick(0.99)),
-            self.0.last().map(|v| *v as u64),
-            Some(mean),
-        )
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +240,12 @@ async fn run_poll(args: &Args) -> Result<String, BoxError> {
 
     'outer: loop {
         // The group due first (ties: the lowest index, i.e. plan order).
-        let Some((gi, due)) = groups.iter().enumerate().map(|(i, g)| (i, g.next_due)).min_by_key(|(_, d)| *d) else {
+        let Some((gi, due)) = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (i, g.next_due))
+            .min_by_key(|(_, d)| *d)
+        else {
             break 'outer; // --groups 0: nothing to poll
         };
         if due >= t1 {
@@ -402,7 +352,6 @@ async fn run_poll(args: &Args) -> Result<String, BoxError> {
     }
 
     let secs = (t1 - t0).as_secs_f64();
-    let (p50, p99, max, _) = std::mem::take(&mut st.lat).summary();
     let mut j = Json::new();
     j.str("tool", "modbus-poll");
     j.str("label", &args.label);
@@ -424,9 +373,7 @@ async fn run_poll(args: &Args) -> Result<String, BoxError> {
     j.num("registers_per_s", st.registers as f64 / secs);
     j.num("changes_per_s", st.changes as f64 / secs);
     j.num("polls", st.polls as f64);
-    j.opt("latency_p50_us", p50.map(|v| v as f64));
-    j.opt("latency_p99_us", p99.map(|v| v as f64));
-    j.opt("latency_max_us", max.map(|v| v as f64));
+    std::mem::take(&mut st.lat).add_to(&mut j, "latency");
     j.num("errors", st.errors as f64);
     j.num("exceptions", st.exceptions as f64);
     j.str("error_codes", &codes_string(&st.codes));
@@ -448,19 +395,15 @@ async fn run_write(args: &Args) -> Result<String, BoxError> {
     let mut errors = 0u64;
     let mut codes: BTreeMap<String, u64> = BTreeMap::new();
     let t_start = Instant::now();
-    // xorshift64 for the pauses, seeded from the clock.
-    let mut rng = (std::time::SystemTime::now()
+    // Pauses seeded from the clock.
+    let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64))
-        | 1;
+        .map_or(1, |d| d.as_nanos() as u64);
     let pace = args.write_pace_ms.max(0.0);
+    let mut pauses = Pace::new(seed, pace);
     for i in 0..args.warmup_writes + n {
         if pace > 0.0 && i > 0 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let u = (rng >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-            tokio::time::sleep(Duration::from_secs_f64(2.0 * pace * u / 1000.0)).await;
+            tokio::time::sleep(pauses.next_pause()).await;
         }
         let counted = i >= args.warmup_writes;
         let value = (i % 60_000) as u16 + 1;
@@ -501,7 +444,7 @@ async fn run_write(args: &Args) -> Result<String, BoxError> {
     let secs = t_start.elapsed().as_secs_f64();
     let _ = tokio::time::timeout(Duration::from_secs(1), ctx.disconnect()).await;
     let writes = lat.0.len();
-    let (p50, p99, max, mean) = lat.summary();
+    let mean = lat.mean();
     let mut j = Json::new();
     j.str("tool", "modbus-poll");
     j.str("label", &args.label);
@@ -512,9 +455,7 @@ async fn run_write(args: &Args) -> Result<String, BoxError> {
     j.num("warmup_writes", args.warmup_writes as f64);
     j.num("write_pace_ms", pace);
     j.num("duration_s", secs);
-    j.opt("latency_p50_us", p50.map(|v| v as f64));
-    j.opt("latency_p99_us", p99.map(|v| v as f64));
-    j.opt("latency_max_us", max.map(|v| v as f64));
+    lat.add_to(&mut j, "latency");
     j.opt("latency_mean_us", mean);
     j.num("errors", errors as f64);
     j.str("error_codes", &codes_string(&codes));

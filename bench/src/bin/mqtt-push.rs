@@ -20,17 +20,20 @@
 //! QoS ≥ 1 messages unacknowledged at most (rumqttc's default 100). One thread (tokio
 //! current-thread runtime). Runs for `--duration-s` (0: until killed). Diagnostics on stderr.
 
-
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use prost::Message as _;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
-use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
+use fxgate_bench::clock::{ms_since_epoch, rfc3339};
+use fxgate_bench::mqtt::qos;
+use fxgate_bench::runtime::{self, Threads};
+use fxgate_bench::sim::Tag;
+use fxgate_bench::wire::{Batch, Sample};
 use fxgate_mqtt::sparkplug::proto::{DataType, Metric, MetricValue, Payload};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -94,91 +97,6 @@ struct Args {
     duration_s: f64,
 }
 
-fn now() -> SystemTime {
-    SystemTime::now()
-}
-
-fn ms_since_epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
-}
-
-fn days_to_civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// RFC 3339 UTC with milliseconds (truncated), as fxgate writes it.
-fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (y, m, day) = days_to_civil(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        d.subsec_millis()
-    )
-}
-
-/// fxgate's `random` waveform for a Double between 0 and 100.
-struct Tag {
-    rng: u64,
-    value: f64,
-}
-
-impl Tag {
-    fn new(index: u32) -> Self {
-        Self {
-            rng: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(index) << 17 | 1),
-            value: 0.0,
-        }
-    }
-
-    fn tick(&mut self) -> bool {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let r = (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
-        let next = r * 100.0;
-        let moved = next != self.value;
-        self.value = next;
-        moved
-    }
-}
-
-#[derive(Serialize)]
-struct Sample<'a> {
-    tag: &'a str,
-    v: f64,
-    q: &'static str,
-    st: &'a str,
-}
-
-#[derive(Serialize)]
-struct Batch<'a> {
-    seq: u64,
-    ts: String,
-    values: Vec<Sample<'a>>,
-}
-
-fn qos(q: u8) -> QoS {
-    match q {
-        0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        _ => QoS::ExactlyOnce,
-    }
-}
-
 /// What the publisher counts.
 #[derive(Default)]
 struct Sent {
@@ -218,7 +136,7 @@ impl Edge {
     fn bdseq() -> Metric {
         Metric {
             name: Some("bdSeq".into()),
-            timestamp: Some(ms_since_epoch(now())),
+            timestamp: Some(ms_since_epoch(SystemTime::now())),
             datatype: Some(DataType::Int64 as u32),
             value: Some(MetricValue::LongValue(0)),
             ..Default::default()
@@ -227,7 +145,7 @@ impl Edge {
 
     fn death(&self) -> Bytes {
         let p = Payload {
-            timestamp: Some(ms_since_epoch(now())),
+            timestamp: Some(ms_since_epoch(SystemTime::now())),
             metrics: vec![Self::bdseq()],
             ..Default::default()
         };
@@ -237,7 +155,7 @@ impl Edge {
     /// NBIRTH and DBIRTH (current values, stamped `st`), seq from 0.
     fn births(&mut self, tags: &[Tag], st: u64) -> Vec<(String, Bytes)> {
         self.seq = 0;
-        let now = ms_since_epoch(now());
+        let now = ms_since_epoch(SystemTime::now());
         let nbirth = Payload {
             timestamp: Some(now),
             metrics: vec![
@@ -295,7 +213,7 @@ impl Edge {
             })
             .collect();
         let p = Payload {
-            timestamp: Some(ms_since_epoch(now())),
+            timestamp: Some(ms_since_epoch(SystemTime::now())),
             metrics,
             seq: Some(self.next_seq()),
             ..Default::default()
@@ -306,20 +224,8 @@ impl Edge {
 
 fn main() {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("mqtt-push: cannot start runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(e) = rt.block_on(run(args)) {
-        eprintln!("mqtt-push: {e}");
-        std::process::exit(1);
-    }
+    let rt = runtime::start("mqtt-push", Threads::Current);
+    runtime::run_or_exit(rt, "mqtt-push", run(args));
 }
 
 /// Why the publisher stopped.
@@ -435,7 +341,7 @@ async fn run(args: Args) -> Result<(), PushError> {
     let mut sent = Sent::default();
 
     // Source stamps of the ticks not yet published; pending values index into it.
-    let st0 = now();
+    let st0 = SystemTime::now();
     let mut stamps: Vec<(String, u64)> = vec![(rfc3339(st0), ms_since_epoch(st0))];
     let mut pending: Vec<(u32, f64, u32)> = Vec::new();
     match args.mode {
@@ -443,10 +349,7 @@ async fn run(args: Args) -> Result<(), PushError> {
             if let Some(e) = edge.as_mut() {
                 for (topic, payload) in e.births(&tags, stamps[0].1) {
                     sent.payload_bytes += payload.len() as u64;
-                    client
-                        .publish_bytes(topic, q, false, payload)
-                        .await
-                        ?;
+                    client.publish_bytes(topic, q, false, payload).await?;
                 }
             }
         }
@@ -479,7 +382,7 @@ async fn run(args: Args) -> Result<(), PushError> {
             // changes must go with this publish tick, not wait for the next one.
             biased;
             _ = gen.tick() => {
-                let t = now();
+                let t = SystemTime::now();
                 let s = stamps.len() as u32;
                 stamps.push((rfc3339(t), ms_since_epoch(t)));
                 per_tick.clear();
@@ -508,7 +411,7 @@ async fn run(args: Args) -> Result<(), PushError> {
                 let Some(n) = c else { return Err(PushError::LoopEnded) };
                 eprintln!("mqtt-push: session {n}");
                 if let Some(e) = edge.as_mut() {
-                    for (topic, payload) in e.births(&tags, ms_since_epoch(now())) {
+                    for (topic, payload) in e.births(&tags, ms_since_epoch(SystemTime::now())) {
                         client.publish_bytes(topic, q, false, payload).await?;
                     }
                 }
@@ -530,8 +433,7 @@ async fn run(args: Args) -> Result<(), PushError> {
                     sent.payload_bytes += payload.len() as u64;
                     client
                         .publish_bytes(topics[i as usize].clone(), q, false, Bytes::from(payload))
-                        .await
-                        ?;
+                        .await?;
                 }
                 sent.messages += pending.len() as u64;
                 sent.values += pending.len() as u64;
@@ -549,17 +451,15 @@ async fn run(args: Args) -> Result<(), PushError> {
                     .collect();
                 let data = serde_json::to_vec(&Batch {
                     seq: batch_seq,
-                    ts: rfc3339(now()),
+                    ts: rfc3339(SystemTime::now()),
                     values,
-                })
-                ?;
+                })?;
                 sent.messages += 1;
                 sent.values += pending.len() as u64;
                 sent.payload_bytes += data.len() as u64;
                 client
                     .publish_bytes(args.topic.clone(), q, false, Bytes::from(data))
-                    .await
-                    ?;
+                    .await?;
             }
             Mode::Sparkplug => {
                 let changes: Vec<(u32, f64, u64)> = pending
@@ -571,10 +471,7 @@ async fn run(args: Args) -> Result<(), PushError> {
                     sent.messages += 1;
                     sent.values += changes.len() as u64;
                     sent.payload_bytes += payload.len() as u64;
-                    client
-                        .publish_bytes(topic, q, false, payload)
-                        .await
-                        ?;
+                    client.publish_bytes(topic, q, false, payload).await?;
                 }
             }
         }

@@ -33,20 +33,26 @@
 //!
 //! Network input is never unwrapped: a bad message is counted and the run continues.
 
-#![recursion_limit = "512"] // the summary's json! has many keys
-
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use prost::Message as _;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeFilter, SubscribeReasonCode};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use fxgate_bench::clock::{now_us, parse_rfc3339_us};
+use fxgate_bench::mqtt::qos;
+use fxgate_bench::procfs::{pid_arg, Watched};
+use fxgate_bench::runtime::{self, Threads};
+use fxgate_bench::summary::r2;
+use fxgate_bench::ticks;
+use fxgate_bench::window::{wait_for_data, Counts, Phase, Window};
+use fxgate_bench::wire::SampleIn;
 use fxgate_mqtt::sparkplug::proto::Payload;
 
 #[derive(Parser, Debug)]
@@ -103,97 +109,6 @@ struct Args {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Time
-// ------------------------------------------------------------------------------------------------
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` → µs since the epoch.
-fn parse_rfc3339_us(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let mut v = 0i64;
-        for &c in &b[r] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(c - b'0');
-        }
-        Some(v)
-    };
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    let mut frac_us = 0i64;
-    let mut i = 19;
-    if b[i] == b'.' {
-        i += 1;
-        let mut scale = 100_000i64;
-        while i < b.len() && b[i].is_ascii_digit() {
-            frac_us += i64::from(b[i] - b'0') * scale;
-            scale /= 10;
-            i += 1;
-        }
-    }
-    if i >= b.len() || b[i] != b'Z' {
-        return None; // only UTC is sent
-    }
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
-    Some(secs * 1_000_000 + frac_us)
-}
-
-// ------------------------------------------------------------------------------------------------
-// /proc
-// ------------------------------------------------------------------------------------------------
-
-fn cpu_ticks(pid: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // fields after "(comm) ": state=0 … utime=11 stime=12
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-fn rss_kb(pid: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-// ------------------------------------------------------------------------------------------------
 // Stats
 // ------------------------------------------------------------------------------------------------
 
@@ -203,31 +118,13 @@ fn rss_kb(pid: &str) -> Option<u64> {
 struct JsonMsg<'a> {
     seq: Option<u64>,
     #[serde(default, borrow)]
-    values: Option<Vec<JsonVal<'a>>>,
+    values: Option<Vec<SampleIn<'a>>>,
     #[serde(default, borrow)]
     tag: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     q: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     st: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct JsonVal<'a> {
-    #[serde(borrow)]
-    tag: Cow<'a, str>,
-    #[serde(default, borrow)]
-    q: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    st: Option<Cow<'a, str>>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-enum Phase {
-    #[default]
-    Warmup,
-    Window,
-    Done,
 }
 
 /// A tag's identity: its path (JSON, Sparkplug births), or a Sparkplug alias.
@@ -261,13 +158,10 @@ struct Stats {
     births: u64,
     deaths: u64,
     // window
-    messages: u64,
-    values: u64,
+    counts: Counts,
     packet_bytes: u64,
     payload_bytes: u64,
     max_payload_bytes: u64,
-    max_values_per_message: u64,
-    latency_us: Vec<i64>,
     seq_gaps: u64,
     missed_values: u64,
     /// Per-tag steps of ≥ 1.5 intervals in the window: (previous, this) source timestamp, µs.
@@ -331,12 +225,10 @@ impl Stats {
         self.total_messages += 1;
         self.total_values += values as u64;
         if self.window() {
-            self.messages += 1;
-            self.values += values as u64;
+            self.counts.message(values as u64);
             self.packet_bytes += publish_packet_len(topic, payload, qos);
             self.payload_bytes += payload as u64;
             self.max_payload_bytes = self.max_payload_bytes.max(payload as u64);
-            self.max_values_per_message = self.max_values_per_message.max(values as u64);
         }
     }
 
@@ -367,7 +259,7 @@ impl Stats {
         if !good {
             self.bad_quality += 1;
         }
-        self.latency_us.push(recv_us - st);
+        self.counts.latency_us.push(recv_us - st);
         self.window_ticks.insert(st);
         if let Some(p) = prev {
             let step = st - p;
@@ -375,9 +267,8 @@ impl Stats {
                 self.tag_backwards += 1;
             } else if step == 0 {
                 self.duplicate_values += 1;
-            } else if interval_us > 0 && step * 2 >= interval_us * 3 {
-                let n = (step + interval_us / 2) / interval_us;
-                self.missed_values += (n - 1).max(0) as u64;
+            } else if let Some(n) = ticks::skipped(step, interval_us) {
+                self.missed_values += n;
                 self.gaps.push((p, st));
             }
         }
@@ -398,9 +289,7 @@ impl Stats {
         }
         let t: Vec<i64> = self.window_ticks.iter().copied().collect();
         t.windows(2)
-            .map(|w| w[1] - w[0])
-            .filter(|&step| step * 2 >= interval_us * 3)
-            .map(|step| ((step + interval_us / 2) / interval_us - 1).max(0) as u64)
+            .filter_map(|w| ticks::skipped(w[1] - w[0], interval_us))
             .sum()
     }
 
@@ -437,8 +326,7 @@ impl Stats {
             }
             self.data_message(p.topic.len(), p.payload.len(), p.qos, values.len());
             for v in values {
-                let st = v.st.as_deref().and_then(parse_rfc3339_us);
-                let good = v.q.as_deref().is_none_or(|q| q == "Good");
+                let (st, good) = (v.st_us(), v.good());
                 self.value(Key::Name(v.tag.into()), st, good, recv_us, interval_us);
             }
         } else if let Some(tag) = msg.tag {
@@ -524,50 +412,13 @@ impl Stats {
     }
 }
 
-fn pct(sorted: &[i64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    Some(sorted[i.min(sorted.len() - 1)] as f64 / 1000.0)
-}
-
-fn ms3(x: Option<f64>) -> Value {
-    x.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
-}
-
-fn r2(x: f64) -> Value {
-    if x.is_finite() {
-        json!((x * 100.0).round() / 100.0)
-    } else {
-        Value::Null
-    }
-}
-
-fn qos(q: u8) -> QoS {
-    match q {
-        0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        _ => QoS::ExactlyOnce,
-    }
-}
-
 // ------------------------------------------------------------------------------------------------
 // Main
 // ------------------------------------------------------------------------------------------------
 
 fn main() {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("mqtt-sink: cannot start runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = runtime::start("mqtt-sink", Threads::Current);
     let code = rt.block_on(run(args));
     std::process::exit(code);
 }
@@ -647,111 +498,38 @@ async fn run(args: Args) -> i32 {
     }
 
     // Wait for the subscription, then for the first data message.
-    let started = Instant::now();
-    let first = loop {
-        {
-            let s = stats.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(t) = s.first_data {
-                break t;
-            }
-        }
-        if started.elapsed().as_secs_f64() > args.wait_s {
-            eprintln!("mqtt-sink: no data message within {} s", args.wait_s);
-            println!(
-                "{}",
-                json!({"label": args.label, "failed": true, "error": "no data"})
-            );
-            return 2;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    tokio::time::sleep_until((first + Duration::from_secs_f64(args.warmup_s)).into()).await;
+    let first = || stats.lock().unwrap_or_else(|e| e.into_inner()).first_data;
+    if !wait_for_data("mqtt-sink", &args.label, args.wait_s, args.warmup_s, first).await {
+        return 2;
+    }
 
     // Window.
-    let peer_pid = args.peer_pid.map(|p| p.to_string()).or_else(|| {
-        let f = args.peer_pid_file.as_ref()?;
-        Some(std::fs::read_to_string(f).ok()?.trim().to_string())
+    let peer_pid = pid_arg(args.peer_pid, args.peer_pid_file.as_deref());
+    let mut broker = Watched::start(args.broker_pid.map(|p| p.to_string()));
+    let (mut window, ()) = Window::open(peer_pid, args.clk_tck, || {
+        stats.lock().unwrap_or_else(|e| e.into_inner()).phase = Phase::Window;
     });
-    let broker_pid = args.broker_pid.map(|p| p.to_string());
-    let self_pid = std::process::id().to_string();
-    let peer_cpu0 = peer_pid.as_deref().and_then(cpu_ticks);
-    let peer_rss0 = peer_pid.as_deref().and_then(rss_kb);
-    let broker_cpu0 = broker_pid.as_deref().and_then(cpu_ticks);
-    let self_cpu0 = cpu_ticks(&self_pid);
-    let t0 = {
-        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-        s.phase = Phase::Window;
-        Instant::now()
-    };
-    let end = t0 + Duration::from_secs_f64(args.duration_s);
-    let mut peer_rss_peak = peer_rss0.unwrap_or(0);
-    let mut broker_rss_peak = 0;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tick.tick().await;
-        if let Some(r) = peer_pid.as_deref().and_then(rss_kb) {
-            peer_rss_peak = peer_rss_peak.max(r);
-        }
-        if let Some(r) = broker_pid.as_deref().and_then(rss_kb) {
-            broker_rss_peak = broker_rss_peak.max(r);
-        }
-        if Instant::now() >= end {
-            break;
-        }
-    }
-    let t1 = {
-        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-        s.phase = Phase::Done;
-        Instant::now()
-    };
-    let peer_cpu1 = peer_pid.as_deref().and_then(cpu_ticks);
-    let peer_rss1 = peer_pid.as_deref().and_then(rss_kb);
-    let broker_cpu1 = broker_pid.as_deref().and_then(cpu_ticks);
-    let self_cpu1 = cpu_ticks(&self_pid);
-    let window_s = (t1 - t0).as_secs_f64();
-    let cores = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (Some(a), Some(b)) => json!(
-            (b.saturating_sub(a) as f64 / args.clk_tck as f64 / window_s * 1000.0).round() / 1000.0
-        ),
-        _ => Value::Null,
-    };
+    window.run(args.duration_s, || broker.sample()).await;
+    window.close(|| stats.lock().unwrap_or_else(|e| e.into_inner()).phase = Phase::Done);
+    broker.end();
+    let window_s = window.window_s;
 
     let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-    s.latency_us.sort_unstable();
-    let expected = if args.tags > 0 && args.interval_ms > 0 {
-        Some(args.tags as f64 * window_s * 1000.0 / args.interval_ms as f64)
-    } else {
-        None
-    };
     let tags_seen = s.tags.len() as u64;
     let lost_est = s.lost_values();
     let skipped = s.source_ticks_skipped(interval_us);
-    let values = s.values.max(1) as f64;
+    let values = s.counts.values.max(1) as f64;
     let out = json!({
         "label": args.label,
         "connections": s.connections,
         "subscribe_refused": s.subscribe_refused,
         "qos": args.qos,
-        "window_s": r2(window_s),
-        "messages": s.messages,
-        "messages_per_s": r2(s.messages as f64 / window_s),
-        "values": s.values,
-        "values_per_s": r2(s.values as f64 / window_s),
-        "expected_values_per_s": expected.map(|e| r2(e / window_s)),
-        "received_pct": expected.map(|e| r2(s.values as f64 / e * 100.0)),
-        "values_per_message": r2(s.values as f64 / s.messages.max(1) as f64),
-        "max_values_per_message": s.max_values_per_message,
         "max_payload_bytes": s.max_payload_bytes,
         "packet_bytes": s.packet_bytes,
         "packet_bytes_per_s": r2(s.packet_bytes as f64 / window_s),
         "bytes_per_value": r2(s.packet_bytes as f64 / values),
         "payload_bytes": s.payload_bytes,
         "payload_bytes_per_value": r2(s.payload_bytes as f64 / values),
-        "latency_p50_ms": ms3(pct(&s.latency_us, 50.0)),
-        "latency_p99_ms": ms3(pct(&s.latency_us, 99.0)),
-        "latency_max_ms": ms3(s.latency_us.last().map(|&x| x as f64 / 1000.0)),
-        "latency_min_ms": ms3(s.latency_us.first().map(|&x| x as f64 / 1000.0)),
-        "latency_mean_ms": ms3((!s.latency_us.is_empty()).then(|| s.latency_us.iter().sum::<i64>() as f64 / s.latency_us.len() as f64 / 1000.0)),
         "seq_gaps": s.seq_gaps,
         "seq_gaps_total": s.seq_gaps_total,
         "seq_gap_events": s.seq_gap_events,
@@ -772,15 +550,9 @@ async fn run(args: Args) -> i32 {
         "other_messages": s.other_messages,
         "total_messages": s.total_messages,
         "total_values": s.total_values,
-        "peer_pid": peer_pid,
-        "peer_cpu_cores": cores(peer_cpu0, peer_cpu1),
-        "peer_rss_kb_start": peer_rss0,
-        "peer_rss_kb_peak": peer_rss_peak,
-        "peer_rss_kb_end": peer_rss1,
-        "broker_cpu_cores": cores(broker_cpu0, broker_cpu1),
-        "broker_rss_kb_peak": broker_rss_peak,
-        "sink_cpu_cores": cores(self_cpu0, self_cpu1),
+        "broker_cpu_cores": window.cores(&broker),
+        "broker_rss_kb_peak": broker.rss_sampled_peak,
     });
-    println!("{out}");
+    window.print(out, &mut s.counts, args.tags, args.interval_ms);
     0
 }

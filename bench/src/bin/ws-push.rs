@@ -14,17 +14,23 @@
 //! Runs for `--duration-s` (0: until killed) or until the server goes away (exit status 0).
 //! Diagnostics on stderr.
 
+use std::fmt;
+use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use clap::Parser;
 use futures::SinkExt;
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::MissedTickBehavior;
 use yawc::frame::{Frame, OpCode};
-use yawc::{Options, Role, WebSocket};
+use yawc::{Options, Role, WebSocket, WebSocketError};
+
+use fxgate_bench::clock::rfc3339;
+use fxgate_bench::runtime::{self, Threads};
+use fxgate_bench::sim::Tag;
+use fxgate_bench::wire::{Batch, Sample};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -61,91 +67,51 @@ struct Args {
     duration_s: f64,
 }
 
-fn now() -> SystemTime {
-    SystemTime::now()
+/// Why the client stopped.
+#[derive(Debug)]
+enum PushError {
+    /// The URL is not `ws://…`.
+    NotWs,
+    /// The TCP connection to this authority could not be made.
+    Connect(String, io::Error),
+    /// Sending the upgrade request or reading the answer failed.
+    Io(io::Error),
+    /// The answer's head was over 16 KiB, or the connection closed before its end.
+    BadResponse,
+    /// The server did not switch protocols: its status line.
+    Refused(String),
+    /// The WebSocket could not be set up over the connection.
+    WebSocket(WebSocketError),
+    /// A message could not be encoded.
+    Encode(serde_json::Error),
 }
 
-fn days_to_civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// RFC 3339 UTC with milliseconds (truncated), as fxgate writes it.
-fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (y, m, day) = days_to_civil(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        d.subsec_millis()
-    )
-}
-
-/// fxgate's `random` waveform for a Double between 0 and 100.
-struct Tag {
-    rng: u64,
-    value: f64,
-}
-
-impl Tag {
-    fn new(index: u32) -> Self {
-        Self {
-            rng: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(index) << 17 | 1),
-            value: 0.0,
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::NotWs => write!(f, "only ws:// URLs"),
+            PushError::Connect(authority, e) => write!(f, "{authority}: {e}"),
+            PushError::Io(e) => write!(f, "{e}"),
+            PushError::BadResponse => write!(f, "bad handshake response"),
+            PushError::Refused(status) => write!(f, "server answered `{status}`"),
+            PushError::WebSocket(e) => write!(f, "{e}"),
+            PushError::Encode(e) => write!(f, "{e}"),
         }
     }
-
-    fn tick(&mut self) -> bool {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let r = (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
-        let next = r * 100.0;
-        let moved = next != self.value;
-        self.value = next;
-        moved
-    }
 }
 
-#[derive(Serialize)]
-struct OutValue<'a> {
-    tag: &'a str,
-    v: f64,
-    q: &'static str,
-    st: &'a str,
-}
-
-#[derive(Serialize)]
-struct Out<'a> {
-    seq: u64,
-    ts: String,
-    values: Vec<OutValue<'a>>,
-}
-
-async fn connect(args: &Args) -> Result<WebSocket<TcpStream>, String> {
-    let url = args.url.strip_prefix("ws://").ok_or("only ws:// URLs")?;
+async fn connect(args: &Args) -> Result<WebSocket<TcpStream>, PushError> {
+    let url = args.url.strip_prefix("ws://").ok_or(PushError::NotWs)?;
     let (authority, path) = match url.find('/') {
         Some(i) => (&url[..i], &url[i..]),
         None => (url, "/"),
     };
     let mut tcp = TcpStream::connect(authority)
         .await
-        .map_err(|e| format!("{authority}: {e}"))?;
+        .map_err(|e| PushError::Connect(authority.to_string(), e))?;
     let _ = tcp.set_nodelay(true);
     let nonce: [u8; 16] = {
-        let mut x = now()
+        let mut x = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos() as u64
@@ -171,22 +137,19 @@ async fn connect(args: &Args) -> Result<WebSocket<TcpStream>, String> {
         req += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
     }
     req += "\r\n";
-    tcp.write_all(req.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    tcp.write_all(req.as_bytes()).await.map_err(PushError::Io)?;
     let mut head = Vec::new();
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
-        if head.len() > 16 * 1024 || tcp.read(&mut b).await.map_err(|e| e.to_string())? == 0 {
-            return Err("bad handshake response".into());
+        if head.len() > 16 * 1024 || tcp.read(&mut b).await.map_err(PushError::Io)? == 0 {
+            return Err(PushError::BadResponse);
         }
         head.push(b[0]);
     }
     let head = String::from_utf8_lossy(&head);
     if !head.starts_with("HTTP/1.1 101") {
-        return Err(format!(
-            "server answered `{}`",
-            head.lines().next().unwrap_or_default()
+        return Err(PushError::Refused(
+            head.lines().next().unwrap_or_default().to_string(),
         ));
     }
     let ext = head.split("\r\n").find_map(|l| {
@@ -206,34 +169,22 @@ async fn connect(args: &Args) -> Result<WebSocket<TcpStream>, String> {
         options.without_compression()
     };
     WebSocket::from_stream_with_extensions(tcp, Role::Client, ext.as_deref(), options)
-        .map_err(|e| e.to_string())
+        .map_err(PushError::WebSocket)
 }
 
 fn main() {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ws-push: cannot start runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(e) = rt.block_on(run(args)) {
-        eprintln!("ws-push: {e}");
-        std::process::exit(1);
-    }
+    let rt = runtime::start("ws-push", Threads::Current);
+    runtime::run_or_exit(rt, "ws-push", run(args));
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> Result<(), PushError> {
     let names: Vec<String> = (0..args.tags)
         .map(|i| format!("{}{i}", args.prefix))
         .collect();
     let mut tags: Vec<Tag> = (0..args.tags).map(Tag::new).collect();
     // Source stamps of the ticks not yet published; pending values index into it.
-    let mut stamps: Vec<String> = vec![rfc3339(now())];
+    let mut stamps: Vec<String> = vec![rfc3339(SystemTime::now())];
     let mut pending: Vec<(u32, f64, u32)> = tags
         .iter()
         .enumerate()
@@ -257,7 +208,7 @@ async fn run(args: Args) -> Result<(), String> {
         tokio::select! {
             _ = gen.tick() => {
                 let s = stamps.len() as u32;
-                stamps.push(rfc3339(now()));
+                stamps.push(rfc3339(SystemTime::now()));
                 for (i, t) in tags.iter_mut().enumerate() {
                     if t.tick() {
                         pending.push((i as u32, t.value, s));
@@ -269,11 +220,12 @@ async fn run(args: Args) -> Result<(), String> {
                     continue;
                 }
                 seq += 1;
-                let values: Vec<OutValue<'_>> = pending
+                let values: Vec<Sample<'_>> = pending
                     .iter()
-                    .map(|&(i, v, s)| OutValue { tag: &names[i as usize], v, q: "Good", st: &stamps[s as usize] })
+                    .map(|&(i, v, s)| Sample { tag: &names[i as usize], v, q: "Good", st: &stamps[s as usize] })
                     .collect();
-                let data = serde_json::to_vec(&Out { seq, ts: rfc3339(now()), values }).map_err(|e| e.to_string())?;
+                let data = serde_json::to_vec(&Batch { seq, ts: rfc3339(SystemTime::now()), values })
+                    .map_err(PushError::Encode)?;
                 sent_values += pending.len() as u64;
                 sent_bytes += data.len() as u64;
                 pending.clear();

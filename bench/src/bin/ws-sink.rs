@@ -30,8 +30,6 @@
 //!
 //! Network input is never unwrapped: a bad message is counted and the run continues.
 
-#![recursion_limit = "512"] // the summary's json! has many keys
-
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -40,15 +38,23 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use yawc::frame::OpCode;
 use yawc::{Options, Role, WebSocket};
+
+use fxgate_bench::clock::{now_us, parse_rfc3339_us};
+use fxgate_bench::procfs::pid_arg;
+use fxgate_bench::runtime::{self, Threads};
+use fxgate_bench::summary::{ms3, pct, r2, us_to_ms};
+use fxgate_bench::ticks;
+use fxgate_bench::window::{wait_for_data, Counts, Phase, Window};
+use fxgate_bench::wire::SampleIn;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -141,97 +147,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Time
-// ------------------------------------------------------------------------------------------------
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` → µs since the epoch.
-fn parse_rfc3339_us(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let mut v = 0i64;
-        for &c in &b[r] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(c - b'0');
-        }
-        Some(v)
-    };
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    let mut frac_us = 0i64;
-    let mut i = 19;
-    if b[i] == b'.' {
-        i += 1;
-        let mut scale = 100_000i64;
-        while i < b.len() && b[i].is_ascii_digit() {
-            frac_us += i64::from(b[i] - b'0') * scale;
-            scale /= 10;
-            i += 1;
-        }
-    }
-    if i >= b.len() || b[i] != b'Z' {
-        return None; // only UTC is sent
-    }
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
-    Some(secs * 1_000_000 + frac_us)
-}
-
-// ------------------------------------------------------------------------------------------------
-// /proc
-// ------------------------------------------------------------------------------------------------
-
-fn cpu_ticks(pid: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // fields after "(comm) ": state=0 … utime=11 stime=12
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-fn rss_kb(pid: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-// ------------------------------------------------------------------------------------------------
 // Stats
 // ------------------------------------------------------------------------------------------------
 
@@ -241,30 +156,12 @@ struct Msg<'a> {
     #[serde(borrow)]
     ts: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    values: Vec<Val<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Val<'a> {
-    #[serde(borrow)]
-    tag: Cow<'a, str>,
-    #[serde(default, borrow)]
-    q: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    st: Option<Cow<'a, str>>,
+    values: Vec<SampleIn<'a>>,
 }
 
 #[derive(Default)]
 struct TagState {
     last_st_us: Option<i64>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-enum Phase {
-    #[default]
-    Warmup,
-    Window,
-    Done,
 }
 
 #[derive(Default)]
@@ -289,12 +186,9 @@ struct Stats {
     other_frames: u64,
     tags: HashMap<String, TagState>,
     // window
-    messages: u64,
-    values: u64,
+    counts: Counts,
     payload_bytes: u64,
     max_message_bytes: u64,
-    max_values_per_message: u64,
-    latency_us: Vec<i64>,
     send_lag_us: Vec<i64>,
     publish_wait_us: Vec<i64>,
     missed_changes: u64,
@@ -354,17 +248,15 @@ impl Stats {
         let window = self.phase == Phase::Window;
         let ts_us = msg.ts.as_deref().and_then(parse_rfc3339_us);
         if window {
-            self.messages += 1;
-            self.values += msg.values.len() as u64;
+            self.counts.message(msg.values.len() as u64);
             self.payload_bytes += payload.len() as u64;
             self.max_message_bytes = self.max_message_bytes.max(payload.len() as u64);
-            self.max_values_per_message = self.max_values_per_message.max(msg.values.len() as u64);
             if let Some(ts) = ts_us {
                 self.send_lag_us.push(recv_us - ts);
             }
         }
         for v in &msg.values {
-            let st = v.st.as_deref().and_then(parse_rfc3339_us);
+            let st = v.st_us();
             if !self.tags.contains_key(v.tag.as_ref()) {
                 self.tags.insert(v.tag.to_string(), TagState::default());
             }
@@ -378,21 +270,17 @@ impl Stats {
             if !window {
                 continue;
             }
-            if v.q.as_deref().is_some_and(|q| q != "Good") {
+            if !v.good() {
                 self.bad_quality += 1;
             }
             let Some(st) = st else {
                 self.no_st += 1;
                 continue;
             };
-            self.latency_us.push(recv_us - st);
+            self.counts.latency_us.push(recv_us - st);
             match self.max_st_us {
                 Some(m) if st > m => {
-                    let step = st - m;
-                    if interval_us > 0 && step * 2 >= interval_us * 3 {
-                        self.source_ticks_skipped +=
-                            ((step + interval_us / 2) / interval_us - 1).max(0) as u64;
-                    }
+                    self.source_ticks_skipped += ticks::skipped(st - m, interval_us).unwrap_or(0);
                     self.max_st_us = Some(st);
                 }
                 None => self.max_st_us = Some(st),
@@ -405,32 +293,11 @@ impl Stats {
                 let step = st - p;
                 if step < 0 {
                     self.tag_backwards += 1;
-                } else if interval_us > 0 && step * 2 >= interval_us * 3 {
-                    let n = (step + interval_us / 2) / interval_us;
-                    self.missed_changes += (n - 1).max(0) as u64;
+                } else if let Some(n) = ticks::skipped(step, interval_us) {
+                    self.missed_changes += n;
                 }
             }
         }
-    }
-}
-
-fn pct(sorted: &[i64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    Some(sorted[i.min(sorted.len() - 1)] as f64 / 1000.0)
-}
-
-fn ms3(x: Option<f64>) -> Value {
-    x.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
-}
-
-fn r2(x: f64) -> Value {
-    if x.is_finite() {
-        json!((x * 100.0).round() / 100.0)
-    } else {
-        Value::Null
     }
 }
 
@@ -593,16 +460,7 @@ async fn serve(tcp: TcpStream, args: Arc<Args>, stats: Arc<Mutex<Stats>>, wire: 
 
 fn main() {
     let args = Arc::new(Args::parse());
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ws-sink: cannot start runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = runtime::start("ws-sink", Threads::Current);
     let code = rt.block_on(run(args));
     std::process::exit(code);
 }
@@ -642,108 +500,48 @@ async fn run(args: Arc<Args>) -> i32 {
     }
 
     // Wait for the first data message.
-    let started = Instant::now();
-    let first = loop {
-        if let Some(t) = stats.lock().unwrap_or_else(|e| e.into_inner()).first_data {
-            break t;
-        }
-        if started.elapsed().as_secs_f64() > args.wait_s {
-            eprintln!("ws-sink: no data message within {} s", args.wait_s);
-            println!(
-                "{}",
-                json!({"label": args.label, "failed": true, "error": "no data"})
-            );
-            return 2;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    tokio::time::sleep_until((first + Duration::from_secs_f64(args.warmup_s)).into()).await;
+    let first = || stats.lock().unwrap_or_else(|e| e.into_inner()).first_data;
+    if !wait_for_data("ws-sink", &args.label, args.wait_s, args.warmup_s, first).await {
+        return 2;
+    }
 
     // Window.
-    let peer_pid = args.peer_pid.map(|p| p.to_string()).or_else(|| {
-        let f = args.peer_pid_file.as_ref()?;
-        Some(std::fs::read_to_string(f).ok()?.trim().to_string())
+    let peer_pid = pid_arg(args.peer_pid, args.peer_pid_file.as_deref());
+    let (mut window, wire0) = Window::open(peer_pid, args.clk_tck, || {
+        stats.lock().unwrap_or_else(|e| e.into_inner()).phase = Phase::Window;
+        wire.load(Ordering::Relaxed)
     });
-    let self_pid = std::process::id().to_string();
-    let peer_cpu0 = peer_pid.as_deref().and_then(cpu_ticks);
-    let peer_rss0 = peer_pid.as_deref().and_then(rss_kb);
-    let self_cpu0 = cpu_ticks(&self_pid);
-    let (wire0, t0) = {
-        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-        s.phase = Phase::Window;
-        (wire.load(Ordering::Relaxed), Instant::now())
-    };
-    let end = t0 + Duration::from_secs_f64(args.duration_s);
-    let mut peer_rss_peak = peer_rss0.unwrap_or(0);
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tick.tick().await;
-        if let Some(r) = peer_pid.as_deref().and_then(rss_kb) {
-            peer_rss_peak = peer_rss_peak.max(r);
-        }
-        if Instant::now() >= end {
-            break;
-        }
-    }
-    let (wire1, t1) = {
-        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-        s.phase = Phase::Done;
-        (wire.load(Ordering::Relaxed), Instant::now())
-    };
-    let peer_cpu1 = peer_pid.as_deref().and_then(cpu_ticks);
-    let peer_rss1 = peer_pid.as_deref().and_then(rss_kb);
-    let self_cpu1 = cpu_ticks(&self_pid);
-    let window_s = (t1 - t0).as_secs_f64();
-    let cores = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (Some(a), Some(b)) => json!(
-            (b.saturating_sub(a) as f64 / args.clk_tck as f64 / window_s * 1000.0).round() / 1000.0
-        ),
-        _ => Value::Null,
-    };
+    window.run(args.duration_s, || {}).await;
+    let wire1 = window.close(|| {
+        stats.lock().unwrap_or_else(|e| e.into_inner()).phase = Phase::Done;
+        wire.load(Ordering::Relaxed)
+    });
+    let window_s = window.window_s;
 
     let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-    s.latency_us.sort_unstable();
     s.send_lag_us.sort_unstable();
     s.publish_wait_us.sort_unstable();
     let wire_bytes = wire1 - wire0;
-    let expected = if args.tags > 0 && args.interval_ms > 0 {
-        Some(args.tags as f64 * window_s * 1000.0 / args.interval_ms as f64)
-    } else {
-        None
-    };
+    let values = s.counts.values.max(1) as f64;
     let out = json!({
         "label": args.label,
         "connections": s.connections,
         "extensions": s.extensions,
         "deflate": s.extensions.is_some(),
         "subprotocol": s.subprotocol,
-        "window_s": r2(window_s),
-        "messages": s.messages,
-        "messages_per_s": r2(s.messages as f64 / window_s),
-        "values": s.values,
-        "values_per_s": r2(s.values as f64 / window_s),
-        "expected_values_per_s": expected.map(|e| r2(e / window_s)),
-        "received_pct": expected.map(|e| r2(s.values as f64 / e * 100.0)),
-        "values_per_message": r2(s.values as f64 / s.messages.max(1) as f64),
-        "max_values_per_message": s.max_values_per_message,
         "max_message_bytes": s.max_message_bytes,
         "wire_bytes": wire_bytes,
         "wire_bytes_per_s": r2(wire_bytes as f64 / window_s),
-        "wire_bytes_per_value": r2(wire_bytes as f64 / s.values.max(1) as f64),
+        "wire_bytes_per_value": r2(wire_bytes as f64 / values),
         "payload_bytes": s.payload_bytes,
         "payload_bytes_per_s": r2(s.payload_bytes as f64 / window_s),
-        "payload_bytes_per_value": r2(s.payload_bytes as f64 / s.values.max(1) as f64),
+        "payload_bytes_per_value": r2(s.payload_bytes as f64 / values),
         "compression_ratio": r2(s.payload_bytes as f64 / wire_bytes.max(1) as f64),
-        "latency_p50_ms": ms3(pct(&s.latency_us, 50.0)),
-        "latency_p99_ms": ms3(pct(&s.latency_us, 99.0)),
-        "latency_max_ms": ms3(s.latency_us.last().map(|&x| x as f64 / 1000.0)),
-        "latency_min_ms": ms3(s.latency_us.first().map(|&x| x as f64 / 1000.0)),
-        "latency_mean_ms": ms3((!s.latency_us.is_empty()).then(|| s.latency_us.iter().sum::<i64>() as f64 / s.latency_us.len() as f64 / 1000.0)),
         "publish_wait_p50_ms": ms3(pct(&s.publish_wait_us, 50.0)),
         "publish_wait_p99_ms": ms3(pct(&s.publish_wait_us, 99.0)),
         "send_lag_p50_ms": ms3(pct(&s.send_lag_us, 50.0)),
         "send_lag_p99_ms": ms3(pct(&s.send_lag_us, 99.0)),
-        "send_lag_max_ms": ms3(s.send_lag_us.last().map(|&x| x as f64 / 1000.0)),
+        "send_lag_max_ms": ms3(us_to_ms(s.send_lag_us.last())),
         "seq_first": s.seq_first,
         "seq_last": s.seq_last,
         "seq_gaps": s.seq_missing.len(),
@@ -761,13 +559,7 @@ async fn run(args: Arc<Args>) -> i32 {
         "other_frames": s.other_frames,
         "total_messages": s.total_messages,
         "total_values": s.total_values,
-        "peer_pid": peer_pid,
-        "peer_cpu_cores": cores(peer_cpu0, peer_cpu1),
-        "peer_rss_kb_start": peer_rss0,
-        "peer_rss_kb_peak": peer_rss_peak,
-        "peer_rss_kb_end": peer_rss1,
-        "sink_cpu_cores": cores(self_cpu0, self_cpu1),
     });
-    println!("{out}");
+    window.print(out, &mut s.counts, args.tags, args.interval_ms);
     0
 }
