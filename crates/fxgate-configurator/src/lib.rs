@@ -85,12 +85,21 @@ pub struct Configurator {
     sessions: sessions::Sessions,
     limit: limit::LoginLimit,
     metrics: UiMetrics,
+    /// Refused logins are counted each; logged at most once per period.
+    refusal_log: parking_lot::Mutex<fxgate_core::LogLimit>,
 }
 
 impl Configurator {
     /// The `/ui` routes.
     pub fn router(settings: Settings, metrics: UiMetrics) -> Router {
-        let ui = Arc::new(Self { settings, started: Instant::now(), sessions: Default::default(), limit: Default::default(), metrics });
+        let ui = Arc::new(Self {
+            settings,
+            started: Instant::now(),
+            sessions: Default::default(),
+            limit: Default::default(),
+            metrics,
+            refusal_log: parking_lot::Mutex::new(fxgate_core::LogLimit::new(std::time::Duration::from_secs(2))),
+        });
         routes::router(ui)
     }
 }

@@ -154,7 +154,10 @@ struct LoginForm {
 async fn login(State(ui): State<Ui>, Form(f): Form<LoginForm>) -> Response {
     if let Some(wait) = ui.limit.check(&f.user) {
         ui.metrics.login_failures.inc();
-        tracing::warn!(user = %f.user, "configurator login refused: too many failed logins");
+        // A flood of attempts is counted; it is logged once per period, with the count.
+        if let Some(held) = ui.refusal_log.lock().allow() {
+            tracing::warn!(user = %f.user, lines_held_back = held, "configurator login refused: too many failed logins");
+        }
         let msg = format!("too many failed logins: try again in {} s", wait.as_secs().max(1));
         let mut r = html(StatusCode::TOO_MANY_REQUESTS, pages::login(&msg));
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
@@ -177,7 +180,9 @@ async fn login(State(ui): State<Ui>, Form(f): Form<LoginForm>) -> Response {
     let Some(user) = user.filter(|_| ok) else {
         ui.limit.failed(&f.user);
         ui.metrics.login_failures.inc();
-        tracing::warn!(user = %f.user, "configurator login refused: unknown user or wrong password");
+        if let Some(held) = ui.refusal_log.lock().allow() {
+            tracing::warn!(user = %f.user, lines_held_back = held, "configurator login refused: unknown user or wrong password");
+        }
         return html(StatusCode::UNAUTHORIZED, pages::login("unknown user or wrong password"));
     };
     ui.limit.succeeded(&f.user);
