@@ -265,10 +265,11 @@ impl Driver {
                     st.active = None;
                     self.outbox.rewind();
                 }
+                // The line state first: whoever sees the tags turn Bad sees the line down too.
+                self.show(st);
                 if st.conns.iter().all(Option::is_none) {
                     self.south.lost();
                 }
-                self.show(st);
             }
         }
     }
