@@ -10,7 +10,7 @@ use axum::{Form, Json, Router};
 use fxgate_config::users::role_name;
 use fxgate_config::Role;
 use fxgate_core::{AccessMode, LogLevel};
-use fxgate_forward::value::{json_value, status_name, to_variant, Stamp};
+use fxgate_forward::value::{status_name, to_variant, Sample};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -276,8 +276,9 @@ async fn app_js() -> Response {
     secured(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], pages::APP_JS).into_response())
 }
 
+/// `{"tag","v","q","st"}`, as the WebSocket and MQTT clients write a sample.
 fn sample(tag: &str, v: &fxgate_core::TagValue) -> Value {
-    json!({"tag": tag, "v": json_value(&v.value), "q": status_name(v.status), "st": Stamp::new(&v.source_timestamp).as_str()})
+    serde_json::to_value(Sample::new(tag, v)).unwrap_or(Value::Null)
 }
 
 async fn overview(State(ui): State<Ui>, headers: HeaderMap) -> Response {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::persist::PersistError;
+use fxgate_config::persist::EditError;
 use crate::config::{UpstreamConfig, UpstreamMode, UpstreamPolicy};
 use opcua::types::{StatusCode, Variant};
 
@@ -56,7 +57,7 @@ impl ConfigureError {
             ConfigureError::Insecure => StatusCode::BadSecurityModeInsufficient,
             ConfigureError::Exists(_) => StatusCode::BadBrowseNameDuplicated,
             ConfigureError::NotFound(_) => StatusCode::BadNotFound,
-            ConfigureError::Persist(PersistError::Invalid(_)) => StatusCode::BadInvalidArgument,
+            ConfigureError::Persist(PersistError::Edit(EditError::Invalid(_))) => StatusCode::BadInvalidArgument,
             ConfigureError::Persist(_) => StatusCode::BadConfigurationError,
             ConfigureError::NotRunning => StatusCode::BadInvalidState,
         }
@@ -209,7 +210,7 @@ async fn blocking(
 ) -> Result<(), ConfigureError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(ConfigureError::from),
-        Err(e) => Err(ConfigureError::Persist(PersistError::Invalid(format!("the writer task failed: {e}")))),
+        Err(e) => Err(ConfigureError::Persist(PersistError::Edit(EditError::Invalid(format!("the writer task failed: {e}"))))),
     }
 }
 

@@ -3,8 +3,7 @@
 //! survive, the whole file is validated first, the previous one is kept as `.bak`, the
 //! replacement is atomic.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fxgate_config::persist::{edit, EditError};
 
@@ -15,46 +14,20 @@ use super::UpstreamConfig;
 /// Why a configuration change could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
-    /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file (the configuration or its temporary copy).
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// The configuration file is not valid TOML.
-    #[error("{}:{line}:{column}: not valid TOML: {message}", path.display())]
-    Parse {
-        /// The configuration file.
-        path: PathBuf,
-        /// 1-based line, 0 if unknown.
-        line: usize,
-        /// 1-based column, 0 if unknown.
-        column: usize,
-        /// What the TOML parser says.
-        message: String,
-    },
+    /// The file could not be read, parsed, validated or written (the shared editor's error).
+    #[error(transparent)]
+    Edit(#[from] EditError),
     /// An upstream of that name (compared without case) is configured already.
     #[error("an upstream named `{0}` exists already")]
     Exists(String),
     /// No upstream of that name (compared without case) is configured.
     #[error("no upstream named `{0}`")]
     NotFound(String),
-    /// The changed configuration would not be valid; the file was left as it was.
-    #[error("the changed configuration would not be valid: {0}")]
-    Invalid(String),
 }
 
-impl From<EditError> for PersistError {
-    fn from(e: EditError) -> Self {
-        match e {
-            EditError::Io { path, source } => PersistError::Io { path, source },
-            EditError::Parse { path, line, column, message } => PersistError::Parse { path, line, column, message },
-            EditError::Invalid(m) => PersistError::Invalid(m),
-        }
-    }
+/// A change the file cannot take (it would not be valid); nothing is written.
+fn invalid(m: impl Into<String>) -> PersistError {
+    PersistError::Edit(EditError::Invalid(m.into()))
 }
 
 /// Appends an `[[upstream]]` table to the config file at `path` (temp file in the same dir + fsync + rename). Refuses (typed error) if an upstream with that name (case-insensitive) exists, or if the resulting file would not parse/validate as a whole Config.
@@ -137,7 +110,7 @@ fn find_upstream(doc: &DocumentMut, name: &str) -> Result<Option<usize>, Persist
 }
 
 fn not_tables() -> PersistError {
-    PersistError::Invalid("`upstream` is not written as [[upstream]] tables; change it in the file by hand".into())
+    invalid("`upstream` is not written as [[upstream]] tables; change it in the file by hand")
 }
 
 /// The table of `u`: its name, its endpoint URL and every field that differs from the
@@ -171,7 +144,7 @@ fn upstream_table(u: &UpstreamConfig) -> Result<Table, PersistError> {
             return Ok(None);
         }
         let v = i64::try_from(v)
-            .map_err(|_| PersistError::Invalid(format!("{k} = {v} is too large for a TOML integer")))?;
+            .map_err(|_| invalid(format!("{k} = {v} is too large for a TOML integer")))?;
         Ok(Some(value(v)))
     };
     // In the order of the struct's fields.
