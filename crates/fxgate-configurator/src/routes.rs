@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -29,23 +29,18 @@ pub(crate) fn router(ui: Ui) -> Router {
         .route("/ui/", get(home))
         .route("/ui/login", get(login_page).post(login))
         .route("/ui/logout", post(logout))
-        .route("/ui/overview", get(overview_page))
-        .route("/ui/tags", get(tags_page))
-        .route("/ui/app.js", get(app_js))
+        .route("/ui/js/{file}", get(script))
         .route("/favicon.ico", get(favicon))
         .route("/ui/api/overview", get(overview))
         .route("/ui/api/tags", get(tags))
         .route("/ui/api/write", post(write))
-        .route("/ui/certificates", get(certificates_page))
-        .route("/ui/logs", get(logs_page))
-        .route("/ui/users", get(users_page))
-        .route("/ui/general", get(general_page))
         .route("/ui/api/general", get(crate::general::show).post(crate::general::change))
         .route("/ui/api/users", get(crate::users::list).post(crate::users::change))
         .route("/ui/api/logs", get(logs))
         .route("/ui/api/certificates", get(crate::certificates::list))
         .route("/ui/api/certificates/trust", post(crate::certificates::trust))
         .route("/ui/api/certificates/reject", post(crate::certificates::reject))
+        .route("/ui/{page}", get(page))
         .with_state(ui)
 }
 
@@ -222,22 +217,6 @@ async fn logout(State(ui): State<Ui>, headers: HeaderMap, Form(f): Form<CsrfForm
     r
 }
 
-async fn overview_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
-    with_reader(&ui, &headers, |s| pages::page("Overview", &s.user, &s.csrf, pages::OVERVIEW))
-}
-
-async fn general_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
-    with_reader(&ui, &headers, |s| pages::page("General", &s.user, &s.csrf, pages::GENERAL))
-}
-
-async fn users_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
-    with_reader(&ui, &headers, |s| pages::page("Users", &s.user, &s.csrf, pages::USERS))
-}
-
-async fn logs_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
-    with_reader(&ui, &headers, |s| pages::page("Logs", &s.user, &s.csrf, pages::LOGS))
-}
-
 #[derive(Deserialize)]
 struct LogsQuery {
     #[serde(default)]
@@ -260,20 +239,24 @@ async fn logs(State(ui): State<Ui>, headers: HeaderMap, Query(q): Query<LogsQuer
     json_answer(StatusCode::OK, json!({"lines": lines, "files": ui.settings.data_dir.join("logs").display().to_string()}))
 }
 
-async fn certificates_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
-    with_reader(&ui, &headers, |s| pages::page("Certificates", &s.user, &s.csrf, pages::CERTIFICATES))
-}
-
-async fn tags_page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
-    with_reader(&ui, &headers, |s| pages::page("Tags", &s.user, &s.csrf, pages::TAGS))
-}
-
 async fn favicon() -> Response {
     secured(([(header::CONTENT_TYPE, "image/svg+xml")], pages::FAVICON).into_response())
 }
 
-async fn app_js() -> Response {
-    secured(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], pages::APP_JS).into_response())
+/// `/ui/<page>`: a page for a session with `read`.
+async fn page(State(ui): State<Ui>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    match pages::find(&name) {
+        Some(p) => with_reader(&ui, &headers, |s| pages::render(p, &s.user, &s.csrf)),
+        None => html(StatusCode::NOT_FOUND, pages::login("no such page")),
+    }
+}
+
+/// `/ui/js/<file>`: the embedded scripts.
+async fn script(Path(file): Path<String>) -> Response {
+    match pages::script(&file) {
+        Some(js) => secured(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], js).into_response()),
+        None => secured(StatusCode::NOT_FOUND.into_response()),
+    }
 }
 
 /// `{"tag","v","q","st"}`, as the WebSocket and MQTT clients write a sample.
