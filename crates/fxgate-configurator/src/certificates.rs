@@ -7,12 +7,21 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use fxgate_config::Role;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::routes::{api_session, csrf_ok, json_answer, Ui};
+
+/// The routes of this page's API.
+pub(crate) fn routes() -> Router<Ui> {
+    Router::new()
+        .route("/ui/api/certificates", get(list))
+        .route("/ui/api/certificates/trust", post(trust))
+        .route("/ui/api/certificates/reject", post(reject))
+}
 
 /// `GET /ui/api/certificates`.
 pub(crate) async fn list(State(ui): State<Ui>, headers: HeaderMap) -> Response {

@@ -7,13 +7,19 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use fxgate_config::users::{role_name, write_anonymous};
 use fxgate_config::Role;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::routes::{api_session, csrf_ok, json_answer, Ui};
+
+/// The routes of this page's API.
+pub(crate) fn routes() -> Router<Ui> {
+    Router::new().route("/ui/api/general", get(show).post(change))
+}
 
 /// `GET /ui/api/general`.
 pub(crate) async fn show(State(ui): State<Ui>, headers: HeaderMap) -> Response {

@@ -13,6 +13,7 @@
 
 mod certificates;
 mod general;
+mod tags;
 pub mod limit;
 pub mod pages;
 mod routes;

@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use fxgate_config::users::role_name;
 use fxgate_config::Role;
-use fxgate_core::{AccessMode, LogLevel};
-use fxgate_forward::value::{status_name, to_variant, Sample};
+use fxgate_core::LogLevel;
+use fxgate_forward::value::Sample;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -19,9 +19,6 @@ use crate::sessions::{cookie, same_token, Session, ABSOLUTE, COOKIE};
 use crate::Configurator;
 
 pub(crate) type Ui = Arc<Configurator>;
-
-/// Most tags one `/ui/api/tags` answer lists.
-const MAX_TAGS: usize = 2000;
 
 pub(crate) fn router(ui: Ui) -> Router {
     Router::new()
@@ -32,15 +29,12 @@ pub(crate) fn router(ui: Ui) -> Router {
         .route("/ui/js/{file}", get(script))
         .route("/favicon.ico", get(favicon))
         .route("/ui/api/overview", get(overview))
-        .route("/ui/api/tags", get(tags))
-        .route("/ui/api/write", post(write))
-        .route("/ui/api/general", get(crate::general::show).post(crate::general::change))
-        .route("/ui/api/users", get(crate::users::list).post(crate::users::change))
         .route("/ui/api/logs", get(logs))
-        .route("/ui/api/certificates", get(crate::certificates::list))
-        .route("/ui/api/certificates/trust", post(crate::certificates::trust))
-        .route("/ui/api/certificates/reject", post(crate::certificates::reject))
         .route("/ui/{page}", get(page))
+        .merge(crate::tags::routes())
+        .merge(crate::certificates::routes())
+        .merge(crate::general::routes())
+        .merge(crate::users::routes())
         .with_state(ui)
 }
 
@@ -260,7 +254,7 @@ async fn script(Path(file): Path<String>) -> Response {
 }
 
 /// `{"tag","v","q","st"}`, as the WebSocket and MQTT clients write a sample.
-fn sample(tag: &str, v: &fxgate_core::TagValue) -> Value {
+pub(crate) fn sample(tag: &str, v: &fxgate_core::TagValue) -> Value {
     serde_json::to_value(Sample::new(tag, v)).unwrap_or(Value::Null)
 }
 
@@ -292,67 +286,4 @@ async fn overview(State(ui): State<Ui>, headers: HeaderMap) -> Response {
             "user": s.user, "roles": s.roles.iter().map(|r| role_name(*r)).collect::<Vec<_>>(),
         }),
     )
-}
-
-#[derive(Deserialize)]
-struct TagsQuery {
-    #[serde(default)]
-    prefix: String,
-}
-
-async fn tags(State(ui): State<Ui>, headers: HeaderMap, Query(q): Query<TagsQuery>) -> Response {
-    let s = match api_session(&ui, &headers, Role::Read) {
-        Ok(s) => s,
-        Err(d) => return d.answer(),
-    };
-    let store = &ui.settings.store;
-    let mut total = 0usize;
-    let mut list = Vec::new();
-    for (id, d) in store.defs() {
-        let path = d.path();
-        if !path.starts_with(&q.prefix) {
-            continue;
-        }
-        total += 1;
-        if list.len() < MAX_TAGS {
-            if let Some(v) = store.get(id) {
-                let mut x = sample(&path, &v);
-                x["writable"] = Value::Bool(d.access == AccessMode::ReadWrite);
-                list.push(x);
-            }
-        }
-    }
-    json_answer(StatusCode::OK, json!({"tags": list, "total": total, "may_write": s.has(Role::Write)}))
-}
-
-#[derive(Deserialize)]
-struct WriteBody {
-    tag: String,
-    value: Value,
-}
-
-async fn write(State(ui): State<Ui>, headers: HeaderMap, Json(w): Json<WriteBody>) -> Response {
-    let s = match api_session(&ui, &headers, Role::Write) {
-        Ok(s) => s,
-        Err(d) => return d.answer(),
-    };
-    if !csrf_ok(&ui, &s, headers.get("x-csrf-token").and_then(|v| v.to_str().ok())) {
-        return json_answer(StatusCode::FORBIDDEN, json!({"error": "CSRF token missing or wrong"}));
-    }
-    let store = &ui.settings.store;
-    let Some(id) = store.id_of(&w.tag) else {
-        return json_answer(StatusCode::NOT_FOUND, json!({"tag": w.tag, "status": "Bad_NodeIdUnknown"}));
-    };
-    let Some(def) = store.def(id) else {
-        return json_answer(StatusCode::NOT_FOUND, json!({"tag": w.tag, "status": "Bad_NodeIdUnknown"}));
-    };
-    if def.access != AccessMode::ReadWrite {
-        return json_answer(StatusCode::OK, json!({"tag": w.tag, "status": "Bad_NotWritable"}));
-    }
-    let status = match to_variant(&w.value, def.data_type) {
-        Ok(v) => store.write(id, v).await,
-        Err(e) => e,
-    };
-    tracing::info!(user = %s.user, tag = %w.tag, %status, "configurator write");
-    json_answer(StatusCode::OK, json!({"tag": w.tag, "status": status_name(status)}))
 }

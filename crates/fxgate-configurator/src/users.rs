@@ -8,13 +8,19 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use fxgate_config::users::{role_name, write_users};
 use fxgate_config::{Role, UserConfig};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::routes::{api_session, csrf_ok, json_answer, Ui};
+
+/// The routes of this page's API.
+pub(crate) fn routes() -> Router<Ui> {
+    Router::new().route("/ui/api/users", get(list).post(change))
+}
 
 /// The shortest password the page accepts.
 pub const MIN_PASSWORD: usize = 8;
