@@ -17,6 +17,7 @@ mod tags;
 pub mod limit;
 pub mod pages;
 mod routes;
+mod servers;
 pub mod sessions;
 mod users;
 
@@ -59,6 +60,8 @@ pub struct Settings {
     pub data_dir: std::path::PathBuf,
     /// The recent log lines.
     pub logs: fxgate_core::LogRing,
+    /// The aggregated servers, administered at run time (the Servers page).
+    pub servers: Option<fxgate_core::SharedServerAdmin>,
 }
 
 /// Counters of the configurator (`fxgate_ui_…`).

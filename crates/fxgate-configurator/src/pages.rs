@@ -62,6 +62,7 @@ macro_rules! page {
 pub const PAGES: &[Page] = &[
     page!("overview", "Overview"),
     page!("tags", "Tags"),
+    page!("servers", "Servers"),
     page!("certificates", "Certificates"),
     page!("general", "General"),
     page!("users", "Users"),

@@ -35,6 +35,7 @@ pub(crate) fn router(ui: Ui) -> Router {
         .merge(crate::certificates::routes())
         .merge(crate::general::routes())
         .merge(crate::users::routes())
+        .merge(crate::servers::routes())
         .with_state(ui)
 }
 

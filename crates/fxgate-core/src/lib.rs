@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod component;
 pub mod kit;
 pub mod namespaces;
@@ -15,6 +16,7 @@ pub mod tag_type;
 pub mod store;
 pub mod write;
 
+pub use admin::{AdminError, AdminFuture, ServerAdmin, ServerEntry, ServerSpec, SharedServerAdmin};
 pub use namespaces::{NamespaceError, NamespaceTable, SharedNamespaceTable};
 pub use component::{
     BuildError, Component, ComponentContext, ComponentResult, Declared, HealthCheck, RunError, RunningComponent, Unhealthy,

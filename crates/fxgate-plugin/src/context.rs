@@ -49,6 +49,9 @@ pub struct Built {
     /// DA ComAliases (OPC 10000-8 A.4.2): short names that stand for a namespace URI in
     /// the DA item API's ItemIDs, as (alias, namespace URI).
     pub item_aliases: Vec<(String, String)>,
+    /// The aggregated servers' run-time administration, if a protocol offers it (for the
+    /// configurator's Servers page).
+    pub server_admin: Option<fxgate_core::SharedServerAdmin>,
 }
 
 impl<'a> BuildContext<'a> {
@@ -115,6 +118,7 @@ impl<'a> BuildContext<'a> {
 
     /// Everything built, for the topology.
     pub fn finish(self) -> Built {
-        self.built
+        let server_admin = self.service::<fxgate_core::SharedServerAdmin>();
+        Built { server_admin, ..self.built }
     }
 }

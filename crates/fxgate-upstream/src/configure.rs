@@ -201,6 +201,22 @@ pub async fn remove_server(agg: &Arc<Aggregator>, name: &str) -> Result<(), Conf
     Ok(())
 }
 
+/// Changes the upstream named `name` to `cfg` (possibly renamed): written to the file in
+/// place, then its session is ended and a new one made with the new settings.
+pub async fn change_server(agg: &Arc<Aggregator>, name: &str, cfg: UpstreamConfig) -> Result<(), ConfigureError> {
+    let path = config_file(agg)?;
+    let Some(up) = agg.find(name) else {
+        return Err(ConfigureError::NotFound(name.to_string()));
+    };
+    if !cfg.name.eq_ignore_ascii_case(&up.name) && agg.find(&cfg.name).is_some() {
+        return Err(ConfigureError::Exists(cfg.name));
+    }
+    let (n, to_write, check) = (up.name.clone(), cfg.clone(), agg.check());
+    blocking(move || crate::config::persist::replace_upstream(&path, &n, &to_write, check)).await?;
+    agg.remove_running(&up.name);
+    agg.add_running(cfg)
+}
+
 fn config_file(agg: &Aggregator) -> Result<PathBuf, ConfigureError> {
     agg.config_file().map(PathBuf::from).ok_or(ConfigureError::NoConfigFile)
 }

@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 pub mod aggregator;
 pub mod cache;
 pub mod commissioning;

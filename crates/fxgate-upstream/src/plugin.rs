@@ -77,6 +77,8 @@ impl Protocol for Upstreams {
         }
         let links: SharedUpstreamLinks = Arc::new(Links(aggregator.clone()));
         cx.provide(links);
+        let admin: fxgate_core::SharedServerAdmin = Arc::new(crate::admin::Admin(aggregator.clone()));
+        cx.provide(admin);
         cx.add_extension(Arc::new(AggregationExtension(aggregator.clone())));
         cx.add_component(Box::new(crate::AggregatorComponent::new(aggregator)));
         Ok(())

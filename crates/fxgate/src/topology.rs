@@ -126,7 +126,7 @@ async fn start_and_run(
         cx.finish()
     };
     warn_unclaimed_lines(config);
-    let Built { mut components, extensions, item_aliases } = built;
+    let Built { mut components, extensions, item_aliases, server_admin } = built;
     {
         let mut table = namespaces.lock().map_err(|_| RunFailure::NamespaceLock)?;
         for e in &extensions {
@@ -175,7 +175,16 @@ async fn start_and_run(
     } else {
         let ui_metrics = fxgate_configurator::UiMetrics::default();
         ui_metrics.register(&mut registry);
-        let ui = crate::ui::router(gateway, config_file, data_dir, users, logs, health.clone(), opcua_sessions, store.clone(), ui_metrics);
+        let running = crate::ui::Running {
+            users,
+            logs,
+            health: health.clone(),
+            sessions: opcua_sessions,
+            store: store.clone(),
+            metrics: ui_metrics,
+            servers: server_admin,
+        };
+        let ui = crate::ui::router(gateway, config_file, data_dir, running);
         let state = crate::http::HttpState::new(store.clone(), registry, health);
         let da = da_api(config, data_dir, namespaces.clone(), item_aliases)?.merge(ui);
         let transport = if gateway.http.tls {

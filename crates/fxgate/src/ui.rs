@@ -10,19 +10,27 @@ use fxgate_configurator::{Configurator, Settings, UiMetrics};
 use fxgate_core::{HealthCheck, TagStore};
 use prometheus_client::metrics::gauge::Gauge;
 
+/// The running gateway's pieces the pages show and change.
+pub struct Running {
+    /// The users (changed by the Users and General pages).
+    pub users: fxgate_config::UserDirectory,
+    /// The recent log lines.
+    pub logs: fxgate_core::LogRing,
+    /// The components and their health checks.
+    pub health: Vec<(String, HealthCheck)>,
+    /// OPC UA sessions open now.
+    pub sessions: Gauge,
+    /// The tag store.
+    pub store: Arc<TagStore>,
+    /// The configurator's counters.
+    pub metrics: UiMetrics,
+    /// The aggregated servers' administration, if the aggregation offers it.
+    pub servers: Option<fxgate_core::SharedServerAdmin>,
+}
+
 /// The `/ui` routes for this gateway.
-#[allow(clippy::too_many_arguments)] // one call, from the topology: each is a piece the pages show
-pub fn router(
-    gateway: GatewayRef<'_>,
-    config_file: Option<&std::path::Path>,
-    data_dir: &std::path::Path,
-    users: fxgate_config::UserDirectory,
-    logs: fxgate_core::LogRing,
-    health: Vec<(String, HealthCheck)>,
-    sessions: Gauge,
-    store: Arc<TagStore>,
-    metrics: UiMetrics,
-) -> Router {
+pub fn router(gateway: GatewayRef<'_>, config_file: Option<&std::path::Path>, data_dir: &std::path::Path, running: Running) -> Router {
+    let Running { users, logs, health, sessions, store, metrics, servers } = running;
     let url = fxgate_opcua_server::endpoint_url(gateway.server);
     let endpoints = fxgate_opcua_server::endpoints::endpoints(gateway.server)
         .into_iter()
@@ -42,6 +50,7 @@ pub fn router(
         tls: gateway.http.tls,
         data_dir: data_dir.to_path_buf(),
         logs,
+        servers,
     };
     Configurator::router(settings, metrics)
 }

@@ -96,6 +96,31 @@ pub fn remove_upstream(path: &Path, name: &str, check: fxgate_config::CheckText)
     })
 }
 
+/// Replaces the `[[upstream]]` table named `name` (case-insensitive) with `upstream`'s, in
+/// place: its position and the comments above it are kept. A rename to the name of another
+/// upstream is refused. Same atomic write and re-validation.
+pub fn replace_upstream(path: &Path, name: &str, upstream: &UpstreamConfig, check: fxgate_config::CheckText) -> Result<(), PersistError> {
+    edit(path, check, |doc| {
+        let index = find_upstream(doc, name)?.ok_or_else(|| PersistError::NotFound(name.to_string()))?;
+        if find_upstream(doc, &upstream.name)?.is_some_and(|other| other != index) {
+            return Err(PersistError::Exists(upstream.name.clone()));
+        }
+        let mut table = upstream_table(upstream)?;
+        let Some(Item::ArrayOfTables(a)) = doc.get_mut("upstream") else {
+            return Err(PersistError::NotFound(name.to_string()));
+        };
+        let Some(old) = a.get_mut(index) else {
+            return Err(PersistError::NotFound(name.to_string()));
+        };
+        *table.decor_mut() = old.decor().clone();
+        if let Some(p) = old.position() {
+            table.set_position(p);
+        }
+        *old = table;
+        Ok(())
+    })
+}
+
 /// Index of the `[[upstream]]` entry named `name` (compared without case).
 fn find_upstream(doc: &DocumentMut, name: &str) -> Result<Option<usize>, PersistError> {
     match doc.get("upstream") {
