@@ -14,6 +14,7 @@
 mod certificates;
 mod general;
 mod tags;
+mod trend;
 pub mod limit;
 pub mod pages;
 mod routes;
