@@ -56,6 +56,15 @@ pub(crate) fn parse_cert(path: &Path, bytes: &[u8]) -> Result<X509, PkiError> {
 ///
 /// A missing directory yields an empty list.
 pub(crate) fn cert_files(dir: &Path) -> Result<Vec<PathBuf>, PkiError> {
+    files_where(dir, |path| cert_format(path).is_some())
+}
+
+/// The regular files directly inside `dir` whose path `keep` accepts, sorted; none when
+/// `dir` is missing.
+pub(crate) fn files_where(
+    dir: &Path,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, PkiError> {
     let read_dir_err = |source| PkiError::ReadDir {
         path: dir.to_path_buf(),
         source,
@@ -69,7 +78,7 @@ pub(crate) fn cert_files(dir: &Path) -> Result<Vec<PathBuf>, PkiError> {
     for entry in entries {
         let entry = entry.map_err(read_dir_err)?;
         let path = entry.path();
-        if cert_format(&path).is_some() && path.is_file() {
+        if keep(&path) && path.is_file() {
             files.push(path);
         }
     }
@@ -77,20 +86,19 @@ pub(crate) fn cert_files(dir: &Path) -> Result<Vec<PathBuf>, PkiError> {
     Ok(files)
 }
 
+/// The form of every time this crate shows: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub(crate) const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
 /// Not-before time of `cert` as `YYYY-MM-DDTHH:MM:SSZ`, or `?`.
 pub(crate) fn not_before_string(cert: &X509) -> String {
-    cert.not_before().map_or_else(
-        |_| "?".to_string(),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
+    cert.not_before()
+        .map_or_else(|_| "?".to_string(), |t| t.format(TIME_FORMAT).to_string())
 }
 
 /// Not-after time of `cert` as `YYYY-MM-DDTHH:MM:SSZ`, or `?`.
 pub(crate) fn not_after_string(cert: &X509) -> String {
-    cert.not_after().map_or_else(
-        |_| "?".to_string(),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
+    cert.not_after()
+        .map_or_else(|_| "?".to_string(), |t| t.format(TIME_FORMAT).to_string())
 }
 
 /// Seconds from now until the certificate expires (negative: expired), if readable.

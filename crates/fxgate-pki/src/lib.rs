@@ -10,23 +10,38 @@
 //! <data-dir>/pki/rejected/             rejected peer certificates, same naming
 //! <data-dir>/pki-client/...            same layout, for upstream (client) connections
 //! <data-dir>/pki-user/                 trusted X.509 user certificates (.der or .pem)
+//! <data-dir>/<store>/crl/              CRLs, `<SHA-1 of the DER>.crl` (not checked yet, issue 18)
 //! ```
+//!
+//! Certificates and CRLs are listed ([`list`], [`list_crls`]), trusted or rejected by
+//! thumbprint ([`trust`], [`reject`]), added from uploaded bytes ([`add_certificate`],
+//! [`add_crl`]) and deleted by their whole thumbprint ([`delete`], [`delete_crl`]). Private
+//! keys are never listed.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod app_cert;
 mod certfile;
+mod crl;
+mod delete;
 mod error;
 mod hostnames;
 mod layout;
 mod password;
 mod store;
+#[cfg(test)]
+mod testutil;
+mod upload;
 mod user_certs;
+mod x509text;
 
 pub use app_cert::{ensure_application_certificate, ensure_client_certificate, url_host, AppCertificate};
+pub use crl::{add_crl, list_crls, AddCrlError, CrlEntry, CRL_DIR, CRL_NOTE};
+pub use delete::{delete, delete_crl, DeleteError};
 pub use error::PkiError;
 pub use hostnames::{hostnames_for_certificate, machine_hostname};
 pub use layout::{ensure_layout, own_cert_path, own_key_path, CLIENT_PKI, SERVER_PKI, USER_PKI};
 pub use password::{hash_password, validate_hash, verify_password, ValidateHashError};
 pub use store::{list, reject, trust, CertEntry, Store, TrustState};
+pub use upload::{add_certificate, AddCertError, AddedCert, MAX_UPLOAD_BYTES};
 pub use user_certs::{thumbprint_hex, user_certificates, UserCert};

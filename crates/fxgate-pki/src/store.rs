@@ -12,6 +12,7 @@ use crate::certfile::{
 };
 use crate::layout::{ensure_dir, CLIENT_PKI, REJECTED_DIR, SERVER_PKI, TRUSTED_DIR, USER_PKI};
 use crate::user_certs::thumbprint_hex;
+use crate::x509text::issuer_of_der;
 use crate::PkiError;
 
 /// Minimum number of hex digits of a thumbprint prefix.
@@ -46,6 +47,27 @@ impl Store {
             Store::Server => "server",
             Store::Client => "client",
             Store::User => "user",
+        }
+    }
+
+    /// The store of a [`label`](Self::label) (`server`, `client`, `user`), if it is one.
+    pub fn from_label(label: &str) -> Option<Store> {
+        Store::ALL.into_iter().find(|s| s.label() == label)
+    }
+
+    /// The three stores, in listing order.
+    pub const ALL: [Store; 3] = [Store::Server, Store::Client, Store::User];
+
+    /// The directory of the store below the data dir.
+    pub(crate) fn dir(self, data_dir: &Path) -> PathBuf {
+        data_dir.join(self.dir_name())
+    }
+
+    /// The states a certificate can have in this store (user certificates are only trusted).
+    pub(crate) fn states(self) -> &'static [TrustState] {
+        match self {
+            Store::User => &[TrustState::Trusted],
+            Store::Server | Store::Client => &[TrustState::Trusted, TrustState::Rejected],
         }
     }
 }
@@ -100,6 +122,9 @@ pub struct CertEntry {
     pub path: PathBuf,
     /// Subject distinguished name, or `<unreadable: reason>` when the file cannot be parsed.
     pub subject: String,
+    /// Issuer distinguished name (the subject again for a self-signed certificate); empty
+    /// when unreadable.
+    pub issuer: String,
     /// SHA-1 thumbprint, lowercase hex; empty when unreadable.
     pub thumbprint: String,
     /// Start of validity, `YYYY-MM-DDTHH:MM:SSZ`; empty when unreadable.
@@ -143,10 +168,10 @@ impl fmt::Display for CertEntry {
 }
 
 /// The directory of certificates of `store` in `state`.
-fn state_dir(data_dir: &Path, store: Store, state: TrustState) -> PathBuf {
+pub(crate) fn state_dir(data_dir: &Path, store: Store, state: TrustState) -> PathBuf {
     match store {
         Store::User => data_dir.join(USER_PKI),
-        Store::Server | Store::Client => data_dir.join(store.dir_name()).join(state.dir_name()),
+        Store::Server | Store::Client => store.dir(data_dir).join(state.dir_name()),
     }
 }
 
@@ -158,13 +183,9 @@ fn state_dir(data_dir: &Path, store: Store, state: TrustState) -> PathBuf {
 /// empty thumbprint and dates rather than failing the listing; only a directory that exists
 /// but cannot be listed is an error.
 pub fn list(data_dir: &Path) -> Result<Vec<CertEntry>, PkiError> {
-    let places = [
-        (Store::Server, TrustState::Trusted),
-        (Store::Server, TrustState::Rejected),
-        (Store::Client, TrustState::Trusted),
-        (Store::Client, TrustState::Rejected),
-        (Store::User, TrustState::Trusted),
-    ];
+    let places = Store::ALL
+        .into_iter()
+        .flat_map(|store| store.states().iter().map(move |state| (store, *state)));
     let mut entries = Vec::new();
     for (store, state) in places {
         for path in cert_files(&state_dir(data_dir, store, state))? {
@@ -173,6 +194,9 @@ pub fn list(data_dir: &Path) -> Result<Vec<CertEntry>, PkiError> {
                     store,
                     state,
                     subject: cert.subject_name(),
+                    issuer: cert
+                        .to_der()
+                        .map_or_else(|_| String::new(), |der| issuer_of_der(&der)),
                     thumbprint: thumbprint_hex(&cert.thumbprint()),
                     not_before: not_before_string(&cert),
                     not_after: not_after_string(&cert),
@@ -182,6 +206,7 @@ pub fn list(data_dir: &Path) -> Result<Vec<CertEntry>, PkiError> {
                     store,
                     state,
                     subject: format!("<unreadable: {}>", short_reason(&e)),
+                    issuer: String::new(),
                     thumbprint: String::new(),
                     not_before: String::new(),
                     not_after: String::new(),
@@ -359,7 +384,7 @@ fn place(
 }
 
 /// Writes `bytes` to a temporary file next to `dest` and renames it into place.
-fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), PkiError> {
+pub(crate) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), PkiError> {
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -422,6 +447,7 @@ mod tests {
             state: TrustState::Trusted,
             path: PathBuf::from("pki-user/x.pem"),
             subject: "<unreadable: bad>".to_string(),
+            issuer: String::new(),
             thumbprint: String::new(),
             not_before: String::new(),
             not_after: String::new(),
