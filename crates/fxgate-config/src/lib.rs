@@ -12,6 +12,7 @@ mod locate;
 pub mod meta;
 mod model;
 pub mod persist;
+pub mod redact;
 mod section;
 pub mod users;
 mod validate;

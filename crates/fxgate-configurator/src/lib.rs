@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod certificates;
+mod config;
 mod general;
 mod tags;
 mod trend;
@@ -63,7 +64,12 @@ pub struct Settings {
     pub logs: fxgate_core::LogRing,
     /// The aggregated servers, administered at run time (the Servers page).
     pub servers: Option<fxgate_core::SharedServerAdmin>,
+    /// Stops the gateway and starts it again on its configuration file (none: it cannot).
+    pub restart: Option<Restart>,
 }
+
+/// What restarts the gateway.
+pub type Restart = Arc<dyn Fn() + Send + Sync>;
 
 /// Counters of the configurator (`fxgate_ui_…`).
 #[derive(Clone, Default)]

@@ -67,6 +67,7 @@ pub const PAGES: &[Page] = &[
     page!("general", "General"),
     page!("users", "Users"),
     page!("logs", "Logs"),
+    page!("config", "Config"),
 ];
 
 /// The page at `/ui/<name>`.

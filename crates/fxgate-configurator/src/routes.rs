@@ -36,11 +36,12 @@ pub(crate) fn router(ui: Ui) -> Router {
         .merge(crate::general::routes())
         .merge(crate::users::routes())
         .merge(crate::servers::routes())
+        .merge(crate::config::routes())
         .with_state(ui)
 }
 
 /// Headers of every answer: no caching, no framing, no inline script, no referrer.
-fn secured(mut r: Response) -> Response {
+pub(crate) fn secured(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -115,6 +116,32 @@ pub(crate) fn api_session(ui: &Configurator, headers: &HeaderMap, role: Role) ->
     }
 }
 
+
+/// Why a change is not let through.
+pub(crate) enum Refused {
+    /// No session, or the role is missing.
+    Denied(Denied),
+    /// The CSRF token is missing or wrong: 403.
+    Csrf,
+}
+
+impl Refused {
+    pub(crate) fn answer(self) -> Response {
+        match self {
+            Refused::Denied(d) => d.answer(),
+            Refused::Csrf => json_answer(StatusCode::FORBIDDEN, json!({"ok": false, "error": "CSRF token missing or wrong"})),
+        }
+    }
+}
+
+/// A change's checks: a session with `role`, and its CSRF token in the `x-csrf-token` header.
+pub(crate) fn change_session(ui: &Configurator, headers: &HeaderMap, role: Role) -> Result<Session, Refused> {
+    let s = api_session(ui, headers, role).map_err(Refused::Denied)?;
+    if !csrf_ok(ui, &s, headers.get("x-csrf-token").and_then(|v| v.to_str().ok())) {
+        return Err(Refused::Csrf);
+    }
+    Ok(s)
+}
 
 /// A change must carry the session's CSRF token (form field or `x-csrf-token` header).
 pub(crate) fn csrf_ok(ui: &Configurator, s: &Session, given: Option<&str>) -> bool {

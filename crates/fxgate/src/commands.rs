@@ -88,13 +88,35 @@ fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
         }
     };
     match runtime.block_on(crate::topology::run(cfg, config.map(Path::to_path_buf), config_dir, data_dir.to_path_buf(), logs)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(crate::topology::Ended::Stopped) => ExitCode::SUCCESS,
+        Ok(crate::topology::Ended::Restart) => {
+            // Every socket closed and every log line written before the new process starts.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            drop(_guard);
+            restart()
+        }
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("error: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Replaces this process with a new run of the same program and arguments (the same
+/// process id, so a service manager sees no exit); returns only if that fails.
+fn restart() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot restart: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let e = std::process::Command::new(&exe).args(std::env::args_os().skip(1)).exec();
+    eprintln!("error: cannot restart {}: {e}", exe.display());
+    ExitCode::from(1)
 }
 
 fn pki(action: PkiAction, data_dir: &Path) -> ExitCode {

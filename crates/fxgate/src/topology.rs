@@ -75,6 +75,15 @@ pub enum RunFailure {
     Http(#[from] crate::http::ListenError),
 }
 
+/// How a run ended without a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Stopped by a signal.
+    Stopped,
+    /// Stopped to be started again (the configurator's Restart).
+    Restart,
+}
+
 /// Runs the gateway.
 /// `config_file` is the configuration file (none: the embedded default), where run-time
 /// configuration changes are written.
@@ -84,7 +93,7 @@ pub async fn run(
     config_dir: PathBuf,
     data_dir: PathBuf,
     logs: fxgate_core::LogRing,
-) -> Result<(), RunFailure> {
+) -> Result<Ended, RunFailure> {
     let shutdown = CancellationToken::new();
     let result = start_and_run(&config, config_file.as_deref(), &config_dir, &data_dir, logs, &shutdown).await;
     shutdown.cancel();
@@ -98,7 +107,7 @@ async fn start_and_run(
     data_dir: &Path,
     logs: fxgate_core::LogRing,
     shutdown: &CancellationToken,
-) -> Result<(), RunFailure> {
+) -> Result<Ended, RunFailure> {
     let gateway = config.gateway();
     let namespaces = namespace_table(data_dir)?;
     let mut registry = Registry::default();
@@ -170,6 +179,7 @@ async fn start_and_run(
         tasks.spawn(async move { (label, task.await) });
     }
 
+    let restart = Arc::new(tokio::sync::Notify::new());
     let http = if gateway.http.listen.is_empty() {
         None
     } else {
@@ -183,6 +193,10 @@ async fn start_and_run(
             store: store.clone(),
             metrics: ui_metrics,
             servers: server_admin,
+            restart: Some(Arc::new({
+                let restart = restart.clone();
+                move || restart.notify_one()
+            })),
         };
         let ui = crate::ui::router(gateway, config_file, data_dir, running);
         let state = crate::http::HttpState::new(store.clone(), registry, health);
@@ -201,7 +215,11 @@ async fn start_and_run(
     let result = tokio::select! {
         _ = shutdown_signal() => {
             tracing::info!("shutting down");
-            Ok(())
+            Ok(Ended::Stopped)
+        }
+        _ = restart.notified() => {
+            tracing::info!("restarting: stopping every component, then starting again on the configuration file");
+            Ok(Ended::Restart)
         }
         Some(ended) = tasks.join_next() => match ended {
             Ok((label, Ok(()))) => Err(RunFailure::Stopped(label)),

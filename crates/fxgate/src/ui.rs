@@ -26,11 +26,13 @@ pub struct Running {
     pub metrics: UiMetrics,
     /// The aggregated servers' administration, if the aggregation offers it.
     pub servers: Option<fxgate_core::SharedServerAdmin>,
+    /// Restarts the gateway.
+    pub restart: Option<fxgate_configurator::Restart>,
 }
 
 /// The `/ui` routes for this gateway.
 pub fn router(gateway: GatewayRef<'_>, config_file: Option<&std::path::Path>, data_dir: &std::path::Path, running: Running) -> Router {
-    let Running { users, logs, health, sessions, store, metrics, servers } = running;
+    let Running { users, logs, health, sessions, store, metrics, servers, restart } = running;
     let url = fxgate_opcua_server::endpoint_url(gateway.server);
     let endpoints = fxgate_opcua_server::endpoints::endpoints(gateway.server)
         .into_iter()
@@ -51,6 +53,7 @@ pub fn router(gateway: GatewayRef<'_>, config_file: Option<&std::path::Path>, da
         data_dir: data_dir.to_path_buf(),
         logs,
         servers,
+        restart,
     };
     Configurator::router(settings, metrics)
 }
