@@ -72,4 +72,30 @@ pub enum PkiAction {
 pub enum UsersAction {
     /// Read a password from standard input and print its argon2id hash for `password_hash`.
     Hash,
+    /// Add a user to a configuration file: the password is read from standard input and
+    /// stored as its argon2id hash; the file is validated as a whole and written atomically.
+    Add {
+        /// The user name.
+        name: String,
+        /// Its roles, comma-separated: read, write, configure, connection_admin.
+        #[arg(long, default_value = "read", value_delimiter = ',')]
+        roles: Vec<String>,
+        /// The configuration file (made with `fxgate default-config > FILE`).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Remove a user from a configuration file.
+    Remove {
+        /// The user name.
+        name: String,
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// List the users of a configuration file with their roles (never their hashes).
+    List {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
 }

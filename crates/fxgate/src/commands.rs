@@ -27,6 +27,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Users { action: UsersAction::Hash } => users_hash(),
+        Command::Users { action: UsersAction::Add { name, roles, config } } => crate::users_cmd::add(&name, &roles, &config),
+        Command::Users { action: UsersAction::Remove { name, config } } => crate::users_cmd::remove(&name, &config),
+        Command::Users { action: UsersAction::List { config } } => crate::users_cmd::list(&config),
     }
 }
 

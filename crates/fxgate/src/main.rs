@@ -10,6 +10,7 @@ mod logging;
 mod registry;
 mod topology;
 mod ui;
+mod users_cmd;
 #[cfg(test)]
 mod tests;
 
