@@ -294,7 +294,8 @@ def test_general_page_turns_anonymous_access_off_and_on_at_once(gateway_factory,
     csrf = a.csrf()
     status, g = a.api("/ui/api/general")
     assert status == 200 and g["anonymous"] is True and g["anonymous_roles"] == ["read"] and g["editable"] is True
-    assert any(k.startswith("LDS registration") for k, _ in g["at_start"])
+    assert g["register_with_lds"] == "" and g["reverse_connect"] == [] and g["log_level"] == "info"
+    assert any(k.startswith("Log files") for k, _ in g["at_start"])
     r = Browser(gw.http_port)
     assert r.login("reader", READER_PW)[0] == 303
     assert r.api("/ui/api/general")[0] == 403

@@ -87,6 +87,23 @@ pub fn edit<E: From<EditError>>(path: &Path, check: CheckText, change: impl FnOn
     Ok(())
 }
 
+/// Sets `key = value` in the top-level table `[table]` (made if missing) for each of
+/// `entries`, every other key and comment kept; validated as a whole first.
+pub fn set_keys(path: &Path, check: CheckText, table: &str, entries: Vec<(&str, toml_edit::Item)>) -> Result<(), EditError> {
+    edit(path, check, |doc: &mut DocumentMut| {
+        if !doc.contains_key(table) {
+            doc.insert(table, toml_edit::Item::Table(toml_edit::Table::new()));
+        }
+        let Some(t) = doc.get_mut(table).and_then(toml_edit::Item::as_table_mut) else {
+            return Err(EditError::Invalid(format!("`{table}` is not a [{table}] table; change it in the file by hand")));
+        };
+        for (k, v) in entries {
+            t.insert(k, v);
+        }
+        Ok(())
+    })
+}
+
 /// `text` with every bare `\n` made `\r\n`.
 fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")

@@ -68,23 +68,15 @@ impl UserDirectory {
 /// Writes `[server] anonymous` and `anonymous_roles` (other keys and comments stay),
 /// validated as a whole first.
 pub fn write_anonymous(path: &Path, roles: Option<&[Role]>, check: CheckText) -> Result<(), EditError> {
-    edit(path, check, |doc: &mut DocumentMut| {
-        if !doc.contains_key("server") {
-            doc.insert("server", Item::Table(Table::new()));
+    let mut entries = vec![("anonymous", value(roles.is_some()))];
+    if let Some(roles) = roles {
+        let mut list = Array::new();
+        for r in roles {
+            list.push(role_name(*r));
         }
-        let Some(server) = doc.get_mut("server").and_then(Item::as_table_mut) else {
-            return Err(EditError::Invalid("`server` is not a [server] table; change it in the file by hand".into()));
-        };
-        server.insert("anonymous", value(roles.is_some()));
-        if let Some(roles) = roles {
-            let mut list = Array::new();
-            for r in roles {
-                list.push(role_name(*r));
-            }
-            server.insert("anonymous_roles", value(list));
-        }
-        Ok(())
-    })
+        entries.push(("anonymous_roles", value(list)));
+    }
+    crate::persist::set_keys(path, check, "server", entries)
 }
 
 /// Writes `users` as the file's `[[users]]` tables (replacing the old ones, at the place of

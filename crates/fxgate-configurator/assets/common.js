@@ -13,3 +13,21 @@ function rows(tbody, list, cells) {
 }
 const roleList = text => text.split(/[\s,]+/).filter(Boolean);
 function every(f) { f().catch(() => {}); setInterval(() => f().catch(() => {}), 2000); }
+// Changes written to the file that a restart applies: a warning and a Restart button in `box`.
+function restartPending(box, pending) {
+  const key = JSON.stringify(pending || []);
+  if (box.dataset.pending === key) return;
+  box.dataset.pending = key;
+  if (!pending || !pending.length) { box.replaceChildren(); return; }
+  const b = el('button', 'Restart now'); b.id = 'restart-now';
+  b.addEventListener('click', async () => {
+    const r = await api('/ui/api/restart', {method: 'POST', headers: {'x-csrf-token': csrf()}});
+    box.replaceChildren(el('p', r.message || r.error, r.ok ? 'warn' : 'Bad'));
+    if (r.ok) {
+      const poll = setInterval(() => fetch('/ui/login').then(x => { if (x.ok) { clearInterval(poll); location.href = '/ui/login'; } }).catch(() => {}), 1000);
+    }
+  });
+  const p = el('p', 'Written to the file, applied after a restart: ' + pending.join('; ') + ' ', 'warn'); p.id = 'pending';
+  p.appendChild(b);
+  box.replaceChildren(p);
+}

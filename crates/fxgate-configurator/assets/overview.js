@@ -6,6 +6,7 @@ async function overview() {
   document.getElementById('sessions').textContent = o.sessions;
   document.getElementById('endpoints').replaceChildren(...o.endpoints.map(e => el('li', e)));
   document.getElementById('warnings').replaceChildren(...o.warnings.map(w => el('p', w, 'warn')));
+  restartPending(document.getElementById('restart-pending'), o.restart_pending);
   rows(document.querySelector('#components tbody'), o.components, c => [el('td', c.name), el('td', c.ok ? 'healthy' : c.detail, c.ok ? 'Good' : 'Bad')]);
   rows(document.querySelector('#status tbody'), o.status, s => [el('td', s.tag), el('td', s.v), el('td', s.q, quality(s.q))]);
 }

@@ -258,6 +258,10 @@ async fn apply(State(ui): State<Ui>, headers: HeaderMap, body: Bytes) -> Respons
             restart = true;
         }
     }
+    if restart {
+        let rest: Vec<&str> = sections.iter().map(String::as_str).filter(|x| !LIVE.contains(x)).collect();
+        ui.restart_needed(format!("the uploaded file's {}", rest.join(", ")));
+    }
     tracing::info!(user = %s.user, sections = ?sections, restart_needed = restart, "configurator: configuration file uploaded and written");
     let message = if sections.is_empty() {
         "written; nothing changed".to_string()

@@ -66,6 +66,34 @@ pub struct Settings {
     pub servers: Option<fxgate_core::SharedServerAdmin>,
     /// Stops the gateway and starts it again on its configuration file (none: it cannot).
     pub restart: Option<Restart>,
+    /// The log level, changed at run time (the General page).
+    pub log_level: Option<Arc<dyn LogFilter>>,
+    /// `[server] register_with_lds` and `reverse_connect` as the gateway started with them
+    /// (the General page changes them in the file; they apply after a restart).
+    pub discovery: Discovery,
+}
+
+/// The log level of the running gateway.
+pub trait LogFilter: Send + Sync {
+    /// The filter in use (`log.level`'s syntax, or `RUST_LOG`'s when that was set).
+    fn current(&self) -> String;
+    /// Uses `level` from now on; an invalid filter changes nothing.
+    fn set(&self, level: &str) -> Result<(), FilterError>;
+}
+
+/// Why a log level was not taken.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FilterError(pub String);
+
+/// The discovery settings of `[server]` (seed 000 §4.5): the LDS the gateway registers
+/// with, and the clients it opens reverse connections to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// The LDS's URL; empty: none.
+    pub register_with_lds: String,
+    /// The clients' URLs.
+    pub reverse_connect: Vec<String>,
 }
 
 /// What restarts the gateway.
@@ -98,11 +126,32 @@ pub struct Configurator {
     metrics: UiMetrics,
     /// Refused logins are counted each; logged at most once per period.
     refusal_log: parking_lot::Mutex<fxgate_core::LogLimit>,
+    /// The discovery settings as the file has them now.
+    discovery: parking_lot::Mutex<Discovery>,
+    /// Changes written to the file that apply only after a restart.
+    pending: parking_lot::Mutex<Vec<String>>,
+}
+
+impl Configurator {
+    /// Notes a change written to the file that a restart applies (shown on every page).
+    pub(crate) fn restart_needed(&self, what: impl Into<String>) {
+        let what = what.into();
+        let mut p = self.pending.lock();
+        if !p.contains(&what) {
+            p.push(what);
+        }
+    }
+
+    /// The changes waiting for a restart.
+    pub(crate) fn pending(&self) -> Vec<String> {
+        self.pending.lock().clone()
+    }
 }
 
 impl Configurator {
     /// The `/ui` routes.
     pub fn router(settings: Settings, metrics: UiMetrics) -> Router {
+        let discovery = parking_lot::Mutex::new(settings.discovery.clone());
         let ui = Arc::new(Self {
             settings,
             started: Instant::now(),
@@ -110,6 +159,8 @@ impl Configurator {
             limit: Default::default(),
             metrics,
             refusal_log: parking_lot::Mutex::new(fxgate_core::LogLimit::new(std::time::Duration::from_secs(2))),
+            discovery,
+            pending: Default::default(),
         });
         routes::router(ui)
     }

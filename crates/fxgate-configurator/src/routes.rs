@@ -311,6 +311,7 @@ async fn overview(State(ui): State<Ui>, headers: HeaderMap) -> Response {
         json!({
             "version": st.version, "uptime_s": ui.started.elapsed().as_secs(), "endpoints": st.endpoints,
             "sessions": st.sessions.get(), "components": components, "status": status, "warnings": st.warnings,
+            "restart_pending": ui.pending(),
             "user": s.user, "roles": s.roles.iter().map(|r| role_name(*r)).collect::<Vec<_>>(),
         }),
     )

@@ -70,7 +70,7 @@ fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
         }
     };
     let logs = fxgate_core::LogRing::default();
-    let _guard = match crate::logging::init(&cfg.log, data_dir, logs.clone()) {
+    let (_guard, level) = match crate::logging::init(&cfg.log, data_dir, logs.clone()) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("error: {e}");
@@ -90,7 +90,7 @@ fn run(config: Option<&Path>, data_dir: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::topology::run(cfg, config.map(Path::to_path_buf), config_dir, data_dir.to_path_buf(), logs)) {
+    match runtime.block_on(crate::topology::run(cfg, config.map(Path::to_path_buf), config_dir, data_dir.to_path_buf(), logs, std::sync::Arc::new(level))) {
         Ok(crate::topology::Ended::Stopped) => ExitCode::SUCCESS,
         Ok(crate::topology::Ended::Restart) => {
             // Every socket closed and every log line written before the new process starts.

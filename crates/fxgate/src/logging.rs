@@ -9,7 +9,7 @@ use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::filter::ParseError;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
-use tracing_subscriber::{fmt, EnvFilter, Layer};
+use tracing_subscriber::{fmt, reload, EnvFilter, Registry};
 
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -71,23 +71,47 @@ impl<'a> fmt::MakeWriter<'a> for RingWriter {
     }
 }
 
+/// The log filter of `level` (`log.level`'s syntax: `info`, `warn,fxgate_modbus=debug`), with
+/// the DA item API's start-up warning of async-opcua kept quiet: its internal client is
+/// configured without endpoints on purpose (it connects by URL) and warns at every start.
+fn level_filter(level: &str) -> Result<EnvFilter, ParseError> {
+    EnvFilter::try_new(level).map(|f| match "opcua_client::config=error".parse() {
+        Ok(d) if !level.contains("opcua_client") => f.add_directive(d),
+        _ => f,
+    })
+}
+
+/// The log level of the running gateway, changed by the configurator's General page.
+pub struct LevelControl {
+    handle: reload::Handle<EnvFilter, Registry>,
+    current: std::sync::Mutex<String>,
+}
+
+impl fxgate_configurator::LogFilter for LevelControl {
+    fn current(&self) -> String {
+        self.current.lock().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set(&self, level: &str) -> Result<(), fxgate_configurator::FilterError> {
+        let filter = level_filter(level).map_err(|e| fxgate_configurator::FilterError(e.to_string()))?;
+        self.handle.reload(filter).map_err(|e| fxgate_configurator::FilterError(e.to_string()))?;
+        *self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = level.to_string();
+        Ok(())
+    }
+}
+
 /// Installs the subscriber (stderr, files, and `recent`, which keeps the last lines for the
-/// configurator); keep the guard alive until exit so file logs are flushed.
-pub fn init(cfg: &LogConfig, data_dir: &Path, recent: LogRing) -> Result<Option<WorkerGuard>, LoggingError> {
-    let filter = || match std::env::var("RUST_LOG") {
-        Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(LoggingError::RustLog),
-        // The DA item API's internal client is configured without endpoints on purpose
-        // (it connects by URL); async-opcua warns about that at every start.
-        _ => EnvFilter::try_new(&cfg.level)
-            .map(|f| match "opcua_client::config=error".parse() {
-                Ok(d) if !cfg.level.contains("opcua_client") => f.add_directive(d),
-                _ => f,
-            })
-            .map_err(LoggingError::Level),
+/// configurator); keep the guard alive until exit so file logs are flushed. `RUST_LOG`, when
+/// set, wins over `log.level`; the returned control changes the level at run time.
+pub fn init(cfg: &LogConfig, data_dir: &Path, recent: LogRing) -> Result<(Option<WorkerGuard>, LevelControl), LoggingError> {
+    let (filter, level) = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => (EnvFilter::try_new(&v).map_err(LoggingError::RustLog)?, v),
+        _ => (level_filter(&cfg.level).map_err(LoggingError::Level)?, cfg.level.clone()),
     };
+    let (filter, handle) = reload::Layer::new(filter);
     // Colours only on a terminal (and not when NO_COLOR is set): a redirected log stays plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
-    let stderr = fmt::layer().with_ansi(ansi).with_writer(std::io::stderr).with_filter(filter()?);
+    let stderr = fmt::layer().with_ansi(ansi).with_writer(std::io::stderr);
     let (file_layer, guard) = if cfg.file {
         let dir = data_dir.join("logs");
         std::fs::create_dir_all(&dir)
@@ -104,20 +128,17 @@ pub fn init(cfg: &LogConfig, data_dir: &Path, recent: LogRing) -> Result<Option<
         let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .buffered_lines_limit(8192)
             .finish(appender);
-        let layer = fmt::layer()
-            .with_ansi(false)
-            .with_writer(writer)
-            .with_filter(filter()?);
-        (Some(layer), Some(guard))
+        (Some(fmt::layer().with_ansi(false).with_writer(writer)), Some(guard))
     } else {
         (None, None)
     };
-    let ring = fmt::layer().with_ansi(false).with_writer(RingWriter(recent)).with_filter(filter()?);
+    let ring = fmt::layer().with_ansi(false).with_writer(RingWriter(recent));
     tracing_subscriber::registry()
+        .with(filter)
         .with(stderr)
         .with(ring)
         .with(file_layer)
         .try_init()
         .map_err(LoggingError::Install)?;
-    Ok(guard)
+    Ok((guard, LevelControl { handle, current: std::sync::Mutex::new(level) }))
 }

@@ -93,9 +93,10 @@ pub async fn run(
     config_dir: PathBuf,
     data_dir: PathBuf,
     logs: fxgate_core::LogRing,
+    log_level: Arc<dyn fxgate_configurator::LogFilter>,
 ) -> Result<Ended, RunFailure> {
     let shutdown = CancellationToken::new();
-    let result = start_and_run(&config, config_file.as_deref(), &config_dir, &data_dir, logs, &shutdown).await;
+    let result = start_and_run(&config, config_file.as_deref(), &config_dir, &data_dir, (logs, log_level), &shutdown).await;
     shutdown.cancel();
     result
 }
@@ -105,7 +106,7 @@ async fn start_and_run(
     config_file: Option<&Path>,
     config_dir: &Path,
     data_dir: &Path,
-    logs: fxgate_core::LogRing,
+    (logs, log_level): (fxgate_core::LogRing, Arc<dyn fxgate_configurator::LogFilter>),
     shutdown: &CancellationToken,
 ) -> Result<Ended, RunFailure> {
     let gateway = config.gateway();
@@ -193,6 +194,7 @@ async fn start_and_run(
             store: store.clone(),
             metrics: ui_metrics,
             servers: server_admin,
+            log_level,
             restart: Some(Arc::new({
                 let restart = restart.clone();
                 move || restart.notify_one()

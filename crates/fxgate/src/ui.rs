@@ -28,11 +28,13 @@ pub struct Running {
     pub servers: Option<fxgate_core::SharedServerAdmin>,
     /// Restarts the gateway.
     pub restart: Option<fxgate_configurator::Restart>,
+    /// The log level in use, changed at run time.
+    pub log_level: Arc<dyn fxgate_configurator::LogFilter>,
 }
 
 /// The `/ui` routes for this gateway.
 pub fn router(gateway: GatewayRef<'_>, config_file: Option<&std::path::Path>, data_dir: &std::path::Path, running: Running) -> Router {
-    let Running { users, logs, health, sessions, store, metrics, servers, restart } = running;
+    let Running { users, logs, health, sessions, store, metrics, servers, restart, log_level } = running;
     let url = fxgate_opcua_server::endpoint_url(gateway.server);
     let endpoints = fxgate_opcua_server::endpoints::endpoints(gateway.server)
         .into_iter()
@@ -54,18 +56,19 @@ pub fn router(gateway: GatewayRef<'_>, config_file: Option<&std::path::Path>, da
         logs,
         servers,
         restart,
+        log_level: Some(log_level),
+        discovery: fxgate_configurator::Discovery {
+            register_with_lds: gateway.server.register_with_lds.clone(),
+            reverse_connect: gateway.server.reverse_connect.clone(),
+        },
     };
     Configurator::router(settings, metrics)
 }
 
-/// The General page's settings that apply at start only.
+/// The General page's settings that are changed in the file only (shown, not edited there).
 fn at_start(g: GatewayRef<'_>) -> Vec<(String, String)> {
     let s = g.server;
-    let or_none = |v: &str| if v.is_empty() { "(none)".to_string() } else { v.to_string() };
     vec![
-        ("LDS registration (server.register_with_lds)".into(), or_none(&s.register_with_lds)),
-        ("Reverse connect (server.reverse_connect)".into(), if s.reverse_connect.is_empty() { "(none)".into() } else { s.reverse_connect.join(", ") }),
-        ("Log level (log.level)".into(), g.log.level.clone()),
         ("Log files (log.file)".into(), g.log.file.to_string()),
         ("Certificate users' roles (server.certificate_roles)".into(), s.certificate_roles.iter().map(|r| fxgate_config::users::role_name(*r)).collect::<Vec<_>>().join(", ")),
     ]
