@@ -7,10 +7,10 @@ changes nothing, in plain requests and in Debian's chromium through the page's f
 from __future__ import annotations
 
 import json
-import time
 
 from selenium.webdriver.common.by import By
 
+from configurator_support import logged_in_after_restart
 from fxgate_testlib import hash_password
 from modbus_peers import fxgate_log, no_panic
 from test_configurator import Browser
@@ -109,18 +109,9 @@ def test_apply_users_at_once_and_restart_for_the_rest(gateway_factory, hashes):
     assert (status, r["ok"], r["restart_needed"]) == (200, True, True) and "simulator" in r["sections"], r
     status, r = post(b, "/ui/api/restart", "", csrf)
     assert (status, r["ok"]) == (202, True), r
-    deadline = time.monotonic() + 60
-    while True:
-        time.sleep(0.5)
-        try:
-            again = Browser(gw.http_port)
-            if again.login("admin", ADMIN_PW)[0] == 303:
-                status, t = again.api("/ui/api/tags?prefix=Demo/Setpoint")
-                if status == 200 and t["tags"]:
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, fxgate_log(gw)[-3000:]
+    again = logged_in_after_restart(gw, "admin", ADMIN_PW)
+    status, t = again.api("/ui/api/tags?prefix=Demo/Setpoint")
+    assert status == 200, t
     assert [x["tag"] for x in t["tags"]] == ["Demo/Setpoint2"], t
     assert gw.proc.poll() is None and gw.proc.pid == pid
     log = fxgate_log(gw)

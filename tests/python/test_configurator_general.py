@@ -6,11 +6,11 @@ target and the LDS it tries). A `read` user and a request without the CSRF token
 
 from __future__ import annotations
 
-import json
 import time
 
-from fxgate_testlib import connect, hash_password, safe_disconnect
 from aggregation_support import sync
+from configurator_support import logged_in_after_restart, post_json
+from fxgate_testlib import connect, hash_password, safe_disconnect
 from modbus_peers import fxgate_log, no_panic
 from test_configurator import Browser
 from test_configurator_browser import hashes  # noqa: F401 (fixture)
@@ -25,14 +25,6 @@ def gateway(factory, hashes_):
         "users": [{"name": "admin", "password_hash": hash_password(ADMIN_PW), "roles": ["read", "configure"]},
                   {"name": "reader", "password_hash": hashes_["reader"], "roles": ["read"]}],
     })
-
-
-def post(b: Browser, path: str, body: dict, csrf: str | None):
-    h = {"Content-Type": "application/json"}
-    if csrf is not None:
-        h["x-csrf-token"] = csrf
-    status, _, data = b.request("POST", path, json.dumps(body).encode(), h)
-    return status, json.loads(data)
 
 
 def debug_lines(b: Browser) -> list[str]:
@@ -53,16 +45,16 @@ async def test_the_log_level_applies_at_once(gateway_factory, client_cert, hashe
     assert debug_lines(b) == [], "info: no debug lines"
 
     before = gw.config_path.read_text()
-    assert post(b, "/ui/api/general/log", {"level": "debug"}, None)[0] == 403
+    assert post_json(b, "/ui/api/general/log", {"level": "debug"}, None)[0] == 403
     reader = Browser(gw.http_port)
     assert reader.login("reader", READER_PW)[0] == 303
-    status, r = post(reader, "/ui/api/general/log", {"level": "debug"}, reader.csrf())
+    status, r = post_json(reader, "/ui/api/general/log", {"level": "debug"}, reader.csrf())
     assert status == 403 and "configure" in r["error"], r
-    status, r = post(b, "/ui/api/general/log", {"level": "info,=[oops"}, csrf)
+    status, r = post_json(b, "/ui/api/general/log", {"level": "info,=[oops"}, csrf)
     assert (status, r["ok"], r["field"]) == (400, False, "level") and "not a log filter" in r["message"], r
     assert gw.config_path.read_text() == before and b.api("/ui/api/general")[1]["log_level"] == "info"
 
-    status, r = post(b, "/ui/api/general/log", {"level": "debug"}, csrf)
+    status, r = post_json(b, "/ui/api/general/log", {"level": "debug"}, csrf)
     assert (status, r["ok"]) == (200, True), r
     assert 'level = "debug"' in gw.config_path.read_text()
     client = await connect(gw, client_cert)
@@ -85,12 +77,12 @@ def test_discovery_settings_wait_for_a_restart(gateway_factory, hashes):
     assert (g["register_with_lds"], g["reverse_connect"], g["restart_pending"]) == ("", [], []), g
     before = gw.config_path.read_text()
 
-    status, r = post(b, "/ui/api/general/discovery", {"register_with_lds": "http://lds:4840", "reverse_connect": []}, csrf)
+    status, r = post_json(b, "/ui/api/general/discovery", {"register_with_lds": "http://lds:4840", "reverse_connect": []}, csrf)
     assert (status, r["ok"], r["field"]) == (400, False, "register_with_lds"), r
     assert gw.config_path.read_text() == before
 
     lds, client = "opc.tcp://127.0.0.1:4999", "opc.tcp://127.0.0.1:4998"
-    status, r = post(b, "/ui/api/general/discovery", {"register_with_lds": lds, "reverse_connect": [client]}, csrf)
+    status, r = post_json(b, "/ui/api/general/discovery", {"register_with_lds": lds, "reverse_connect": [client]}, csrf)
     assert (status, r["ok"], r["restart_needed"]) == (200, True, True), r
     text = gw.config_path.read_text()
     assert f'register_with_lds = "{lds}"' in text and f'reverse_connect = ["{client}"]' in text
@@ -99,18 +91,9 @@ def test_discovery_settings_wait_for_a_restart(gateway_factory, hashes):
     assert "reverse connect target added" not in fxgate_log(gw)
 
     pid = gw.proc.pid
-    status, r = post(b, "/ui/api/restart", {}, csrf)
+    status, r = post_json(b, "/ui/api/restart", {}, csrf)
     assert (status, r["ok"]) == (202, True), r
-    deadline = time.monotonic() + 60
-    while True:
-        time.sleep(0.5)
-        try:
-            again = Browser(gw.http_port)
-            if again.login("admin", ADMIN_PW)[0] == 303:
-                break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, fxgate_log(gw)[-3000:]
+    again = logged_in_after_restart(gw, "admin", ADMIN_PW)
     g = again.api("/ui/api/general")[1]
     assert (g["register_with_lds"], g["reverse_connect"], g["restart_pending"]) == (lds, [client], []), g
     assert gw.proc.pid == pid and gw.proc.poll() is None

@@ -6,13 +6,13 @@ change nothing. One run goes through the page in Debian's chromium (Selenium).""
 
 from __future__ import annotations
 
-import json
 import time
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from aggregation_support import peers, sync, wait_connected  # noqa: F401 (fixture)
+from configurator_support import post_json
 from fxgate_testlib import connect, hash_password, safe_disconnect
 from modbus_peers import fxgate_log, no_panic
 from test_configurator import Browser
@@ -31,11 +31,7 @@ def gateway(factory, hashes_):
 
 
 def post(b: Browser, body: dict, csrf: str | None):
-    h = {"Content-Type": "application/json"}
-    if csrf is not None:
-        h["x-csrf-token"] = csrf
-    status, _, data = b.request("POST", "/ui/api/servers", json.dumps(body).encode(), h)
-    return status, json.loads(data)
+    return post_json(b, "/ui/api/servers", body, csrf)
 
 
 def server_form(peer, name: str = "plc9", **extra) -> dict:

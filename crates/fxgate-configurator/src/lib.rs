@@ -13,6 +13,7 @@
 
 mod certificates;
 mod config;
+mod endpoints;
 mod general;
 mod tags;
 mod trend;
@@ -68,6 +69,8 @@ pub struct Settings {
     pub restart: Option<Restart>,
     /// The log level, changed at run time (the General page).
     pub log_level: Option<Arc<dyn LogFilter>>,
+    /// The endpoint settings (the Endpoints page).
+    pub endpoint_settings: Endpoints,
     /// `[server] register_with_lds` and `reverse_connect` as the gateway started with them
     /// (the General page changes them in the file; they apply after a restart).
     pub discovery: Discovery,
@@ -94,6 +97,26 @@ pub struct Discovery {
     pub register_with_lds: String,
     /// The clients' URLs.
     pub reverse_connect: Vec<String>,
+}
+
+/// The endpoint settings of `[server]` (seed 000 §4.7) as the gateway started with them, and
+/// every endpoint it can offer.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints {
+    /// The endpoint URL clients see.
+    pub url: String,
+    /// `[server] host`.
+    pub host: String,
+    /// `[server] port`.
+    pub port: u16,
+    /// `[server] endpoint_url` (empty: made from the host name and port).
+    pub endpoint_url: String,
+    /// `[server] allow_none`.
+    pub allow_none: bool,
+    /// `[server] allow_deprecated`.
+    pub allow_deprecated: bool,
+    /// Every endpoint the gateway can offer: (policy, mode, offered now, deprecated).
+    pub all: Vec<(String, String, bool, bool)>,
 }
 
 /// What restarts the gateway.
@@ -130,6 +153,8 @@ pub struct Configurator {
     discovery: parking_lot::Mutex<Discovery>,
     /// Changes written to the file that apply only after a restart.
     pending: parking_lot::Mutex<Vec<String>>,
+    /// The endpoint settings as the file has them now.
+    endpoint_file: parking_lot::Mutex<Endpoints>,
 }
 
 impl Configurator {
@@ -152,6 +177,7 @@ impl Configurator {
     /// The `/ui` routes.
     pub fn router(settings: Settings, metrics: UiMetrics) -> Router {
         let discovery = parking_lot::Mutex::new(settings.discovery.clone());
+        let endpoint_file = parking_lot::Mutex::new(settings.endpoint_settings.clone());
         let ui = Arc::new(Self {
             settings,
             started: Instant::now(),
@@ -161,6 +187,7 @@ impl Configurator {
             refusal_log: parking_lot::Mutex::new(fxgate_core::LogLimit::new(std::time::Duration::from_secs(2))),
             discovery,
             pending: Default::default(),
+            endpoint_file,
         });
         routes::router(ui)
     }

@@ -63,6 +63,7 @@ pub const PAGES: &[Page] = &[
     page!("overview", "Overview"),
     page!("tags", "Tags"),
     page!("servers", "Servers"),
+    page!("endpoints", "Endpoints"),
     page!("certificates", "Certificates"),
     page!("general", "General"),
     page!("users", "Users"),

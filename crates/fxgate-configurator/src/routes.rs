@@ -37,6 +37,7 @@ pub(crate) fn router(ui: Ui) -> Router {
         .merge(crate::users::routes())
         .merge(crate::servers::routes())
         .merge(crate::config::routes())
+        .merge(crate::endpoints::routes())
         .with_state(ui)
 }
 

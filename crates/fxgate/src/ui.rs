@@ -57,6 +57,7 @@ pub fn router(gateway: GatewayRef<'_>, config_file: Option<&std::path::Path>, da
         servers,
         restart,
         log_level: Some(log_level),
+        endpoint_settings: endpoint_settings(gateway.server, &url),
         discovery: fxgate_configurator::Discovery {
             register_with_lds: gateway.server.register_with_lds.clone(),
             reverse_connect: gateway.server.reverse_connect.clone(),
@@ -72,6 +73,31 @@ fn at_start(g: GatewayRef<'_>) -> Vec<(String, String)> {
         ("Log files (log.file)".into(), g.log.file.to_string()),
         ("Certificate users' roles (server.certificate_roles)".into(), s.certificate_roles.iter().map(|r| fxgate_config::users::role_name(*r)).collect::<Vec<_>>().join(", ")),
     ]
+}
+
+/// The Endpoints page's settings, and every endpoint with whether it is offered now.
+fn endpoint_settings(s: &fxgate_config::ServerConfig, url: &str) -> fxgate_configurator::Endpoints {
+    use fxgate_opcua_server::endpoints::endpoints;
+    let offered: Vec<String> = endpoints(s).into_iter().map(|(id, _)| id).collect();
+    let every = fxgate_config::ServerConfig { allow_none: true, allow_deprecated: true, ..s.clone() };
+    let all = endpoints(&every)
+        .into_iter()
+        .map(|(id, e)| {
+            let policy = e.security_policy().to_uri().to_string();
+            let short = policy.rsplit('#').next().unwrap_or(&policy).to_string();
+            let deprecated = matches!(short.as_str(), "Basic128Rsa15" | "Basic256");
+            (short, e.security_mode.to_string(), offered.contains(&id), deprecated)
+        })
+        .collect();
+    fxgate_configurator::Endpoints {
+        url: url.to_string(),
+        host: s.host.clone(),
+        port: s.port,
+        endpoint_url: s.endpoint_url.clone(),
+        allow_none: s.allow_none,
+        allow_deprecated: s.allow_deprecated,
+        all,
+    }
 }
 
 /// What the configuration does that a plant engineer should know about.
