@@ -144,8 +144,9 @@ impl FolderIndex {
     }
 }
 
-/// Compares names with their digit runs as numbers (`Tag2` < `Tag10`), then byte by byte
-/// (`a01` after `a1`), so the order is total.
+/// Compares names without regard to ASCII case and with their digit runs as numbers
+/// (`Tag2` < `Tag10` < `tag11`), then byte by byte (`Tag1` before `tag1`, `a01` before `a1`),
+/// so the order is total.
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
     loop {
@@ -163,8 +164,9 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
                 (x, y) = (&x[m..], &y[n..]);
             }
             (Some(c), Some(d)) => {
+                let (c, d) = (c.to_ascii_lowercase(), d.to_ascii_lowercase());
                 if c != d {
-                    return c.cmp(d);
+                    return c.cmp(&d);
                 }
                 (x, y) = (&x[1..], &y[1..]);
             }
@@ -227,7 +229,7 @@ mod tests {
 
     #[test]
     fn folders_children_counts_and_natural_order() {
-        let paths = ["Demo/Sine", "Demo/Tag10", "Demo/Tag2", "fxgate/Lines/plc/State", "fxgate/Lines/plc/Errors", "fxgate/Lines/b/State", "Demo/Sub/X"];
+        let paths = ["Demo/sine", "Demo/Tag10", "Demo/Tag2", "fxgate/Lines/plc/State", "fxgate/Lines/plc/Errors", "fxgate/Lines/b/State", "Demo/Sub/X"];
         let ix = ix(&paths);
         let root = ix.get("").expect("root");
         assert_eq!(root.below, 7);
@@ -281,7 +283,7 @@ mod tests {
     fn natural_order() {
         let mut v = vec!["Tag10", "Tag2", "tag1", "Tag02", "Tag1b", "Tag1", "A", ""];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["", "A", "Tag1", "Tag1b", "Tag02", "Tag2", "Tag10", "tag1"]);
+        assert_eq!(v, ["", "A", "Tag1", "tag1", "Tag1b", "Tag02", "Tag2", "Tag10"]);
         assert_eq!(natural_cmp("x99999999999999999999999", "x100000000000000000000000"), Ordering::Less, "no overflow");
     }
 }
