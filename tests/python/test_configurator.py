@@ -247,6 +247,8 @@ def test_users_page_changes_users_in_the_file_and_at_once(gateway_factory, clien
     assert change(a, None, action="add", name="op", roles=["read"], password="operator-pw1")[0] == 403, "and the CSRF token"
 
     before = gw.config_path.read_text()
+    status, res = change(a, csrf, action="add", name="../../etc/passwd", roles=["read"], password="operator-pw1")
+    assert (status, res["ok"]) == (400, False) and gw.config_path.read_text() == before, res
     status, res = change(a, csrf, action="add", name="op", roles=["read", "write"], password="operator-pw1")
     assert (status, res["ok"]) == (200, True), res
     text = gw.config_path.read_text()

@@ -83,6 +83,8 @@ async def test_add_change_and_remove_a_server_at_run_time(gateway_factory, clien
     assert status == 403 and "configure" in r["error"], r
     status, r = post(admin, {"action": "add", "server": server_form(peer, endpoint_url="http://nope")}, csrf)
     assert (status, r["ok"], r["field"]) == (400, False, "endpoint_url"), r
+    status, r = post(admin, {"action": "add", "server": server_form(peer, name="../../etc")}, csrf)
+    assert (status, r["ok"], r["field"]) == (400, False, "name"), r
     status, r = post(admin, {"action": "add", "server": server_form(peer, security_mode="Encrypt")}, csrf)
     assert (status, r["field"]) == (400, "security_mode"), r
     assert gw.config_path.read_text() == before
@@ -93,6 +95,8 @@ async def test_add_change_and_remove_a_server_at_run_time(gateway_factory, clien
     text = gw.config_path.read_text()
     assert "[[upstream]]" in text and 'name = "plc9"' in text and peer.url in text
     entry = state_of(admin, "plc9", "Connected")
+    ups = admin.api("/ui/api/overview")[1]["upstreams"]
+    assert [(u["name"], u["state"], u["url"]) for u in ups] == [("plc9", "Connected", peer.url)], ups
     assert entry["has_password"] is False and "password" not in entry
     assert "plc9" in await folders(gw, client_cert)
     client = await connect(gw, client_cert)
@@ -107,6 +111,7 @@ async def test_add_change_and_remove_a_server_at_run_time(gateway_factory, clien
     assert (status, r["ok"]) == (200, True), r
     assert "enabled = false" in gw.config_path.read_text()
     state_of(admin, "plc9", "Disconnected")
+    assert [u["state"] for u in admin.api("/ui/api/overview")[1]["upstreams"]] == ["disabled"]
     status, r = post(admin, {"action": "change", "name": "plc9", "server": server_form(peer, name="plc10")}, csrf)
     assert (status, r["ok"]) == (200, True), r
     state_of(admin, "plc10", "Connected")

@@ -307,9 +307,16 @@ async fn overview(State(ui): State<Ui>, headers: HeaderMap) -> Response {
         .filter(|(_, d)| d.source.starts_with("fxgate/"))
         .filter_map(|(id, d)| st.store.get(id).map(|v| sample(&d.path(), &v)))
         .collect();
+    let upstreams: Vec<Value> = st
+        .servers
+        .iter()
+        .flat_map(|a| a.servers())
+        .map(|e| json!({"name": e.spec.name, "url": e.spec.endpoint_url, "state": if e.spec.enabled { e.state } else { "disabled".into() }, "last_error": e.last_error}))
+        .collect();
     json_answer(
         StatusCode::OK,
         json!({
+            "upstreams": upstreams,
             "version": st.version, "uptime_s": ui.started.elapsed().as_secs(), "endpoints": st.endpoints,
             "sessions": st.sessions.get(), "components": components, "status": status, "warnings": st.warnings,
             "restart_pending": ui.pending(),
