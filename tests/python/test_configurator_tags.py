@@ -6,7 +6,6 @@ client) and in Debian's chromium driven by Selenium (test_configurator_browser's
 from __future__ import annotations
 
 import json
-import os
 import time
 
 from selenium.common.exceptions import StaleElementReferenceException
@@ -195,24 +194,18 @@ def test_tree_values_trend_and_write_box_in_the_browser(gateway_factory, hashes,
 BIG = {"name": "Big", "interval_ms": 1000, "tags": [{"name": "Tag", "type": "Double", "waveform": "random", "count": 10000}]}
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_a_folder_of_ten_thousand_tags_is_paged(gateway_factory, hashes, browser):
     """The folder answer lists 500 tags at a time (offset/limit, 2000 at the most) with the total;
-    the page shows 1–500 of 10000 with Previous/Next and polls only that page."""
+    the page shows 1–500 of 10000 with Previous/Next and polls only that page. Its speed and the
+    gateway's cost with 5 browsers are measured by bench/run_ui.sh (not asserted in a timed test)."""
     gw = start(gateway_factory, hashes, [BIG])
     b = logged_in(gw)
     _, root = b.api("/ui/api/tags?folder=")
     assert {f["name"]: f["below"] for f in root["folders"]}["Big"] == 10000
-    started = time.monotonic()
     status, headers, data = b.request("GET", "/ui/api/tags?folder=Big")
-    took = time.monotonic() - started
     big = json.loads(data)
     assert status == 200 and big["total"] == 10000 and len(big["tags"]) == 500 and big["limit"] == 500
-    assert len(data) < 100_000 and took < 1.0, (len(data), took)
+    assert len(data) < 100_000, len(data)
     assert [t["tag"] for t in big["tags"][:3]] == ["Big/Tag0", "Big/Tag1", "Big/Tag2"], "natural order"
     _, last = b.api("/ui/api/tags?folder=Big&offset=9500")
     assert len(last["tags"]) == 500 and last["tags"][-1]["tag"] == "Big/Tag9999"
@@ -221,8 +214,8 @@ def test_a_folder_of_ten_thousand_tags_is_paged(gateway_factory, hashes, browser
     _, flat = b.api("/ui/api/tags?prefix=Big/Tag99")
     assert flat["total"] == 111 and len(flat["tags"]) == 111, "Tag99, Tag990–999, Tag9900–9999"
 
-    # The page: first render with its 500 rows (the script marks it), what it transferred, then the
-    # next page.
+    # The page: its 500 rows (the script marks the first render; how long it takes is measured in
+    # bench/run_ui.sh, not asserted here), what it transferred, then the next page.
     base = f"http://127.0.0.1:{gw.http_port}"
     d = browser
     login(d, base, "reader", READER_PW)
@@ -237,32 +230,13 @@ def test_a_folder_of_ten_thousand_tags_is_paged(gateway_factory, hashes, browser
     assert d.find_element(By.ID, "count").text == "1–500 of 10000 tags"
     assert d.find_element(By.ID, "folder").text == "Big"
     assert transferred < 500_000, transferred
-    assert rendered_ms < 1000, rendered_ms
     shot(d, "tags-big")
     d.find_element(By.ID, "next").click()
     wait(d, lambda d: rows_shown(d)[:1] == ["Big/Tag500"])
     assert d.find_element(By.ID, "count").text == "501–1000 of 10000 tags"
     assert d.find_element(By.ID, "prev").is_enabled()
-    # Responsive: a tree click answers at once, though the store changes 10,000 values a second.
-    started = time.monotonic()
+    # A tree click shows the other folder, though the store changes 10,000 values a second.
     d.find_element(By.CSS_SELECTOR, 'a[data-folder="Demo"]').click()
     wait(d, lambda d: rows_shown(d) == [f"Demo/{n}" for n in DEMO_NAMES])
-    assert time.monotonic() - started < 2.0
 
-    # Five pollers of the 500-tag page every 2 s: the gateway's whole CPU (the simulator's 10,000
-    # changes a second included) over 10 s.
-    pollers = [logged_in(gw, "reader", READER_PW) for _ in range(5)]
-    d.get(base + "/ui/overview")
-    idle_start = cpu_seconds(gw.proc.pid)
-    time.sleep(10)
-    idle = cpu_seconds(gw.proc.pid) - idle_start
-    busy_start = cpu_seconds(gw.proc.pid)
-    until = time.monotonic() + 10
-    while time.monotonic() < until:
-        for p in pollers:
-            assert p.request("GET", "/ui/api/tags?folder=Big&folders=false")[0] == 200
-        time.sleep(2)
-    busy = cpu_seconds(gw.proc.pid) - busy_start
-    print(f"gateway CPU over 10 s: idle {idle:.2f} s, with 5 pollers {busy:.2f} s")
-    assert (busy - idle) / 10 < 0.05, (idle, busy)
     no_panic(gw)

@@ -1,13 +1,16 @@
 //! The configurator in a browser (seed 000 §4.3), under `/ui` on the HTTP listener: login
 //! with the gateway's own users (their argon2id hashes and roles) into a session cookie, CSRF
-//! tokens on every change, a login rate limit, logout; the Overview page (version, uptime,
-//! endpoints, OPC UA sessions, components with health, the status tags of lines and
-//! connections, warnings) and the Tags page (live values, qualities and source timestamps,
-//! and a write for users with `write`), and the Certificates page (the trusted and rejected
-//! certificates of the stores; trust and reject for users with `configure`). Reading needs
-//! `read`; the Logs page shows the recent log lines with a level filter; the Users page adds,
-//! removes and changes users (`configure`), written to the file and applied at once. Assets
-//! are embedded.
+//! tokens on every change, a login rate limit, logout. Reading needs `read`, writing tags
+//! `write`, changing the configuration `configure`. One module per page's API, each with its
+//! own routes; the pages' HTML bodies and scripts are embedded from `assets/`:
+//! Overview (`routes`), Tags (`tags`: the tree a folder at a time, trends), Servers
+//! (`servers`: the aggregation's `ServerAdmin`), Endpoints (`endpoints`), Certificates
+//! (`certificates`), General (`general`: anonymous access, log level, discovery), Users
+//! (`users`), Logs (`routes`) and Config (`config`: download with secrets hidden, upload
+//! checked and diffed, restart). Every change is validated as `check-config` does, written
+//! atomically (`fxgate_config::persist`), applied at once where the running gateway allows it,
+//! otherwise listed as waiting for a restart that every page offers, and logged with the
+//! user's name.
 
 #![warn(missing_docs)]
 
