@@ -135,6 +135,8 @@ def test_a_broken_upload_in_the_browser(gateway_factory, hashes, browser, tmp_pa
     browser.find_element(By.ID, "config-check").click()
     item = wait(browser, lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "#config-errors li")), None))
     assert item.get_attribute("data-field") == "server.port" and "port" in item.text, item.text
+    diff = browser.find_element(By.ID, "config-diff").text
+    assert "+ port = 70000" in diff and "$argon2id" not in diff and "password_hash" not in diff, diff
     assert browser.find_element(By.ID, "config-apply").get_attribute("disabled") is not None
     shot(browser, "config")
     assert gw.config_path.read_bytes() == original

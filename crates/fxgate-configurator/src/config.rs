@@ -92,21 +92,28 @@ fn upload_error(path: &std::path::Path, line: usize, column: usize, field: &str,
 }
 
 /// The upload, checked: the text to write (secrets put back) and the line diff of the
-/// shown (hidden) texts.
+/// shown texts (secrets hidden on both sides, so an upload's secrets are never echoed and an
+/// unchanged one is no change; an upload that is not TOML has no diff).
 fn checked(ui: &Ui, body: &[u8]) -> Result<(String, Value), (Refusal, Value)> {
     let (path, in_use) = current(ui).map_err(|r| (r, Value::Null))?;
     let Ok(text) = std::str::from_utf8(body) else {
         return Err((upload_error(&path, 0, 0, "", "the file is not UTF-8 text".into()), Value::Null));
     };
-    let diff = diff(&hidden(&in_use), text);
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         let (line, column) = e.span().map(|s| fxgate_config::line_col(text, s.start)).unwrap_or((0, 0));
         let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
-        (upload_error(&path, line, column, "", format!("not valid TOML: {message}")), diff.clone())
+        (upload_error(&path, line, column, "", format!("not valid TOML: {message}")), Value::Null)
     })?;
     let old: DocumentMut = in_use.parse().unwrap_or_default();
-    restore(&mut doc, &old).map_err(|e| (upload_error(&path, 0, 0, "", e.to_string()), diff.clone()))?;
+    if let Err(e) = restore(&mut doc, &old) {
+        let mut shown = doc.clone();
+        hide(&mut shown);
+        return Err((upload_error(&path, 0, 0, "", e.to_string()), diff(&hidden(&in_use), &shown.to_string())));
+    }
     let full = doc.to_string();
+    let mut shown = doc;
+    hide(&mut shown);
+    let diff = diff(&hidden(&in_use), &shown.to_string());
     let base = path.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     (ui.settings.check)(&full, &path, &base).map_err(|errs| (Refusal::Invalid(errs), diff.clone()))?;
     Ok((full, diff))
