@@ -318,3 +318,31 @@ def test_general_page_turns_anonymous_access_off_and_on_at_once(gateway_factory,
     assert post({"anonymous": True, "anonymous_roles": ["read"]})[0] == 200
     assert isinstance(read_value(gw, client_cert, "Sine"), float), "anonymous again, without a restart"
     assert run_cli("check-config", str(gw.config_path)).returncode == 0
+
+
+def rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_logins_do_not_keep_memory(gateway_factory, hashes):
+    # An argon2id check allocates ~19 MiB on a blocking thread; glibc used to keep it in that
+    # thread's arena, so every login (right or wrong) grew the gateway by up to 19 MiB, up to
+    # ~200 MiB (found by bench/run_ui.sh). Logins, sequential and at once, now leave it as it was.
+    import concurrent.futures
+
+    gw = gateway_factory.start(users(hashes))
+    assert Browser(gw.http_port).login("reader", READER_PW)[0] == 303
+    time.sleep(0.5)
+    before = rss_kib(gw.proc.pid)
+    for i in range(12):
+        assert Browser(gw.http_port).login(f"nobody{i}", "wrong")[0] == 401
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: Browser(gw.http_port).login(f"other{i}", "wrong")[0], range(16)))
+    assert answers == [401] * 16
+    time.sleep(0.5)
+    grown = rss_kib(gw.proc.pid) - before
+    assert grown < 40 * 1024, f"28 logins kept {grown // 1024} MiB"
+    no_panic(gw)
