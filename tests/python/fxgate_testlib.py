@@ -85,6 +85,25 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def wait_port_bindable(port: int, timeout: float = 30.0) -> None:
+    """Waits until a listener could bind 0.0.0.0:`port`. The fixed ports of the embedded default
+    (48050, 8480) lie in Linux's ephemeral range, so a client connection of an earlier test can
+    hold one for a moment (seen once in CI: "port 48050 is already in use")."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        finally:
+            s.close()
+
+
 def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -293,6 +312,9 @@ class Gateway:
         return proc
 
     def start(self, timeout: float = STARTUP_TIMEOUT_S) -> "Gateway":
+        if self.embedded_default:
+            wait_port_bindable(self.port)
+            wait_port_bindable(self.http_port)
         self.spawn()
         deadline = time.monotonic() + timeout
         mark = len(self.stderr_lines)

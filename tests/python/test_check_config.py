@@ -154,6 +154,16 @@ def _alias_without_namespace(t):
     return b, {line_of(b, "[[upstream]]")}, lambda f: f == "upstream[0].alias_namespace"
 
 
+def _queue_size(t):
+    b = insert_after(t, "port = 48050", "max_queue_size = 0")
+    return b, {line_of(b, "max_queue_size")}, lambda f: f == "server.max_queue_size"
+
+
+def _sampling(t):
+    b = insert_after(t, "port = 48050", "min_sampling_interval_ms = -5.0")
+    return b, {line_of(b, "min_sampling_interval_ms")}, lambda f: f == "server.min_sampling_interval_ms"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -169,6 +179,8 @@ CASES = {
     "bad-data-type": _bad_type_name,
     "bad-http-listen": _bad_listen,
     "alias-without-namespace": _alias_without_namespace,
+    "max-queue-size": _queue_size,
+    "min-sampling-interval": _sampling,
     "toml-syntax": _syntax,
 }
 

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from fxgate_testlib import REPO_ROOT, fxgate_bin
+from fxgate_testlib import REPO_ROOT, fxgate_bin, wait_port_bindable
 
 CARGO = "cargo run --release -p fxgate --"
 
@@ -40,6 +40,8 @@ def test_the_tour_write_works_as_printed(tmp_path: Path):
     assert "$argon2id$" in (tmp_path / "fxgate.toml").read_text() and "change-me" not in (tmp_path / "fxgate.toml").read_text()
 
     run = shlex.split(setup[2].replace(CARGO, ""))
+    wait_port_bindable(48050)
+    wait_port_bindable(8480)
     log = open(tmp_path / "fxgate.log", "w")
     proc = subprocess.Popen([fxgate_bin(), *run], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -71,6 +71,12 @@ fn server(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
     if s.max_sessions == 0 {
         errs.push(Invalid::new("server.max_sessions", "must be at least 1"));
     }
+    if !(0.0..=60_000.0).contains(&s.min_sampling_interval_ms) {
+        errs.push(Invalid::new("server.min_sampling_interval_ms", "must be 0 to 60000 ms"));
+    }
+    if !(1..=100_000).contains(&s.max_queue_size) {
+        errs.push(Invalid::new("server.max_queue_size", "must be 1 to 100000"));
+    }
     files_pair(config_dir, ("server.certificate", &s.certificate), ("server.private_key", &s.private_key), errs);
 }
 

@@ -56,6 +56,14 @@ pub struct ServerConfig {
     pub reverse_connect: Vec<String>,
     /// Most sessions at once.
     pub max_sessions: usize,
+    /// The shortest sampling interval a monitored item gets, in ms. 0 (the default) lets a
+    /// client ask for 0: every change a source pushes is queued with its own source
+    /// timestamp (OPC 10000-4 §5.12.1.2); async-opcua otherwise holds back a value that
+    /// arrives within one interval of the previous one and moves its timestamp.
+    pub min_sampling_interval_ms: f64,
+    /// The largest queue a monitored item (data or events) gets; larger requests are revised
+    /// down to it.
+    pub max_queue_size: usize,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +85,8 @@ impl Default for ServerConfig {
             register_interval_s: 60,
             reverse_connect: Vec::new(),
             max_sessions: 100,
+            min_sampling_interval_ms: 0.0,
+            max_queue_size: 10_000,
         }
     }
 }

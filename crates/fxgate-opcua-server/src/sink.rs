@@ -236,6 +236,8 @@ impl OpcUaServerSink {
             let limits = builder.limits_mut();
             limits.subscriptions.max_monitored_items_per_sub = 1_000_000;
             limits.subscriptions.max_queued_notifications = 1_000_000;
+            limits.subscriptions.min_sampling_interval_ms = cfg.min_sampling_interval_ms;
+            limits.subscriptions.max_monitored_item_queue_size = cfg.max_queue_size;
             limits.operational.max_monitored_items_per_call = 100_000;
             limits.operational.max_nodes_per_read = 100_000;
             limits.operational.max_nodes_per_write = 10_000;
