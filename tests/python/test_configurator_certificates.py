@@ -19,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
+from configurator_support import post_json
 from fxgate_testlib import CertPair, read_value, status_name
 from modbus_peers import fxgate_log, no_panic
 from test_configurator import READER_PW, WRITER_PW, Browser, hashes  # noqa: F401 (hashes: a fixture)
@@ -92,14 +93,6 @@ def upload(b: Browser, body: bytes, store: str, kind: str, csrf: str | None):
     return status, json.loads(data)
 
 
-def post(b: Browser, path: str, body: dict, csrf: str | None):
-    h = {"Content-Type": "application/json"}
-    if csrf is not None:
-        h["x-csrf-token"] = csrf
-    status, _, data = b.request("POST", path, json.dumps(body).encode(), h)
-    return status, json.loads(data)
-
-
 def listing(b: Browser) -> dict:
     status, _, text = b.request("GET", "/ui/api/certificates")
     assert status == 200, text
@@ -154,7 +147,7 @@ def test_uploaded_certificates_are_trusted_and_deleted_ones_refused(gateway_fact
     # Delete: gone from the list and the disk; the client is refused again.
     der_file = gw.data_dir / "pki" / "trusted" / f"CN=der client [{der_client.thumbprint}].der"
     assert der_file.exists()
-    status, r = post(admin, "/ui/api/certificates/delete", {"thumbprint": der_client.thumbprint.upper(), "store": "server"}, csrf)
+    status, r = post_json(admin, "/ui/api/certificates/delete", {"thumbprint": der_client.thumbprint.upper(), "store": "server"}, csrf)
     assert status == 200 and r["ok"] and r["files"] == [der_file.name], r
     assert r["message"] == f"certificate {der_client.thumbprint} deleted"
     assert cert_rows(admin, der_client.thumbprint) == [] and not der_file.exists()
@@ -165,9 +158,9 @@ def test_uploaded_certificates_are_trusted_and_deleted_ones_refused(gateway_fact
     # The refused client was filed in rejected/ again: a delete (of any store) removes that copy too,
     # and then nothing of that thumbprint is left.
     assert [x["state"] for x in cert_rows(admin, der_client.thumbprint)] == ["rejected"]
-    assert post(admin, "/ui/api/certificates/delete", {"thumbprint": der_client.thumbprint}, csrf)[0] == 200
+    assert post_json(admin, "/ui/api/certificates/delete", {"thumbprint": der_client.thumbprint}, csrf)[0] == 200
     assert cert_rows(admin, der_client.thumbprint) == []
-    status, r = post(admin, "/ui/api/certificates/delete", {"thumbprint": der_client.thumbprint}, csrf)
+    status, r = post_json(admin, "/ui/api/certificates/delete", {"thumbprint": der_client.thumbprint}, csrf)
     assert status == 404 and not r["ok"], r
 
     # A user certificate goes to pki-user/.
@@ -209,22 +202,22 @@ def test_bad_uploads_write_nothing_and_changes_need_configure_and_csrf(gateway_f
     # Without the CSRF token, or with another session's: 403.
     assert upload(admin, pem, "server", "certificate", None)[0] == 403
     assert upload(admin, pem, "server", "certificate", reader_csrf)[0] == 403
-    assert post(admin, "/ui/api/certificates/delete", {"thumbprint": "a" * 40}, None)[0] == 403
-    assert post(admin, "/ui/api/certificates/crl/delete", {"id": "a" * 40}, None)[0] == 403
+    assert post_json(admin, "/ui/api/certificates/delete", {"thumbprint": "a" * 40}, None)[0] == 403
+    assert post_json(admin, "/ui/api/certificates/crl/delete", {"id": "a" * 40}, None)[0] == 403
     # A reader: 403 even with its own token.
     for status, r in (upload(reader, pem, "server", "certificate", reader_csrf),
-                      post(reader, "/ui/api/certificates/delete", {"thumbprint": "a" * 40}, reader_csrf),
-                      post(reader, "/ui/api/certificates/crl/delete", {"id": "a" * 40}, reader_csrf)):
+                      post_json(reader, "/ui/api/certificates/delete", {"thumbprint": "a" * 40}, reader_csrf),
+                      post_json(reader, "/ui/api/certificates/crl/delete", {"id": "a" * 40}, reader_csrf)):
         assert status == 403 and "configure" in r["error"], r
     assert listing(reader)["may_configure"] is False and listing(admin)["may_configure"] is True
     # Not a whole thumbprint: 400; no such one: 404.
     for bad in ("abcd", "g" * 40, "a" * 41, "../../pki/private/private.pem"):
         for path, key in (("/ui/api/certificates/delete", "thumbprint"), ("/ui/api/certificates/crl/delete", "id")):
-            status, r = post(admin, path, {key: bad}, csrf)
+            status, r = post_json(admin, path, {key: bad}, csrf)
             assert status == 400 and "40 hex digits" in r["message"], (bad, r)
-    status, r = post(admin, "/ui/api/certificates/delete", {"thumbprint": "0" * 40}, csrf)
+    status, r = post_json(admin, "/ui/api/certificates/delete", {"thumbprint": "0" * 40}, csrf)
     assert status == 404 and r["message"] == f"no certificate with thumbprint {'0' * 40} in pki/, pki-client/, pki-user/", r
-    assert post(admin, "/ui/api/certificates/delete", {"thumbprint": "0" * 40, "store": "nowhere"}, csrf)[0] == 400
+    assert post_json(admin, "/ui/api/certificates/delete", {"thumbprint": "0" * 40, "store": "nowhere"}, csrf)[0] == 400
 
     assert store_files(gw) == before_files, "nothing was written or removed"
     assert listing(admin) == before_list
@@ -257,10 +250,10 @@ def test_a_crl_is_stored_listed_with_the_honest_note_and_deleted(gateway_factory
     assert c["this_update"].endswith("Z") and c["next_update"] > c["this_update"], c
     assert not [x for x in listed["certificates"] if x["file"].endswith(".crl") or x["issuer"] == CA_SUBJECT], "a CRL is not a certificate"
 
-    status, r = post(admin, "/ui/api/certificates/crl/delete", {"id": crl_id, "store": "client"}, csrf)
+    status, r = post_json(admin, "/ui/api/certificates/crl/delete", {"id": crl_id, "store": "client"}, csrf)
     assert status == 200 and r["files"] == [stored.name] and r["message"] == f"CRL {crl_id} deleted", r
     assert not stored.exists() and [c["store"] for c in listing(admin)["crls"]] == ["server"]
-    assert post(admin, "/ui/api/certificates/crl/delete", {"id": crl_id}, csrf)[0] == 200
+    assert post_json(admin, "/ui/api/certificates/crl/delete", {"id": crl_id}, csrf)[0] == 200
     assert listing(admin)["crls"] == []
     log = fxgate_log(gw)
     assert "configurator: CRL stored" in log and "configurator: CRL deleted" in log and "user=admin" in log

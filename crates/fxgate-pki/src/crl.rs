@@ -13,7 +13,7 @@ use tracing::info;
 use crate::certfile::files_where;
 use crate::layout::ensure_dir;
 use crate::store::{write_atomic, Store};
-use crate::upload::check_size;
+use crate::upload::{check_size, Unreadable};
 use crate::x509text::{dn_string, is_certificate, looks_pem, sha1_hex, time_string};
 use crate::PkiError;
 
@@ -83,16 +83,16 @@ pub enum AddCrlError {
 }
 
 /// Parses a CRL from DER or PEM bytes into the CRL and its DER.
-fn parse_crl(bytes: &[u8]) -> Result<(X509Crl, Vec<u8>), String> {
+fn parse_crl(bytes: &[u8]) -> Result<(X509Crl, Vec<u8>), Unreadable> {
     let pem = looks_pem(bytes);
     let crl = if pem {
-        X509Crl::from_pem(bytes).map_err(|_| "a PEM file without a readable X509 CRL block")?
+        X509Crl::from_pem(bytes).map_err(|_| Unreadable::NoPemBlock("X509 CRL"))?
     } else {
-        X509Crl::from_der(bytes).map_err(|_| "not a DER X.509 CRL")?
+        X509Crl::from_der(bytes).map_err(|_| Unreadable::NotDer("CRL"))?
     };
-    let der = crl.to_der().map_err(|_| "cannot be encoded as DER")?;
+    let der = crl.to_der().map_err(|_| Unreadable::Encoding)?;
     if !pem && der != bytes {
-        return Err("the DER has extra bytes or is not in canonical form".into());
+        return Err(Unreadable::NotCanonical);
     }
     Ok((crl, der))
 }
@@ -106,7 +106,7 @@ pub fn add_crl(data_dir: &Path, store: Store, bytes: &[u8]) -> Result<CrlEntry, 
         let reason = if is_certificate(bytes) {
             "this is a certificate (upload it as a certificate)".to_string()
         } else {
-            reason
+            reason.to_string()
         };
         AddCrlError::NotACrl { reason }
     })?;
@@ -148,7 +148,7 @@ fn read_entry(store: Store, path: PathBuf) -> CrlEntry {
     match std::fs::read(&path) {
         Ok(bytes) => match parse_crl(&bytes) {
             Ok((crl, der)) => CrlEntry::of(store, path, sha1_hex(&der), &crl),
-            Err(reason) => unreadable(path, sha1_hex(&bytes), reason),
+            Err(reason) => unreadable(path, sha1_hex(&bytes), reason.to_string()),
         },
         Err(e) => unreadable(path, String::new(), e.to_string()),
     }

@@ -68,29 +68,44 @@ pub(crate) fn check_size(bytes: &[u8]) -> Result<(), (usize, usize)> {
     }
 }
 
+/// Why uploaded bytes are not one certificate or CRL (the reason a refusal gives).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unreadable {
+    /// PEM, but no block of that kind could be read.
+    #[error("a PEM file without a readable {0} block")]
+    NoPemBlock(&'static str),
+    /// PEM with several certificates.
+    #[error("the PEM file holds {0} certificates: upload one at a time")]
+    Several(usize),
+    /// Not DER of that kind.
+    #[error("not a DER X.509 {0}")]
+    NotDer(&'static str),
+    /// DER with bytes after it, or not in canonical form.
+    #[error("the DER has extra bytes or is not in canonical form")]
+    NotCanonical,
+    /// OpenSSL could not write it back as DER.
+    #[error("cannot be encoded as DER")]
+    Encoding,
+}
+
 /// The DER of the one certificate in `bytes` (DER, or PEM with one CERTIFICATE block),
 /// parsed with OpenSSL, and its issuer.
-fn parse_certificate(bytes: &[u8]) -> Result<(Vec<u8>, String), String> {
+fn parse_certificate(bytes: &[u8]) -> Result<(Vec<u8>, String), Unreadable> {
     let cert = if looks_pem(bytes) {
-        let mut certs = X509::stack_from_pem(bytes)
-            .map_err(|_| "a PEM file without a readable CERTIFICATE block")?;
+        let mut certs = X509::stack_from_pem(bytes).map_err(|_| Unreadable::NoPemBlock("CERTIFICATE"))?;
         match certs.len() {
-            0 => return Err("a PEM file without a CERTIFICATE block".into()),
+            0 => return Err(Unreadable::NoPemBlock("CERTIFICATE")),
             1 => certs.remove(0),
-            n => {
-                return Err(format!(
-                    "the PEM file holds {n} certificates: upload one at a time"
-                ))
-            }
+            n => return Err(Unreadable::Several(n)),
         }
     } else {
-        let cert = X509::from_der(bytes).map_err(|_| "not a DER X.509 certificate")?;
+        let cert = X509::from_der(bytes).map_err(|_| Unreadable::NotDer("certificate"))?;
         if cert.to_der().ok().as_deref() != Some(bytes) {
-            return Err("the DER has extra bytes or is not in canonical form".into());
+            return Err(Unreadable::NotCanonical);
         }
         cert
     };
-    let der = cert.to_der().map_err(|_| "cannot be encoded as DER")?;
+    let der = cert.to_der().map_err(|_| Unreadable::Encoding)?;
     Ok((der, dn_string(cert.issuer_name())))
 }
 
@@ -111,7 +126,7 @@ pub fn add_certificate(
         if is_crl(bytes) {
             not_a_cert("this is a CRL (upload it as a CRL)".to_string())
         } else {
-            not_a_cert(reason)
+            not_a_cert(reason.to_string())
         }
     })?;
     let cert = UaX509::from_der(&der)

@@ -1,6 +1,5 @@
 //! What each subcommand does.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -153,24 +152,11 @@ fn pki(action: PkiAction, data_dir: &Path) -> ExitCode {
 }
 
 fn users_hash() -> ExitCode {
-    let mut line = String::new();
-    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
-        eprintln!("error: cannot read the password from standard input: {e}");
-        return ExitCode::from(1);
-    }
-    let password = line.trim_end_matches(['\n', '\r']);
-    if password.is_empty() {
-        eprintln!("error: empty password (give it on standard input)");
-        return ExitCode::from(1);
-    }
-    match fxgate_pki::hash_password(password) {
+    match crate::users_cmd::password_hash_from_stdin() {
         Ok(h) => {
             println!("{h}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
+        Err(code) => code,
     }
 }

@@ -45,6 +45,25 @@ fn write(path: &Path, users: &[UserConfig]) -> ExitCode {
     }
 }
 
+/// The argon2id hash of the password on the first line of standard input, or the exit code
+/// of a message printed (`fxgate users hash` and `users add`).
+pub fn password_hash_from_stdin() -> Result<String, ExitCode> {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
+        eprintln!("error: cannot read the password from standard input: {e}");
+        return Err(ExitCode::from(1));
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        eprintln!("error: empty password (give it on standard input)");
+        return Err(ExitCode::from(2));
+    }
+    fxgate_pki::hash_password(password).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })
+}
+
 /// `fxgate users add NAME --roles r,… --config FILE` (password on standard input).
 pub fn add(name: &str, roles: &[String], path: &Path) -> ExitCode {
     let mut parsed = Vec::new();
@@ -66,22 +85,9 @@ pub fn add(name: &str, roles: &[String], path: &Path) -> ExitCode {
         eprintln!("error: {} has a user `{name}` already", path.display());
         return ExitCode::from(2);
     }
-    let mut line = String::new();
-    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
-        eprintln!("error: cannot read the password from standard input: {e}");
-        return ExitCode::from(1);
-    }
-    let password = line.trim_end_matches(['\n', '\r']);
-    if password.is_empty() {
-        eprintln!("error: empty password (give it on standard input)");
-        return ExitCode::from(2);
-    }
-    let hash = match fxgate_pki::hash_password(password) {
+    let hash = match password_hash_from_stdin() {
         Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     users.push(UserConfig { name: name.to_string(), password_hash: hash, certificate_thumbprint: String::new(), roles: parsed.clone() });
     let code = write(path, &users);
