@@ -114,16 +114,17 @@ impl LineStatus {
         })
     }
 
+    /// Publishes the current state. The lock is held until the folder has it: two threads
+    /// (the protocol's driver and the line's connector) publishing at once must not leave
+    /// an older snapshot in the folder after a newer one.
     fn publish(&self) {
-        let (state, now) = {
-            let i = self.inner.lock();
-            (i.state, values(&i))
-        };
-        self.metrics.state.get_or_create(&self.label).set(state as i64);
+        let i = self.inner.lock();
+        let now = values(&i);
+        self.metrics.state.get_or_create(&self.label).set(i.state as i64);
         self.metrics
             .connected
             .get_or_create(&self.label)
-            .set(i64::from(state == LineState::Connected));
+            .set(i64::from(i.state == LineState::Connected));
         self.folder.update(|v| {
             let changed = v != now.as_slice();
             v.clone_from_slice(&now);
@@ -200,4 +201,44 @@ fn values(i: &Inner) -> [Variant; 4] {
         Variant::from(i.last_error.as_str()),
         Variant::UInt32(i.reconnects),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A driver setting the state while the connector counts reconnects (two threads, as in
+    /// a redundant MQTT line): the folder always ends with the last state, never an older
+    /// snapshot published late (found by a CI run: State stayed Connected after both brokers
+    /// were gone).
+    #[test]
+    fn concurrent_publishers_leave_the_latest_state() {
+        for _ in 0..2000 {
+            let status = LineStatus::new("l", LineMetrics::default());
+            let mut b = TagStoreBuilder::new();
+            let ids = status.declare(&mut b).unwrap();
+            let store = b.build();
+            status.attach(store.clone(), &ids);
+            let driver = status.clone();
+            let connector = status.clone();
+            let t1 = std::thread::spawn(move || {
+                for n in 0..200 {
+                    let state = if n % 2 == 0 { LineState::Connected } else { LineState::Connecting };
+                    driver.set(state, &format!("device {n}"));
+                }
+            });
+            let t2 = std::thread::spawn(move || {
+                for _ in 0..200 {
+                    connector.reconnect();
+                }
+            });
+            t1.join().unwrap();
+            t2.join().unwrap();
+            let shown: Vec<Variant> = ids.iter().map(|&id| store.get(id).map(|v| v.value).unwrap_or(Variant::Empty)).collect();
+            let expected = values(&status.inner.lock()).to_vec();
+            assert_eq!(shown, expected);
+            assert_eq!(shown[0], Variant::from("Connecting"));
+            assert_eq!(shown[3], Variant::UInt32(200));
+        }
+    }
 }

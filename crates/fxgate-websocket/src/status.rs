@@ -228,11 +228,12 @@ impl WsStatus {
         })
     }
 
+    /// Publishes the current state, holding the lock until the folder has it: publishers
+    /// on two threads must not leave an older snapshot after a newer one.
     fn publish(&self) {
-        let (values, status) = {
-            let i = self.inner.lock();
-            (i.values(), (i.status.unwrap_or(WsState::SOCK_NO_CONN), i.connected, i.buffered))
-        };
+        let i = self.inner.lock();
+        let values = i.values();
+        let status = (i.status.unwrap_or(WsState::SOCK_NO_CONN), i.connected, i.buffered);
         self.metrics.state.get_or_create(&self.label).set(i64::from(status.0.code()));
         self.metrics.connected.get_or_create(&self.label).set(i64::from(status.1));
         self.metrics.buffered.get_or_create(&self.label).set(status.2 as i64);
