@@ -175,3 +175,117 @@ async def test_fast_upstream_values_and_an_event_burst_arrive_whole(gateway_fact
         await safe_disconnect(direct)
         await safe_disconnect(client)
     no_panic(gw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data-change filters (OPC 10000-4 §7.22.2): deadband absolute and percent (of EURange), and the
+# Status / StatusValue / StatusValueTimestamp triggers, on the gateway's own tags and on items
+# forwarded from an upstream server.
+# ---------------------------------------------------------------------------------------------
+
+DEADBAND_TAG = {"name": "Dead", "interval_ms": 1000, "tags": [
+    {"name": "Level", "type": "Double", "waveform": "constant", "writable": True, "eu_low": 0.0, "eu_high": 200.0},
+]}
+
+
+def change_filter(trigger: str = "StatusValue", deadband: str = "None_", value: float = 0.0) -> ua.DataChangeFilter:
+    f = ua.DataChangeFilter()
+    f.Trigger = getattr(ua.DataChangeTrigger, trigger)
+    f.DeadbandType = getattr(ua.DeadbandType, deadband).value
+    f.DeadbandValue = value
+    return f
+
+
+FILTERS = {
+    "absolute": lambda absolute, _pct: change_filter("StatusValue", "Absolute", absolute),
+    "percent": lambda _abs, pct: change_filter("StatusValue", "Percent", pct),
+    "status": lambda _abs, _pct: change_filter("Status"),
+    "status_value": lambda _abs, _pct: None,  # no filter: the default trigger
+    "status_value_timestamp": lambda _abs, _pct: change_filter("StatusValueTimestamp"),
+}
+
+
+async def filtered_items(client, node, absolute: float, percent: float) -> dict[str, Values]:
+    """One subscription (50 ms) per filter of FILTERS on `node`; their handlers by name."""
+    out = {}
+    for name, make in FILTERS.items():
+        handler = Values()
+        sub = await client.create_subscription(50, handler)
+        handle = await sub._subscribe(node, ua.AttributeIds.Value, make(absolute, percent), queuesize=100, sampling_interval=0)
+        assert isinstance(handle, int), (name, handle)
+        out[name] = handler
+    return out
+
+
+async def settle(handlers: dict[str, Values], last: float, timeout: float = 10) -> None:
+    """Until the items that report every value change have seen `last`, then one more second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and last not in [v for v, _ in handlers["status_value"].seen]:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+
+
+def reported(handlers: dict[str, Values]) -> dict[str, list]:
+    return {name: [v for v, _ in h.seen] for name, h in handlers.items()}
+
+
+@sync
+async def test_deadband_and_trigger_filters_on_own_tags(gateway_factory, client_cert):
+    gw = gateway_factory.start({"simulator": [DEADBAND_TAG], "server": {"anonymous_roles": ["read", "write"]}})
+    client = await connect(gw, client_cert)
+    try:
+        ns = await client.get_namespace_index("urn:fxgate:tags")
+        node = client.get_node(ua.NodeId("Dead/Level", ns))
+        await node.write_value(ua.Variant(0.0, ua.VariantType.Double))
+        # absolute 5; percent 10 % of EURange 0..200 = 20
+        handlers = await filtered_items(client, node, 5.0, 10.0)
+        await asyncio.sleep(0.5)
+        writes = [3.0, 6.0, 12.0, 12.0, 25.0, 26.0, 50.0]
+        for v in writes:
+            await node.write_value(ua.Variant(v, ua.VariantType.Double))
+            await asyncio.sleep(0.1)
+        await settle(handlers, 50.0)
+    finally:
+        await safe_disconnect(client)
+    assert reported(handlers) == {
+        "absolute": [0.0, 6.0, 12.0, 25.0, 50.0],  # |change| > 5 from the last reported value
+        "percent": [0.0, 25.0, 50.0],  # > 20
+        "status": [0.0],  # value changes alone are not reported
+        "status_value": [0.0, 3.0, 6.0, 12.0, 25.0, 26.0, 50.0],  # the second 12 is no change
+        "status_value_timestamp": [0.0] + writes,  # the second 12 has its own source timestamp
+    }
+    no_panic(gw)
+
+
+@sync
+async def test_deadband_and_trigger_filters_on_forwarded_items(gateway_factory, client_cert, peers):
+    a = peers("ua", "alpha")
+    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
+    client = await connect(gw, client_cert)
+    direct = await connect(a.url, client_cert)
+    try:
+        await wait_connected(client, ["plc1"])
+        node = await plant_node(client, "plc1", "alpha", "Plant.Temperature")
+        up_ns = await direct.get_namespace_index(ua_namespaces("alpha")[0])
+        up = direct.get_node(f"ns={up_ns};s=Plant.Temperature")
+        await up.write_value(ua.Variant(20.0, ua.VariantType.Double))
+        await asyncio.sleep(0.5)
+        # absolute 1; percent 5 % of the upstream's EURange 0..100 = 5
+        handlers = await filtered_items(client, node, 1.0, 5.0)
+        await asyncio.sleep(1.0)
+        writes = [20.5, 21.5, 30.0, 30.0, 31.0, 40.0]
+        for v in writes:
+            await up.write_value(ua.Variant(v, ua.VariantType.Double))
+            await asyncio.sleep(0.15)
+        await settle(handlers, 40.0)
+    finally:
+        await safe_disconnect(direct)
+        await safe_disconnect(client)
+    assert reported(handlers) == {
+        "absolute": [20.0, 21.5, 30.0, 40.0],
+        "percent": [20.0, 30.0, 40.0],
+        "status": [20.0],
+        "status_value": [20.0, 20.5, 21.5, 30.0, 31.0, 40.0],
+        "status_value_timestamp": [20.0] + writes,
+    }
+    no_panic(gw)

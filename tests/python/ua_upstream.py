@@ -24,6 +24,8 @@
                                                          Server --HasNotifier--> Plant
       Counter                     p;s=Plant.Counter      Int32, +1 every 100 ms, read-only
       Temperature                 p;s=Plant.Temperature  Double 20.5, writable
+        EURange                   p;s=Plant.Temperature.EURange  Range {0, 100} (BrowseName 0:EURange:
+                                                         percent deadbands through the aggregation)
       Setpoint                    p;s=Plant.Setpoint     Double 1.0, writable, historized (memory)
       Name                        p;s=Plant.Name         String "line A", writable
       NodeRef                     p;s=Plant.NodeRef      NodeId = p;s=Plant.Temperature
@@ -213,6 +215,9 @@ async def build(args: argparse.Namespace) -> tuple[Server, asyncio.Task]:
 
     counter = await var("Counter", 0, ua.VariantType.Int32, False)
     temperature = await var("Temperature", 20.5, ua.VariantType.Double, True)
+    await temperature.add_property(ua.NodeId("Plant.Temperature.EURange", p), ua.QualifiedName("EURange", 0),
+                                   ua.Variant(ua.Range(0.0, 100.0), ua.VariantType.ExtensionObject),
+                                   datatype=ua.NodeId(ua.ObjectIds.Range))
     setpoint = await var("Setpoint", 1.0, ua.VariantType.Double, True)
     await var("Name", "line A", ua.VariantType.String, True)
     await var("NodeRef", temperature.nodeid, ua.VariantType.NodeId, False)

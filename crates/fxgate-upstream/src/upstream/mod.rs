@@ -61,6 +61,9 @@ pub struct Live {
     pub subtypes: Arc<std::collections::HashMap<NodeId, Vec<ReferenceDescription>>>,
     /// The fields selected from the upstream's events.
     pub events: Arc<EventFields>,
+    /// Set when the upstream refused the StatusValueTimestamp DataChangeFilter: its value
+    /// items are then made without a filter.
+    pub no_stamps: Arc<AtomicBool>,
 }
 
 /// Where an upstream reports value changes and state changes.

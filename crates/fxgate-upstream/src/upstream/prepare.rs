@@ -111,6 +111,7 @@ impl Upstream {
             subscription_id,
             subtypes,
             events,
+            no_stamps: Arc::default(),
         };
         let all = self.items.all();
         if !all.is_empty() {
