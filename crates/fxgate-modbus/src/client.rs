@@ -24,7 +24,7 @@ use tokio_modbus::{ExceptionCode, Request, Response, Slave};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{RequestError, SetupError};
-use crate::codec::{decode_registers, encode_registers, to_bool};
+use crate::codec::{encode_registers, to_bool};
 use crate::device::{self, Device};
 use crate::plan::{Block, Item};
 use crate::status::exception_status;
@@ -178,26 +178,6 @@ async fn write_request(ctx: &mut Context, req: Request<'_>, timeout: Duration) -
     }
 }
 
-/// The words of `item` in a read starting at `start`.
-fn words_of<'a>(item: &Item, start: u16, words: &'a [u16]) -> &'a [u16] {
-    let from = usize::from(item.addr.offset.saturating_sub(start));
-    words.get(from..from + usize::from(item.span())).unwrap_or(&[])
-}
-
-/// The value of `item` in the words of a read starting at `start`.
-fn value_of(item: &Item, start: u16, words: &[u16]) -> Result<Variant, StatusCode> {
-    let raw = words_of(item, start, words);
-    if raw.len() != usize::from(item.span()) {
-        return Err(StatusCode::BadDecodingError);
-    }
-    if item.addr.area.is_bits() {
-        Ok(Variant::Boolean(raw[0] != 0))
-    } else if let Some(b) = item.addr.bit {
-        Ok(Variant::Boolean(raw[0] >> b & 1 == 1))
-    } else {
-        decode_registers(raw, &item.enc)
-    }
-}
 
 impl Driver {
     fn all_tags(&self) -> Vec<fxgate_core::TagId> {
@@ -419,7 +399,7 @@ impl Driver {
                 // Read the tag back so clients see what the device holds now.
                 match read(ctx, unit, a.area, a.offset, item.span(), timeout).await {
                     Ok(Ok(words)) => {
-                        if let Ok(v) = value_of(&item, a.offset, &words) {
+                        if let Ok(v) = item.value(a.offset, &words) {
                             self.store.update(vec![(item.tag, TagValue::good(v))]);
                         }
                         Ok(())
@@ -447,11 +427,11 @@ fn publish(items: &[Item], block: &mut Block, words: Vec<u16>, stamp: DateTime, 
         let item = &items[i];
         let unchanged = block.status[j].is_good()
             && !block.last.is_empty()
-            && words_of(item, block.start, &block.last) == words_of(item, block.start, &words);
+            && item.words(block.start, &block.last) == item.words(block.start, &words);
         if unchanged {
             continue;
         }
-        let (value, status) = match value_of(item, block.start, &words) {
+        let (value, status) = match item.value(block.start, &words) {
             Ok(v) => (v, StatusCode::Good),
             Err(s) => (Variant::Empty, s),
         };

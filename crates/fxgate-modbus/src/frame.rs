@@ -14,17 +14,23 @@ use tokio_modbus::ExceptionCode;
 /// A request the server understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Req {
-    /// Functions 1 and 2.
+    /// Functions 1 and 2: `qty` bits of `area` from `addr`.
+    #[allow(missing_docs)]
     ReadBits { area: Area, addr: u16, qty: u16 },
-    /// Functions 3 and 4.
+    /// Functions 3 and 4: `qty` registers of `area` from `addr`.
+    #[allow(missing_docs)]
     ReadWords { area: Area, addr: u16, qty: u16 },
-    /// Function 5.
+    /// Function 5: coil `addr` on or off.
+    #[allow(missing_docs)]
     WriteCoil { addr: u16, on: bool },
-    /// Function 6.
+    /// Function 6: register `addr` set to `value`.
+    #[allow(missing_docs)]
     WriteRegister { addr: u16, value: u16 },
-    /// Function 15.
+    /// Function 15: coils from `addr`.
+    #[allow(missing_docs)]
     WriteCoils { addr: u16, coils: Vec<bool> },
-    /// Function 16.
+    /// Function 16: registers from `addr`.
+    #[allow(missing_docs)]
     WriteRegisters { addr: u16, words: Vec<u16> },
 }
 

@@ -10,7 +10,7 @@ pub mod codec;
 pub mod config;
 mod device;
 pub mod error;
-mod frame;
+pub mod frame;
 pub mod plan;
 mod server;
 mod status;

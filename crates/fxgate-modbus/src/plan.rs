@@ -5,7 +5,8 @@
 
 use crate::config::address::{Address, Area, Encoding};
 use fxgate_core::TagId;
-use opcua::types::StatusCode;
+use crate::codec::decode_registers;
+use opcua::types::{StatusCode, Variant};
 
 /// One polled tag.
 #[derive(Debug, Clone)]
@@ -31,6 +32,29 @@ impl Item {
     /// One past its last register (or bit), as u32 so it cannot overflow.
     pub fn end(&self) -> u32 {
         u32::from(self.addr.offset) + u32::from(self.span())
+    }
+
+    /// Its words (bits as 0/1) in the words of a read starting at `start`; empty when the
+    /// read does not hold all of them.
+    pub fn words<'a>(&self, start: u16, words: &'a [u16]) -> &'a [u16] {
+        let from = usize::from(self.addr.offset.saturating_sub(start));
+        words.get(from..from + usize::from(self.span())).unwrap_or(&[])
+    }
+
+    /// Its value in the words of a read starting at `start` (a device's answer):
+    /// Bad_DecodingError when the answer does not hold it or it does not decode.
+    pub fn value(&self, start: u16, words: &[u16]) -> Result<Variant, StatusCode> {
+        let raw = self.words(start, words);
+        if raw.len() != usize::from(self.span()) {
+            return Err(StatusCode::BadDecodingError);
+        }
+        if self.addr.area.is_bits() {
+            Ok(Variant::Boolean(raw[0] != 0))
+        } else if let Some(b) = self.addr.bit {
+            Ok(Variant::Boolean(raw[0] >> b & 1 == 1))
+        } else {
+            decode_registers(raw, &self.enc)
+        }
     }
 }
 

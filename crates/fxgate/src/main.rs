@@ -7,12 +7,13 @@ mod commands;
 mod http;
 mod https;
 mod logging;
-mod registry;
 mod topology;
 mod ui;
 mod users_cmd;
 #[cfg(test)]
 mod tests;
+
+use fxgate::registry;
 
 use clap::Parser;
 

@@ -1,0 +1,51 @@
+//! Values from an upstream OPC UA server (aggregation): decoded as the client decodes them,
+//! then mapped into the gateway's namespaces and back: NodeIds, ExpandedNodeIds,
+//! QualifiedNames and the structures that carry them, at any depth.
+
+use std::collections::HashSet;
+use std::io::Cursor;
+use std::sync::{Arc, OnceLock};
+
+use fxgate_upstream::mapping::NsMapping;
+use opcua::types::{
+    BinaryDecodable, BinaryEncodable, ContextOwned, DataValue, DecodingOptions, NamespaceMap, NodeId, ObjectId, Variant,
+};
+
+/// The decoding context: namespace 0 and three upstream namespaces, the standard types.
+fn context() -> &'static ContextOwned {
+    static CONTEXT: OnceLock<ContextOwned> = OnceLock::new();
+    CONTEXT.get_or_init(|| {
+        let uris = ["http://opcfoundation.org/UA/", "urn:up:a", "urn:up:b", "urn:up:c"];
+        let array: Vec<Variant> = uris.into_iter().map(Variant::from).collect();
+        let map = NamespaceMap::new_from_variant_array(&array).unwrap_or_default();
+        ContextOwned::new_default(map, DecodingOptions::default())
+    })
+}
+
+/// A Variant decoded from `data` as a server's message carries it, if it decodes.
+pub fn decode_variant(data: &[u8]) -> Option<Variant> {
+    Variant::decode(&mut Cursor::new(data), &context().context()).ok()
+}
+
+/// A DataValue from an upstream (the first byte chooses the namespace table), mapped to the
+/// gateway and its value back, as reads, subscriptions, writes and calls do. What is mapped
+/// must still encode.
+pub fn value(data: &[u8]) {
+    let [table, rest @ ..] = data else { return };
+    // Upstream namespace i → gateway namespace to_gw[i]; the first byte picks how many
+    // namespaces are known and where they land (duplicates and gaps included).
+    let n = usize::from(table & 7);
+    let to_gw: Vec<u16> = (0..n).map(|i| 3 + u16::from(table >> 3) * (i as u16 % 3)).collect();
+    let known = Arc::new(HashSet::from([ObjectId::Argument_Encoding_DefaultBinary as u32, 296, 101, 884]));
+    let mapping = NsMapping::new(to_gw, NodeId::new(3, "upstream"), known);
+    let ctx = context().context();
+    let Ok(dv) = DataValue::decode(&mut Cursor::new(rest), &ctx) else { return };
+    let up = dv.value.clone().unwrap_or_default();
+    let gw = mapping.data_value_to_gw(dv);
+    let back = mapping.variant_to_up(gw.value.clone().unwrap_or_default());
+    let _ = mapping.variant_to_gw(up);
+    for v in [gw.value.unwrap_or_default(), back] {
+        let mut out = Vec::new();
+        let _ = v.encode(&mut out, &ctx);
+    }
+}
