@@ -71,6 +71,12 @@ fn server(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
     if s.max_sessions == 0 {
         errs.push(Invalid::new("server.max_sessions", "must be at least 1"));
     }
+    if s.max_subscriptions_per_session == 0 {
+        errs.push(Invalid::new("server.max_subscriptions_per_session", "must be at least 1"));
+    }
+    if s.max_monitored_items_per_subscription == 0 {
+        errs.push(Invalid::new("server.max_monitored_items_per_subscription", "must be at least 1"));
+    }
     if !(0.0..=60_000.0).contains(&s.min_sampling_interval_ms) {
         errs.push(Invalid::new("server.min_sampling_interval_ms", "must be 0 to 60000 ms"));
     }
@@ -267,3 +273,40 @@ fn tls(
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::{parse, ConfigError, Gateway};
+
+    fn errors(text: &str) -> Vec<ConfigError> {
+        match parse::<Gateway>(text, Path::new("gw.toml"), Path::new(".")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn session_and_subscription_limits_default_and_apply() {
+        let d = crate::ServerConfig::default();
+        assert_eq!((d.max_sessions, d.max_subscriptions_per_session, d.max_monitored_items_per_subscription), (100, 10, 1_000_000));
+        let text = "[server]\nmax_sessions = 20\nmax_subscriptions_per_session = 3\nmax_monitored_items_per_subscription = 5000\n";
+        let g = parse::<Gateway>(text, Path::new("gw.toml"), Path::new(".")).map_err(|e| format!("{e:?}"));
+        let s = g.map(|g| (g.server.max_sessions, g.server.max_subscriptions_per_session, g.server.max_monitored_items_per_subscription));
+        assert_eq!(s, Ok((20, 3, 5000)));
+    }
+
+    #[test]
+    fn zero_limits_are_refused_with_line_and_field() {
+        for field in ["max_sessions", "max_subscriptions_per_session", "max_monitored_items_per_subscription"] {
+            let text = format!("[server]\nport = 48050\n{field} = 0\n");
+            let errs = errors(&text);
+            assert_eq!(errs.len(), 1, "{field}: {errs:?}");
+            let e = &errs[0];
+            assert_eq!((e.line, e.field.as_str()), (3, format!("server.{field}").as_str()), "{e}");
+            assert_eq!(e.message, "must be at least 1");
+            assert!(e.to_string().starts_with(&format!("gw.toml:3:1: field `server.{field}`")), "{e}");
+        }
+    }
+}

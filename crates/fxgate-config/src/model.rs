@@ -54,8 +54,14 @@ pub struct ServerConfig {
     pub register_interval_s: u64,
     /// Client URLs the server connects out to (reverse connect).
     pub reverse_connect: Vec<String>,
-    /// Most sessions at once.
+    /// Most sessions at once; a CreateSession beyond them is refused with BadTooManySessions.
     pub max_sessions: usize,
+    /// Most subscriptions one session may hold; one more is refused with
+    /// BadTooManySubscriptions (async-opcua's default, 10).
+    pub max_subscriptions_per_session: usize,
+    /// Most monitored items one subscription may hold; a CreateMonitoredItems call that would
+    /// go beyond them is refused as a whole with BadTooManyMonitoredItems.
+    pub max_monitored_items_per_subscription: usize,
     /// The shortest sampling interval a monitored item gets, in ms. 0 (the default) lets a
     /// client ask for 0: every change a source pushes is queued with its own source
     /// timestamp (OPC 10000-4 §5.12.1.2); async-opcua otherwise holds back a value that
@@ -85,6 +91,8 @@ impl Default for ServerConfig {
             register_interval_s: 60,
             reverse_connect: Vec::new(),
             max_sessions: 100,
+            max_subscriptions_per_session: 10,
+            max_monitored_items_per_subscription: 1_000_000,
             min_sampling_interval_ms: 0.0,
             max_queue_size: 10_000,
         }

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod chunk_guard;
 pub mod endpoints;
 pub mod extension;
 pub mod items;

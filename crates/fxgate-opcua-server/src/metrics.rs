@@ -47,6 +47,8 @@ pub struct ServerMetrics {
     pub write_errors: Counter,
     /// Logins refused, by reason.
     pub login_failures: Family<LoginLabel, Counter>,
+    /// Client connections cut by the chunk guard (a chunk larger than the receive buffer).
+    pub refused_chunks: Counter,
 }
 
 impl Default for ServerMetrics {
@@ -71,6 +73,7 @@ impl Default for ServerMetrics {
             security_rejections: Gauge::default(),
             write_errors: Counter::default(),
             login_failures: Family::default(),
+            refused_chunks: Counter::default(),
         }
     }
 }
@@ -85,6 +88,7 @@ impl ServerMetrics {
         r.register("subscriptions", "Subscriptions open now", self.subscriptions.clone());
         r.register("security_rejections", "Requests and sessions refused for security reasons", self.security_rejections.clone());
         r.register("write_errors", "Writes refused", self.write_errors.clone());
+        r.register("refused_chunks", "Client connections cut for a message chunk larger than the receive buffer (Bad_TcpMessageTooLarge)", self.refused_chunks.clone());
         r.register("login_failures", "Logins refused, by reason (the client is told the same for an unknown user and a wrong password)", self.login_failures.clone());
     }
 }

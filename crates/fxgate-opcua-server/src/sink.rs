@@ -16,6 +16,7 @@ use opcua::server::{ReverseConnectTargetConfig, ServerBuilder, ServerHandle};
 use opcua::types::{ExtensionObject, ServerDiagnosticsSummaryDataType, Variant};
 
 use crate::auth::Authenticator;
+use crate::chunk_guard::ChunkGuard;
 use crate::extension::{Boxed, ExtensionContext, Extensions};
 use crate::endpoints::endpoints;
 use crate::metrics::ServerMetrics;
@@ -163,6 +164,13 @@ impl OpcUaServerSink {
                 ServerBuildError::Listen { address: bind.clone(), source: e }
             }
         })?;
+        // async-opcua listens on loopback behind the chunk guard, which holds the public port.
+        let inner_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| ServerBuildError::Listen { address: "127.0.0.1:0".into(), source: e })?;
+        let inner = inner_listener
+            .local_addr()
+            .map_err(|e| ServerBuildError::Listen { address: "127.0.0.1:0".into(), source: e })?;
         let mut reverse_targets = Vec::new();
         for target in &cfg.reverse_connect {
             match reverse_target(target, &url).await {
@@ -234,7 +242,8 @@ impl OpcUaServerSink {
         }
         {
             let limits = builder.limits_mut();
-            limits.subscriptions.max_monitored_items_per_sub = 1_000_000;
+            limits.subscriptions.max_subscriptions_per_session = cfg.max_subscriptions_per_session;
+            limits.subscriptions.max_monitored_items_per_sub = cfg.max_monitored_items_per_subscription;
             limits.subscriptions.max_queued_notifications = 1_000_000;
             limits.subscriptions.min_sampling_interval_ms = cfg.min_sampling_interval_ms;
             limits.subscriptions.max_monitored_item_queue_size = cfg.max_queue_size;
@@ -243,6 +252,7 @@ impl OpcUaServerSink {
             limits.operational.max_nodes_per_write = 10_000;
             limits.operational.max_nodes_per_browse = 10_000;
         }
+        let max_chunk = u32::try_from(builder.limits_mut().receive_buffer_size).unwrap_or(u32::MAX);
         let (server, handle) = builder
             .build()
             .map_err(|e| ServerBuildError::Configuration(e.to_string()))?;
@@ -277,11 +287,13 @@ impl OpcUaServerSink {
             )));
         }
         tokio::spawn(update_metrics(handle.clone(), self.metrics.clone(), shutdown.clone()));
+        let guard = ChunkGuard { max_chunk, inner, info: handle.info().clone(), refused: self.metrics.refused_chunks.clone() };
+        tokio::spawn(guard.serve(listener, shutdown.clone()));
 
         let running = Arc::new(AtomicBool::new(true));
         let flag = running.clone();
         let task = async move {
-            let r = server.run_with(listener).await;
+            let r = server.run_with(inner_listener).await;
             flag.store(false, Ordering::Relaxed);
             // Let the registration task unregister from the discovery server.
             if let Some(t) = lds_task {
