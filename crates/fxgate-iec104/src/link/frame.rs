@@ -36,7 +36,14 @@ impl Decoder for ApduCodec {
             return Ok(None);
         }
         let bytes = src.split_to(total);
-        let apdu = Apdu::from_bytes(&bytes).map_err(|e| LinkError::Malformed(describe(&e)))?;
+        if let Some(what) = refused_before_decoding(&bytes) {
+            return Err(LinkError::Malformed(what.to_string()));
+        }
+        // The iec104 crate can panic on input (found by fuzzing): whatever else it panics on
+        // is a malformed APDU too, not the end of the connection task.
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Apdu::from_bytes(&bytes)))
+            .map_err(|_| LinkError::Malformed("an APDU the decoder cannot take".to_string()))?;
+        let apdu = decoded.map_err(|e| LinkError::Malformed(describe(&e)))?;
         if let Frame::I(i) = &apdu.frame {
             if matches!(i.asdu.information_objects, iec104::types::InformationObjects::Raw(_)) {
                 return Err(LinkError::UnknownType(bytes.get(6).copied().unwrap_or(0)));
@@ -56,6 +63,17 @@ impl Decoder for ApduCodec {
             }
         }
     }
+}
+
+/// C_RD_NA_1 (read command, type 102).
+const C_RD_NA_1: u8 = 102;
+
+/// What the iec104 crate's decoder would panic on, checked before it sees the APDU: a
+/// sequence (SQ = 1) of objects without an information element, i.e. C_RD_NA_1 with SQ = 1
+/// (iec104 0.6 `InformationObjects::build_objects` takes `chunks_exact(0)`).
+fn refused_before_decoding(apdu: &[u8]) -> Option<&'static str> {
+    let (&type_id, &vsq) = (apdu.get(6)?, apdu.get(7)?);
+    (type_id == C_RD_NA_1 && vsq & 0x80 != 0).then_some("C_RD_NA_1 with SQ = 1 (a read command has no sequence)")
 }
 
 /// The bytes of a frame.
@@ -104,6 +122,9 @@ mod tests {
             &[0x68, 0x10, 0, 0, 0, 0, 13, 1, 3, 0, 1, 0, 1, 0, 0, 0, 0, 0][..],
             // U-frame with garbage in the other control octets.
             &[0x68, 4, 0x07, 1, 0, 0][..],
+            // C_RD_NA_1 with SQ = 1, on which the iec104 crate's decoder panics (found by
+            // fuzzing: fuzz/regressions/iec104_apdu/).
+            &[0x68, 0x0D, 0x0E, 0, 0x10, 1, 0x66, 0xFF, 0, 0x2D, 1, 0x63, 0, 0, 6][..],
         ] {
             assert!(matches!(decode_all(bad), Err(LinkError::Malformed(_))), "{bad:?}");
         }
