@@ -30,8 +30,9 @@ pub fn decode_variant(data: &[u8]) -> Option<Variant> {
     Variant::decode(&mut Cursor::new(data), &context().context()).ok()
 }
 
-/// Whether `data` may hold an Argument structure (binary encoding id ns=0;i=298, as a
-/// four-byte or numeric NodeId). Known defect of async-opcua 0.19, not fxgate's: its
+/// Whether `data` may hold an Argument structure (type id ns=0;i=296 or its binary encoding
+/// id i=298, both of which async-opcua decodes as an Argument; as a four-byte or numeric
+/// NodeId). Known defect of async-opcua 0.19, not fxgate's: its
 /// `Argument` decoder pads `array_dimensions` with zeros up to the ValueRank it read, so 30
 /// bytes claiming ValueRank 2^31 - 1 allocate 8 GiB and abort the process
 /// (async-opcua-types 0.19.0, `src/argument.rs`, `impl BinaryDecodable for Argument`: the
@@ -39,8 +40,9 @@ pub fn decode_variant(data: &[u8]) -> Option<Variant> {
 /// which comes first; the input is kept in `fuzz/known/upstream_value/`. Skipping such inputs
 /// keeps the targets finding other defects.
 fn holds_argument(data: &[u8]) -> bool {
-    data.windows(4).any(|w| w[0] & 0x0F == 1 && w[1..] == [0x00, 0x2A, 0x01])
-        || data.windows(7).any(|w| w[0] & 0x0F == 2 && w[1..] == [0x00, 0x00, 0x2A, 0x01, 0x00, 0x00])
+    let argument = |lo: u8, hi: u8| matches!((lo, hi), (0x28 | 0x2A, 0x01));
+    data.windows(4).any(|w| w[0] & 0x0F == 1 && w[1] == 0 && argument(w[2], w[3]))
+        || data.windows(7).any(|w| w[0] & 0x0F == 2 && w[1..3] == [0, 0] && argument(w[3], w[4]) && w[5..] == [0, 0])
 }
 
 /// A DataValue from an upstream (the first byte chooses the namespace table), mapped to the
