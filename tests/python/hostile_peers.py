@@ -296,6 +296,12 @@ class _HostileServer:
             self.rng.shuffle(self.order)
         return self.order.pop()
 
+    def close(self) -> None:
+        async def stop():
+            self.server.close()
+        self.lt.run(stop())
+        self.lt.close()
+
 
 # --------------------------------------------------------------------------------------------
 # Modbus TCP device
@@ -427,12 +433,6 @@ class HostileModbusDevice(_HostileServer):
         writer.write(out)
         await writer.drain()
         return True
-
-    def close(self) -> None:
-        async def stop():
-            self.server.close()
-        self.lt.run(stop())
-        self.lt.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -701,12 +701,6 @@ class HostileWsServer(_HostileServer):
             writer.write(f)
         await writer.drain()
         return True
-
-    def close(self) -> None:
-        async def stop():
-            self.server.close()
-        self.lt.run(stop())
-        self.lt.close()
 
     def drop_all(self) -> None:
         """Aborts every open connection (the client must reconnect)."""

@@ -129,21 +129,32 @@ async def test_revised_sampling_and_queue_sizes(gateway_factory, client_cert):
     no_panic(gw)
 
 
-@sync
-async def test_fast_upstream_values_and_an_event_burst_arrive_whole(gateway_factory, client_cert, peers):
+async def forwarded(gateway_factory, client_cert, peers, name: str):
+    """A gateway aggregating the peer "alpha" as plc1, a session on it and one direct to alpha,
+    and alpha's node `name` seen both ways: (gw, client, direct, through the gateway, upstream)."""
     a = peers("ua", "alpha")
     gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
     client = await connect(gw, client_cert)
     direct = await connect(a.url, client_cert)
     try:
         await wait_connected(client, ["plc1"])
-        setpoint = await plant_node(client, "plc1", "alpha", "Plant.Setpoint")
+        via_gateway = await plant_node(client, "plc1", "alpha", name)
+        up_ns = await direct.get_namespace_index(ua_namespaces("alpha")[0])
+        return gw, client, direct, via_gateway, direct.get_node(f"ns={up_ns};s={name}")
+    except BaseException:
+        await safe_disconnect(direct)
+        await safe_disconnect(client)
+        raise
+
+
+@sync
+async def test_fast_upstream_values_and_an_event_burst_arrive_whole(gateway_factory, client_cert, peers):
+    gw, client, direct, setpoint, up_setpoint = await forwarded(gateway_factory, client_cert, peers, "Plant.Setpoint")
+    try:
         handler = Values()
         sub = await client.create_subscription(100, handler)
         await sub.subscribe_data_change([setpoint], queuesize=100, sampling_interval=0)
         await asyncio.sleep(1.0)
-        up_ns = await direct.get_namespace_index(ua_namespaces("alpha")[0])
-        up_setpoint = direct.get_node(f"ns={up_ns};s=Plant.Setpoint")
         written = [100.0 + i for i in range(20)]
         for v in written:
             await up_setpoint.write_value(ua.Variant(v, ua.VariantType.Double))
@@ -163,6 +174,7 @@ async def test_fast_upstream_values_and_an_event_burst_arrive_whole(gateway_fact
         esub = await client.create_subscription(2000, events)
         await esub.subscribe_events(plant, alarm_type, evfilter=await of_type_filter(alarm_type), queuesize=100)
         await asyncio.sleep(2.5)
+        up_ns = up_setpoint.nodeid.NamespaceIndex
         up_plant = direct.get_node(f"ns={up_ns};s=Plant")
         raise_alarm = direct.get_node(f"ns={up_ns};s=Plant.RaiseAlarm")
         for level in range(50):
@@ -259,15 +271,8 @@ async def test_deadband_and_trigger_filters_on_own_tags(gateway_factory, client_
 
 @sync
 async def test_deadband_and_trigger_filters_on_forwarded_items(gateway_factory, client_cert, peers):
-    a = peers("ua", "alpha")
-    gw = gateway_factory.start(gateway_overrides(upstream("plc1", a)))
-    client = await connect(gw, client_cert)
-    direct = await connect(a.url, client_cert)
+    gw, client, direct, node, up = await forwarded(gateway_factory, client_cert, peers, "Plant.Temperature")
     try:
-        await wait_connected(client, ["plc1"])
-        node = await plant_node(client, "plc1", "alpha", "Plant.Temperature")
-        up_ns = await direct.get_namespace_index(ua_namespaces("alpha")[0])
-        up = direct.get_node(f"ns={up_ns};s=Plant.Temperature")
         await up.write_value(ua.Variant(20.0, ua.VariantType.Double))
         await asyncio.sleep(0.5)
         # absolute 1; percent 5 % of the upstream's EURange 0..100 = 5

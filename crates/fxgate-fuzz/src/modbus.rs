@@ -29,7 +29,8 @@ pub fn request(data: &[u8]) {
             let pdu = frame::encode(fc, &answer);
             assert!(pdu.len() <= MAX_PDU, "a {}-byte answer to {:?}", pdu.len(), f.pdu);
             let mut out = Vec::new();
-            frame::write_frame(&mut out, f.tid, f.unit, &pdu).await.expect("writing to a Vec");
+            let written = frame::write_frame(&mut out, f.tid, f.unit, &pdu).await;
+            assert!(written.is_ok() && out.len() == 7 + pdu.len(), "a {}-byte frame for a {}-byte answer", out.len(), pdu.len());
         }
     });
 }
