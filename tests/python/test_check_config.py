@@ -164,6 +164,11 @@ def _sampling(t):
     return b, {line_of(b, "min_sampling_interval_ms")}, lambda f: f == "server.min_sampling_interval_ms"
 
 
+def _fsync(t):
+    b = t + '\n[[websocket]]\nname = "cloud"\nurl = "ws://127.0.0.1:9/x"\ntags = ["Demo/*"]\nbuffer_fsync_ms = 120000\n'
+    return b, {line_of(b, "buffer_fsync_ms")}, lambda f: f == "websocket[0].buffer_fsync_ms"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -181,6 +186,7 @@ CASES = {
     "alias-without-namespace": _alias_without_namespace,
     "max-queue-size": _queue_size,
     "min-sampling-interval": _sampling,
+    "buffer-fsync-ms": _fsync,
     "toml-syntax": _syntax,
 }
 

@@ -4,7 +4,9 @@
 //! Beyond the bound the oldest messages are dropped and counted. At shutdown what is left is
 //! saved to a file and loaded at the next start; after a kill what was spilled is recovered
 //! ([`Buffer::load`]): a `kill -9` loses at most the messages held in memory
-//! (`memory_max` bytes; 0 writes every message to disk first).
+//! (`memory_max` bytes; 0 writes every message to disk first). With
+//! [`Buffer::with_durability`] the disk writes follow an fsync policy (what a power loss may
+//! lose) and the highest sequence number is kept, so that numbers never repeat after a kill.
 //!
 //! Not in TF6770: seed 001 has no store-and-forward (its `SendMessage`, §5.1.1.7, sends now
 //! or returns FALSE). fxgate's own, so that no change is lost while a server is away.
@@ -16,6 +18,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 
+use crate::durability::{Fsync, Pending, SeqMark};
 use crate::spill::{Loc, SpillLog};
 
 enum Data {
@@ -41,6 +44,10 @@ pub struct Buffer {
     spill_path: PathBuf,
     spill: SpillLog,
     dropped: u64,
+    pending: Pending,
+    mark: Option<SeqMark>,
+    /// A disk error was logged (once per buffer: the bound still holds, the log must not flood).
+    disk_error_logged: bool,
 }
 
 impl Buffer {
@@ -57,6 +64,36 @@ impl Buffer {
             spill: SpillLog::new(spill_path.clone()),
             spill_path,
             dropped: 0,
+            pending: Pending::new(Fsync::Never),
+            mark: None,
+            disk_error_logged: false,
+        }
+    }
+
+    /// Spilled data forced to the disk as `fsync` says; with `keep_seq`, the highest sequence
+    /// number pushed is kept in `<spill_path>.seq`, and [`Buffer::load`] continues after it.
+    pub fn with_durability(mut self, fsync: Fsync, keep_seq: bool) -> Self {
+        self.pending = Pending::new(fsync);
+        self.mark = keep_seq.then(|| SeqMark::new(&self.spill_path));
+        self
+    }
+
+    /// Forces the unsynced writes to the disk if the fsync policy says it is time (call it
+    /// periodically: a policy with an interval is only checked here and in [`Buffer::push`]).
+    pub fn sync_due(&mut self) {
+        if !self.pending.due() {
+            return;
+        }
+        let r = self.spill.sync().and_then(|()| self.mark.as_ref().map_or(Ok(()), SeqMark::sync));
+        if let Err(e) = r {
+            self.disk_error(&e, "cannot force the store-and-forward buffer to the disk");
+        }
+    }
+
+    fn disk_error(&mut self, e: &std::io::Error, what: &'static str) {
+        if !self.disk_error_logged {
+            self.disk_error_logged = true;
+            tracing::warn!(path = %self.spill_path.display(), error = %e, "{what} (logged once)");
         }
     }
 
@@ -103,12 +140,21 @@ impl Buffer {
             self.dropped += dropped + 1;
             return dropped + 1;
         }
+        if let Some(mark) = self.mark.as_mut() {
+            match mark.record(seq) {
+                Ok(()) => self.pending.wrote(),
+                Err(e) => self.disk_error(&e, "cannot keep the sequence number on disk"),
+            }
+        }
         let data = if self.mem_bytes + len <= self.memory_max {
             self.mem_bytes += len;
             Data::Memory(data)
         } else {
             match self.spill.append(seq, &data) {
-                Ok(loc) => Data::Disk(loc),
+                Ok(loc) => {
+                    self.pending.wrote();
+                    Data::Disk(loc)
+                }
                 Err(e) => {
                     // No disk: keep it in memory rather than lose it (the bound still holds).
                     tracing::warn!(path = %self.spill_path.display(), error = %e, "cannot spill to disk; keeping the message in memory");
@@ -120,6 +166,7 @@ impl Buffer {
         self.total_bytes += len;
         self.entries.push_back(Entry { seq, data, len });
         self.dropped += dropped;
+        self.sync_due();
         dropped
     }
 
@@ -195,7 +242,24 @@ impl Buffer {
     /// Loads what [`Buffer::save`] kept and removes the file, or, when there is none (the
     /// process was killed), what its spill segments held; returns the sequence number to
     /// continue from, or `None` if there was nothing.
+    ///
+    /// With a kept sequence number ([`Buffer::with_durability`]) the number returned is at
+    /// least that one: messages that were sent (or lost in memory) before a kill are never
+    /// numbered again.
     pub fn load(&mut self, path: &std::path::Path) -> std::io::Result<Option<u64>> {
+        let seq = self.load_kept(path)?;
+        let mark = match self.mark.as_ref().map(SeqMark::read) {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                self.disk_error(&e, "cannot read the kept sequence number");
+                None
+            }
+            None => None,
+        };
+        Ok(seq.max(mark))
+    }
+
+    fn load_kept(&mut self, path: &std::path::Path) -> std::io::Result<Option<u64>> {
         let raw = match std::fs::read(path) {
             Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.recover(),
@@ -318,5 +382,42 @@ mod tests {
         })
         .collect();
         assert_eq!(seqs, [3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn after_a_kill_numbers_go_on_even_with_nothing_left_to_resend() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join("spill.bin");
+        let pending = dir.path().join("pending.bin");
+        let mut b = Buffer::new(1000, 0, spill.clone()).with_durability(Fsync::Always, true);
+        for seq in 1..=5 {
+            b.push(seq, msg(20));
+            b.sent(false);
+        }
+        assert!(b.is_empty());
+        std::mem::forget(b); // killed with every message delivered: no segment is left
+        let mut c = Buffer::new(1000, 0, spill.clone()).with_durability(Fsync::Always, true);
+        assert_eq!(c.load(&pending).unwrap(), Some(5), "the next message is 6, not 1 again");
+        // Without the kept number, a buffer starts again at 1 (the MQTT outbox's numbers are
+        // internal).
+        let mut d = Buffer::new(1000, 0, dir.path().join("other.bin"));
+        d.push(1, msg(20));
+        d.sent(false);
+        assert_eq!(d.load(&pending).unwrap(), None);
+    }
+
+    #[test]
+    fn the_kept_number_is_at_least_the_saved_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join("spill.bin");
+        let pending = dir.path().join("pending.bin");
+        let mut b = Buffer::new(1000, 1000, spill.clone()).with_durability(Fsync::Never, true);
+        for seq in 1..=3 {
+            b.push(seq, msg(20));
+        }
+        assert_eq!(b.save(&pending, 3).unwrap(), 3);
+        let mut c = Buffer::new(1000, 1000, spill).with_durability(Fsync::Never, true);
+        assert_eq!(c.load(&pending).unwrap(), Some(3));
+        assert_eq!(c.len(), 3);
     }
 }

@@ -7,7 +7,8 @@
 //! killed (`kill -9`) loses none of it, and at the next start [`SpillLog::recover`] reads every
 //! whole record back (a record cut short by the kill is dropped). Records already sent and
 //! acknowledged whose segment was still in use come back too: after a crash delivery is at
-//! least once. A power loss can lose what the kernel had not yet written out (no `fsync`).
+//! least once. A power loss can lose what the kernel had not yet written out, unless the
+//! buffer's [`crate::durability::Fsync`] policy forces it out ([`SpillLog::sync`]).
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -34,6 +35,8 @@ struct Segment {
     file: File,
     end: u64,
     live: usize,
+    /// Written since the last [`SpillLog::sync`].
+    dirty: bool,
 }
 
 /// The segment files of one buffer.
@@ -64,7 +67,7 @@ impl SpillLog {
             let n = self.next_n;
             let file = OpenOptions::new().create(true).read(true).write(true).truncate(true).open(self.path(n))?;
             self.next_n += 1;
-            self.segments.push_back(Segment { n, file, end: 0, live: 0 });
+            self.segments.push_back(Segment { n, file, end: 0, live: 0, dirty: false });
         }
         let seg = self.segments.back_mut().ok_or_else(|| std::io::Error::other("no segment"))?;
         let mut rec = Vec::with_capacity(FRAME + data.len());
@@ -75,7 +78,17 @@ impl SpillLog {
         let loc = Loc { seg: seg.n, offset: seg.end + FRAME as u64, len: data.len() };
         seg.end += need;
         seg.live += 1;
+        seg.dirty = true;
         Ok(loc)
+    }
+
+    /// Forces what was written since the last call to the disk.
+    pub(crate) fn sync(&mut self) -> std::io::Result<()> {
+        for seg in self.segments.iter_mut().filter(|s| s.dirty) {
+            seg.file.sync_data()?;
+            seg.dirty = false;
+        }
+        Ok(())
     }
 
     /// The data at `loc`.

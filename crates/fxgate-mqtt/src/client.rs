@@ -9,6 +9,7 @@ use fxgate_config::{LineConfig, Role, UserConfig};
 use fxgate_core::store::StoreError;
 use fxgate_core::tag_type::data_type_id;
 use fxgate_core::{AccessMode, BuildError, Component, ComponentContext, Declared, RunningComponent, TagDef, TagStoreBuilder};
+use fxgate_forward::Fsync;
 use fxgate_lines::{Device, LineClient, LineMetrics, LineStatus};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -143,7 +144,7 @@ impl MqttClient {
             let r = Requests { response_topic: cfg.response_topic.clone(), may_write: self.may_write, qos: cfg.publish_qos, store: cx.store.clone(), answers: answers_tx };
             (cfg.request_topic.clone(), r)
         });
-        let outbox = Outbox::new(cfg.buffer_max_bytes as usize, cfg.buffer_memory_bytes as usize, cx.data_dir.join("mqtt").join(&cfg.name), self.metrics.clone());
+        let outbox = Outbox::new(cfg.buffer_max_bytes as usize, cfg.buffer_memory_bytes as usize, Fsync::from_ms(cfg.buffer_fsync_ms), cx.data_dir.join("mqtt").join(&cfg.name), self.metrics.clone());
         let driver = Driver {
             name: cfg.name.clone(),
             status: self.status.clone(),

@@ -169,6 +169,7 @@ impl Driver {
                 _ = tick.tick() => {
                     self.south.check_stale();
                     self.outbox.expire_writes();
+                    self.outbox.sync_due();
                 }
                 // A publishing interval ended: its messages go now, not at the next tick.
                 _ = sleep_until(self.next_due()) => {}

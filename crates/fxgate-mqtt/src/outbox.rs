@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use fxgate_core::{LogLimit, WriteRequest};
-use fxgate_forward::Buffer;
+use fxgate_forward::{Buffer, Fsync};
 use opcua::types::StatusCode;
 use tokio::time::Instant;
 
@@ -45,10 +45,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// A buffer of `max` bytes, `memory` of them in memory, spilling to `dir/spill.bin`;
-    /// what a previous run saved in `dir/pending.bin` is loaded first.
-    pub fn new(max: usize, memory: usize, dir: PathBuf, metrics: ClientMetrics) -> Self {
-        let mut buffer = Buffer::new(max, memory, dir.join("spill.bin"));
+    /// A buffer of `max` bytes, `memory` of them in memory, spilling to `dir/spill.bin` with
+    /// the `fsync` policy; what a previous run saved in `dir/pending.bin` is loaded first.
+    pub fn new(max: usize, memory: usize, fsync: Fsync, dir: PathBuf, metrics: ClientMetrics) -> Self {
+        // The sequence numbers only order the buffer (MQTT has its own packet ids): not kept.
+        let mut buffer = Buffer::new(max, memory, dir.join("spill.bin")).with_durability(fsync, false);
         let persist = dir.join("pending.bin");
         let next_seq = match buffer.load(&persist) {
             Ok(Some(seq)) => {
@@ -193,6 +194,11 @@ impl Outbox {
         self.buffer.rewind();
     }
 
+    /// Forces the spilled messages to the disk when the fsync policy says so.
+    pub fn sync_due(&mut self) {
+        self.buffer.sync_due();
+    }
+
     /// Answers Bad_Timeout to writes whose command waited too long (it may still be
     /// delivered later).
     pub fn expire_writes(&mut self) {
@@ -263,7 +269,7 @@ mod tests {
     #[test]
     fn taken_out_of_order_releases_in_order_and_a_rewind_resends_the_rest() {
         let dir = std::env::temp_dir().join(format!("fxgate-mqtt-outbox-{}", std::process::id()));
-        let mut o = Outbox::new(1 << 20, 1 << 20, dir.clone(), ClientMetrics::default());
+        let mut o = Outbox::new(1 << 20, 1 << 20, Fsync::Never, dir.clone(), ClientMetrics::default());
         for i in 0..3 {
             o.push(&m("t", ["a", "b", "c"][i]));
         }
@@ -277,7 +283,7 @@ mod tests {
         let (seq, msg, _) = o.next_to_send().unwrap();
         assert_eq!((seq, &msg.payload[..]), (s[2], &b"c"[..]));
         o.save();
-        let mut again = Outbox::new(1 << 20, 1 << 20, dir.clone(), ClientMetrics::default());
+        let mut again = Outbox::new(1 << 20, 1 << 20, Fsync::Never, dir.clone(), ClientMetrics::default());
         assert_eq!(again.next_to_send().map(|(_, m, _)| m.payload), Some(Bytes::from_static(b"c")));
         assert_eq!(again.push(&m("t", "d")), s[2] + 1);
         let _ = std::fs::remove_dir_all(dir);

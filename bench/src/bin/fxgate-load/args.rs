@@ -11,6 +11,7 @@ pub(crate) enum Scenario {
     Read,
     Subscribe,
     Write,
+    Watch,
 }
 
 /// The Variant type written by the write scenario.
@@ -132,6 +133,13 @@ pub(crate) struct Args {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     pub(crate) request_timeout_s: u64,
+    /// Watch scenario: a group of nodes, `LABEL,COUNT,SOURCE_INTERVAL_MS,PREFIX` (repeatable):
+    /// the ids `<PREFIX><n>` for n in 0..COUNT, e.g. `b,10000,1000,nsu=b/urn:x;s=Demo/T`.
+    #[arg(long, value_parser = parse_group)]
+    pub(crate) group: Vec<Group>,
+    /// Watch scenario: milliseconds between report lines.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) report_ms: u64,
     /// Tokio worker threads (default: number of CPUs).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
@@ -173,4 +181,60 @@ fn parse_extra_pid(s: &str) -> Result<(String, u32), ExtraPidError> {
         .parse::<u32>()
         .map_err(|e| ExtraPidError::Pid(pid.to_owned(), e))?;
     Ok((label.to_owned(), pid))
+}
+
+/// A `--group` of the watch scenario.
+#[derive(Clone, Debug)]
+pub(crate) struct Group {
+    /// Prefix of the group's keys in the report lines.
+    pub(crate) label: String,
+    /// Number of nodes.
+    pub(crate) count: usize,
+    /// How often the source changes, ms (the gap rule).
+    pub(crate) interval_ms: f64,
+    /// Node id prefix, as `--nodes-from-ns-prefix`.
+    pub(crate) prefix: String,
+}
+
+/// Why a `--group` value was refused.
+#[derive(Debug)]
+pub(crate) struct GroupError(String);
+
+impl fmt::Display for GroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "expected LABEL,COUNT,SOURCE_INTERVAL_MS,PREFIX: {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for GroupError {}
+
+fn parse_group(s: &str) -> Result<Group, GroupError> {
+    let mut parts = s.splitn(4, ',');
+    let (Some(label), Some(count), Some(interval), Some(prefix)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(GroupError(format!("{s:?} has fewer than 4 parts")));
+    };
+    let ok = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(GroupError(format!(
+            "label {label:?}: use letters, digits and _"
+        )));
+    }
+    let count = count
+        .parse()
+        .map_err(|e| GroupError(format!("count {count:?}: {e}")))?;
+    let interval_ms = interval
+        .parse()
+        .map_err(|e| GroupError(format!("interval {interval:?}: {e}")))?;
+    Ok(Group {
+        label: label.to_owned(),
+        count,
+        interval_ms,
+        prefix: prefix.to_owned(),
+    })
 }

@@ -21,6 +21,9 @@
 //!   the device answered, this is the OPC UA write → device latency). No browse. With
 //!   `--write-pace-ms` the writes are spaced by random pauses (random arrival times).
 //!
+//! * `watch`: for soak runs; one subscription over the `--group`s, one JSON line per
+//!   `--report-ms` with each group's Good/Bad counts and proven losses (see `watch`).
+//!
 //! With `--server-pid`, the server's VmRSS (/proc/PID/status) is sampled before the client
 //! connects ("idle") and every 100 ms during the run ("peak"), and its CPU usage is taken from
 //! /proc/PID/stat utime+stime over the measurement window (100 % = one core). `--extra-pid
@@ -39,6 +42,7 @@ mod probe;
 mod read;
 mod session;
 mod subscribe;
+mod watch;
 mod write;
 
 use std::time::{Duration, Instant};
@@ -84,13 +88,18 @@ async fn run(args: Args) -> Result<String, BoxError> {
     let mut client = session::build_client(&args)?;
     let n_sessions = match args.scenario {
         Scenario::Read => args.sessions.clamp(1, args.concurrency.max(1)),
-        Scenario::Subscribe | Scenario::Write => 1,
+        Scenario::Subscribe | Scenario::Write | Scenario::Watch => 1,
     };
     let mut sessions = Vec::with_capacity(n_sessions);
     for _ in 0..n_sessions {
         sessions.push(session::connect(&mut client, &args.url, policy, mode).await?);
     }
     let session = sessions[0].clone();
+    if args.scenario == Scenario::Watch {
+        let line = watch::run_watch(&args, &session).await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), session.disconnect()).await;
+        return line;
+    }
 
     let t_browse = Instant::now();
     let mut bstats = BrowseStats::default();
@@ -139,6 +148,7 @@ async fn run(args: Args) -> Result<String, BoxError> {
             Scenario::Read => "read",
             Scenario::Subscribe => "subscribe",
             Scenario::Write => "write",
+            Scenario::Watch => "watch",
         },
     );
     j.str("url", &args.url);
@@ -157,6 +167,7 @@ async fn run(args: Args) -> Result<String, BoxError> {
             subscribe::run_subscribe(&args, &session, nodes, &probe, &mut j).await?
         }
         Scenario::Write => write::run_write(&args, &session, &nodes[0], &probe, &mut j).await?,
+        Scenario::Watch => return Err("the watch scenario runs before the node list".into()),
     }
     let mut results = probe.finish().await.into_iter();
     let pr = if args.server_pid.is_some() {

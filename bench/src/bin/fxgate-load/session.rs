@@ -5,9 +5,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opcua::client::{Client, ClientBuilder, IdentityToken, Session};
+use opcua::client::{
+    Client, ClientBuilder, IdentityToken, OnSubscriptionNotificationCore, Session,
+};
 use opcua::crypto::SecurityPolicy;
-use opcua::types::MessageSecurityMode;
+use opcua::types::{
+    MessageSecurityMode, MonitoredItemCreateRequest, MonitoringMode, MonitoringParameters, NodeId,
+    ReadValueId,
+};
 
 use crate::args::Args;
 use crate::BoxError;
@@ -84,4 +89,52 @@ pub(crate) async fn connect(
         Ok(false) => Err(format!("session to {url} failed to connect").into()),
         Err(_) => Err(format!("timed out activating session on {url}").into()),
     }
+}
+
+/// A subscription publishing every `publishing_ms` (at least 1 ms) with a keep-alive of about
+/// 1 s and a lifetime of about 30 s without Publish requests; returns its id.
+pub(crate) async fn create_subscription(
+    session: &Session,
+    publishing_ms: f64,
+    max_notifications_per_publish: u32,
+    callback: impl OnSubscriptionNotificationCore + 'static,
+) -> Result<u32, BoxError> {
+    let publishing = publishing_ms.max(1.0);
+    let keep_alive = ((1000.0 / publishing).ceil() as u32).max(1);
+    session
+        .create_subscription(
+            Duration::from_secs_f64(publishing / 1000.0),
+            keep_alive * 30,
+            keep_alive,
+            max_notifications_per_publish,
+            0,
+            true,
+            callback,
+        )
+        .await
+        .map_err(|e| format!("CreateSubscription: {e}").into())
+}
+
+/// Reporting monitored items on the Value of `ids`, client handles from `first_handle` on,
+/// discarding the oldest value when a queue overflows.
+pub(crate) fn item_requests(
+    ids: &[NodeId],
+    first_handle: usize,
+    sampling_ms: f64,
+    queue_size: u32,
+) -> Vec<MonitoredItemCreateRequest> {
+    ids.iter()
+        .enumerate()
+        .map(|(k, id)| MonitoredItemCreateRequest {
+            item_to_monitor: ReadValueId::from(id),
+            monitoring_mode: MonitoringMode::Reporting,
+            requested_parameters: MonitoringParameters {
+                client_handle: (first_handle + k) as u32,
+                sampling_interval: sampling_ms,
+                queue_size,
+                discard_oldest: true,
+                ..Default::default()
+            },
+        })
+        .collect()
 }

@@ -12,8 +12,7 @@ use fxgate_bench::summary::Latencies;
 use fxgate_bench::ticks;
 use opcua::client::{MonitoredItemMap, OnSubscriptionNotificationCore, Session};
 use opcua::types::{
-    DataChangeNotification, DateTime, MonitoredItemCreateRequest, MonitoringMode,
-    MonitoringParameters, NodeId, NotificationMessage, ReadValueId, StatusChangeNotification,
+    DataChangeNotification, DateTime, NodeId, NotificationMessage, StatusChangeNotification,
     StatusCode, TimestampsToReturn,
 };
 
@@ -261,19 +260,13 @@ pub(crate) async fn run_subscribe(
             ..Default::default()
         }),
     });
-    let keep_alive = ((1000.0 / publishing).ceil() as u32).max(1); // ~1 s keep-alive
-    let sub_id = session
-        .create_subscription(
-            Duration::from_secs_f64(publishing / 1000.0),
-            keep_alive * 30, // lifetime ~30 s without publish requests
-            keep_alive,
-            args.max_notifications_per_publish,
-            0,
-            true,
-            Collector(shared.clone()),
-        )
-        .await
-        .map_err(|e| format!("CreateSubscription: {e}"))?;
+    let sub_id = crate::session::create_subscription(
+        session,
+        publishing,
+        args.max_notifications_per_publish,
+        Collector(shared.clone()),
+    )
+    .await?;
 
     let t_create = Instant::now();
     let mut create_errors: BTreeMap<String, u64> = BTreeMap::new();
@@ -281,21 +274,7 @@ pub(crate) async fn run_subscribe(
     let mut revised_sampling: Option<f64> = None;
     for (c, chunk) in nodes[..items].chunks(args.create_chunk.max(1)).enumerate() {
         let base = c * args.create_chunk.max(1);
-        let reqs: Vec<MonitoredItemCreateRequest> = chunk
-            .iter()
-            .enumerate()
-            .map(|(k, id)| MonitoredItemCreateRequest {
-                item_to_monitor: ReadValueId::from(id),
-                monitoring_mode: MonitoringMode::Reporting,
-                requested_parameters: MonitoringParameters {
-                    client_handle: (base + k + 1) as u32,
-                    sampling_interval: sampling,
-                    queue_size,
-                    discard_oldest: true,
-                    ..Default::default()
-                },
-            })
-            .collect();
+        let reqs = crate::session::item_requests(chunk, base + 1, sampling, queue_size);
         match session
             .create_monitored_items(sub_id, TimestampsToReturn::Both, reqs)
             .await

@@ -137,6 +137,11 @@ pub struct MqttConfig {
     /// Part of the buffer kept in memory before it spills to disk, bytes.
     #[serde(default = "memory_default")]
     pub buffer_memory_bytes: u64,
+    /// When the buffer's disk part is forced out (`fsync`): absent = never by fxgate (a killed
+    /// process loses nothing written, a power loss what the kernel had not written out), 0 =
+    /// after every message, N = at most N ms after a message was written.
+    #[serde(default)]
+    pub buffer_fsync_ms: Option<u64>,
     /// Tags fed by topics.
     #[serde(default)]
     pub tag: Vec<MqttTagConfig>,

@@ -100,6 +100,9 @@ fn client(m: &MqttConfig, f: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {
     if m.buffer_memory_bytes > m.buffer_max_bytes {
         errs.push(Invalid::new(f("buffer_memory_bytes"), "must not exceed buffer_max_bytes"));
     }
+    if m.buffer_fsync_ms.is_some_and(|ms| ms > 60_000) {
+        errs.push(Invalid::new(f("buffer_fsync_ms"), "must be 0 (after every message) to 60000 ms, or left out (never)"));
+    }
 }
 
 fn tags(m: &MqttConfig, f: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {

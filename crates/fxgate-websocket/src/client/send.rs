@@ -26,6 +26,7 @@ impl Client {
 
     /// Turns the pending changes into one message in the buffer.
     pub(super) fn publish(&mut self) {
+        self.buffer.sync_due();
         if self.changes.is_empty() {
             return;
         }

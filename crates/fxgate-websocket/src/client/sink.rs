@@ -12,7 +12,7 @@ use fxgate_config::{Role, UserConfig};
 use crate::config::WebSocketConfig;
 use fxgate_core::store::StoreError;
 use fxgate_core::{Component, ComponentContext, Declared, RunningComponent, TagStoreBuilder};
-use fxgate_forward::{Buffer, Collector, Selection, TagFilter};
+use fxgate_forward::{Buffer, Collector, Fsync, Selection, TagFilter};
 
 use super::connect::Connector;
 use super::Client;
@@ -81,7 +81,9 @@ impl WebSocketSink {
             tracing::warn!(websocket = %this.cfg.name, tags = ?this.cfg.tags, "no tag matches; only state is exchanged");
         }
         let spill = cx.data_dir.join("websocket").join(&this.cfg.name).join("spill.bin");
-        let buffer = Buffer::new(this.cfg.buffer_max_bytes as usize, this.cfg.buffer_memory_bytes as usize, spill);
+        // The sequence number is kept on disk: after a kill no number is used for a second message.
+        let buffer = Buffer::new(this.cfg.buffer_max_bytes as usize, this.cfg.buffer_memory_bytes as usize, spill)
+            .with_durability(Fsync::from_ms(this.cfg.buffer_fsync_ms), true);
         let health = this.state.health();
         let changes = cx.store.subscribe();
         let conn = Connector {

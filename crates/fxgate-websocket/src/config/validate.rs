@@ -77,6 +77,9 @@ pub(super) fn validate(list: &[WebSocketConfig], users: &[UserConfig], config_di
         if w.buffer_memory_bytes > w.buffer_max_bytes {
             errs.push(Invalid::new(f("buffer_memory_bytes"), "must not exceed buffer_max_bytes"));
         }
+        if w.buffer_fsync_ms.is_some_and(|ms| ms > 60_000) {
+            errs.push(Invalid::new(f("buffer_fsync_ms"), "must be 0 (after every message) to 60000 ms, or left out (never)"));
+        }
         if w.reconnect_min_ms < 10 || w.reconnect_max_ms < w.reconnect_min_ms {
             errs.push(Invalid::new(f("reconnect_min_ms"), "must be at least 10 ms and at most reconnect_max_ms"));
         }
