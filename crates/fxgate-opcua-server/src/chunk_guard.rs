@@ -12,9 +12,11 @@
 //! by FreeOpcUa/async-opcua#255, which no release carries yet: remove the guard when fxgate
 //! moves to one that does (`tests/python/test_network_fuzz.py` shows whether it is needed).
 //!
-//! The guard forwards bytes as they come, one write per read, and buffers nothing beyond one
-//! read; the server's direction is copied untouched. async-opcua listens on a loopback port
-//! of its own and sees the guard as its peer; the guard logs the client's address.
+//! The guard forwards whole chunks, one write each, and buffers at most one chunk (no more than
+//! the receive buffer); the server's direction is copied untouched. async-opcua listens on a
+//! loopback port of its own and sees the guard as its peer; the guard logs the client's
+//! address. It also judges the certificate of every OpenSecureChannel request
+//! ([`crate::opn_check`]): CA chains and CRLs, which async-opcua does not check.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -24,9 +26,11 @@ use std::time::Duration;
 use fxgate_core::kit::log_limit::LogLimit;
 use opcua::server::ServerInfo;
 use prometheus_client::metrics::counter::Counter;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+
+use crate::opn_check::{OpnCheck, OpnVerdict};
 
 /// Bad_TcpMessageTooLarge.
 const BAD_TCP_MESSAGE_TOO_LARGE: u32 = 0x8008_0000;
@@ -34,7 +38,7 @@ const BAD_TCP_MESSAGE_TOO_LARGE: u32 = 0x8008_0000;
 const BAD_TCP_MESSAGE_TYPE_INVALID: u32 = 0x807E_0000;
 /// Size of a chunk header: message type (3), chunk type (1), message size (4).
 const HEADER: usize = 8;
-/// Bytes read (and forwarded) at once.
+/// Bytes read from the client at once.
 const READ_SIZE: usize = 64 * 1024;
 /// After an ERR: how long, and how much, the guard reads and drops of what the client still
 /// sends before it closes.
@@ -58,6 +62,14 @@ pub enum Violation {
         /// The size its header claims.
         size: u32,
     },
+    /// The certificate of an OpenSecureChannel request was refused.
+    #[error("certificate refused: {reason}")]
+    Certificate {
+        /// The status code of the failed check.
+        status: u32,
+        /// Why.
+        reason: String,
+    },
     /// Reading from the client or writing to the server failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -69,6 +81,7 @@ impl Violation {
         match self {
             Violation::TooLarge { .. } => Some(BAD_TCP_MESSAGE_TOO_LARGE),
             Violation::TooSmall { .. } => Some(BAD_TCP_MESSAGE_TYPE_INVALID),
+            Violation::Certificate { status, .. } => Some(*status),
             Violation::Io(_) => None,
         }
     }
@@ -85,6 +98,9 @@ pub struct ChunkGuard {
     pub info: Arc<ServerInfo>,
     /// Chunks refused since start.
     pub refused: Counter,
+    /// The certificate check of OpenSecureChannel requests; `None` when every certificate is
+    /// accepted (`accept_all_certificates`).
+    pub certificates: Option<OpnCheck>,
 }
 
 impl ChunkGuard {
@@ -147,7 +163,7 @@ impl ChunkGuard {
         let (mut from_server, mut to_server) = server.into_split();
         let mut down = Box::pin(tokio::io::copy(&mut from_server, &mut to_client));
         let up = tokio::select! {
-            r = forward_chunks(&mut from_client, &mut to_server, self.max_chunk) => r,
+            r = forward_chunks(&mut from_client, &mut to_server, self.max_chunk, self.certificates.as_ref()) => r,
             // The server closed the connection (after an ERR of its own, or at shutdown).
             _ = &mut down => return,
         };
@@ -161,7 +177,9 @@ impl ChunkGuard {
                 drop(down);
                 drop(to_server);
                 if let Some(status) = v.status() {
-                    self.refused.inc();
+                    if !matches!(v, Violation::Certificate { .. }) {
+                        self.refused.inc();
+                    }
                     tracing::warn!(client = %peer, "OPC UA connection closed: {v}");
                     let _ = to_client.write_all(&error_message(status, &v.to_string())).await;
                 }
@@ -184,48 +202,46 @@ impl ChunkGuard {
     }
 }
 
-/// Copies chunks from `from` to `to`, checking every chunk header: `Ok` at the end of the
-/// stream, `Err` at the first chunk outside 8..=`max` bytes (nothing of the read that holds
-/// its header is forwarded).
-pub async fn forward_chunks<R, W>(from: &mut R, to: &mut W, max: u32) -> Result<(), Violation>
+/// Copies chunks from `from` to `to`, checking every chunk header and, with `check`, the
+/// certificate of every OpenSecureChannel request: `Ok` at the end of the stream, `Err` at the
+/// first chunk outside 8..=`max` bytes (nothing of it is forwarded) or refused certificate.
+/// A chunk cut short by the end of the stream is dropped.
+pub async fn forward_chunks<R, W>(from: &mut R, to: &mut W, max: u32, check: Option<&OpnCheck>) -> Result<(), Violation>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut buf = vec![0u8; READ_SIZE];
-    let mut head = [0u8; HEADER];
-    let mut have = 0usize; // header bytes collected
-    let mut left = 0usize; // body bytes of the current chunk still to come
+    let mut from = BufReader::with_capacity(READ_SIZE, from);
+    let mut chunk: Vec<u8> = Vec::new();
+    let mut last_certificate = None;
     loop {
-        let n = from.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
+        let mut head = [0u8; HEADER];
+        match from.read_exact(&mut head).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
         }
-        let mut pos = 0;
-        while pos < n {
-            if left > 0 {
-                let take = left.min(n - pos);
-                left -= take;
-                pos += take;
-                continue;
-            }
-            let take = (HEADER - have).min(n - pos);
-            head[have..have + take].copy_from_slice(&buf[pos..pos + take]);
-            have += take;
-            pos += take;
-            if have == HEADER {
-                have = 0;
-                let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-                if size > max {
-                    return Err(Violation::TooLarge { size, max });
-                }
-                if (size as usize) < HEADER {
-                    return Err(Violation::TooSmall { size });
-                }
-                left = size as usize - HEADER;
+        let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if size > max {
+            return Err(Violation::TooLarge { size, max });
+        }
+        if (size as usize) < HEADER {
+            return Err(Violation::TooSmall { size });
+        }
+        chunk.clear();
+        chunk.extend_from_slice(&head);
+        chunk.resize(size as usize, 0);
+        match from.read_exact(&mut chunk[HEADER..]).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        if let (Some(check), b"OPN") = (check, &head[..3]) {
+            if let OpnVerdict::Refuse(status, reason) = check.judge(&chunk, &mut last_certificate).await {
+                return Err(Violation::Certificate { status, reason });
             }
         }
-        to.write_all(&buf[..n]).await?;
+        to.write_all(&chunk).await?;
     }
 }
 
@@ -263,7 +279,7 @@ mod tests {
             }
         });
         let mut out = Vec::new();
-        let r = forward_chunks(&mut rx, &mut out, max).await;
+        let r = forward_chunks(&mut rx, &mut out, max, None).await;
         drop(rx);
         let _ = writer.await;
         (r, out)

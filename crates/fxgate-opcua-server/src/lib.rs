@@ -10,6 +10,7 @@ pub mod extension;
 pub mod items;
 pub mod metrics;
 pub mod node_manager;
+pub mod opn_check;
 mod discovery;
 mod sink;
 

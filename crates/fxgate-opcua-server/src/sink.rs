@@ -17,6 +17,7 @@ use opcua::types::{ExtensionObject, ServerDiagnosticsSummaryDataType, Variant};
 
 use crate::auth::Authenticator;
 use crate::chunk_guard::ChunkGuard;
+use crate::opn_check::OpnCheck;
 use crate::extension::{Boxed, ExtensionContext, Extensions};
 use crate::endpoints::endpoints;
 use crate::metrics::ServerMetrics;
@@ -287,7 +288,8 @@ impl OpcUaServerSink {
             )));
         }
         tokio::spawn(update_metrics(handle.clone(), self.metrics.clone(), shutdown.clone()));
-        let guard = ChunkGuard { max_chunk, inner, info: handle.info().clone(), refused: self.metrics.refused_chunks.clone() };
+        let certificates = (!cfg.accept_all_certificates).then(|| OpnCheck::new(pki_dir.clone()));
+        let guard = ChunkGuard { max_chunk, inner, info: handle.info().clone(), refused: self.metrics.refused_chunks.clone(), certificates };
         tokio::spawn(guard.serve(listener, shutdown.clone()));
 
         let running = Arc::new(AtomicBool::new(true));

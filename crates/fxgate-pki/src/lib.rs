@@ -21,6 +21,8 @@
 #![forbid(unsafe_code)]
 
 mod app_cert;
+mod ca_trust;
+mod chain;
 mod certfile;
 mod crl;
 mod delete;
@@ -35,6 +37,8 @@ mod upload;
 mod user_certs;
 mod x509text;
 
+pub use ca_trust::{judge_peer_certificate, PeerDecision, CA_ACCEPTED};
+pub use chain::{is_self_signed, split_chain, verify_chain, ChainError, ChainRefusal, ChainVerdict};
 pub use app_cert::{ensure_application_certificate, ensure_client_certificate, url_host, AppCertificate};
 pub use crl::{add_crl, list_crls, AddCrlError, CrlEntry, CRL_DIR, CRL_NOTE};
 pub use delete::{delete, delete_crl, DeleteError};

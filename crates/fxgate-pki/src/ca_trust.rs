@@ -1,0 +1,119 @@
+//! Trust for CA-issued peer certificates in front of async-opcua's store, which trusts only
+//! certificate files by exact name (`trusted/<CN> [<thumbprint>].der`) and checks no chain and
+//! no CRL.
+//!
+//! [`judge_peer_certificate`] decides for the certificate a peer sends, before async-opcua sees
+//! it, and leaves the store so that async-opcua agrees:
+//! - a chain that validates ([`crate::chain`]): the certificate is placed in `trusted/` under
+//!   async-opcua's name, noted in `ca-accepted.txt`, and its copy in `rejected/` is removed
+//!   (`rejected/` is a record, not a deny list);
+//! - a refused chain: the status code goes back to the peer, the certificate is filed in
+//!   `rejected/`, and a copy this module had placed in `trusted/` is removed (its CA was removed,
+//!   or it was revoked since). One the operator trusted by its own file stays trusted when only
+//!   its issuer is missing (as before CA support);
+//! - a self-signed certificate: left to async-opcua, as before.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use opcua::crypto::CertificateStore;
+use openssl::hash::MessageDigest;
+use openssl::x509::X509;
+use opcua::types::StatusCode;
+
+use crate::chain::{split_chain, verify_chain, ChainError, ChainRefusal, ChainVerdict};
+use crate::layout::{REJECTED_DIR, TRUSTED_DIR};
+use crate::store::write_atomic;
+
+/// The file, in a PKI directory, listing the thumbprints of the certificates placed in
+/// `trusted/` because their chain validated (not by the operator).
+pub const CA_ACCEPTED: &str = "ca-accepted.txt";
+
+/// What to do with a peer's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerDecision {
+    /// Let async-opcua decide (it now finds the certificate trusted, or judges it as before).
+    Forward,
+    /// Refuse the connection with this status code.
+    Refuse(ChainRefusal),
+}
+
+/// Judges the certificate bytes a peer sent (its certificate, then any issuers) against the
+/// store in `pki_dir`, and updates `trusted/` and `rejected/` as the module doc says.
+pub fn judge_peer_certificate(pki_dir: &Path, sent: &[u8]) -> Result<PeerDecision, ChainError> {
+    let chain = split_chain(sent)?;
+    let leaf = &chain[0];
+    let verdict = verify_chain(pki_dir, &chain)?;
+    let der = leaf.to_der()?;
+    let thumb = thumbprint(leaf)?;
+    let name = match opcua::crypto::X509::from_der(&der) {
+        Ok(c) => CertificateStore::cert_file_name(&c),
+        Err(_) => return Err(ChainError::NotCertificates),
+    };
+    let trusted_path = pki_dir.join(TRUSTED_DIR).join(&name);
+    let rejected_path = pki_dir.join(REJECTED_DIR).join(&name);
+    let mut accepted = read_list(pki_dir);
+    match verdict {
+        ChainVerdict::SelfSigned => Ok(PeerDecision::Forward),
+        ChainVerdict::Trusted => {
+            if !trusted_path.exists() {
+                write_or_log(&trusted_path, &der);
+                if accepted.insert(thumb) {
+                    write_list(pki_dir, &accepted);
+                }
+                tracing::info!(certificate = %name, "a CA-issued certificate's chain validated: trusted");
+            }
+            if rejected_path.exists() {
+                let _ = std::fs::remove_file(&rejected_path);
+                tracing::info!(certificate = %name, "removed from rejected/: its chain validates now");
+            }
+            Ok(PeerDecision::Forward)
+        }
+        ChainVerdict::Refused(refusal) => {
+            let placed_by_us = accepted.contains(&thumb);
+            let issuer_missing = matches!(refusal.status, StatusCode::BadCertificateChainIncomplete | StatusCode::BadCertificateUntrusted);
+            if trusted_path.exists() && !placed_by_us && issuer_missing {
+                return Ok(PeerDecision::Forward);
+            }
+            if placed_by_us {
+                let _ = std::fs::remove_file(&trusted_path);
+                accepted.remove(&thumb);
+                write_list(pki_dir, &accepted);
+            }
+            if !rejected_path.exists() {
+                write_or_log(&rejected_path, &der);
+            }
+            tracing::warn!(certificate = %name, status = %refusal.status, reason = %refusal.reason, "certificate refused: its chain does not validate");
+            Ok(PeerDecision::Refuse(refusal))
+        }
+    }
+}
+
+fn thumbprint(cert: &X509) -> Result<String, ChainError> {
+    let d = cert.digest(MessageDigest::sha1())?;
+    Ok(d.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn list_path(pki_dir: &Path) -> PathBuf {
+    pki_dir.join(CA_ACCEPTED)
+}
+
+fn read_list(pki_dir: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(list_path(pki_dir))
+        .map(|t| t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn write_list(pki_dir: &Path, list: &BTreeSet<String>) {
+    let text: String = list.iter().map(|t| format!("{t}\n")).collect();
+    write_or_log(&list_path(pki_dir), text.as_bytes());
+}
+
+fn write_or_log(path: &Path, bytes: &[u8]) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = write_atomic(path, bytes) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot write to the certificate store");
+    }
+}

@@ -1,0 +1,230 @@
+"""CA-issued client certificates (issue 18 §1, OPC 10000-4 §6.1.3): a plant CA hierarchy made
+here with `cryptography` (root CA → intermediate → leaves, CRLs for both CAs). The root is in
+`pki/trusted/`, the intermediate in `pki/issuers/`, the CRLs in `pki/crl/`.
+
+A leaf of the trusted CA connects with asyncua (Basic256Sha256, SignAndEncrypt). Each failed
+check is answered with its own status code in an ERR message: asserted on the wire with a raw
+Hello + OpenSecureChannel carrying the certificate (the check runs on the OPN's plaintext
+header, before anything else), and asyncua's own connection attempt must fail too."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import socket
+import struct
+from pathlib import Path
+
+import pytest
+from asyncua import ua
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from fxgate_testlib import CertPair, connect, read_dv, safe_disconnect
+from hostile_peers import POLICY_B256S256, UaRaw, hel, opn
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+DAY = datetime.timedelta(days=1)
+
+
+class Ca:
+    """A certificate authority: certificate, key, and the serials it has revoked."""
+
+    def __init__(self, cn: str, parent: "Ca | None" = None):
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fxgate tests"),
+                               x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        issuer = parent or self
+        b = (x509.CertificateBuilder().subject_name(self.name)
+             .issuer_name(issuer.name if parent else self.name)
+             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(NOW - DAY).not_valid_after(NOW + 3650 * DAY)
+             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                          crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False))
+        if parent:
+            b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()),
+                                critical=False)
+        self.cert = b.sign((parent or self).key, hashes.SHA256())
+        self.revoked: list[int] = []
+
+    @property
+    def der(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.DER)
+
+    def crl(self) -> bytes:
+        b = (x509.CertificateRevocationListBuilder().issuer_name(self.name)
+             .last_update(NOW - DAY).next_update(NOW + 30 * DAY))
+        for serial in self.revoked:
+            b = b.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial)
+                                          .revocation_date(NOW - DAY).build())
+        return b.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def leaf(self, directory: Path, app_uri: str, *, not_before=None, not_after=None) -> CertPair:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fxgate tests"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, directory.name)])
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(self.name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(not_before or NOW - DAY).not_valid_after(not_after or NOW + 365 * DAY)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=True,
+                                             data_encipherment=True, key_agreement=False, key_cert_sign=False,
+                                             crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
+                               critical=False)
+                .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(app_uri),
+                                                            x509.DNSName(socket.gethostname())]), critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                               critical=False)
+                .sign(self.key, hashes.SHA256()))
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "cert.der").write_bytes(cert.public_bytes(serialization.Encoding.DER))
+        (directory / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                              serialization.PrivateFormat.TraditionalOpenSSL,
+                                                              serialization.NoEncryption()))
+        return CertPair(cert=directory / "cert.der", key=directory / "key.pem", app_uri=app_uri)
+
+
+def install(data_dir: Path, root: Ca, issuers: list[Ca], crls: list[Ca]) -> None:
+    pki = data_dir / "pki"
+    for d in ("trusted", "issuers", "crl"):
+        (pki / d).mkdir(parents=True, exist_ok=True)
+    (pki / "trusted" / "plant-root.der").write_bytes(root.der)
+    for i, ca in enumerate(issuers):
+        (pki / "issuers" / f"issuer{i}.der").write_bytes(ca.der)
+    for ca in crls:
+        (pki / "crl" / f"{hashlib.sha1(ca.der).hexdigest()}.crl").write_bytes(ca.crl())
+
+
+def opn_status(port: int, url: str, cert: bytes) -> str:
+    """The status an OpenSecureChannel carrying `cert` is refused with ('' if not by an ERR)."""
+
+    async def main():
+        c = await UaRaw.open(port)
+        try:
+            await c.send(hel(url))
+            ack = await c.recv(5)
+            assert isinstance(ack, tuple) and ack[0] == b"ACK", ack
+            await c.send(opn(1, 1, policy=POLICY_B256S256, cert=cert, mode=3, nonce=b"\x00" * 32))
+            r = await c.recv(5)
+            if isinstance(r, tuple) and r[0] == b"ERR":
+                return ua.StatusCode(struct.unpack("<I", r[2][:4])[0]).name
+            return ""
+        finally:
+            await c.close()
+
+    return asyncio.run(main())
+
+
+def session_reads(gw, cert: CertPair) -> object:
+    async def main():
+        client = await connect(gw, cert)
+        try:
+            return (await read_dv(client, "Counter")).StatusCode
+        finally:
+            await safe_disconnect(client)
+
+    return asyncio.run(main())
+
+
+def session_refused(gw, cert: CertPair) -> str:
+    try:
+        session_reads(gw, cert)
+    except Exception as e:  # noqa: BLE001 - whatever asyncua raises, the session must not open
+        return repr(e)
+    raise AssertionError(f"a session opened with {cert.cert.parent.name}")
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory):
+    d = tmp_path_factory.mktemp("plant-ca")
+    root = Ca("Plant Root CA")
+    inter = Ca("Plant Issuing CA", root)
+    stray = Ca("Plant Other Issuing CA", root)  # not in issuers/: chains are incomplete
+    nocrl = Ca("Plant CA Without CRL", root)  # in issuers/, but no CRL
+    leaves = {
+        "good": inter.leaf(d / "good", "urn:fxgate-tests:plant:good"),
+        "expired": inter.leaf(d / "expired", "urn:fxgate-tests:plant:expired", not_before=NOW - 20 * DAY,
+                              not_after=NOW - 10 * DAY),
+        "future": inter.leaf(d / "future", "urn:fxgate-tests:plant:future", not_before=NOW + 10 * DAY,
+                             not_after=NOW + 20 * DAY),
+        "revoked": inter.leaf(d / "revoked", "urn:fxgate-tests:plant:revoked"),
+        "stray": stray.leaf(d / "stray", "urn:fxgate-tests:plant:stray"),
+        "nocrl": nocrl.leaf(d / "nocrl", "urn:fxgate-tests:plant:nocrl"),
+        "later-revoked": inter.leaf(d / "later-revoked", "urn:fxgate-tests:plant:later"),
+    }
+    inter.revoked.append(leaves["revoked"].x509().serial_number)
+    return {"root": root, "inter": inter, "stray": stray, "nocrl": nocrl, "leaves": leaves}
+
+
+@pytest.fixture
+def gw(gateway_factory, plant):
+    p = plant
+    return gateway_factory.start(
+        {"server": {"anonymous": True, "anonymous_roles": ["read"], "accept_all_certificates": False}},
+        data_dir_setup=lambda dd: install(dd, p["root"], [p["inter"], p["nocrl"]], [p["root"], p["inter"]]))
+
+
+def test_a_leaf_of_the_trusted_ca_connects(gw, plant):
+    good = plant["leaves"]["good"]
+    assert session_reads(gw, good).is_good()
+    trusted = gw.data_dir / "pki" / "trusted"
+    placed = [f for f in trusted.iterdir() if f.read_bytes() == good.der]
+    assert placed, f"the validated certificate is not in trusted/: {sorted(f.name for f in trusted.iterdir())}"
+    assert good.thumbprint in (gw.data_dir / "pki" / "ca-accepted.txt").read_text()
+    assert "certificate refused" not in gw.stderr_text
+
+
+@pytest.mark.parametrize("name, status", [
+    ("expired", "BadCertificateTimeInvalid"),
+    ("future", "BadCertificateTimeInvalid"),
+    ("revoked", "BadCertificateRevoked"),
+    ("stray", "BadCertificateChainIncomplete"),
+    ("nocrl", "BadCertificateRevocationUnknown"),
+])
+def test_each_failed_check_has_its_status_code(gw, plant, name, status):
+    leaf = plant["leaves"][name]
+    assert opn_status(gw.port, gw.url, leaf.der) == status
+    session_refused(gw, leaf)
+    rejected = gw.data_dir / "pki" / "rejected"
+    assert any(f.read_bytes() == leaf.der for f in rejected.iterdir()), "the refused certificate is filed in rejected/"
+    trusted = gw.data_dir / "pki" / "trusted"
+    assert not any(f.read_bytes() == leaf.der for f in trusted.iterdir())
+    assert status in gw.stderr_text
+
+
+def test_a_sent_intermediate_completes_the_chain(gw, plant):
+    """The SenderCertificate may carry the chain: the leaf followed by its issuer."""
+    stray = plant["leaves"]["stray"]
+    # The stray CA has no CRL yet: with its certificate sent, the chain builds and stops there.
+    assert opn_status(gw.port, gw.url, stray.der + plant["stray"].der) == "BadCertificateRevocationUnknown"
+
+
+def test_rejected_is_a_record_and_trust_follows_the_ca(gw, plant):
+    """Refused while its issuer is unknown; accepted once the issuer (and its CRL) are added,
+    and its copy leaves rejected/. Revoked later: refused, and out of trusted/ again."""
+    stray, pki = plant["leaves"]["stray"], gw.data_dir / "pki"
+    assert opn_status(gw.port, gw.url, stray.der) == "BadCertificateChainIncomplete"
+    assert any(f.read_bytes() == stray.der for f in (pki / "rejected").iterdir())
+    (pki / "issuers" / "stray.der").write_bytes(plant["stray"].der)
+    (pki / "crl" / "stray.crl").write_bytes(plant["stray"].crl())
+    assert session_reads(gw, stray).is_good()
+    assert not any(f.read_bytes() == stray.der for f in (pki / "rejected").iterdir()), "still in rejected/"
+
+    later = plant["leaves"]["later-revoked"]
+    assert session_reads(gw, later).is_good()
+    inter = plant["inter"]
+    inter.revoked.append(later.x509().serial_number)
+    try:
+        (pki / "crl" / f"{hashlib.sha1(inter.der).hexdigest()}.crl").write_bytes(inter.crl())
+        assert opn_status(gw.port, gw.url, later.der) == "BadCertificateRevoked"
+        session_refused(gw, later)
+        assert not any(f.read_bytes() == later.der for f in (pki / "trusted").iterdir()), "a revoked one stays trusted"
+    finally:
+        inter.revoked.remove(later.x509().serial_number)
