@@ -2,7 +2,7 @@
 column; a certificate uploaded as PEM or DER (made with `openssl req -x509`) is trusted and an OPC UA
 client using it connects; garbage, a CRL sent as a certificate and an oversized file are refused with a
 clear message and write nothing; a CRL made with `openssl ca -gencrl` is stored and listed with its
-issuer and revoked count, with the honest note that the server does not check CRLs yet (issue 18);
+issuer and revoked count, with the note of where CRLs are checked (issue 18);
 delete of a certificate (gone from the list and the disk; the client is refused again) and of a CRL;
 CSRF, roles and thumbprint checks; no private key in any answer."""
 
@@ -231,7 +231,7 @@ def test_a_crl_is_stored_listed_with_the_honest_note_and_deleted(gateway_factory
     admin, csrf = session(gw, "admin", WRITER_PW)
     crl_pem, crl_der = openssl_crl(tmp_path / "ca")
     crl_id = hashlib.sha1(crl_der).hexdigest()
-    note = "stored for revocation checking; the OPC UA server does not check CRLs yet (issue 18)"
+    note = "checked for the OPC UA server's client certificates (pki/crl/); stored only for upstream servers and users (issue 18)"
 
     status, r = upload(admin, crl_pem, "client", "crl", csrf)
     assert status == 200 and r["ok"] and r["id"] == crl_id and r["note"] == note, r
@@ -290,7 +290,7 @@ def test_upload_from_the_page(gateway_factory, hashes, tmp_path, browser):  # no
     d.get(base + "/ui/certificates")
     wait(d, lambda d: d.find_element(By.ID, "upload-form").is_displayed())
     assert d.find_element(By.ID, "crl-note").text == \
-        "CRLs are stored for revocation checking; the OPC UA server does not check CRLs yet (issue 18)."
+        "CRLs are checked for the OPC UA server's client certificates (pki/crl/); stored only for upstream servers and users (issue 18)."
     assert "Issuer" in d.find_element(By.CSS_SELECTOR, "#certificates thead").text
     d.find_element(By.ID, "upload-file").send_keys(str(pem_file))
     d.find_element(By.ID, "upload").click()

@@ -228,3 +228,48 @@ def test_rejected_is_a_record_and_trust_follows_the_ca(gw, plant):
         assert not any(f.read_bytes() == later.der for f in (pki / "trusted").iterdir()), "a revoked one stays trusted"
     finally:
         inter.revoked.remove(later.x509().serial_number)
+
+
+def test_pki_cli_adds_issuers_and_crls_and_lists_chains(plant, tmp_path):
+    """`fxgate pki add-issuer`, `add-crl` and `list` (which shows each certificate's chain state)."""
+    from fxgate_testlib import run_cli
+
+    def cli(*args: str):
+        r = run_cli("pki", "--data-dir", str(data), *args)
+        return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    p, data = plant, tmp_path / "data"
+    pki = data / "pki"
+    (pki / "trusted").mkdir(parents=True)
+    (pki / "rejected").mkdir(parents=True)
+    (pki / "trusted" / "plant-root.der").write_bytes(p["root"].der)
+    (pki / "trusted" / "good.der").write_bytes(p["leaves"]["good"].der)
+    (pki / "rejected" / "revoked.der").write_bytes(p["leaves"]["revoked"].der)
+    files = {"inter.der": p["inter"].der, "root.crl": p["root"].crl(), "inter.crl": p["inter"].crl()}
+    for name, data_bytes in files.items():
+        (tmp_path / name).write_bytes(data_bytes)
+
+    rc, out, err = cli("list")
+    assert rc == 0, err
+    assert "chain refused: BadCertificateChainIncomplete" in out, out
+
+    rc, out, err = cli("add-issuer", str(tmp_path / "inter.der"))
+    assert rc == 0 and "issuer added" in out, out + err
+    rc, out, err = cli("add-issuer", str(tmp_path / "root.crl"))
+    assert rc != 0 and "not a certificate" in err, err
+    for crl in ("root.crl", "inter.crl"):
+        rc, out, err = cli("add-crl", str(tmp_path / crl))
+        assert rc == 0 and "CRL added" in out, out + err
+
+    rc, listing, err = cli("list")
+    assert rc == 0, err
+    lines = listing.splitlines()
+
+    def state_of(thumbprint: str) -> str:
+        i = next(i for i, line in enumerate(lines) if thumbprint in line)
+        return lines[i + 1].strip()
+
+    assert state_of(p["leaves"]["good"].thumbprint).startswith("chain valid"), listing
+    assert state_of(p["leaves"]["revoked"].thumbprint).startswith("chain refused: BadCertificateRevoked"), listing
+    assert state_of(hashlib.sha1(p["root"].der).hexdigest()) == "self-signed", listing
+    assert sum("  issuer    " in line for line in lines) == 1 and sum("  crl       " in line for line in lines) == 2, listing

@@ -5,8 +5,8 @@
 //! CRL (the `configure` role, with the CSRF token, logged with the user's name). A
 //! certificate is chosen by its whole thumbprint and a CRL by its id, never by a path; the
 //! names of uploaded files are made by fxgate; only certificates and CRLs are listed: never
-//! a private key. CRLs are stored for revocation checking, which the OPC UA server does not
-//! do yet (issue 18): the answers say so.
+//! a private key. The answers say where CRLs are checked ([`CRL_NOTE`]): for the OPC UA
+//! server's clients, not yet for upstream servers and users (issue 18).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

@@ -2,8 +2,9 @@
 //! `pki-client/crl/`, `pki-user/crl/`), as DER files named `<id>.crl`, the id being the
 //! SHA-1 of the DER (40 lowercase hex digits).
 //!
-//! They are stored for revocation checking: async-opcua 0.19 does not check CRLs, so the
-//! OPC UA server and the upstream connections do not consult them yet (issue 18).
+//! The OPC UA server checks the chains of its clients' certificates against those in `pki/crl/`
+//! ([`crate::chain`]); the upstream connections and user certificates do not consult theirs
+//! yet (issue 18).
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,7 @@ pub const CRL_DIR: &str = "crl";
 
 /// What fxgate does with stored CRLs today, for pages and answers that list them.
 pub const CRL_NOTE: &str =
-    "stored for revocation checking; the OPC UA server does not check CRLs yet (issue 18)";
+    "checked for the OPC UA server's client certificates (pki/crl/); stored only for upstream servers and users (issue 18)";
 
 /// A CRL found by [`list_crls`] or stored by [`add_crl`].
 #[derive(Debug, Clone, PartialEq, Eq)]

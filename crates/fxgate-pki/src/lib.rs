@@ -10,7 +10,9 @@
 //! <data-dir>/pki/rejected/             rejected peer certificates, same naming
 //! <data-dir>/pki-client/...            same layout, for upstream (client) connections
 //! <data-dir>/pki-user/                 trusted X.509 user certificates (.der or .pem)
-//! <data-dir>/<store>/crl/              CRLs, `<SHA-1 of the DER>.crl` (not checked yet, issue 18)
+//! <data-dir>/pki/issuers/              intermediate CA certificates (chains, not trusted themselves)
+//! <data-dir>/<store>/crl/              CRLs, `<SHA-1 of the DER>.crl` (checked for pki/, see `chain`)
+//! <data-dir>/pki/ca-accepted.txt       certificates put in trusted/ because their chain validated
 //! ```
 //!
 //! Certificates and CRLs are listed ([`list`], [`list_crls`]), trusted or rejected by
@@ -28,6 +30,7 @@ mod crl;
 mod delete;
 mod error;
 mod hostnames;
+mod issuers;
 mod layout;
 mod password;
 mod store;
@@ -43,6 +46,7 @@ pub use app_cert::{ensure_application_certificate, ensure_client_certificate, ur
 pub use crl::{add_crl, list_crls, AddCrlError, CrlEntry, CRL_DIR, CRL_NOTE};
 pub use delete::{delete, delete_crl, DeleteError};
 pub use error::PkiError;
+pub use issuers::{add_issuer, chain_state, ISSUERS_DIR};
 pub use hostnames::{hostnames_for_certificate, machine_hostname};
 pub use layout::{ensure_layout, own_cert_path, own_key_path, CLIENT_PKI, SERVER_PKI, USER_PKI};
 pub use password::{hash_password, validate_hash, verify_password, ValidateHashError};

@@ -90,7 +90,7 @@ pub(crate) enum Unreadable {
 
 /// The DER of the one certificate in `bytes` (DER, or PEM with one CERTIFICATE block),
 /// parsed with OpenSSL, and its issuer.
-fn parse_certificate(bytes: &[u8]) -> Result<(Vec<u8>, String), Unreadable> {
+pub(crate) fn parse_certificate(bytes: &[u8]) -> Result<(Vec<u8>, String), Unreadable> {
     let cert = if looks_pem(bytes) {
         let mut certs = X509::stack_from_pem(bytes).map_err(|_| Unreadable::NoPemBlock("CERTIFICATE"))?;
         match certs.len() {

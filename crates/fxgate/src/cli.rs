@@ -65,6 +65,24 @@ pub enum PkiAction {
         /// The first hex digits (at least 4) of the certificate's SHA-1 thumbprint.
         thumbprint: String,
     },
+    /// Add an intermediate CA certificate (DER or PEM): used to build the chains of peer
+    /// certificates, not trusted itself. Trusted CAs go in `<store>/trusted/`.
+    AddIssuer {
+        /// The certificate file.
+        file: PathBuf,
+        /// The store: `server` (pki/, clients of the OPC UA server) or `client` (pki-client/,
+        /// upstream servers).
+        #[arg(long, default_value = "server")]
+        store: String,
+    },
+    /// Add a certificate revocation list (DER or PEM) to a store's `crl/`.
+    AddCrl {
+        /// The CRL file.
+        file: PathBuf,
+        /// The store: `server`, `client` or `user`.
+        #[arg(long, default_value = "server")]
+        store: String,
+    },
 }
 
 /// `fxgate users …`

@@ -122,25 +122,20 @@ fn restart() -> ExitCode {
 }
 
 fn pki(action: PkiAction, data_dir: &Path) -> ExitCode {
-    let result = match action {
-        PkiAction::List => fxgate_pki::list(data_dir).map(|entries| {
-            if entries.is_empty() {
-                println!("no certificates under {}", data_dir.display());
-            }
-            for e in entries {
-                println!("{e}");
-            }
-        }),
-        PkiAction::Trust { thumbprint } => fxgate_pki::trust(data_dir, &thumbprint).map(|moved| {
+    let result: Result<(), crate::pki_list::PkiCommandError> = match action {
+        PkiAction::List => crate::pki_list::print(data_dir),
+        PkiAction::Trust { thumbprint } => fxgate_pki::trust(data_dir, &thumbprint).map_err(Into::into).map(|moved| {
             for p in moved {
                 println!("trusted: {}", p.display());
             }
         }),
-        PkiAction::Reject { thumbprint } => fxgate_pki::reject(data_dir, &thumbprint).map(|moved| {
+        PkiAction::Reject { thumbprint } => fxgate_pki::reject(data_dir, &thumbprint).map_err(Into::into).map(|moved| {
             for p in moved {
                 println!("rejected: {}", p.display());
             }
         }),
+        PkiAction::AddIssuer { file, store } => crate::pki_list::add_issuer(data_dir, &file, &store),
+        PkiAction::AddCrl { file, store } => crate::pki_list::add_crl(data_dir, &file, &store),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ mod commands;
 mod http;
 mod https;
 mod logging;
+mod pki_list;
 mod topology;
 mod ui;
 mod users_cmd;
