@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import ipaddress
 import socket
 import struct
 from pathlib import Path
@@ -65,7 +66,8 @@ class Ca:
                                           .revocation_date(NOW - DAY).build())
         return b.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
-    def leaf(self, directory: Path, app_uri: str, *, not_before=None, not_after=None) -> CertPair:
+    def leaf(self, directory: Path, app_uri: str, *, not_before=None, not_after=None, key_name: str = "key.pem",
+             cert_name: str = "cert.der") -> CertPair:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fxgate tests"),
                           x509.NameAttribute(NameOID.COMMON_NAME, directory.name)])
@@ -78,17 +80,18 @@ class Ca:
                                              crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
                                critical=False)
-                .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(app_uri),
-                                                            x509.DNSName(socket.gethostname())]), critical=False)
+                .add_extension(x509.SubjectAlternativeName([
+                    x509.UniformResourceIdentifier(app_uri), x509.DNSName(socket.gethostname()),
+                    x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                                critical=False)
                 .sign(self.key, hashes.SHA256()))
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "cert.der").write_bytes(cert.public_bytes(serialization.Encoding.DER))
-        (directory / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                              serialization.PrivateFormat.TraditionalOpenSSL,
-                                                              serialization.NoEncryption()))
-        return CertPair(cert=directory / "cert.der", key=directory / "key.pem", app_uri=app_uri)
+        (directory / cert_name).write_bytes(cert.public_bytes(serialization.Encoding.DER))
+        (directory / key_name).write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                             serialization.PrivateFormat.TraditionalOpenSSL,
+                                                             serialization.NoEncryption()))
+        return CertPair(cert=directory / cert_name, key=directory / key_name, app_uri=app_uri)
 
 
 def install(data_dir: Path, root: Ca, issuers: list[Ca], crls: list[Ca]) -> None:
@@ -273,3 +276,47 @@ def test_pki_cli_adds_issuers_and_crls_and_lists_chains(plant, tmp_path):
     assert state_of(p["leaves"]["revoked"].thumbprint).startswith("chain refused: BadCertificateRevoked"), listing
     assert state_of(hashlib.sha1(p["root"].der).hexdigest()) == "self-signed", listing
     assert sum("  issuer    " in line for line in lines) == 1 and sum("  crl       " in line for line in lines) == 2, listing
+
+
+def test_upstream_server_chains(gateway_factory, plant, client_cert, tmp_path):
+    """The aggregation judges a CA-issued upstream certificate the same way (pki-client/): a
+    valid chain connects, a revoked one is refused with the reason in LastError and filed."""
+    from aggregation_support import Diag, upstream
+    from upstream_peers import start_ua_upstream
+
+    p = plant
+    good_dir, revoked_dir = tmp_path / "up-good", tmp_path / "up-revoked"
+    p["inter"].leaf(good_dir, "urn:fxgate-test:good", key_name="server_key.pem", cert_name="server_cert.der")
+    revoked = p["inter"].leaf(revoked_dir, "urn:fxgate-test:bad", key_name="server_key.pem",
+                              cert_name="server_cert.der")
+    p["inter"].revoked.append(revoked.x509().serial_number)
+    peers = [start_ua_upstream("good", cert_dir=good_dir), start_ua_upstream("bad", cert_dir=revoked_dir)]
+    try:
+        def setup(dd: Path) -> None:
+            install(dd, p["root"], [p["inter"]], [p["root"], p["inter"]])  # the server's own store, unused here
+            (dd / "pki").rename(dd / "pki-client")
+
+        gw = gateway_factory.start({
+            "server": {"accept_all_certificates": True, "anonymous_roles": ["read", "write"]},
+            "upstream": [upstream(name, peer, accept_all_server_certificates=False)
+                         for name, peer in zip(("good", "bad"), peers)],
+        }, data_dir_setup=setup)
+
+        async def main():
+            client = await connect(gw, client_cert)
+            try:
+                await (await Diag.of(client, "good")).wait_connected(30)
+                err = await (await Diag.of(client, "bad")).wait_error(
+                    lambda e: "BadCertificateRevoked" in e, 30, "the revoked upstream refused")
+                assert "pki-client" in err, err
+            finally:
+                await safe_disconnect(client)
+
+        asyncio.run(main())
+        pki = gw.data_dir / "pki-client"
+        assert any(f.read_bytes() == revoked.der for f in (pki / "rejected").iterdir())
+        assert any(f.read_bytes() == (good_dir / "server_cert.der").read_bytes() for f in (pki / "trusted").iterdir())
+    finally:
+        p["inter"].revoked.remove(revoked.x509().serial_number)
+        for peer in peers:
+            peer.stop()

@@ -60,6 +60,10 @@ pub enum ConnectError {
     /// The upstream's certificate failed the gateway's own checks.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    /// The upstream's CA-issued certificate failed its chain check (`fxgate_pki::chain`): the
+    /// session was not attempted, and the certificate is filed in `pki-client/rejected`.
+    #[error("the upstream's certificate is refused: {} ({}); trust its CA in pki-client/trusted/, add intermediates with `fxgate pki add-issuer --store client` and CRLs with `fxgate pki add-crl --store client`", .0.status, .0.reason)]
+    Chain(fxgate_pki::ChainRefusal),
     /// The session could not be prepared for use.
     #[error(transparent)]
     Prepare(#[from] PrepareError),
@@ -85,6 +89,9 @@ impl Upstream {
         .map_err(ConnectError::Endpoints)?;
         let endpoint = endpoint::choose(c, &endpoints)?;
         let server_certificate = endpoint.server_certificate.clone();
+        if !c.accept_all_server_certificates {
+            self.check_chain(&endpoint).await?;
+        }
         // accepted for commissioning only: whatever async-opcua adds to trusted/ goes again
         let _commissioning = c.accept_all_server_certificates.then(|| {
             Restore(TrustSnapshot::take(
@@ -125,6 +132,22 @@ impl Upstream {
             }
         }
         Ok(handle)
+    }
+}
+
+impl Upstream {
+    /// The chain check of a CA-issued server certificate (issue 18 §1), before async-opcua,
+    /// which trusts certificate files by exact name only: a valid chain puts the certificate in
+    /// `pki-client/trusted`, a refused one ends the attempt with the check's status code.
+    async fn check_chain(&self, endpoint: &opcua::types::EndpointDescription) -> Result<(), ConnectError> {
+        let none = endpoint.security_policy_uri.as_ref().ends_with("#None");
+        let Some(der) = endpoint.server_certificate.value.clone().filter(|d| !d.is_empty() && !none) else { return Ok(()) };
+        let dir = self.settings.pki_dir.clone();
+        match tokio::task::spawn_blocking(move || fxgate_pki::judge_peer_certificate(&dir, &der)).await {
+            Ok(Ok(fxgate_pki::PeerDecision::Refuse(r))) => Err(ConnectError::Chain(r)),
+            // Forwarded, or not judged (not a certificate): async-opcua judges it as before.
+            _ => Ok(()),
+        }
     }
 }
 
