@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod certificates;
 pub mod config;
 pub mod da;
 pub mod iec104;
@@ -46,6 +47,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mqtt_packet", mqtt::packet),
     ("mqtt_payload", mqtt::payload),
     ("sparkplug_payload", mqtt::sparkplug),
+    ("opn_certificate", certificates::opn),
 ];
 
 /// The target called `name`.

@@ -328,7 +328,30 @@ pub fn seeds(repo: &Path) -> Vec<Seed> {
     out.extend(opcua_values());
     out.extend(iec104());
     out.extend(mqtt());
+    out.extend(opn());
     out
+}
+
+/// OPN chunks as a client sends them: Basic256Sha256 with a certificate (a DER sequence the
+/// fuzzer can grow into one), None, and a lying length.
+fn opn() -> Vec<Seed> {
+    let chunk = |uri: &[u8], cert: &[u8], len: i32| {
+        let mut c = b"OPNF\0\0\0\0".to_vec();
+        c.extend_from_slice(&0u32.to_le_bytes());
+        c.extend_from_slice(&(uri.len() as i32).to_le_bytes());
+        c.extend_from_slice(uri);
+        c.extend_from_slice(&len.to_le_bytes());
+        c.extend_from_slice(cert);
+        c.extend_from_slice(&(-1i32).to_le_bytes());
+        c
+    };
+    let secure = b"http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256";
+    let der = b"\x30\x82\x01\x0a\x02\x82\x01\x01\x00";
+    vec![
+        ("opn_certificate", chunk(secure, der, der.len() as i32)),
+        ("opn_certificate", chunk(b"http://opcfoundation.org/UA/SecurityPolicy#None", b"", -1)),
+        ("opn_certificate", chunk(secure, der, i32::MAX)),
+    ]
 }
 
 /// The file name of a corpus entry: a hash of its bytes (FNV-1a, 64 bits), so writing the

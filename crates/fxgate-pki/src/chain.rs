@@ -191,3 +191,76 @@ fn crl_files(pki_dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::{PKey, Private};
+    use openssl::rsa::Rsa;
+    use openssl::x509::extension::BasicConstraints;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    fn key() -> PKey<Private> {
+        PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
+    }
+
+    /// A certificate for `cn`, signed by `issuer` (itself when `None`), CA or not.
+    fn cert(cn: &str, own: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>, ca: bool) -> X509 {
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap()).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name())).unwrap();
+        b.set_pubkey(own).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+        if ca {
+            b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
+        }
+        b.sign(issuer.map_or(own, |(_, k)| k), MessageDigest::sha256()).unwrap();
+        b.build()
+    }
+
+    #[test]
+    fn a_sent_chain_is_split_and_garbage_refused() {
+        let (k1, k2) = (key(), key());
+        let root = cert("root", &k1, None, true);
+        let leaf = cert("leaf", &k2, Some((&root, &k1)), false);
+        let mut bytes = leaf.to_der().unwrap();
+        bytes.extend(root.to_der().unwrap());
+        let chain = split_chain(&bytes).unwrap();
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[0].to_der().unwrap(), leaf.to_der().unwrap());
+        assert!(matches!(split_chain(b""), Err(ChainError::NotCertificates)));
+        assert!(matches!(split_chain(b"\x30\x82\xff\xff"), Err(ChainError::NotCertificates)));
+        for cut in [1, 2, 10, bytes.len() - 1] {
+            assert!(split_chain(&bytes[..cut]).is_err() || cut == leaf.to_der().unwrap().len());
+        }
+    }
+
+    #[test]
+    fn verdicts_without_a_complete_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k1, k2) = (key(), key());
+        let root = cert("root", &k1, None, true);
+        let leaf = cert("leaf", &k2, Some((&root, &k1)), false);
+        assert!(is_self_signed(&root) && !is_self_signed(&leaf));
+        assert_eq!(verify_chain(dir.path(), std::slice::from_ref(&root)).unwrap(), ChainVerdict::SelfSigned);
+        let status = |v: ChainVerdict| match v {
+            ChainVerdict::Refused(r) => r.status,
+            other => panic!("not refused: {other:?}"),
+        };
+        // The issuer is nowhere.
+        assert_eq!(status(verify_chain(dir.path(), std::slice::from_ref(&leaf)).unwrap()), StatusCode::BadCertificateChainIncomplete);
+        // The issuer is trusted, but has no CRL.
+        std::fs::create_dir_all(dir.path().join("trusted")).unwrap();
+        std::fs::write(dir.path().join("trusted/root.der"), root.to_der().unwrap()).unwrap();
+        assert_eq!(status(verify_chain(dir.path(), &[leaf]).unwrap()), StatusCode::BadCertificateRevocationUnknown);
+    }
+}
