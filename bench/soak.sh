@@ -30,6 +30,7 @@ if ! "$PY" -c 'import asyncua, pymodbus, websockets' 2>/dev/null; then
 fi
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+REV="$(git -C "$ROOT" rev-parse --short HEAD)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/fxgate-soak.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$ROOT/bench/results"
@@ -37,5 +38,5 @@ OUT="$ROOT/bench/results/soak-$MODE-$STAMP.json"
 export FXGATE_BIN="$TARGET_DIR/release/fxgate"
 rc=0
 "$PY" "$ROOT/tests/python/soak.py" --mode "$MODE" --work "$WORK" --out "$OUT" "$@" || rc=$?
-echo "[soak.sh] results: $OUT (git $(git -C "$ROOT" rev-parse --short HEAD))" >&2
+echo "[soak.sh] results: $OUT (git $REV)" >&2
 exit $rc
