@@ -67,7 +67,8 @@ class Ca:
         return b.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def leaf(self, directory: Path, app_uri: str, *, not_before=None, not_after=None, key_name: str = "key.pem",
-             cert_name: str = "cert.der") -> CertPair:
+             cert_name: str = "cert.der",
+             eku=(ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH)) -> CertPair:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fxgate tests"),
                           x509.NameAttribute(NameOID.COMMON_NAME, directory.name)])
@@ -78,8 +79,7 @@ class Ca:
                 .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=True,
                                              data_encipherment=True, key_agreement=False, key_cert_sign=False,
                                              crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
-                               critical=False)
+                .add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
                 .add_extension(x509.SubjectAlternativeName([
                     x509.UniformResourceIdentifier(app_uri), x509.DNSName(socket.gethostname()),
                     x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
@@ -161,6 +161,9 @@ def plant(tmp_path_factory):
         "stray": stray.leaf(d / "stray", "urn:fxgate-tests:plant:stray"),
         "nocrl": nocrl.leaf(d / "nocrl", "urn:fxgate-tests:plant:nocrl"),
         "later-revoked": inter.leaf(d / "later-revoked", "urn:fxgate-tests:plant:later"),
+        # a server's certificate (serverAuth only) presented by a client
+        "server-only": inter.leaf(d / "server-only", "urn:fxgate-tests:plant:server-only",
+                                  eku=(ExtendedKeyUsageOID.SERVER_AUTH,)),
     }
     inter.revoked.append(leaves["revoked"].x509().serial_number)
     return {"root": root, "inter": inter, "stray": stray, "nocrl": nocrl, "leaves": leaves}
@@ -190,6 +193,7 @@ def test_a_leaf_of_the_trusted_ca_connects(gw, plant):
     ("revoked", "BadCertificateRevoked"),
     ("stray", "BadCertificateChainIncomplete"),
     ("nocrl", "BadCertificateRevocationUnknown"),
+    ("server-only", "BadCertificateUseNotAllowed"),
 ])
 def test_each_failed_check_has_its_status_code(gw, plant, name, status):
     leaf = plant["leaves"][name]

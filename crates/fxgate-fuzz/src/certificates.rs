@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use fxgate_opcua_server::opn_check::sender_certificate;
-use fxgate_pki::{split_chain, verify_chain, ChainVerdict};
+use fxgate_pki::{split_chain, verify_chain, ChainVerdict, PeerRole};
 
 /// An empty PKI directory: every CA-issued chain is incomplete there, and nothing is written.
 fn empty_store() -> &'static std::path::Path {
@@ -21,7 +21,7 @@ pub fn opn(data: &[u8]) {
     assert!(start + cert.len() <= data.len(), "the certificate lies outside the chunk");
     let Ok(chain) = split_chain(cert) else { return };
     assert!(!chain.is_empty(), "a chain that parses holds a certificate");
-    if let Ok(verdict) = verify_chain(empty_store(), &chain) {
+    if let Ok(verdict) = verify_chain(empty_store(), &chain, PeerRole::Client) {
         assert!(verdict != ChainVerdict::Trusted, "a store that trusts nothing trusted a chain");
     }
 }

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use fxgate_pki::{judge_peer_certificate, PeerDecision};
+use fxgate_pki::{judge_peer_certificate, PeerDecision, PeerRole};
 
 /// Where the server's PKI is (`<data-dir>/pki`), and the last certificate judged on a
 /// connection (a channel renewal sends the same one again).
@@ -43,7 +43,7 @@ impl OpnCheck {
         }
         let sent = sender.to_vec();
         let dir = self.pki_dir.clone();
-        let judged = tokio::task::spawn_blocking(move || judge_peer_certificate(&dir, &sent)).await;
+        let judged = tokio::task::spawn_blocking(move || judge_peer_certificate(&dir, &sent, PeerRole::Client)).await;
         *last = Some(sender.to_vec());
         match judged {
             Ok(Ok(PeerDecision::Forward)) => OpnVerdict::Pass,

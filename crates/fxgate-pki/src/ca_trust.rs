@@ -21,7 +21,7 @@ use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use opcua::types::StatusCode;
 
-use crate::chain::{split_chain, verify_chain, ChainError, ChainRefusal, ChainVerdict};
+use crate::chain::{split_chain, verify_chain, ChainError, ChainRefusal, ChainVerdict, PeerRole};
 use crate::layout::{REJECTED_DIR, TRUSTED_DIR};
 use crate::store::write_atomic;
 
@@ -39,11 +39,11 @@ pub enum PeerDecision {
 }
 
 /// Judges the certificate bytes a peer sent (its certificate, then any issuers) against the
-/// store in `pki_dir`, and updates `trusted/` and `rejected/` as the module doc says.
-pub fn judge_peer_certificate(pki_dir: &Path, sent: &[u8]) -> Result<PeerDecision, ChainError> {
+/// store in `pki_dir` for a peer in `role`, and updates `trusted/` and `rejected/` as the module doc says.
+pub fn judge_peer_certificate(pki_dir: &Path, sent: &[u8], role: PeerRole) -> Result<PeerDecision, ChainError> {
     let chain = split_chain(sent)?;
     let leaf = &chain[0];
-    let verdict = verify_chain(pki_dir, &chain)?;
+    let verdict = verify_chain(pki_dir, &chain, role)?;
     let der = leaf.to_der()?;
     let thumb = thumbprint(leaf)?;
     let name = match opcua::crypto::X509::from_der(&der) {

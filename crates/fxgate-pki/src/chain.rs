@@ -21,7 +21,7 @@ use openssl::ssl::SslFiletype;
 use openssl::stack::Stack;
 use openssl::x509::store::{X509Lookup, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyFlags;
-use openssl::x509::{X509StoreContext, X509VerifyResult, X509};
+use openssl::x509::{X509PurposeId, X509StoreContext, X509VerifyResult, X509};
 use opcua::types::StatusCode;
 
 use crate::certfile::files_where;
@@ -34,6 +34,16 @@ pub struct ChainRefusal {
     pub status: StatusCode,
     /// OpenSSL's words, with the depth (0 = the peer's own certificate).
     pub reason: String,
+}
+
+/// What the peer is: the certificate's extended key usage must allow it (OPC 10000-6 §6.2.2:
+/// clientAuth for a client, serverAuth for a server), and its key usage what TLS asks of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerRole {
+    /// An OPC UA client of fxgate's server (`pki/`).
+    Client,
+    /// An OPC UA server fxgate connects to (`pki-client/`).
+    Server,
 }
 
 /// What a peer certificate is, chain-wise.
@@ -100,7 +110,7 @@ pub fn is_self_signed(cert: &X509) -> bool {
 }
 
 /// Judges the chain `sent` (the peer's certificate first) against the store in `pki_dir`.
-pub fn verify_chain(pki_dir: &Path, sent: &[X509]) -> Result<ChainVerdict, ChainError> {
+pub fn verify_chain(pki_dir: &Path, sent: &[X509], role: PeerRole) -> Result<ChainVerdict, ChainError> {
     let Some(leaf) = sent.first() else { return Err(ChainError::NotCertificates) };
     if is_self_signed(leaf) {
         return Ok(ChainVerdict::SelfSigned);
@@ -122,6 +132,10 @@ pub fn verify_chain(pki_dir: &Path, sent: &[X509]) -> Result<ChainVerdict, Chain
         }
     }
     builder.set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)?;
+    builder.set_purpose(match role {
+        PeerRole::Client => X509PurposeId::SSL_CLIENT,
+        PeerRole::Server => X509PurposeId::SSL_SERVER,
+    })?;
     let store = builder.build();
     let mut chain = Stack::new()?;
     for cert in certs_in(&[pki_dir.join("issuers"), pki_dir.join("issuers/certs")]).into_iter().chain(sent.iter().skip(1).cloned()) {
@@ -161,7 +175,7 @@ fn status_of(error: X509VerifyResult, depth: u32) -> StatusCode {
             StatusCode::BadCertificateUntrusted
         }
         ffi::X509_V_ERR_INVALID_PURPOSE | ffi::X509_V_ERR_KEYUSAGE_NO_CERTSIGN | ffi::X509_V_ERR_INVALID_CA => {
-            StatusCode::BadCertificateUseNotAllowed
+            pick(StatusCode::BadCertificateUseNotAllowed, StatusCode::BadCertificateIssuerUseNotAllowed)
         }
         _ => StatusCode::BadCertificateInvalid,
     }
@@ -251,16 +265,16 @@ mod tests {
         let root = cert("root", &k1, None, true);
         let leaf = cert("leaf", &k2, Some((&root, &k1)), false);
         assert!(is_self_signed(&root) && !is_self_signed(&leaf));
-        assert_eq!(verify_chain(dir.path(), std::slice::from_ref(&root)).unwrap(), ChainVerdict::SelfSigned);
+        assert_eq!(verify_chain(dir.path(), std::slice::from_ref(&root), PeerRole::Client).unwrap(), ChainVerdict::SelfSigned);
         let status = |v: ChainVerdict| match v {
             ChainVerdict::Refused(r) => r.status,
             other => panic!("not refused: {other:?}"),
         };
         // The issuer is nowhere.
-        assert_eq!(status(verify_chain(dir.path(), std::slice::from_ref(&leaf)).unwrap()), StatusCode::BadCertificateChainIncomplete);
+        assert_eq!(status(verify_chain(dir.path(), std::slice::from_ref(&leaf), PeerRole::Client).unwrap()), StatusCode::BadCertificateChainIncomplete);
         // The issuer is trusted, but has no CRL.
         std::fs::create_dir_all(dir.path().join("trusted")).unwrap();
         std::fs::write(dir.path().join("trusted/root.der"), root.to_der().unwrap()).unwrap();
-        assert_eq!(status(verify_chain(dir.path(), &[leaf]).unwrap()), StatusCode::BadCertificateRevocationUnknown);
+        assert_eq!(status(verify_chain(dir.path(), &[leaf], PeerRole::Client).unwrap()), StatusCode::BadCertificateRevocationUnknown);
     }
 }

@@ -8,7 +8,7 @@ use opcua::crypto::{CertificateStore, X509 as UaX509};
 use openssl::x509::X509;
 use tracing::info;
 
-use crate::chain::{verify_chain, ChainVerdict};
+use crate::chain::{verify_chain, ChainVerdict, PeerRole};
 use crate::layout::ensure_dir;
 use crate::store::{write_atomic, Store};
 use crate::upload::{check_size, parse_certificate, AddCertError};
@@ -40,7 +40,9 @@ pub fn add_issuer(data_dir: &Path, store: Store, bytes: &[u8]) -> Result<PathBuf
 pub fn chain_state(data_dir: &Path, store: Store, path: &Path) -> String {
     let Ok(bytes) = std::fs::read(path) else { return "unreadable".to_string() };
     let Ok(cert) = X509::from_der(&bytes).or_else(|_| X509::from_pem(&bytes)) else { return "unreadable".to_string() };
-    match verify_chain(&store.dir(data_dir), &[cert]) {
+    // The peers of pki/ are clients; those of pki-client/ servers.
+    let role = if store == Store::Client { PeerRole::Server } else { PeerRole::Client };
+    match verify_chain(&store.dir(data_dir), &[cert], role) {
         Ok(ChainVerdict::SelfSigned) => "self-signed".to_string(),
         Ok(ChainVerdict::Trusted) => "chain valid (issuer trusted, not revoked)".to_string(),
         Ok(ChainVerdict::Refused(r)) => format!("chain refused: {} ({})", r.status, r.reason),

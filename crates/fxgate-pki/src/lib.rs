@@ -41,7 +41,7 @@ mod user_certs;
 mod x509text;
 
 pub use ca_trust::{judge_peer_certificate, PeerDecision, CA_ACCEPTED};
-pub use chain::{is_self_signed, split_chain, verify_chain, ChainError, ChainRefusal, ChainVerdict};
+pub use chain::{is_self_signed, split_chain, verify_chain, ChainError, ChainRefusal, ChainVerdict, PeerRole};
 pub use app_cert::{ensure_application_certificate, ensure_client_certificate, url_host, AppCertificate};
 pub use crl::{add_crl, list_crls, AddCrlError, CrlEntry, CRL_DIR, CRL_NOTE};
 pub use delete::{delete, delete_crl, DeleteError};

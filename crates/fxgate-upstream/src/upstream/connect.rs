@@ -143,7 +143,7 @@ impl Upstream {
         let none = endpoint.security_policy_uri.as_ref().ends_with("#None");
         let Some(der) = endpoint.server_certificate.value.clone().filter(|d| !d.is_empty() && !none) else { return Ok(()) };
         let dir = self.settings.pki_dir.clone();
-        match tokio::task::spawn_blocking(move || fxgate_pki::judge_peer_certificate(&dir, &der)).await {
+        match tokio::task::spawn_blocking(move || fxgate_pki::judge_peer_certificate(&dir, &der, fxgate_pki::PeerRole::Server)).await {
             Ok(Ok(fxgate_pki::PeerDecision::Refuse(r))) => Err(ConnectError::Chain(r)),
             // Forwarded, or not judged (not a certificate): async-opcua judges it as before.
             _ => Ok(()),
