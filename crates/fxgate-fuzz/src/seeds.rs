@@ -332,8 +332,14 @@ pub fn seeds(repo: &Path) -> Vec<Seed> {
     out
 }
 
+/// A CA-issued certificate (P-256, `seeds/fuzz-leaf.der`, made with `openssl req`/`x509` for
+/// these seeds) and its self-signed CA (`seeds/fuzz-ca.der`): real DER for the fuzzer to mutate.
+const LEAF: &[u8] = include_bytes!("../seeds/fuzz-leaf.der");
+const CA: &[u8] = include_bytes!("../seeds/fuzz-ca.der");
+
 /// OPN chunks as a client sends them: Basic256Sha256 with a certificate (a DER sequence the
-/// fuzzer can grow into one), None, and a lying length.
+/// fuzzer can grow into one, a CA-issued one, one with its CA sent after it, a self-signed
+/// one), None, and a lying length.
 fn opn() -> Vec<Seed> {
     let chunk = |uri: &[u8], cert: &[u8], len: i32| {
         let mut c = b"OPNF\0\0\0\0".to_vec();
@@ -351,6 +357,9 @@ fn opn() -> Vec<Seed> {
         ("opn_certificate", chunk(secure, der, der.len() as i32)),
         ("opn_certificate", chunk(b"http://opcfoundation.org/UA/SecurityPolicy#None", b"", -1)),
         ("opn_certificate", chunk(secure, der, i32::MAX)),
+        ("opn_certificate", chunk(secure, LEAF, LEAF.len() as i32)),
+        ("opn_certificate", chunk(secure, &[LEAF, CA].concat(), (LEAF.len() + CA.len()) as i32)),
+        ("opn_certificate", chunk(secure, CA, CA.len() as i32)),
     ]
 }
 

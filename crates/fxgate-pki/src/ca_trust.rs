@@ -29,6 +29,10 @@ use crate::store::write_atomic;
 /// `trusted/` because their chain validated (not by the operator).
 pub const CA_ACCEPTED: &str = "ca-accepted.txt";
 
+/// At most this many files are kept in `rejected/` by the chain check: a peer can send any
+/// certificate before it proves anything, and each refused one would be a file.
+pub const MAX_REJECTED_FILES: usize = 1000;
+
 /// What to do with a peer's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerDecision {
@@ -81,7 +85,12 @@ pub fn judge_peer_certificate(pki_dir: &Path, sent: &[u8], role: PeerRole) -> Re
                 write_list(pki_dir, &accepted);
             }
             if !rejected_path.exists() {
-                write_or_log(&rejected_path, &der);
+                let held = std::fs::read_dir(pki_dir.join(REJECTED_DIR)).map_or(0, |d| d.count());
+                if held < MAX_REJECTED_FILES {
+                    write_or_log(&rejected_path, &der);
+                } else {
+                    tracing::debug!(certificate = %name, "rejected/ is full: the refused certificate is not filed");
+                }
             }
             tracing::warn!(certificate = %name, status = %refusal.status, reason = %refusal.reason, "certificate refused: its chain does not validate");
             Ok(PeerDecision::Refuse(refusal))
@@ -115,5 +124,29 @@ fn write_or_log(path: &Path, bytes: &[u8]) {
     }
     if let Err(e) = write_atomic(path, bytes) {
         tracing::warn!(path = %path.display(), error = %e, "cannot write to the certificate store");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{ca_cert, rsa_key};
+
+    #[test]
+    fn refused_certificates_are_filed_up_to_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k1, k2, k3) = (rsa_key(), rsa_key(), rsa_key());
+        let ca = ca_cert("ca", &k1, None, true);
+        let first = ca_cert("first", &k2, Some((&ca, &k1)), false).to_der().unwrap();
+        let second = ca_cert("second", &k3, Some((&ca, &k1)), false).to_der().unwrap();
+        let refused = |d: PeerDecision| matches!(d, PeerDecision::Refuse(r) if r.status == StatusCode::BadCertificateChainIncomplete);
+        assert!(refused(judge_peer_certificate(dir.path(), &first, PeerRole::Client).unwrap()));
+        let rejected = dir.path().join(REJECTED_DIR);
+        assert_eq!(std::fs::read_dir(&rejected).unwrap().count(), 1, "filed");
+        for i in 1..MAX_REJECTED_FILES {
+            std::fs::write(rejected.join(format!("other{i}.der")), b"x").unwrap();
+        }
+        assert!(refused(judge_peer_certificate(dir.path(), &second, PeerRole::Client).unwrap()));
+        assert_eq!(std::fs::read_dir(&rejected).unwrap().count(), MAX_REJECTED_FILES, "not filed beyond the bound");
     }
 }

@@ -209,37 +209,7 @@ fn crl_files(pki_dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openssl::asn1::Asn1Time;
-    use openssl::bn::BigNum;
-    use openssl::hash::MessageDigest;
-    use openssl::pkey::{PKey, Private};
-    use openssl::rsa::Rsa;
-    use openssl::x509::extension::BasicConstraints;
-    use openssl::x509::{X509Builder, X509NameBuilder};
-
-    fn key() -> PKey<Private> {
-        PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
-    }
-
-    /// A certificate for `cn`, signed by `issuer` (itself when `None`), CA or not.
-    fn cert(cn: &str, own: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>, ca: bool) -> X509 {
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", cn).unwrap();
-        let name = name.build();
-        let mut b = X509Builder::new().unwrap();
-        b.set_version(2).unwrap();
-        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap()).unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name())).unwrap();
-        b.set_pubkey(own).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-        if ca {
-            b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
-        }
-        b.sign(issuer.map_or(own, |(_, k)| k), MessageDigest::sha256()).unwrap();
-        b.build()
-    }
+    use crate::testutil::{ca_cert as cert, rsa_key as key};
 
     #[test]
     fn a_sent_chain_is_split_and_garbage_refused() {

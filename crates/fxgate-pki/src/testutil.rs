@@ -50,3 +50,34 @@ pub(crate) fn self_signed(cn: &str) -> (Vec<u8>, Vec<u8>) {
     let cert = b.build();
     (cert.to_der().expect("der"), cert.to_pem().expect("pem"))
 }
+
+/// A fresh 2048-bit RSA key.
+pub(crate) fn rsa_key() -> openssl::pkey::PKey<openssl::pkey::Private> {
+    PKey::from_rsa(Rsa::generate(2048).expect("rsa")).expect("pkey")
+}
+
+/// A certificate for `cn`, signed by `issuer` (itself when `None`), a CA or not.
+pub(crate) fn ca_cert(
+    cn: &str,
+    own: &openssl::pkey::PKey<openssl::pkey::Private>,
+    issuer: Option<(&openssl::x509::X509, &openssl::pkey::PKey<openssl::pkey::Private>)>,
+    ca: bool,
+) -> openssl::x509::X509 {
+    let mut name = X509NameBuilder::new().expect("name");
+    name.append_entry_by_text("CN", cn).expect("CN");
+    let name = name.build();
+    let mut b = X509Builder::new().expect("builder");
+    b.set_version(2).expect("version");
+    b.set_serial_number(&BigNum::from_u32(7).and_then(|n| n.to_asn1_integer()).expect("serial")).expect("serial");
+    b.set_subject_name(&name).expect("subject");
+    b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name())).expect("issuer");
+    b.set_pubkey(own).expect("key");
+    b.set_not_before(&Asn1Time::days_from_now(0).expect("now")).expect("nb");
+    b.set_not_after(&Asn1Time::days_from_now(30).expect("later")).expect("na");
+    if ca {
+        let bc = openssl::x509::extension::BasicConstraints::new().critical().ca().build().expect("bc");
+        b.append_extension(bc).expect("bc");
+    }
+    b.sign(issuer.map_or(own, |(_, k)| k), MessageDigest::sha256()).expect("sign");
+    b.build()
+}
