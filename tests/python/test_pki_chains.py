@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from fxgate_testlib import CertPair, connect, read_dv, safe_disconnect
 from hostile_peers import POLICY_B256S256, UaRaw, hel, opn
+from modbus_peers import http_get
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
@@ -204,6 +205,10 @@ def test_each_failed_check_has_its_status_code(gw, plant, name, status):
     trusted = gw.data_dir / "pki" / "trusted"
     assert not any(f.read_bytes() == leaf.der for f in trusted.iterdir())
     assert status in gw.stderr_text
+    metrics = http_get(gw, "/metrics")[1]
+    counted = f'fxgate_opcua_refused_certificates_total{{status="{status}"}}'
+    assert any(line.startswith(counted) and float(line.split()[-1]) >= 1 for line in metrics.splitlines()), \
+        [line for line in metrics.splitlines() if "refused_certificates" in line]
 
 
 def test_a_sent_intermediate_completes_the_chain(gw, plant):

@@ -26,10 +26,12 @@ use std::time::Duration;
 use fxgate_core::kit::log_limit::LogLimit;
 use opcua::server::ServerInfo;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::CertificateLabel;
 use crate::opn_check::{OpnCheck, OpnVerdict};
 
 /// Bad_TcpMessageTooLarge.
@@ -98,6 +100,8 @@ pub struct ChunkGuard {
     pub info: Arc<ServerInfo>,
     /// Chunks refused since start.
     pub refused: Counter,
+    /// Certificates refused since start, by status code.
+    pub refused_certificates: Family<CertificateLabel, Counter>,
     /// The certificate check of OpenSecureChannel requests; `None` when every certificate is
     /// accepted (`accept_all_certificates`).
     pub certificates: Option<OpnCheck>,
@@ -177,7 +181,10 @@ impl ChunkGuard {
                 drop(down);
                 drop(to_server);
                 if let Some(status) = v.status() {
-                    if !matches!(v, Violation::Certificate { .. }) {
+                    if matches!(v, Violation::Certificate { .. }) {
+                        let status = opcua::types::StatusCode::from(status).to_string();
+                        self.refused_certificates.get_or_create(&CertificateLabel { status }).inc();
+                    } else {
                         self.refused.inc();
                     }
                     tracing::warn!(client = %peer, "OPC UA connection closed: {v}");

@@ -22,6 +22,14 @@ pub struct LoginLabel {
     pub reason: &'static str,
 }
 
+/// Label of refused client certificates: the status code of the failed check
+/// (`BadCertificateRevoked`, `BadCertificateChainIncomplete`, …).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertificateLabel {
+    /// The status code's name.
+    pub status: String,
+}
+
 /// OPC UA server metrics.
 #[derive(Clone)]
 pub struct ServerMetrics {
@@ -49,6 +57,8 @@ pub struct ServerMetrics {
     pub login_failures: Family<LoginLabel, Counter>,
     /// Client connections cut by the chunk guard (a chunk larger than the receive buffer).
     pub refused_chunks: Counter,
+    /// Client certificates refused by the chain check, by status code.
+    pub refused_certificates: Family<CertificateLabel, Counter>,
 }
 
 impl Default for ServerMetrics {
@@ -74,6 +84,7 @@ impl Default for ServerMetrics {
             write_errors: Counter::default(),
             login_failures: Family::default(),
             refused_chunks: Counter::default(),
+            refused_certificates: Family::default(),
         }
     }
 }
@@ -89,6 +100,7 @@ impl ServerMetrics {
         r.register("security_rejections", "Requests and sessions refused for security reasons", self.security_rejections.clone());
         r.register("write_errors", "Writes refused", self.write_errors.clone());
         r.register("refused_chunks", "Client connections cut for a message chunk larger than the receive buffer (Bad_TcpMessageTooLarge)", self.refused_chunks.clone());
+        r.register("refused_certificates", "Client connections refused by the chain check of their certificate (CA chains, CRLs), by status code", self.refused_certificates.clone());
         r.register("login_failures", "Logins refused, by reason (the client is told the same for an unknown user and a wrong password)", self.login_failures.clone());
     }
 }

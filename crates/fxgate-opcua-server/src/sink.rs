@@ -289,7 +289,7 @@ impl OpcUaServerSink {
         }
         tokio::spawn(update_metrics(handle.clone(), self.metrics.clone(), shutdown.clone()));
         let certificates = (!cfg.accept_all_certificates).then(|| OpnCheck::new(pki_dir.clone()));
-        let guard = ChunkGuard { max_chunk, inner, info: handle.info().clone(), refused: self.metrics.refused_chunks.clone(), certificates };
+        let guard = ChunkGuard { max_chunk, inner, info: handle.info().clone(), refused: self.metrics.refused_chunks.clone(), refused_certificates: self.metrics.refused_certificates.clone(), certificates };
         tokio::spawn(guard.serve(listener, shutdown.clone()));
 
         let running = Arc::new(AtomicBool::new(true));
