@@ -17,13 +17,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use opcua::crypto::CertificateStore;
-use openssl::hash::MessageDigest;
-use openssl::x509::X509;
 use opcua::types::StatusCode;
 
 use crate::chain::{split_chain, verify_chain, ChainError, ChainRefusal, ChainVerdict, PeerRole};
 use crate::layout::{REJECTED_DIR, TRUSTED_DIR};
 use crate::store::write_atomic;
+use crate::x509text::sha1_hex;
 
 /// The file, in a PKI directory, listing the thumbprints of the certificates placed in
 /// `trusted/` because their chain validated (not by the operator).
@@ -46,10 +45,10 @@ pub enum PeerDecision {
 /// store in `pki_dir` for a peer in `role`, and updates `trusted/` and `rejected/` as the module doc says.
 pub fn judge_peer_certificate(pki_dir: &Path, sent: &[u8], role: PeerRole) -> Result<PeerDecision, ChainError> {
     let chain = split_chain(sent)?;
-    let leaf = &chain[0];
+    let Some(leaf) = chain.first() else { return Err(ChainError::NotCertificates) };
     let verdict = verify_chain(pki_dir, &chain, role)?;
     let der = leaf.to_der()?;
-    let thumb = thumbprint(leaf)?;
+    let thumb = sha1_hex(&der);
     let name = match opcua::crypto::X509::from_der(&der) {
         Ok(c) => CertificateStore::cert_file_name(&c),
         Err(_) => return Err(ChainError::NotCertificates),
@@ -96,11 +95,6 @@ pub fn judge_peer_certificate(pki_dir: &Path, sent: &[u8], role: PeerRole) -> Re
             Ok(PeerDecision::Refuse(refusal))
         }
     }
-}
-
-fn thumbprint(cert: &X509) -> Result<String, ChainError> {
-    let d = cert.digest(MessageDigest::sha1())?;
-    Ok(d.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn list_path(pki_dir: &Path) -> PathBuf {
