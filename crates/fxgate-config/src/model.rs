@@ -18,6 +18,11 @@ pub enum Role {
     /// EstablishConnections, CloseConnections and the ConnectionManager's methods.
     #[serde(rename = "connection_admin")]
     ConnectionAdmin,
+    /// Manage the server's certificate and trust list remotely (OPC 10000-12 §7.10 push
+    /// management: the TrustList, CreateSigningRequest, UpdateCertificate, ApplyChanges), over an
+    /// encrypted channel only.
+    #[serde(rename = "security_admin")]
+    SecurityAdmin,
 }
 
 /// `[server]`: the OPC UA server.

@@ -123,5 +123,6 @@ pub fn role_name(r: Role) -> &'static str {
         Role::Write => "write",
         Role::Configure => "configure",
         Role::ConnectionAdmin => "connection_admin",
+        Role::SecurityAdmin => "security_admin",
     }
 }

@@ -39,6 +39,8 @@ pub struct Roles {
     pub configure: bool,
     /// May establish and close FX connections (OPC 10000-81 ConnectionAdmin).
     pub connection_admin: bool,
+    /// May manage the server's certificate and trust list (GDS push, OPC 10000-12 §7.10).
+    pub security_admin: bool,
 }
 
 impl Roles {
@@ -49,6 +51,7 @@ impl Roles {
             Role::Write => self.write,
             Role::Configure => self.configure,
             Role::ConnectionAdmin => self.connection_admin,
+            Role::SecurityAdmin => self.security_admin,
         }
     }
 
@@ -61,6 +64,7 @@ impl Roles {
                 Role::Write => r.write = true,
                 Role::Configure => r.configure = true,
                 Role::ConnectionAdmin => r.connection_admin = true,
+                Role::SecurityAdmin => r.security_admin = true,
             }
         }
         r
@@ -322,7 +326,7 @@ mod tests {
             .authenticate_username_identity_token(&ep, "u", &Password::new("right".into()))
             .await
             .unwrap();
-        assert_eq!(auth.roles(&token), Roles { read: true, write: false, configure: false, connection_admin: false });
+        assert_eq!(auth.roles(&token), Roles { read: true, write: false, configure: false, connection_admin: false, security_admin: false });
         let kinds: Vec<_> = auth.user_token_policies(&ep).iter().map(|p| p.token_type).collect();
         assert_eq!(kinds, vec![UserTokenType::UserName, UserTokenType::Certificate]);
     }
@@ -330,9 +334,9 @@ mod tests {
     #[test]
     fn role_names_map_to_roles() {
         let r = Roles::from_list(&[Role::Read, Role::ConnectionAdmin]);
-        assert_eq!(r, Roles { read: true, write: false, configure: false, connection_admin: true });
+        assert_eq!(r, Roles { read: true, write: false, configure: false, connection_admin: true, security_admin: false });
         let r = Roles::from_list(&[Role::Write, Role::Configure]);
-        assert_eq!(r, Roles { read: false, write: true, configure: true, connection_admin: false });
+        assert_eq!(r, Roles { read: false, write: true, configure: true, connection_admin: false, security_admin: false });
     }
 
     #[test]

@@ -36,9 +36,9 @@ pub trait ServerExtension: Send + Sync {
         Vec::new()
     }
 
-    /// A node manager that takes the place of async-opcua's core (namespace 0) node
-    /// manager, wrapping it; at most one extension may give one.
-    fn core_node_manager(&self) -> Option<BoxedNodeManagerBuilder> {
+    /// A diverter of calls and reads that async-opcua gives the core (namespace 0) node
+    /// manager ([`crate::core_calls`]), e.g. standard methods called on the extension's objects.
+    fn core_diverter(&self) -> Option<crate::DiverterBuilder> {
         None
     }
 

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod chunk_guard;
+pub mod core_calls;
 pub mod endpoints;
 pub mod extension;
 pub mod items;
@@ -12,8 +13,10 @@ pub mod metrics;
 pub mod node_manager;
 pub mod opn_check;
 mod discovery;
+pub mod gds;
 mod sink;
 
+pub use core_calls::{CoreDiverter, DiverterBuilder};
 pub use metrics::ServerMetrics;
 pub use node_manager::TAG_NAMESPACE;
 pub use sink::{application_uri, endpoint_url, OpcUaServerSink};

@@ -30,6 +30,7 @@ pub struct OpcUaServerSink {
     config_dir: PathBuf,
     metrics: ServerMetrics,
     extensions: Extensions,
+    restart: Option<crate::gds::certificate::Restart>,
 }
 
 impl OpcUaServerSink {
@@ -43,7 +44,14 @@ impl OpcUaServerSink {
         metrics: ServerMetrics,
         extensions: Extensions,
     ) -> Self {
-        Self { server, users, config_dir, metrics, extensions }
+        Self { server, users, config_dir, metrics, extensions, restart: None }
+    }
+
+    /// With the gateway's restart, which ApplyChanges (push management of the certificate)
+    /// uses to put a new certificate in use.
+    pub fn with_restart(mut self, restart: crate::gds::certificate::Restart) -> Self {
+        self.restart = Some(restart);
+        self
     }
 }
 
@@ -182,17 +190,21 @@ impl OpcUaServerSink {
                 Err(e) => tracing::warn!(client = %target, error = %e, "reverse connect target not usable"),
             }
         }
-        // async-opcua's default node managers (core, diagnostics); an extension may wrap the
-        // core one (the aggregation does, so that standard methods reach upstream objects)
-        let core = self.extensions.iter().find_map(|e| e.core_node_manager());
+        // async-opcua's default node managers (core, diagnostics); the core one with calls
+        // and reads diverted: the extensions' (the aggregation's standard methods on upstream
+        // objects), then push management of the certificate and trust list
+        let mut diverters: Vec<_> = self.extensions.iter().filter_map(|e| e.core_diverter()).collect();
+        diverters.push(crate::gds::push_management(crate::gds::GdsSettings {
+            pki_dir: pki_dir.clone(),
+            cert_path: cert.clone(),
+            key_path: key.clone(),
+            application_uri: app_uri.clone(),
+            restart: self.restart.clone(),
+            auth: auth.clone(),
+        }));
         let mut builder = ServerBuilder::new().without_node_managers();
-        builder = match core {
-            Some(core) => builder.with_node_manager(Boxed(core)),
-            None => builder.with_node_manager(opcua::server::node_manager::memory::InMemoryNodeManagerBuilder::new(
-                opcua::server::node_manager::memory::CoreNodeManagerBuilder,
-            )),
-        };
         builder = builder
+            .with_node_manager(crate::core_calls::core_node_manager(diverters))
             .with_node_manager(DiagnosticsNodeManagerBuilder)
             .application_name(cfg.application_name.clone())
             .application_uri(app_uri.clone())

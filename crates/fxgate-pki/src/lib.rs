@@ -33,9 +33,11 @@ mod hostnames;
 mod issuers;
 mod layout;
 mod password;
+mod rotation;
 mod store;
 #[cfg(test)]
 mod testutil;
+mod trust_list;
 mod upload;
 mod user_certs;
 mod x509text;
@@ -51,5 +53,10 @@ pub use hostnames::{hostnames_for_certificate, machine_hostname};
 pub use layout::{ensure_layout, own_cert_path, own_key_path, CLIENT_PKI, SERVER_PKI, USER_PKI};
 pub use password::{hash_password, validate_hash, verify_password, ValidateHashError};
 pub use store::{list, reject, trust, CertEntry, Store, TrustState};
+pub use rotation::{check_new_certificate, create_signing_request, generate_key, install_certificate, read_private_key, RotationError};
+pub use trust_list::{
+    add_trust_list_certificate, read_trust_list, rejected_certificates, remove_trust_list_certificate, replace_trust_list,
+    TrustListError, TrustListFiles, ALL_LISTS, ISSUER_CERTIFICATES, ISSUER_CRLS, TRUSTED_CERTIFICATES, TRUSTED_CRLS,
+};
 pub use upload::{add_certificate, AddCertError, AddedCert, MAX_UPLOAD_BYTES};
 pub use user_certs::{thumbprint_hex, user_certificates, UserCert};

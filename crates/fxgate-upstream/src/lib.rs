@@ -29,4 +29,4 @@ pub use component::AggregatorComponent;
 pub use metrics::UpstreamMetrics;
 pub use names::{SharedTable, UpstreamNamespaces};
 pub use node_manager::{forward_node_manager, AGGREGATION_NAMESPACE};
-pub use standard_calls::core_node_manager;
+pub use standard_calls::upstream_calls;

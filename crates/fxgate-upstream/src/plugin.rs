@@ -110,8 +110,8 @@ impl ServerExtension for AggregationExtension {
         vec![AGGREGATION_NAMESPACE.to_string()]
     }
 
-    fn core_node_manager(&self) -> Option<BoxedNodeManagerBuilder> {
-        Some(Box::new(crate::standard_calls::core_node_manager()))
+    fn core_diverter(&self) -> Option<fxgate_opcua_server::DiverterBuilder> {
+        Some(crate::standard_calls::upstream_calls())
     }
 
     fn node_managers(&self, cx: &ExtensionContext) -> Vec<BoxedNodeManagerBuilder> {

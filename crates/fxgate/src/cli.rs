@@ -95,7 +95,7 @@ pub enum UsersAction {
     Add {
         /// The user name.
         name: String,
-        /// Its roles, comma-separated: read, write, configure, connection_admin.
+        /// Its roles, comma-separated: read, write, configure, connection_admin, security_admin.
         #[arg(long, default_value = "read", value_delimiter = ',')]
         roles: Vec<String>,
         /// The configuration file (made with `fxgate default-config > FILE`).

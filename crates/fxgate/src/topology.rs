@@ -146,13 +146,15 @@ async fn start_and_run(
     let opcua_sessions = server_metrics.sessions.clone();
     let anonymous = gateway.server.anonymous.then(|| gateway.server.anonymous_roles.clone());
     let users = fxgate_config::UserDirectory::new(gateway.users.to_vec(), anonymous);
-    components.push(Box::new(OpcUaServerSink::new(
-        gateway.server.clone(),
-        users.clone(),
-        config_dir.to_path_buf(),
-        server_metrics,
-        Arc::new(extensions),
-    )));
+    let restart = Arc::new(tokio::sync::Notify::new());
+    let restart_fn: Arc<dyn Fn() + Send + Sync> = Arc::new({
+        let restart = restart.clone();
+        move || restart.notify_one()
+    });
+    components.push(Box::new(
+        OpcUaServerSink::new(gateway.server.clone(), users.clone(), config_dir.to_path_buf(), server_metrics, Arc::new(extensions))
+            .with_restart(restart_fn.clone()),
+    ));
 
     let mut builder = TagStoreBuilder::new();
     let mut declared = Vec::with_capacity(components.len());
@@ -180,7 +182,6 @@ async fn start_and_run(
         tasks.spawn(async move { (label, task.await) });
     }
 
-    let restart = Arc::new(tokio::sync::Notify::new());
     let http = if gateway.http.listen.is_empty() {
         None
     } else {
@@ -195,10 +196,7 @@ async fn start_and_run(
             metrics: ui_metrics,
             servers: server_admin,
             log_level,
-            restart: Some(Arc::new({
-                let restart = restart.clone();
-                move || restart.notify_one()
-            })),
+            restart: Some(restart_fn),
         };
         let ui = crate::ui::router(gateway, config_file, data_dir, running);
         let state = crate::http::HttpState::new(store.clone(), registry, health);

@@ -16,7 +16,7 @@ use fxgate_config::ConfigFile;
 use crate::registry::Config;
 
 /// Every role, for parsing `--roles`.
-const ROLES: [Role; 4] = [Role::Read, Role::Write, Role::Configure, Role::ConnectionAdmin];
+const ROLES: [Role; 5] = [Role::Read, Role::Write, Role::Configure, Role::ConnectionAdmin, Role::SecurityAdmin];
 
 /// The users of the file at `path`, or the exit code of a message printed.
 fn users_of(path: &Path) -> Result<Vec<UserConfig>, ExitCode> {
@@ -72,7 +72,7 @@ pub fn add(name: &str, roles: &[String], path: &Path) -> ExitCode {
             Some(x) if !parsed.contains(x) => parsed.push(*x),
             Some(_) => {}
             None => {
-                eprintln!("error: unknown role `{r}`: use read, write, configure or connection_admin");
+                eprintln!("error: unknown role `{r}`: use read, write, configure, connection_admin or security_admin");
                 return ExitCode::from(2);
             }
         }
