@@ -260,6 +260,9 @@ def test_trust_list_read(gw, client_cert):
             tl = trust_list(client)
             size_node, count_node = client.get_node(ua.NodeId(TL_SIZE)), client.get_node(ua.NodeId(TL_OPEN_COUNT))
             assert await count_node.read_value() == 0
+            for method in (TL_OPEN, CREATE_SIGNING_REQUEST):
+                dv = await client.get_node(ua.NodeId(method)).read_attribute(ua.AttributeIds.UserExecutable)
+                assert dv.Value.Value is True, method
 
             await expect_bad(ua.StatusCodes.BadInvalidArgument, tl.call_method(ua.NodeId(TL_OPEN), _byte(2)))
 
@@ -399,6 +402,10 @@ def test_access_needs_security_admin_and_encryption(gw, client_cert):
             await expect_bad(denied, tl.call_method(ua.NodeId(TL_OPEN), _byte(MODE_READ)))
             await expect_bad(denied, sc.call_method(ua.NodeId(CREATE_SIGNING_REQUEST), *csr_args()))
             await expect_bad(denied, sc.call_method(ua.NodeId(GET_REJECTED_LIST)))
+            # UserExecutable says so before any call
+            for method in (TL_OPEN, CREATE_SIGNING_REQUEST):
+                dv = await client.get_node(ua.NodeId(method)).read_attribute(ua.AttributeIds.UserExecutable)
+                assert dv.Value.Value is False, method
             # the properties are readable with `read`
             assert await client.get_node(ua.NodeId(TL_SIZE)).read_value() > 0
             assert await (await child_by_name(sc, "SupportedPrivateKeyFormats")).read_value() == ["PEM"]

@@ -329,3 +329,45 @@ def test_upstream_server_chains(gateway_factory, plant, client_cert, tmp_path):
         p["inter"].revoked.remove(revoked.x509().serial_number)
         for peer in peers:
             peer.stop()
+
+
+def test_user_certificate_chains(gateway_factory, client_cert, tmp_path):
+    """X.509 user certificates a CA issued: one held in pki-user/ whose chain validates (its CA
+    among pki-user's files, the CA's CRL in pki-user/crl/) logs in; a revoked one is refused and
+    filed in pki-user/rejected/; the check is made at every login, so a later revocation counts."""
+    users_ca = Ca("Plant Users CA")
+    alice = users_ca.leaf(tmp_path / "alice", "urn:fxgate-tests:user:alice")
+    mallory = users_ca.leaf(tmp_path / "mallory", "urn:fxgate-tests:user:mallory")
+    users_ca.revoked.append(mallory.x509().serial_number)
+
+    def setup(dd: Path) -> None:
+        user = dd / "pki-user"
+        (user / "crl").mkdir(parents=True)
+        (user / "plant-users-ca.der").write_bytes(users_ca.der)
+        (user / "alice.der").write_bytes(alice.der)
+        (user / "mallory.der").write_bytes(mallory.der)
+        (user / "crl" / "users.crl").write_bytes(users_ca.crl())
+
+    gw = gateway_factory.start({"server": {"anonymous": True, "anonymous_roles": ["read"],
+                                           "accept_all_certificates": True}}, data_dir_setup=setup)
+
+    async def login(user: CertPair) -> str:
+        client = None
+        try:
+            client = await connect(gw, client_cert, user_cert=user)
+            assert (await read_dv(client, "Counter")).StatusCode.is_good()
+            return "Good"
+        except ua.UaStatusCodeError as e:
+            return ua.StatusCode(e.code).name
+        finally:
+            await safe_disconnect(client)
+
+    assert asyncio.run(login(alice)) == "Good"
+    assert asyncio.run(login(mallory)) == "BadIdentityTokenRejected"
+    rejected = gw.data_dir / "pki-user" / "rejected"
+    assert [f.read_bytes() for f in rejected.iterdir()] == [mallory.der]
+
+    users_ca.revoked.append(alice.x509().serial_number)
+    (gw.data_dir / "pki-user" / "crl" / "users.crl").write_bytes(users_ca.crl())
+    assert asyncio.run(login(alice)) == "BadIdentityTokenRejected"
+    assert sorted(f.read_bytes() for f in rejected.iterdir()) == sorted([mallory.der, alice.der])

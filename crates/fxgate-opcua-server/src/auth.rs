@@ -185,6 +185,21 @@ impl AuthManager for Authenticator {
         signing_thumbprint: &Thumbprint,
     ) -> Result<UserToken, Error> {
         let hex = fxgate_pki::thumbprint_hex(signing_thumbprint);
+        // A certificate the store holds is checked against pki-user's CAs and CRLs first.
+        let (dir, thumb) = (self.data_dir.clone(), hex.clone());
+        let checked = tokio::task::spawn_blocking(move || fxgate_pki::check_user_certificate(&dir, &thumb)).await;
+        match checked {
+            Ok(Ok(fxgate_pki::UserCertCheck::Refused(r))) => {
+                tracing::warn!(thumbprint = %hex, status = %r.status, "login refused: the user certificate's chain does not validate");
+                return Err(self.refuse("user_certificate_chain", "user certificate refused"));
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(thumbprint = %hex, error = %e, "login refused: the user certificate cannot be checked");
+                return Err(self.refuse("user_certificate_chain", "user certificate refused"));
+            }
+            Err(_) => return Err(self.refuse("user_certificate_chain", "user certificate refused")),
+            Ok(Ok(_)) => {}
+        }
         if let Some(u) = self.users.by_thumbprint(&hex) {
             tracing::info!(user = %u.name, thumbprint = %hex, "certificate user logged in");
             return Ok(self.grant(&u.name, Roles::from_list(&u.roles)));
@@ -222,11 +237,15 @@ impl AuthManager for Authenticator {
         level
     }
 
-    /// Methods need the `write` role, unless an extension owns the method and names other
+    /// Methods need the `write` role, except push management's (`security_admin`), and
+    /// unless an extension owns the method and names other
     /// roles (the aggregation's run-time configuration methods need `configure`; the FX
     /// EstablishConnections and CloseConnections `connection_admin` or `configure`).
     fn is_user_executable(&self, token: &UserToken, method_id: &NodeId) -> bool {
         let roles = self.roles(token);
+        if crate::gds::is_push_management_method(method_id) {
+            return roles.security_admin;
+        }
         match self.extensions.iter().find_map(|e| e.method_roles(method_id)) {
             Some(needed) => needed.iter().any(|r| roles.has(*r)),
             None => roles.write,

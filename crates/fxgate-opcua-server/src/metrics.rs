@@ -14,7 +14,7 @@ pub struct ServiceLabel {
 }
 
 /// Label of refused logins: why (`unknown_user`, `wrong_password`, `anonymous_disabled`,
-/// `untrusted_user_certificate`). The client is told the same for an unknown user and a
+/// `untrusted_user_certificate`, `user_certificate_chain`). The client is told the same for an unknown user and a
 /// wrong password; the operator sees which.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LoginLabel {

@@ -44,6 +44,10 @@ pub enum PeerRole {
     Client,
     /// An OPC UA server fxgate connects to (`pki-client/`).
     Server,
+    /// A user logging in with an X.509 user token (`pki-user/`): no key-usage purpose is
+    /// required, and the store's own flat files (where trusted user certificates and their CAs
+    /// are put) are trust anchors too.
+    User,
 }
 
 /// What a peer certificate is, chain-wise.
@@ -116,7 +120,11 @@ pub fn verify_chain(pki_dir: &Path, sent: &[X509], role: PeerRole) -> Result<Cha
         return Ok(ChainVerdict::SelfSigned);
     }
     let mut builder = X509StoreBuilder::new()?;
-    for cert in certs_in(&[pki_dir.join("trusted"), pki_dir.join("trusted/certs")]) {
+    let mut anchors = vec![pki_dir.join("trusted"), pki_dir.join("trusted/certs")];
+    if role == PeerRole::User {
+        anchors.push(pki_dir.to_path_buf());
+    }
+    for cert in certs_in(&anchors) {
         // A certificate both trusted and sent is added once.
         let _ = builder.add_cert(cert);
     }
@@ -135,6 +143,7 @@ pub fn verify_chain(pki_dir: &Path, sent: &[X509], role: PeerRole) -> Result<Cha
     builder.set_purpose(match role {
         PeerRole::Client => X509PurposeId::SSL_CLIENT,
         PeerRole::Server => X509PurposeId::SSL_SERVER,
+        PeerRole::User => X509PurposeId::ANY,
     })?;
     let store = builder.build();
     let mut chain = Stack::new()?;

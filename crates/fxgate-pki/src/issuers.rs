@@ -41,7 +41,11 @@ pub fn chain_state(data_dir: &Path, store: Store, path: &Path) -> String {
     let Ok(bytes) = std::fs::read(path) else { return "unreadable".to_string() };
     let Ok(cert) = X509::from_der(&bytes).or_else(|_| X509::from_pem(&bytes)) else { return "unreadable".to_string() };
     // The peers of pki/ are clients; those of pki-client/ servers.
-    let role = if store == Store::Client { PeerRole::Server } else { PeerRole::Client };
+    let role = match store {
+        Store::Client => PeerRole::Server,
+        Store::Server => PeerRole::Client,
+        Store::User => PeerRole::User,
+    };
     match verify_chain(&store.dir(data_dir), &[cert], role) {
         Ok(ChainVerdict::SelfSigned) => "self-signed".to_string(),
         Ok(ChainVerdict::Trusted) => "chain valid (issuer trusted, not revoked)".to_string(),

@@ -40,6 +40,7 @@ mod testutil;
 mod trust_list;
 mod upload;
 mod user_certs;
+mod user_chain;
 mod x509text;
 
 pub use ca_trust::{judge_peer_certificate, PeerDecision, CA_ACCEPTED};
@@ -60,3 +61,4 @@ pub use trust_list::{
 };
 pub use upload::{add_certificate, AddCertError, AddedCert, MAX_UPLOAD_BYTES};
 pub use user_certs::{thumbprint_hex, user_certificates, UserCert};
+pub use user_chain::{check_user_certificate, UserCertCheck};

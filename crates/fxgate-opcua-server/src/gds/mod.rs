@@ -87,6 +87,11 @@ pub struct PushManagement {
     auth: Arc<Authenticator>,
 }
 
+/// Whether `id` is one of the methods push management answers (they need `security_admin`).
+pub fn is_push_management_method(id: &NodeId) -> bool {
+    is_one_of(id, &TRUST_LIST_METHODS) || is_one_of(id, &SERVER_CONFIGURATION_METHODS)
+}
+
 fn is_one_of(id: &NodeId, ids: &[MethodId]) -> bool {
     id.namespace == 0 && ids.iter().any(|m| *id == NodeId::from(*m))
 }
