@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from fxgate_testlib import CertPair, connect, hash_password, safe_disconnect, status_name
+from aggregation_support import of_type_filter
+from fxgate_testlib import CertPair, EventCollector, connect, hash_password, safe_disconnect, status_name
 from test_pki_chains import Ca, opn_status, session_refused
 
 ADMIN, ADMIN_PW = "secadmin", "s3curity admin!"
@@ -46,6 +47,8 @@ TL_OPEN, TL_CLOSE, TL_READ, TL_WRITE = 12647, 12650, 12652, 12655
 TL_GET_POSITION, TL_SET_POSITION, TL_OPEN_WITH_MASKS = 12657, 12660, 12663
 TL_CLOSE_AND_UPDATE, TL_ADD_CERTIFICATE, TL_REMOVE_CERTIFICATE = 12666, 12668, 12670
 CURRENT_TIME = 2258
+TRUST_LIST_UPDATED_AUDIT = 12561  # TrustListUpdatedAuditEventType
+CERTIFICATE_UPDATED_AUDIT = 12620  # CertificateUpdatedAuditEventType
 
 MODE_READ, MODE_WRITE_ERASE = 1, 6  # OpenFileMode: Read; Write | EraseExisting
 ALL_LISTS = 15  # TrustListMasks: TrustedCertificates | TrustedCrls | IssuerCertificates | IssuerCrls
@@ -213,6 +216,25 @@ async def rejected_list(client: Client) -> list[bytes]:
 # --------------------------------------------------------------------------------------------
 
 
+async def audit_events(client: Client, event_type: int) -> EventCollector:
+    """Collects the events of `event_type` the Server object reports to `client`."""
+    events = EventCollector()
+    sub = await client.create_subscription(50, events)
+    evtype = client.get_node(ua.NodeId(event_type))
+    # a queue, so that calls made within one publishing interval each keep their event
+    await sub.subscribe_events(client.nodes.server, evtype, evfilter=await of_type_filter(evtype), queuesize=100)
+    return events
+
+
+def audited(method: int, user: str, status: str):
+    """A predicate on audit events: `method` called by `user` with outcome `status`."""
+    def pred(ev) -> bool:
+        return (ev.MethodId == ua.NodeId(method) and ev.ClientUserId == user
+                and ua.StatusCode(ev.StatusCodeId.value).name == status and ev.Status == (status == "Good")
+                and ev.SourceNode == ua.NodeId(SERVER_CONFIGURATION))
+    return pred
+
+
 def first_der(blob: bytes) -> bytes:
     """The first DER element of `blob` (a ServerCertificate may be the certificate followed by its chain)."""
     blob = bytes(blob)
@@ -309,6 +331,7 @@ def test_trust_list_write_adds_a_ca(gw, client_cert, tmp_path):
     async def write_ca():
         client = await admin_session(gw, client_cert)
         try:
+            audit = await audit_events(client, TRUST_LIST_UPDATED_AUDIT)
             tl = trust_list(client)
             _, before = await read_trust_list(client)
             new = ua.TrustListDataType(
@@ -329,6 +352,8 @@ def test_trust_list_write_adds_a_ca(gw, client_cert, tmp_path):
                 raise
             apply_required = await tl.call_method(ua.NodeId(TL_CLOSE_AND_UPDATE), _u32(handle))
             assert apply_required is False, apply_required
+            ev = await audit.wait(audited(TL_CLOSE_AND_UPDATE, ADMIN, "Good"))
+            assert ev.TrustListId == ua.NodeId(TRUST_LIST), ev
 
             _, after = await read_trust_list(client)
             assert ca.der in after.TrustedCertificates and client_cert.der in after.TrustedCertificates
@@ -402,6 +427,9 @@ def test_access_needs_security_admin_and_encryption(gw, client_cert):
             await expect_bad(denied, tl.call_method(ua.NodeId(TL_OPEN), _byte(MODE_READ)))
             await expect_bad(denied, sc.call_method(ua.NodeId(CREATE_SIGNING_REQUEST), *csr_args()))
             await expect_bad(denied, sc.call_method(ua.NodeId(GET_REJECTED_LIST)))
+            audit = await audit_events(client, TRUST_LIST_UPDATED_AUDIT)
+            await expect_bad(denied, tl.call_method(ua.NodeId(TL_ADD_CERTIFICATE), _bytes(client_cert.der), _bool(True)))
+            await audit.wait(audited(TL_ADD_CERTIFICATE, CONFIGURER, "BadUserAccessDenied"))
             # UserExecutable says so before any call
             for method in (TL_OPEN, CREATE_SIGNING_REQUEST):
                 dv = await client.get_node(ua.NodeId(method)).read_attribute(ua.AttributeIds.UserExecutable)
@@ -470,6 +498,7 @@ def test_certificate_rotation(gw, client_cert):
 
         client = await admin_session(gw, client_cert)
         try:
+            audit = await audit_events(client, CERTIFICATE_UPDATED_AUDIT)
             sc = server_configuration(client)
             # a new key needs a nonce of 32 bytes at least
             await expect_bad(ua.StatusCodes.BadInvalidArgument, sc.call_method(
@@ -509,6 +538,10 @@ def test_certificate_rotation(gw, client_cert):
                 _nodeid(ua.NodeId(RSA_SHA256_APPLICATION_CERTIFICATE_TYPE)), _bytes(new_der),
                 _bytes_list([ca.der]), _str(""), _bytes(b""))
             assert apply_required is True, apply_required
+            await audit.wait(audited(UPDATE_CERTIFICATE, ADMIN, "BadCertificateUriInvalid"))
+            ev = await audit.wait(audited(UPDATE_CERTIFICATE, ADMIN, "Good"))
+            assert (ev.CertificateGroup, ev.CertificateType) == (
+                ua.NodeId(DEFAULT_APPLICATION_GROUP), ua.NodeId(RSA_SHA256_APPLICATION_CERTIFICATE_TYPE)), ev
             assert await sc.call_method(ua.NodeId(APPLY_CHANGES)) is None
         finally:
             await safe_disconnect(client)  # the gateway restarts about 1 s after ApplyChanges

@@ -48,6 +48,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mqtt_payload", mqtt::payload),
     ("sparkplug_payload", mqtt::sparkplug),
     ("opn_certificate", certificates::opn),
+    ("trust_list", certificates::trust_list),
 ];
 
 /// The target called `name`.

@@ -329,6 +329,7 @@ pub fn seeds(repo: &Path) -> Vec<Seed> {
     out.extend(iec104());
     out.extend(mqtt());
     out.extend(opn());
+    out.extend(trust_lists());
     out
 }
 
@@ -360,6 +361,24 @@ fn opn() -> Vec<Seed> {
         ("opn_certificate", chunk(secure, LEAF, LEAF.len() as i32)),
         ("opn_certificate", chunk(secure, &[LEAF, CA].concat(), (LEAF.len() + CA.len()) as i32)),
         ("opn_certificate", chunk(secure, CA, CA.len() as i32)),
+    ]
+}
+
+/// TrustList files as a GDS writes them: every list filled with real DER, only some lists,
+/// and an empty one.
+fn trust_lists() -> Vec<Seed> {
+    use fxgate_opcua_server::gds::trust_file::encode_trust_list;
+    use fxgate_pki::TrustListFiles;
+    let full = TrustListFiles {
+        trusted_certificates: vec![CA.to_vec(), LEAF.to_vec()],
+        trusted_crls: vec![b"\x30\x03\x02\x01\x01".to_vec()],
+        issuer_certificates: vec![CA.to_vec()],
+        issuer_crls: Vec::new(),
+    };
+    vec![
+        ("trust_list", encode_trust_list(full.clone(), fxgate_pki::ALL_LISTS)),
+        ("trust_list", encode_trust_list(full, fxgate_pki::TRUSTED_CERTIFICATES)),
+        ("trust_list", encode_trust_list(TrustListFiles::default(), 0)),
     ]
 }
 

@@ -57,7 +57,7 @@ pub use store::{list, reject, trust, CertEntry, Store, TrustState};
 pub use rotation::{check_new_certificate, create_signing_request, generate_key, install_certificate, read_private_key, RotationError};
 pub use trust_list::{
     add_trust_list_certificate, read_trust_list, rejected_certificates, remove_trust_list_certificate, replace_trust_list,
-    TrustListError, TrustListFiles, ALL_LISTS, ISSUER_CERTIFICATES, ISSUER_CRLS, TRUSTED_CERTIFICATES, TRUSTED_CRLS,
+    TrustListError, TrustListFiles, validate_trust_list, ALL_LISTS, ISSUER_CERTIFICATES, ISSUER_CRLS, TRUSTED_CERTIFICATES, TRUSTED_CRLS,
 };
 pub use upload::{add_certificate, AddCertError, AddedCert, MAX_UPLOAD_BYTES};
 pub use user_certs::{thumbprint_hex, user_certificates, UserCert};

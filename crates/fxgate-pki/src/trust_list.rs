@@ -178,8 +178,9 @@ fn check_crl(der: &[u8], list: &'static str, index: usize) -> Result<(), TrustLi
     }
 }
 
-/// Checks the lists `masks` names in `lists`: certificates and CRLs parse, issuers are CAs.
-fn validate(masks: u32, lists: &TrustListFiles) -> Result<(), TrustListError> {
+/// Checks the lists `masks` names in `lists`: certificates (one canonical DER each, readable by
+/// async-opcua too) and CRLs parse, issuers are CAs. [`replace_trust_list`] does this first.
+pub fn validate_trust_list(masks: u32, lists: &TrustListFiles) -> Result<(), TrustListError> {
     if masks & TRUSTED_CERTIFICATES != 0 {
         for (i, der) in lists.trusted_certificates.iter().enumerate() {
             certificate(der, TRUSTED_LIST, i)?;
@@ -240,7 +241,7 @@ fn write_crl(pki_dir: &Path, der: &[u8], issuer_list: bool) -> Result<(), PkiErr
 /// certificates also forgets the chain check's own placements, which it makes again for the
 /// chains that still validate.
 pub fn replace_trust_list(pki_dir: &Path, masks: u32, lists: &TrustListFiles) -> Result<(), TrustListError> {
-    validate(masks, lists)?;
+    validate_trust_list(masks, lists)?;
     if masks & TRUSTED_CERTIFICATES != 0 {
         for dir in dirs(pki_dir, true) {
             for path in cert_files(&dir)? {

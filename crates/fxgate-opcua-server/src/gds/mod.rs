@@ -7,12 +7,14 @@
 //!   RemoveCertificate; its content is `pki/` (trusted and issuer certificates, their CRLs).
 //! - CreateSigningRequest, UpdateCertificate, ApplyChanges, GetRejectedList ([`certificate`]).
 //! - The properties of both ([`properties`]).
+//! - Audit events of the changes, refused ones included ([`audit`]).
 //!
 //! Every method needs the `security_admin` role (Bad_UserAccessDenied) over a SignAndEncrypt
 //! channel (Bad_SecurityModeInsufficient). The calls and reads are diverted from the core node
 //! manager ([`crate::core_calls`]), which holds these standard nodes without behaviour.
 
 pub mod args;
+pub mod audit;
 pub mod certificate;
 pub mod properties;
 pub mod trust_file;
@@ -172,21 +174,27 @@ impl CoreDiverter for PushManagement {
 
     async fn call(&self, context: &RequestContext, calls: &mut [&mut MethodCall]) -> Result<(), StatusCode> {
         for call in calls.iter_mut() {
-            if let Err(status) = self.check_access(context) {
-                tracing::warn!(method = %call.method_id(), %status, "certificate management call refused");
-                call.set_status(status);
-                continue;
+            match self.check_access(context) {
+                Err(status) => {
+                    tracing::warn!(method = %call.method_id(), %status, user = %context.token.0, "certificate management call refused");
+                    call.set_status(status);
+                }
+                Ok(()) => {
+                    let values = call.arguments().to_vec();
+                    match self.dispatch(context.session_id, call.method_id(), &values) {
+                        Ok(outputs) => {
+                            call.set_outputs(outputs);
+                            call.set_status(StatusCode::Good);
+                        }
+                        Err(CallError::Status(status)) => call.set_status(status),
+                        Err(CallError::Argument { index, count, status }) => {
+                            call.set_argument_error((0..count).map(|i| if i == index { status } else { StatusCode::Good }).collect());
+                        }
+                    }
+                }
             }
-            let values = call.arguments().to_vec();
-            match self.dispatch(context.session_id, call.method_id(), &values) {
-                Ok(outputs) => {
-                    call.set_outputs(outputs);
-                    call.set_status(StatusCode::Good);
-                }
-                Err(CallError::Status(status)) => call.set_status(status),
-                Err(CallError::Argument { index, count, status }) => {
-                    call.set_argument_error((0..count).map(|i| if i == index { status } else { StatusCode::Good }).collect());
-                }
+            if let Some(event) = audit::event_for(context, call.method_id(), call.status()) {
+                audit::report(context, event.as_ref());
             }
         }
         Ok(())

@@ -47,8 +47,8 @@ pub struct TrustListFile {
     state: Mutex<State>,
 }
 
-/// The binary encoding of the lists `masks` names.
-fn encode(files: TrustListFiles, masks: u32) -> Vec<u8> {
+/// The binary TrustListDataType of the lists `masks` names (the others empty).
+pub fn encode_trust_list(files: TrustListFiles, masks: u32) -> Vec<u8> {
     let list = |on: bool, v: Vec<Vec<u8>>| Some(if on { v.into_iter().map(ByteString::from).collect() } else { Vec::new() });
     let value = TrustListDataType {
         specified_lists: masks,
@@ -60,8 +60,8 @@ fn encode(files: TrustListFiles, masks: u32) -> Vec<u8> {
     value.encode_to_vec(&ContextOwned::default().context())
 }
 
-/// The lists and the mask of a written file.
-fn decode(data: &[u8]) -> Result<(u32, TrustListFiles), StatusCode> {
+/// The mask (SpecifiedLists, unknown bits dropped) and the lists of a file a client wrote.
+pub fn decode_trust_list(data: &[u8]) -> Result<(u32, TrustListFiles), StatusCode> {
     let value = TrustListDataType::decode(&mut Cursor::new(data), &ContextOwned::default().context()).map_err(|_| StatusCode::BadDecodingError)?;
     let blobs = |v: Option<Vec<ByteString>>| v.unwrap_or_default().into_iter().map(|b| b.value.unwrap_or_default()).collect();
     Ok((
@@ -95,7 +95,7 @@ impl TrustListFile {
             tracing::warn!(error = %e, "the trust list cannot be read");
             StatusCode::BadInternalError
         })?;
-        let data = encode(files, masks);
+        let data = encode_trust_list(files, masks);
         if data.len() > MAX_TRUST_LIST_SIZE {
             return Err(StatusCode::BadEncodingLimitsExceeded.into());
         }
@@ -214,7 +214,7 @@ impl TrustListFile {
         if !write {
             return Err(StatusCode::BadInvalidState.into());
         }
-        let (masks, files) = decode(&data)?;
+        let (masks, files) = decode_trust_list(&data)?;
         fxgate_pki::replace_trust_list(&self.pki_dir, masks, &files).map_err(|e| {
             tracing::warn!(error = %e, "trust list update refused");
             status_of(&e)
@@ -286,7 +286,7 @@ mod tests {
         let file = TrustListFile::new(dir.path().to_path_buf());
         let r = file.open(1, MODE_READ).unwrap();
         let all = file.read(1, r, 1 << 20).unwrap();
-        assert_eq!(decode(&all).unwrap(), (ALL_LISTS, TrustListFiles::default()));
+        assert_eq!(decode_trust_list(&all).unwrap(), (ALL_LISTS, TrustListFiles::default()));
         assert_eq!(file.size(), all.len() as u64);
         assert!(file.read(1, r, 10).unwrap().is_empty(), "at the end");
         assert!(matches!(file.read(2, r, 10), Err(CallError::Argument { index: 0, .. })), "another session's handle");
