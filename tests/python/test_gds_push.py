@@ -11,6 +11,7 @@ comes with its CRL (fxgate's chain check needs one for every CA of a chain)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import hashlib
 import os
@@ -570,3 +571,58 @@ def test_certificate_rotation(gw, client_cert):
     assert new_der != old_der
     assert gw.proc.poll() is None, "the gateway restarts in place (exec, same pid)"
     assert (gw.data_dir / "pki" / "own" / "cert.der").read_bytes() == new_der
+
+
+def test_node_opcua_push_client(gw, client_cert, tmp_path):
+    """node-opcua, a second stack with its own TrustListDataType encoder and decoder: refused at
+    first, its certificate is found in GetRejectedList and trusted with AddCertificate (asyncua as
+    the admin); then it reads the trust list, writes it back with a CA and its CRL added, and gets
+    a signing request. A leaf of that CA then connects, and the request is for the current key."""
+    from test_node_interop import NodeProc
+
+    ca = Ca("GDS node-opcua CA")
+    (tmp_path / "ca.der").write_bytes(ca.der)
+    (tmp_path / "ca.crl").write_bytes(ca.crl())
+    leaf = ca.leaf(tmp_path / "node-ca-leaf", "urn:fxgate-tests:gds:node-leaf")
+    session_refused(gw, leaf)  # its CA is not trusted yet
+
+    def run_node() -> dict:
+        node = NodeProc("gds_client.js", "--url", gw.url, "--pki", str(tmp_path / "node-pki"), "--user", ADMIN,
+                        "--password", ADMIN_PW, "--ca", str(tmp_path / "ca.der"), "--crl", str(tmp_path / "ca.crl"))
+        return node.result(timeout=100), node
+
+    first, _ = run_node()
+    assert not first.get("ok"), "node-opcua's certificate is not trusted yet"
+
+    async def trust_node_client():
+        client = await admin_session(gw, client_cert)
+        try:
+            def is_node(der: bytes) -> bool:
+                uris = san_of(x509.load_der_x509_certificate(der)).get_values_for_type(x509.UniformResourceIdentifier)
+                return "urn:fxgate-tests:node-client" in uris
+
+            node_certs = [c for c in await rejected_list(client) if is_node(c)]
+            assert len(node_certs) == 1, "node-opcua's refused certificate is in GetRejectedList"
+            await trust_list(client).call_method(ua.NodeId(TL_ADD_CERTIFICATE), _bytes(node_certs[0]), _bool(True))
+        finally:
+            await safe_disconnect(client)
+
+    asyncio.run(trust_node_client())
+    res, node = run_node()
+    assert res.get("ok"), node.dump()
+
+    on_disk = {hashlib.sha1(f.read_bytes()).hexdigest() for f in (gw.data_dir / "pki" / "trusted").glob("*.der")}
+    before, after = res["before"], res["after"]
+    assert before["specifiedLists"] == ALL_LISTS
+    assert set(before["trustedCertificates"]) == on_disk - {hashlib.sha1(ca.der).hexdigest()}, (before, on_disk)
+    assert res["applyChangesRequired"] is False
+    assert set(after["trustedCertificates"]) == set(before["trustedCertificates"]) | {hashlib.sha1(ca.der).hexdigest()}
+    crl_thumb = hashlib.sha1((tmp_path / "ca.crl").read_bytes()).hexdigest()
+    assert sorted(after["trustedCrls"]) == sorted(before["trustedCrls"] + [crl_thumb]), after
+
+    csr = x509.load_der_x509_csr(base64.b64decode(res["csr"]))
+    assert csr.is_signature_valid
+    server_cert = x509.load_der_x509_certificate((gw.data_dir / "pki" / "own" / "cert.der").read_bytes())
+    assert spki(csr.public_key()) == spki(server_cert.public_key()), "regeneratePrivateKey false: the current key"
+
+    assert isinstance(read_current_time(gw, leaf), datetime.datetime)
