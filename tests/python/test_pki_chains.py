@@ -371,3 +371,14 @@ def test_user_certificate_chains(gateway_factory, client_cert, tmp_path):
     (gw.data_dir / "pki-user" / "crl" / "users.crl").write_bytes(users_ca.crl())
     assert asyncio.run(login(alice)) == "BadIdentityTokenRejected"
     assert sorted(f.read_bytes() for f in rejected.iterdir()) == sorted([mallory.der, alice.der])
+
+    # `fxgate pki list` shows the refused user certificates as rejected, with the chain's verdict.
+    from fxgate_testlib import run_cli
+
+    r = run_cli("pki", "--data-dir", str(gw.data_dir), "list")
+    assert r.returncode == 0, r.stderr.decode()
+    lines = r.stdout.decode().splitlines()
+    for user in (alice, mallory):
+        i = next(i for i, line in enumerate(lines) if user.thumbprint in line and "rejected" in line)
+        assert lines[i].split()[:2] == ["user", "rejected"], lines[i]
+        assert lines[i + 1].strip().startswith("chain refused: BadCertificateRevoked"), lines[i + 1]

@@ -63,10 +63,11 @@ impl Store {
         data_dir.join(self.dir_name())
     }
 
-    /// The states a certificate can have in this store (user certificates are only trusted).
+    /// The states a certificate can have in this store (a user certificate is trusted by its file
+    /// in `pki-user/`, or filed in `pki-user/rejected/` by the chain check at a login).
     pub(crate) fn states(self) -> &'static [TrustState] {
         match self {
-            Store::User => &[TrustState::Trusted],
+            Store::User => &[TrustState::Trusted, TrustState::Rejected],
             Store::Server | Store::Client => &[TrustState::Trusted, TrustState::Rejected],
         }
     }
@@ -81,7 +82,7 @@ impl fmt::Display for Store {
 /// Whether a certificate is in a store's trusted or rejected directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TrustState {
-    /// In `trusted/` (user certificates in `pki-user/` are always trusted).
+    /// In `trusted/` (for user certificates: directly in `pki-user/`).
     Trusted,
     /// In `rejected/`.
     Rejected,
@@ -116,7 +117,7 @@ impl fmt::Display for TrustState {
 pub struct CertEntry {
     /// The store it is in.
     pub store: Store,
-    /// Trusted or rejected (always trusted for [`Store::User`]).
+    /// Trusted or rejected.
     pub state: TrustState,
     /// The certificate file.
     pub path: PathBuf,
@@ -170,13 +171,13 @@ impl fmt::Display for CertEntry {
 /// The directory of certificates of `store` in `state`.
 pub(crate) fn state_dir(data_dir: &Path, store: Store, state: TrustState) -> PathBuf {
     match store {
-        Store::User => data_dir.join(USER_PKI),
-        Store::Server | Store::Client => store.dir(data_dir).join(state.dir_name()),
+        Store::User if state == TrustState::Trusted => data_dir.join(USER_PKI),
+        Store::User | Store::Server | Store::Client => store.dir(data_dir).join(state.dir_name()),
     }
 }
 
-/// Lists the trusted and rejected certificates of `pki/` and `pki-client/` and the user
-/// certificates in `pki-user/` (as trusted); `.der` and `.pem` files, sorted by store, state
+/// Lists the trusted and rejected certificates of `pki/` and `pki-client/`, and the user
+/// certificates in `pki-user/` (trusted) and `pki-user/rejected/`; `.der` and `.pem` files, sorted by store, state
 /// and file name. Missing directories are skipped.
 ///
 /// A file that cannot be read or parsed is listed with subject `<unreadable: reason>` and

@@ -46,12 +46,9 @@ pub fn print(data_dir: &Path) -> Result<(), PkiCommandError> {
     }
     for e in &entries {
         println!("{e}");
-        // User certificates are trusted by their own file only (async-opcua gives fxgate no more).
-        if e.store != Store::User {
-            println!("        {}", fxgate_pki::chain_state(data_dir, e.store, &e.path));
-        }
+        println!("        {}", fxgate_pki::chain_state(data_dir, e.store, &e.path));
     }
-    for store in [Store::Server, Store::Client] {
+    for store in Store::ALL {
         let dir = data_dir.join(store.dir_name()).join(fxgate_pki::ISSUERS_DIR);
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
         let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
