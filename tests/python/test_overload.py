@@ -363,6 +363,34 @@ class Publishes:
         self.status.append(status)
 
 
+def test_server_capabilities_name_the_limits(gateway_factory):
+    """ServerCapabilities carries the configured limits (async-opcua leaves them null), so a client
+    learns them before it hits them."""
+    gw = gateway_factory.start({"server": {
+        "allow_none": True, "max_sessions": 20, "max_subscriptions_per_session": 3,
+        "max_monitored_items_per_subscription": 5_000, "max_queue_size": 77,
+    }})
+    ids = {"MaxSessions": 24095, "MaxSubscriptions": 24096, "MaxSubscriptionsPerSession": 24098,
+           "MaxMonitoredItemsPerSubscription": 24104, "MaxMonitoredItemsQueueSize": 31916}
+
+    async def main():
+        client = await connect_none(gw)
+        try:
+            got = {}
+            for name, i in ids.items():
+                node = client.get_node(ua.NodeId(i))
+                assert (await node.read_browse_name()).Name == name
+                dv = await node.read_data_value()
+                assert dv.Value.VariantType == ua.VariantType.UInt32, (name, dv.Value)
+                got[name] = dv.Value.Value
+            return got
+        finally:
+            await safe_disconnect(client)
+
+    assert asyncio.run(main()) == {"MaxSessions": 20, "MaxSubscriptions": 60, "MaxSubscriptionsPerSession": 3,
+                                   "MaxMonitoredItemsPerSubscription": 5_000, "MaxMonitoredItemsQueueSize": 77}
+
+
 def test_subscriptions_per_session(gateway_factory):
     limit = 3
     gw = gateway_factory.start({

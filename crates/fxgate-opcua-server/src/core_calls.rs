@@ -9,7 +9,9 @@
 //! - the aggregation's diverter takes standard methods called on upstream objects
 //!   (Acknowledge on an upstream alarm, GetMonitoredItems on an upstream's Server object, ...);
 //! - the server's own push-management diverter ([`crate::gds`]) takes the methods of
-//!   ServerConfiguration and its TrustList, and the reads of their properties.
+//!   ServerConfiguration and its TrustList, and the reads of their properties;
+//! - the server's limits ([`crate::capabilities`]) take the reads of the ServerCapabilities
+//!   async-opcua leaves null.
 
 use std::sync::Arc;
 
@@ -33,11 +35,15 @@ use opcua::types::{
 #[async_trait]
 pub trait CoreDiverter: Send + Sync {
     /// Whether `call` is this diverter's (checked in order; the first diverter that takes a call
-    /// answers it).
-    fn takes_call(&self, call: &MethodCall) -> bool;
+    /// answers it). None by default.
+    fn takes_call(&self, _call: &MethodCall) -> bool {
+        false
+    }
 
     /// Answers the calls it took; an `Err` is the status of each of them.
-    async fn call(&self, context: &RequestContext, calls: &mut [&mut MethodCall]) -> Result<(), StatusCode>;
+    async fn call(&self, _context: &RequestContext, _calls: &mut [&mut MethodCall]) -> Result<(), StatusCode> {
+        Err(StatusCode::BadMethodInvalid)
+    }
 
     /// Whether the read of `node` is this diverter's.
     fn takes_read(&self, _node: &ReadNode) -> bool {

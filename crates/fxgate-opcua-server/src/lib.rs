@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod capabilities;
 pub mod chunk_guard;
 pub mod core_calls;
 pub mod endpoints;

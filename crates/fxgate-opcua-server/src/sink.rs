@@ -194,6 +194,7 @@ impl OpcUaServerSink {
         // and reads diverted: the extensions' (the aggregation's standard methods on upstream
         // objects), then push management of the certificate and trust list
         let mut diverters: Vec<_> = self.extensions.iter().filter_map(|e| e.core_diverter()).collect();
+        diverters.push(crate::capabilities::server_limits(cfg));
         diverters.push(crate::gds::push_management(crate::gds::GdsSettings {
             pki_dir: pki_dir.clone(),
             cert_path: cert.clone(),
