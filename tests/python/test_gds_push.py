@@ -571,6 +571,9 @@ def test_certificate_rotation(gw, client_cert):
     assert new_der != old_der
     assert gw.proc.poll() is None, "the gateway restarts in place (exec, same pid)"
     assert (gw.data_dir / "pki" / "own" / "cert.der").read_bytes() == new_der
+    assert (gw.data_dir / "pki" / "own" / "cert.der.previous").read_bytes() == old_der, "the old certificate is kept"
+    key = gw.data_dir / "pki" / "private" / "private.pem"
+    assert key.stat().st_mode & 0o077 == 0, "the new key is its owner's only"
 
 
 def test_node_opcua_push_client(gw, client_cert, tmp_path):
