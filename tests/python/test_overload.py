@@ -383,6 +383,15 @@ def test_server_capabilities_name_the_limits(gateway_factory):
                 dv = await node.read_data_value()
                 assert dv.Value.VariantType == ua.VariantType.UInt32, (name, dv.Value)
                 got[name] = dv.Value.Value
+            # the timestamps asked for, and no others
+            for asked, source, server in ((ua.TimestampsToReturn.Neither, False, False),
+                                          (ua.TimestampsToReturn.Server, False, True),
+                                          (ua.TimestampsToReturn.Both, True, True)):
+                params = ua.ReadParameters()
+                params.TimestampsToReturn = asked
+                params.NodesToRead = [ua.ReadValueId(NodeId=ua.NodeId(24095), AttributeId=ua.AttributeIds.Value)]
+                [dv] = await client.uaclient.read(params)
+                assert (dv.SourceTimestamp is not None, dv.ServerTimestamp is not None) == (source, server), (asked, dv)
             return got
         finally:
             await safe_disconnect(client)

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fxgate_config::ServerConfig;
 use opcua::server::node_manager::{ReadNode, RequestContext, ServerContext};
-use opcua::types::{AttributeId, DataValue, DateTime, VariableId, Variant};
+use opcua::types::{AttributeId, TimestampsToReturn, VariableId, Variant};
 
-use crate::core_calls::{CoreDiverter, DiverterBuilder};
+use crate::core_calls::{value_now, CoreDiverter, DiverterBuilder};
 
 /// The diverter answering the limits of `server`.
 pub fn server_limits(server: &ServerConfig) -> DiverterBuilder {
@@ -67,11 +67,10 @@ impl CoreDiverter for Limits {
         self.value(node).is_some()
     }
 
-    async fn read(&self, _context: &RequestContext, nodes: &mut [&mut ReadNode]) {
-        let now = DateTime::now();
+    async fn read(&self, _context: &RequestContext, timestamps: TimestampsToReturn, nodes: &mut [&mut ReadNode]) {
         for node in nodes.iter_mut() {
             if let Some(v) = self.value(node) {
-                node.set_result(DataValue { value: Some(Variant::UInt32(v)), status: None, source_timestamp: Some(now), server_timestamp: Some(now), ..Default::default() });
+                node.set_result(value_now(Variant::UInt32(v), timestamps));
             }
         }
     }

@@ -27,7 +27,7 @@ use opcua::server::node_manager::{
 };
 use opcua::server::CreateMonitoredItem;
 use opcua::types::{
-    ExpandedNodeId, MonitoringMode, NodeId, ReadAnnotationDataDetails, ReadAtTimeDetails,
+    DataValue, DateTime, ExpandedNodeId, MonitoringMode, NodeId, Variant, ReadAnnotationDataDetails, ReadAtTimeDetails,
     ReadEventDetails, ReadProcessedDetails, ReadRawModifiedDetails, StatusCode, TimestampsToReturn,
 };
 
@@ -50,8 +50,27 @@ pub trait CoreDiverter: Send + Sync {
         false
     }
 
-    /// Answers the reads it took (each gets a result or an error).
-    async fn read(&self, _context: &RequestContext, _nodes: &mut [&mut ReadNode]) {}
+    /// Answers the reads it took (each gets a result or an error), with the timestamps asked for
+    /// (see [`value_now`]).
+    async fn read(&self, _context: &RequestContext, _timestamps: TimestampsToReturn, _nodes: &mut [&mut ReadNode]) {}
+}
+
+/// A value read now, with the timestamps `timestamps` asks for (both are now: the value is
+/// computed when it is read).
+pub fn value_now(value: Variant, timestamps: TimestampsToReturn) -> DataValue {
+    let now = DateTime::now();
+    let (source, server) = match timestamps {
+        TimestampsToReturn::Source => (true, false),
+        TimestampsToReturn::Server => (false, true),
+        TimestampsToReturn::Neither | TimestampsToReturn::Invalid => (false, false),
+        TimestampsToReturn::Both => (true, true),
+    };
+    DataValue {
+        value: Some(value),
+        source_timestamp: source.then_some(now),
+        server_timestamp: server.then_some(now),
+        ..Default::default()
+    }
 }
 
 /// Makes a diverter once the server's context exists (its node managers, its info).
@@ -140,7 +159,7 @@ impl NodeManager for CoreCalls {
         let core = groups.pop().unwrap_or_default();
         let diverted = groups.into_iter().zip(&self.diverters).map(|(mut nodes, d)| async move {
             if !nodes.is_empty() {
-                d.read(context, &mut nodes).await;
+                d.read(context, timestamps_to_return, &mut nodes).await;
             }
         });
         let mut core = core;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fxgate_config::Role;
 use opcua::server::node_manager::{MethodCall, ReadNode, RequestContext, ServerContext};
-use opcua::types::{MessageSecurityMode, MethodId, NodeId, ObjectId, StatusCode, Variant};
+use opcua::types::{MessageSecurityMode, MethodId, NodeId, ObjectId, StatusCode, TimestampsToReturn, Variant};
 
 use crate::auth::Authenticator;
 use crate::core_calls::{CoreDiverter, DiverterBuilder};
@@ -204,10 +204,10 @@ impl CoreDiverter for PushManagement {
         properties::takes(node)
     }
 
-    async fn read(&self, context: &RequestContext, nodes: &mut [&mut ReadNode]) {
+    async fn read(&self, context: &RequestContext, timestamps: TimestampsToReturn, nodes: &mut [&mut ReadNode]) {
         let writable = self.check_access(context).is_ok();
         for node in nodes.iter_mut() {
-            properties::read(node, &self.trust, writable);
+            properties::read(node, &self.trust, writable, timestamps);
         }
     }
 }

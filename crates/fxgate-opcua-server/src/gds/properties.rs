@@ -2,7 +2,9 @@
 //! node manager holds only as empty standard nodes.
 
 use opcua::server::node_manager::ReadNode;
-use opcua::types::{AttributeId, DataValue, DateTime, NodeId, ObjectTypeId, UAString, VariableId, Variant};
+use opcua::types::{AttributeId, NodeId, ObjectTypeId, TimestampsToReturn, UAString, VariableId, Variant};
+
+use crate::core_calls::value_now;
 
 use super::trust_file::{TrustListFile, MAX_TRUST_LIST_SIZE};
 
@@ -35,7 +37,7 @@ pub fn takes(node: &ReadNode) -> bool {
 
 /// The value of the property `node` reads; `user_writable` says whether the reader may
 /// change the trust list.
-pub fn read(node: &mut ReadNode, trust: &TrustListFile, user_writable: bool) {
+pub fn read(node: &mut ReadNode, trust: &TrustListFile, user_writable: bool, timestamps: TimestampsToReturn) {
     let Some(p) = property(node) else { return };
     let strings = |v: &[&str]| Variant::from(v.iter().map(|s| UAString::from(*s)).collect::<Vec<_>>());
     let value = match p {
@@ -55,6 +57,5 @@ pub fn read(node: &mut ReadNode, trust: &TrustListFile, user_writable: bool) {
         }
         _ => return,
     };
-    let now = DateTime::now();
-    node.set_result(DataValue { value: Some(value), status: None, source_timestamp: Some(now), server_timestamp: Some(now), ..Default::default() });
+    node.set_result(value_now(value, timestamps));
 }
