@@ -30,17 +30,20 @@ pub fn decode_variant(data: &[u8]) -> Option<Variant> {
     Variant::decode(&mut Cursor::new(data), &context().context()).ok()
 }
 
-/// Whether `data` may hold an Argument structure (type id ns=0;i=296 or its binary encoding
-/// id i=298, both of which async-opcua decodes as an Argument; as a four-byte or numeric
-/// NodeId). Known defect of async-opcua 0.19, not fxgate's: its
+/// Whether `data` may hold an Argument structure: the type id ns=0;i=296 or its binary encoding
+/// id i=298, both of which async-opcua decodes as an Argument, or one of the two structures
+/// that hold Arguments, ProgramDiagnosticDataType (i=894, i=896) and ProgramDiagnostic2DataType
+/// (i=24033, i=24034); as a four-byte or numeric NodeId. Known defect of async-opcua 0.19, not
+/// fxgate's: its
 /// `Argument` decoder pads `array_dimensions` with zeros up to the ValueRank it read, so 30
 /// bytes claiming ValueRank 2^31 - 1 allocate 8 GiB and abort the process
 /// (async-opcua-types 0.19.0, `src/argument.rs`, `impl BinaryDecodable for Argument`: the
 /// `array_dimensions.resize(expected_rank, 0)`). fxgate cannot replace the core type loader,
 /// which comes first; the input is kept in `fuzz/known/upstream_value/`. Skipping such inputs
 /// keeps the targets finding other defects.
-fn holds_argument(data: &[u8]) -> bool {
-    let argument = |lo: u8, hi: u8| matches!((lo, hi), (0x28 | 0x2A, 0x01));
+pub fn holds_argument(data: &[u8]) -> bool {
+    const IDS: [u16; 6] = [296, 298, 894, 896, 24033, 24034];
+    let argument = |lo: u8, hi: u8| IDS.contains(&u16::from_le_bytes([lo, hi]));
     data.windows(4).any(|w| w[0] & 0x0F == 1 && w[1] == 0 && argument(w[2], w[3]))
         || data.windows(7).any(|w| w[0] & 0x0F == 2 && w[1..3] == [0, 0] && argument(w[3], w[4]) && w[5..] == [0, 0])
 }

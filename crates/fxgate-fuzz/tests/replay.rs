@@ -58,3 +58,23 @@ fn generated_seeds_replay() {
         assert!(run.is_ok(), "fuzz target {target} panics on its seed {}", fxgate_fuzz::seeds::file_name(&data));
     }
 }
+
+#[test]
+fn known_async_opcua_defects_are_skipped() {
+    // fuzz/known/<target>/: inputs that reach async-opcua 0.19's Argument decoder, which
+    // allocates up to 8 GiB (see `upstream::holds_argument`). The targets must recognise and
+    // skip every one of them, so that they can be replayed without aborting.
+    let dir = repo().join("fuzz/known");
+    let mut seen = 0;
+    for target in std::fs::read_dir(&dir).expect("fuzz/known").flatten() {
+        let name = target.file_name().to_string_lossy().into_owned();
+        let f = fxgate_fuzz::target(&name).unwrap_or_else(|| panic!("fuzz/known/{name}: no such target"));
+        for file in std::fs::read_dir(target.path()).expect("target dir").flatten() {
+            let data = std::fs::read(file.path()).expect("readable");
+            assert!(fxgate_fuzz::upstream::holds_argument(&data), "{} is not recognised", file.path().display());
+            f(&data);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 5, "only {seen} known inputs");
+}
