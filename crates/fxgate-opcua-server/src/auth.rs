@@ -188,7 +188,7 @@ impl AuthManager for Authenticator {
         // A certificate the store holds is checked against pki-user's CAs and CRLs first.
         let (dir, thumb) = (self.data_dir.clone(), hex.clone());
         let checked = tokio::task::spawn_blocking(move || fxgate_pki::check_user_certificate(&dir, &thumb)).await;
-        match checked {
+        let held = match checked {
             Ok(Ok(fxgate_pki::UserCertCheck::Refused(r))) => {
                 tracing::warn!(thumbprint = %hex, status = %r.status, "login refused: the user certificate's chain does not validate");
                 return Err(self.refuse("user_certificate_chain", "user certificate refused"));
@@ -198,17 +198,14 @@ impl AuthManager for Authenticator {
                 return Err(self.refuse("user_certificate_chain", "user certificate refused"));
             }
             Err(_) => return Err(self.refuse("user_certificate_chain", "user certificate refused")),
-            Ok(Ok(_)) => {}
-        }
+            Ok(Ok(fxgate_pki::UserCertCheck::Accepted(c))) => Some(c),
+            Ok(Ok(fxgate_pki::UserCertCheck::NotInStore)) => None,
+        };
         if let Some(u) = self.users.by_thumbprint(&hex) {
             tracing::info!(user = %u.name, thumbprint = %hex, "certificate user logged in");
             return Ok(self.grant(&u.name, Roles::from_list(&u.roles)));
         }
-        let dir = self.data_dir.clone();
-        let trusted = tokio::task::spawn_blocking(move || fxgate_pki::user_certificates(&dir))
-            .await
-            .unwrap_or_default();
-        match trusted.into_iter().find(|c| c.thumbprint == hex) {
+        match held {
             Some(c) => {
                 tracing::info!(subject = %c.subject, thumbprint = %hex, "certificate user logged in");
                 Ok(self.grant(&format!("x509:{hex}"), self.certificate_roles))

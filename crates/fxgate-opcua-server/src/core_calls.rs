@@ -95,9 +95,20 @@ pub struct CoreCalls {
 }
 
 impl CoreCalls {
-    /// One empty group per diverter, and one for the core node manager (last).
-    fn empty_groups<'a, T: ?Sized>(&self) -> Vec<Vec<&'a mut T>> {
-        (0..=self.diverters.len()).map(|_| Vec::new()).collect()
+    /// The items split by who answers them: one group per diverter, then the core node
+    /// manager's (last); `None` when the core node manager answers them all. Each item goes to
+    /// the first diverter that `takes` it.
+    fn route<'a, T>(&self, items: &'a mut [&mut T], takes: impl Fn(&dyn CoreDiverter, &T) -> bool) -> Option<Vec<Vec<&'a mut T>>> {
+        let core = self.diverters.len();
+        let routes: Vec<usize> = items.iter().map(|i| self.diverters.iter().position(|d| takes(d.as_ref(), i)).unwrap_or(core)).collect();
+        if routes.iter().all(|r| *r == core) {
+            return None;
+        }
+        let mut groups: Vec<Vec<&mut T>> = (0..=core).map(|_| Vec::new()).collect();
+        for (item, r) in items.iter_mut().zip(routes) {
+            groups[r].push(&mut **item);
+        }
+        Some(groups)
     }
 }
 
@@ -148,14 +159,9 @@ impl NodeManager for CoreCalls {
         timestamps_to_return: TimestampsToReturn,
         nodes_to_read: &mut [&mut ReadNode],
     ) -> Result<(), StatusCode> {
-        if !nodes_to_read.iter().any(|n| self.diverters.iter().any(|d| d.takes_read(n))) {
+        let Some(mut groups) = self.route(nodes_to_read, |d, n| d.takes_read(n)) else {
             return self.core.read(context, max_age, timestamps_to_return, nodes_to_read).await;
-        }
-        let mut groups = self.empty_groups();
-        for n in nodes_to_read.iter_mut() {
-            let i = self.diverters.iter().position(|d| d.takes_read(n)).unwrap_or(self.diverters.len());
-            groups[i].push(&mut **n);
-        }
+        };
         let core = groups.pop().unwrap_or_default();
         let diverted = groups.into_iter().zip(&self.diverters).map(|(mut nodes, d)| async move {
             if !nodes.is_empty() {
@@ -285,14 +291,9 @@ impl NodeManager for CoreCalls {
 
     /// The diverters' calls go to them, the rest to the core node manager; all at once.
     async fn call(&self, context: &RequestContext, methods_to_call: &mut [&mut MethodCall]) -> Result<(), StatusCode> {
-        if !methods_to_call.iter().any(|m| self.diverters.iter().any(|d| d.takes_call(m))) {
+        let Some(mut groups) = self.route(methods_to_call, |d, m| d.takes_call(m)) else {
             return self.core.call(context, methods_to_call).await;
-        }
-        let mut groups = self.empty_groups();
-        for m in methods_to_call.iter_mut() {
-            let i = self.diverters.iter().position(|d| d.takes_call(m)).unwrap_or(self.diverters.len());
-            groups[i].push(&mut **m);
-        }
+        };
         let mut core = groups.pop().unwrap_or_default();
         let diverted = groups.into_iter().zip(&self.diverters).map(|(mut calls, d)| async move {
             if !calls.is_empty() {

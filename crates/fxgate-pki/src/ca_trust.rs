@@ -83,17 +83,25 @@ pub fn judge_peer_certificate(pki_dir: &Path, sent: &[u8], role: PeerRole) -> Re
                 accepted.remove(&thumb);
                 write_list(pki_dir, &accepted);
             }
-            if !rejected_path.exists() {
-                let held = std::fs::read_dir(pki_dir.join(REJECTED_DIR)).map_or(0, |d| d.count());
-                if held < MAX_REJECTED_FILES {
-                    write_or_log(&rejected_path, &der);
-                } else {
-                    tracing::debug!(certificate = %name, "rejected/ is full: the refused certificate is not filed");
-                }
-            }
+            file_rejected(pki_dir, &name, &der);
             tracing::warn!(certificate = %name, status = %refusal.status, reason = %refusal.reason, "certificate refused: its chain does not validate");
             Ok(PeerDecision::Refuse(refusal))
         }
+    }
+}
+
+/// Files a refused certificate's `der` in `<pki_dir>/rejected/<name>`, unless it is there
+/// already or `rejected/` holds [`MAX_REJECTED_FILES`] files.
+pub(crate) fn file_rejected(pki_dir: &Path, name: &str, der: &[u8]) {
+    let path = pki_dir.join(REJECTED_DIR).join(name);
+    if path.exists() {
+        return;
+    }
+    let held = std::fs::read_dir(pki_dir.join(REJECTED_DIR)).map_or(0, |d| d.count());
+    if held < MAX_REJECTED_FILES {
+        write_or_log(&path, der);
+    } else {
+        tracing::debug!(certificate = %name, "rejected/ is full: the refused certificate is not filed");
     }
 }
 
@@ -101,7 +109,8 @@ fn list_path(pki_dir: &Path) -> PathBuf {
     pki_dir.join(CA_ACCEPTED)
 }
 
-fn read_list(pki_dir: &Path) -> BTreeSet<String> {
+/// The thumbprints in `ca-accepted.txt`: the certificates the chain check placed in `trusted/`.
+pub(crate) fn read_list(pki_dir: &Path) -> BTreeSet<String> {
     std::fs::read_to_string(list_path(pki_dir))
         .map(|t| t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default()

@@ -22,8 +22,7 @@ pub fn add_issuer(data_dir: &Path, store: Store, bytes: &[u8]) -> Result<PathBuf
     check_size(bytes).map_err(|(size, max)| AddCertError::TooLarge { size, max })?;
     let not_a_cert = |reason: String| AddCertError::NotACertificate { reason };
     let (der, _) = parse_certificate(bytes).map_err(|r| not_a_cert(r.to_string()))?;
-    let is_ca = X509::from_der(&der).ok().and_then(|c| c.to_text().ok()).is_some_and(|t| String::from_utf8_lossy(&t).contains("CA:TRUE"));
-    if !is_ca {
+    if !X509::from_der(&der).is_ok_and(|c| crate::trust_list::is_ca(&c)) {
         return Err(not_a_cert("not a CA certificate (no basicConstraints CA:TRUE)".to_string()));
     }
     let cert = UaX509::from_der(&der).map_err(|_| not_a_cert("the OPC UA stack cannot read this certificate".to_string()))?;

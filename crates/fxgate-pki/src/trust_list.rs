@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use opcua::crypto::{CertificateStore, X509 as UaX509};
 use openssl::x509::{X509Crl, X509};
 
+use crate::ca_trust::read_list;
 use crate::certfile::{cert_files, files_where};
 use crate::layout::{ensure_dir, REJECTED_DIR, TRUSTED_DIR};
 use crate::store::write_atomic;
@@ -101,7 +102,7 @@ fn dirs(pki_dir: &Path, trusted: bool) -> [PathBuf; 2] {
 
 /// The certificates of the trusted (or issuer) list, as files and DER.
 fn certificate_entries(pki_dir: &Path, trusted: bool) -> Result<Vec<Entry>, PkiError> {
-    let placed = if trusted { placed_by_chain_check(pki_dir) } else { Vec::new() };
+    let placed = if trusted { read_list(pki_dir) } else { Default::default() };
     let mut out = Vec::new();
     for dir in dirs(pki_dir, trusted) {
         for path in cert_files(&dir)? {
@@ -114,12 +115,6 @@ fn certificate_entries(pki_dir: &Path, trusted: bool) -> Result<Vec<Entry>, PkiE
         }
     }
     Ok(out)
-}
-
-fn placed_by_chain_check(pki_dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(pki_dir.join(CA_ACCEPTED))
-        .map(|t| t.lines().map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()).collect())
-        .unwrap_or_default()
 }
 
 /// The CRLs of the store, each with whether it belongs to the issuer list.

@@ -12,11 +12,10 @@ use opcua::crypto::CertificateStore;
 use openssl::x509::X509;
 use opcua::types::StatusCode;
 
-use crate::ca_trust::MAX_REJECTED_FILES;
+use crate::ca_trust::file_rejected;
 use crate::chain::{verify_chain, ChainError, ChainRefusal, ChainVerdict, PeerRole};
-use crate::layout::{ensure_dir, REJECTED_DIR, USER_PKI};
-use crate::store::write_atomic;
-use crate::user_certs::user_certificates;
+use crate::layout::USER_PKI;
+use crate::user_certs::{user_certificates, UserCert};
 
 /// What the chain check says of a user certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +23,8 @@ pub enum UserCertCheck {
     /// No file of `pki-user/` holds it: not checked.
     NotInStore,
     /// Self-signed, or its chain validates, or only its issuer is missing (it is trusted by
-    /// its own file, as before CA support).
-    Accepted,
+    /// its own file, as before CA support): the store's certificate.
+    Accepted(UserCert),
     /// Refused; a copy is filed in `pki-user/rejected/`.
     Refused(ChainRefusal),
 }
@@ -40,38 +39,25 @@ pub fn check_user_certificate(data_dir: &Path, thumbprint: &str) -> Result<UserC
     let cert = X509::from_der(&bytes).or_else(|_| X509::from_pem(&bytes)).map_err(|_| ChainError::NotCertificates)?;
     let store = data_dir.join(USER_PKI);
     match verify_chain(&store, std::slice::from_ref(&cert), PeerRole::User)? {
-        ChainVerdict::SelfSigned | ChainVerdict::Trusted => Ok(UserCertCheck::Accepted),
+        ChainVerdict::SelfSigned | ChainVerdict::Trusted => Ok(UserCertCheck::Accepted(known)),
         ChainVerdict::Refused(r) if matches!(r.status, StatusCode::BadCertificateChainIncomplete | StatusCode::BadCertificateUntrusted) => {
-            Ok(UserCertCheck::Accepted)
+            Ok(UserCertCheck::Accepted(known))
         }
         ChainVerdict::Refused(r) => {
-            file_rejected(&store, &cert);
+            let der = cert.to_der()?;
+            if let Ok(ua) = opcua::crypto::X509::from_der(&der) {
+                file_rejected(&store, &CertificateStore::cert_file_name(&ua), &der);
+            }
             tracing::warn!(subject = %known.subject, status = %r.status, reason = %r.reason, "user certificate refused: its chain does not validate");
             Ok(UserCertCheck::Refused(r))
         }
     }
 }
 
-/// Files `cert` in `<store>/rejected/` (at most [`MAX_REJECTED_FILES`] files there).
-fn file_rejected(store: &Path, cert: &X509) {
-    let dir = store.join(REJECTED_DIR);
-    let Ok(der) = cert.to_der() else { return };
-    let Ok(ua) = opcua::crypto::X509::from_der(&der) else { return };
-    let path = dir.join(CertificateStore::cert_file_name(&ua));
-    if path.exists() {
-        return;
-    }
-    if std::fs::read_dir(&dir).map_or(0, |d| d.count()) >= MAX_REJECTED_FILES {
-        return;
-    }
-    if let Err(e) = ensure_dir(&dir, false).and_then(|()| write_atomic(&path, &der)) {
-        tracing::warn!(path = %path.display(), error = %e, "the refused user certificate cannot be filed");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::REJECTED_DIR;
     use crate::testutil::{ca_cert, rsa_key};
     use crate::x509text::sha1_hex;
 
@@ -88,7 +74,7 @@ mod tests {
         assert_eq!(check_user_certificate(dir.path(), &thumb).unwrap(), UserCertCheck::NotInStore);
         std::fs::write(store.join("alice.der"), &der).unwrap();
         // Only its issuer is missing: trusted by its own file.
-        assert_eq!(check_user_certificate(dir.path(), &thumb).unwrap(), UserCertCheck::Accepted);
+        assert!(matches!(check_user_certificate(dir.path(), &thumb).unwrap(), UserCertCheck::Accepted(c) if c.thumbprint == thumb));
         // Its CA is there, without a CRL: refused and filed.
         std::fs::write(store.join("users-ca.der"), ca.to_der().unwrap()).unwrap();
         match check_user_certificate(dir.path(), &thumb).unwrap() {
