@@ -11,12 +11,7 @@
 //! | none | BaseDataVariableType | – |
 
 use fxgate_core::TagMeta;
-use opcua::nodes::VariableBuilder;
-use opcua::server::address_space::{AccessLevel, AddressSpace};
-use opcua::types::{
-    DataTypeId, EUInformation, ExtensionObject, LocalizedText, NodeId, QualifiedName, Range,
-    UAString, VariableTypeId, Variant,
-};
+use opcua::types::{DataTypeId, EUInformation, ExtensionObject, LocalizedText, Range, UAString, VariableTypeId, Variant};
 
 /// Namespace of the UNECE unit codes used in EUInformation.
 const UNECE_UNITS: &str = "http://www.opcfoundation.org/UA/units/un/cefact";
@@ -53,40 +48,61 @@ fn units(text: &str) -> Variant {
     }))
 }
 
-/// Adds the properties of `meta` under the variable `var` (`path` is the tag's path, used
-/// to make property NodeIds `<path>/<PropertyName>` in namespace `ns`).
-pub fn add_properties(space: &mut AddressSpace, ns: u16, var: &NodeId, path: &str, meta: &TagMeta) {
-    let mut add = |name: &str, data_type: DataTypeId, value_rank: i32, value: Variant| {
-        let id = NodeId::new(ns, format!("{path}/{name}"));
-        VariableBuilder::new(&id, QualifiedName::new(0, name), name)
-            .property_of(var.clone())
-            .has_type_definition(VariableTypeId::PropertyType)
-            .data_type(data_type)
-            .value_rank(value_rank)
-            .access_level(AccessLevel::CURRENT_READ)
-            .user_access_level(AccessLevel::CURRENT_READ)
-            .value(value)
-            .insert(space);
-    };
+/// A standard property of a typed item: its BrowseName (namespace 0), DataType, ValueRank and
+/// value. Its NodeId is `<tag path>/<name>` in the tags namespace.
+#[derive(Debug, Clone)]
+pub struct Property {
+    /// BrowseName and DisplayName.
+    pub name: &'static str,
+    /// DataType attribute.
+    pub data_type: DataTypeId,
+    /// ValueRank attribute (1 for EnumStrings, else scalar).
+    pub value_rank: i32,
+    /// The value, fixed by the configuration.
+    pub value: Variant,
+}
+
+/// The names of the properties a tag with `meta` has, in browse order.
+pub fn property_names(meta: &TagMeta) -> Vec<&'static str> {
     if !meta.enum_strings.is_empty() {
-        let texts: Vec<LocalizedText> = meta.enum_strings.iter().map(|s| LocalizedText::from(s.as_str())).collect();
-        add("EnumStrings", DataTypeId::LocalizedText, 1, Variant::from(texts));
-        return;
+        return vec!["EnumStrings"];
     }
     if meta.close_label.is_some() || meta.open_label.is_some() {
-        let label = |l: &Option<String>| Variant::from(LocalizedText::from(l.as_deref().unwrap_or_default()));
-        add("TrueState", DataTypeId::LocalizedText, -1, label(&meta.close_label));
-        add("FalseState", DataTypeId::LocalizedText, -1, label(&meta.open_label));
-        return;
+        return vec!["TrueState", "FalseState"];
     }
-    if let Some(r) = meta.eu_range {
-        add("EURange", DataTypeId::Range, -1, range(r));
+    let mut out = Vec::new();
+    if meta.eu_range.is_some() {
+        out.push("EURange");
     }
-    if let Some(u) = &meta.eu_units {
-        add("EngineeringUnits", DataTypeId::EUInformation, -1, units(u));
+    if meta.eu_units.is_some() {
+        out.push("EngineeringUnits");
     }
-    if let Some(r) = meta.instrument_range {
-        add("InstrumentRange", DataTypeId::Range, -1, range(r));
+    if meta.instrument_range.is_some() {
+        out.push("InstrumentRange");
+    }
+    out
+}
+
+/// The property `name` of a tag with `meta`, if it has one.
+pub fn property(meta: &TagMeta, name: &str) -> Option<Property> {
+    let make = |name: &'static str, data_type: DataTypeId, value_rank: i32, value: Variant| {
+        Some(Property { name, data_type, value_rank, value })
+    };
+    let label = |l: &Option<String>| Variant::from(LocalizedText::from(l.as_deref().unwrap_or_default()));
+    if !property_names(meta).contains(&name) {
+        return None;
+    }
+    match name {
+        "EnumStrings" => {
+            let texts: Vec<LocalizedText> = meta.enum_strings.iter().map(|s| LocalizedText::from(s.as_str())).collect();
+            make("EnumStrings", DataTypeId::LocalizedText, 1, Variant::from(texts))
+        }
+        "TrueState" => make("TrueState", DataTypeId::LocalizedText, -1, label(&meta.close_label)),
+        "FalseState" => make("FalseState", DataTypeId::LocalizedText, -1, label(&meta.open_label)),
+        "EURange" => make("EURange", DataTypeId::Range, -1, range(meta.eu_range?)),
+        "EngineeringUnits" => make("EngineeringUnits", DataTypeId::EUInformation, -1, units(meta.eu_units.as_deref()?)),
+        "InstrumentRange" => make("InstrumentRange", DataTypeId::Range, -1, range(meta.instrument_range?)),
+        _ => None,
     }
 }
 
@@ -108,5 +124,19 @@ mod tests {
         assert_eq!(item_type(Some(&m)), VariableTypeId::TwoStateDiscreteType);
         m.enum_strings = vec!["Stop".into(), "Run".into()];
         assert_eq!(item_type(Some(&m)), VariableTypeId::MultiStateDiscreteType);
+    }
+
+    #[test]
+    fn properties_follow_the_metadata() {
+        let mut m = TagMeta { eu_range: Some((0.0, 1.0)), eu_units: Some("m".into()), ..Default::default() };
+        assert_eq!(property_names(&m), ["EURange", "EngineeringUnits"]);
+        assert!(property(&m, "InstrumentRange").is_none());
+        assert!(property(&m, "Nope").is_none());
+        let eu = property(&m, "EURange").map(|p| (p.data_type, p.value_rank));
+        assert_eq!(eu, Some((DataTypeId::Range, -1)));
+        m.enum_strings = vec!["A".into()];
+        assert_eq!(property_names(&m), ["EnumStrings"]);
+        assert!(property(&m, "EURange").is_none());
+        assert_eq!(property(&m, "EnumStrings").map(|p| p.value_rank), Some(1));
     }
 }

@@ -11,7 +11,7 @@ pub mod endpoints;
 pub mod extension;
 pub mod items;
 pub mod metrics;
-pub mod node_manager;
+pub mod tags;
 pub mod opn_check;
 mod discovery;
 pub mod gds;
@@ -19,5 +19,5 @@ mod sink;
 
 pub use core_calls::{CoreDiverter, DiverterBuilder};
 pub use metrics::ServerMetrics;
-pub use node_manager::TAG_NAMESPACE;
+pub use tags::TAG_NAMESPACE;
 pub use sink::{application_uri, endpoint_url, OpcUaServerSink};

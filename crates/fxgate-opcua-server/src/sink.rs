@@ -21,7 +21,7 @@ use crate::opn_check::OpnCheck;
 use crate::extension::{Boxed, ExtensionContext, Extensions};
 use crate::endpoints::endpoints;
 use crate::metrics::ServerMetrics;
-use crate::node_manager::tag_node_manager;
+use crate::tags::tag_node_manager;
 
 /// The northbound OPC UA server.
 pub struct OpcUaServerSink {
@@ -233,7 +233,7 @@ impl OpcUaServerSink {
         // keeps index 3, the FX ones take their table indexes)
         let ext_cx = ExtensionContext {
             store: cx.store.clone(),
-            tags_namespace: crate::node_manager::TAG_NAMESPACE,
+            tags_namespace: crate::tags::TAG_NAMESPACE,
             endpoint_url: url.clone(),
             shutdown: shutdown.clone(),
         };
