@@ -14,6 +14,7 @@ pub mod namespaces;
 pub mod tag;
 pub mod tag_type;
 pub mod store;
+mod path_index;
 pub mod write;
 
 pub use admin::{AdminError, AdminFuture, ServerAdmin, ServerEntry, ServerSpec, SharedServerAdmin};

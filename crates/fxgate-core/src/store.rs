@@ -15,6 +15,7 @@ use opcua::types::{DateTime, StatusCode, Variant};
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::path_index::PathIndex;
 use crate::tag::{AccessMode, TagDef, TagId, TagValue};
 use crate::write::{WriteReceiver, WriteRequest};
 
@@ -58,7 +59,7 @@ pub struct StoreStats {
 #[derive(Default)]
 pub struct TagStoreBuilder {
     defs: Vec<TagDef>,
-    by_path: HashMap<String, TagId>,
+    by_path: PathIndex,
     writers: HashMap<String, mpsc::Sender<WriteRequest>>,
 }
 
@@ -70,12 +71,11 @@ impl TagStoreBuilder {
 
     /// Declares a tag and returns its id.
     pub fn add_tag(&mut self, def: TagDef) -> Result<TagId, StoreError> {
-        let path = def.path();
-        if self.by_path.contains_key(&path) {
-            return Err(StoreError::DuplicateTag(path));
-        }
         let id = self.defs.len() as TagId;
-        self.by_path.insert(path, id);
+        let defs = &self.defs;
+        if self.by_path.insert(id, &def, |i| defs.get(i as usize)).is_err() {
+            return Err(StoreError::DuplicateTag(def.path()));
+        }
         self.defs.push(def);
         Ok(id)
     }
@@ -137,7 +137,7 @@ impl TagStoreBuilder {
 /// The one in-process store of tags.
 pub struct TagStore {
     slots: Box<[Slot]>,
-    by_path: HashMap<String, TagId>,
+    by_path: PathIndex,
     writers: HashMap<String, mpsc::Sender<WriteRequest>>,
     changes: broadcast::Sender<ChangeBatch>,
     stats: StoreStats,
@@ -172,7 +172,7 @@ impl TagStore {
 
     /// Looks a tag up by `source/name`.
     pub fn id_of(&self, path: &str) -> Option<TagId> {
-        self.by_path.get(path).copied()
+        self.by_path.get(path, |i| self.slots.get(i as usize).map(|s| &s.def))
     }
 
     /// The current value of a tag.
