@@ -159,6 +159,11 @@ def _queue_size(t):
     return b, {line_of(b, "max_queue_size")}, lambda f: f == "server.max_queue_size"
 
 
+def _notifications_per_publish(t):
+    b = insert_after(t, "port = 48050", "max_notifications_per_publish = 20000")
+    return b, {line_of(b, "max_notifications_per_publish")}, lambda f: f == "server.max_notifications_per_publish"
+
+
 def _sampling(t):
     b = insert_after(t, "port = 48050", "min_sampling_interval_ms = -5.0")
     return b, {line_of(b, "min_sampling_interval_ms")}, lambda f: f == "server.min_sampling_interval_ms"
@@ -185,6 +190,7 @@ CASES = {
     "bad-http-listen": _bad_listen,
     "alias-without-namespace": _alias_without_namespace,
     "max-queue-size": _queue_size,
+    "max-notifications-per-publish": _notifications_per_publish,
     "min-sampling-interval": _sampling,
     "buffer-fsync-ms": _fsync,
     "toml-syntax": _syntax,

@@ -83,6 +83,9 @@ fn server(g: GatewayRef<'_>, config_dir: &Path, errs: &mut Vec<Invalid>) {
     if !(1..=100_000).contains(&s.max_queue_size) {
         errs.push(Invalid::new("server.max_queue_size", "must be 1 to 100000"));
     }
+    if !(1..=5_000).contains(&s.max_notifications_per_publish) {
+        errs.push(Invalid::new("server.max_notifications_per_publish", "must be 1 to 5000 (a Publish response must fit 327,675 bytes)"));
+    }
     files_pair(config_dir, ("server.certificate", &s.certificate), ("server.private_key", &s.private_key), errs);
 }
 

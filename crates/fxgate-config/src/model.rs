@@ -75,6 +75,11 @@ pub struct ServerConfig {
     /// The largest queue a monitored item (data or events) gets; larger requests are revised
     /// down to it.
     pub max_queue_size: usize,
+    /// The most notifications one Publish response carries; more wait for the next response
+    /// (MoreNotifications). A client asking for more, or for 0 (no limit), gets this many: a
+    /// response must fit the message size (327,675 bytes), or async-opcua drops it whole
+    /// (BadResponseTooLarge) and the client loses those values.
+    pub max_notifications_per_publish: u64,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +105,7 @@ impl Default for ServerConfig {
             max_monitored_items_per_subscription: 1_000_000,
             min_sampling_interval_ms: 0.0,
             max_queue_size: 10_000,
+            max_notifications_per_publish: 1_000,
         }
     }
 }

@@ -261,6 +261,9 @@ impl OpcUaServerSink {
             limits.subscriptions.max_queued_notifications = 1_000_000;
             limits.subscriptions.min_sampling_interval_ms = cfg.min_sampling_interval_ms;
             limits.subscriptions.max_monitored_item_queue_size = cfg.max_queue_size;
+            // async-opcua's default is 0 (no limit): 10,000 Double changes make a 340 kB
+            // response, over the message size, which it drops whole.
+            limits.subscriptions.max_notifications_per_publish = cfg.max_notifications_per_publish;
             limits.operational.max_monitored_items_per_call = 100_000;
             limits.operational.max_nodes_per_read = 100_000;
             limits.operational.max_nodes_per_write = 10_000;
