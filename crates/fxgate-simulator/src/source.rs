@@ -104,6 +104,9 @@ impl Component for SimulatorSource {
     }
 }
 
+/// Most changes published as one change batch.
+const BATCH: usize = 10_000;
+
 async fn run(
     name: String,
     mut waves: Vec<Wave>,
@@ -111,14 +114,10 @@ async fn run(
     mut cx: ComponentContext,
 ) -> ComponentResult {
     let start = Instant::now();
-    // Publish the initial values at once.
-    cx.store.update(
-        cx.tags
-            .iter()
-            .zip(&waves)
-            .map(|(&id, w)| (id, TagValue::good(w.current().clone())))
-            .collect(),
-    );
+    // Publish the initial values at once (in batches of at most BATCH).
+    for (ids, waves) in cx.tags.chunks(BATCH).zip(waves.chunks(BATCH)) {
+        cx.store.update(ids.iter().zip(waves).map(|(&id, w)| (id, TagValue::good(w.current().clone()))).collect());
+    }
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     ticker.tick().await;
@@ -131,10 +130,14 @@ async fn run(
                 n += 1;
                 let t = start.elapsed().as_secs_f64();
                 let stamp = TagValue::good(Variant::Empty);
-                let batch: Vec<_> = cx.tags.iter().zip(waves.iter_mut())
-                    .filter_map(|(&id, w)| w.tick(n, t).then(|| (id, TagValue { value: w.current().clone(), ..stamp.clone() })))
-                    .collect();
-                cx.store.update(batch);
+                // In batches of at most BATCH: a million changed tags in one batch would hold
+                // 72 MB until every sink has seen it.
+                for (ids, waves) in cx.tags.chunks(BATCH).zip(waves.chunks_mut(BATCH)) {
+                    let batch: Vec<_> = ids.iter().zip(waves.iter_mut())
+                        .filter_map(|(&id, w)| w.tick(n, t).then(|| (id, TagValue { value: w.current().clone(), ..stamp.clone() })))
+                        .collect();
+                    cx.store.update(batch);
+                }
             }
             Some(req) = recv(&mut cx.writes) => {
                 handle_write(&cx, &mut waves, req);
