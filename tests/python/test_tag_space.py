@@ -33,7 +33,11 @@ WIDE = {"name": "Wide", "interval_ms": 1000,
 @pytest.fixture(scope="module")
 def space_gateway(tmp_path_factory):
     factory = GatewayFactory(tmp_path_factory.mktemp("tagspace"))
-    gw = factory.start({"simulator": [demo_simulator(), PLANT, WIDE]})
+    # A WebSocket client to a port nothing listens on: its status folder fxgate/WebSockets/cloud
+    # is a folder nested three deep.
+    ws = {"name": "cloud", "url": "ws://127.0.0.1:9/x", "tags": ["Demo/*"], "reconnect_min_ms": 1000,
+          "reconnect_max_ms": 5000}
+    gw = factory.start({"simulator": [demo_simulator(), PLANT, WIDE], "websocket": [ws]})
     yield gw
     factory.stop_all()
 
@@ -112,6 +116,8 @@ def test_every_reference_both_ways(space_gateway, client_cert):
             objects = await browse_all(client, ns, ua.NodeId(OBJECTS))
             ours = [r.NodeId.Identifier for r in objects if r.NodeId.NamespaceIndex == ns]
             assert sorted(ours) == ["Demo", "Plant", "Wide", "fxgate"]
+            # the order: `fxgate` first, then the sources as the configuration names them
+            assert ours == ["fxgate", "Demo", "Plant", "Wide"], ours
             assert all(r.ReferenceTypeId.Identifier == ORGANIZES and r.IsForward
                        for r in objects if r.NodeId.NamespaceIndex == ns)
             again = await browse_all(client, ns, ua.NodeId(OBJECTS))
@@ -268,6 +274,38 @@ def test_monitored_items_on_values_and_attributes(space_gateway, client_cert):
             assert (got["Plant/Temp/EURange"][0].Low, got["Plant/Temp/EURange"][0].High) == (0.0, 100.0)
             assert got["Plant/Temp"][0].Text == "Temp"
             await sub.delete()
+        finally:
+            await safe_disconnect(client)
+
+    asyncio.run(main())
+
+
+def test_nested_status_folders(space_gateway, client_cert):
+    """fxgate → WebSockets → cloud: each folder Organizes the next (and is organized by it,
+    inversely), the status tags hang below the last with HasComponent, a path through the three
+    translates, and a tag there reads like any other."""
+
+    async def main():
+        client = await connect(space_gateway, client_cert)
+        try:
+            ns = await client.get_namespace_index(TAGS_NS_URI)
+            chain = ["fxgate", "fxgate/WebSockets", "fxgate/WebSockets/cloud"]
+            for parent, child in zip(chain, chain[1:]):
+                down = {ref_key(ns, r) for r in await browse_all(client, ns, ua.NodeId(parent, ns))}
+                assert (ORGANIZES, True, ("tags", child)) in down, (parent, down)
+                up = {ref_key(ns, r) for r in await browse_all(client, ns, ua.NodeId(child, ns))}
+                assert (ORGANIZES, False, ("tags", parent)) in up, (child, up)
+            top = {ref_key(ns, r) for r in await browse_all(client, ns, ua.NodeId("fxgate", ns))}
+            assert (ORGANIZES, False, ("0", OBJECTS)) in top
+            cloud = await browse_all(client, ns, ua.NodeId("fxgate/WebSockets/cloud", ns))
+            tags = [r.NodeId.Identifier for r in cloud if r.IsForward and r.ReferenceTypeId.Identifier == 47]
+            assert "fxgate/WebSockets/cloud/Connected" in tags, tags
+            objects = client.get_node(ua.ObjectIds.ObjectsFolder)
+            node = await objects.get_child([f"{ns}:fxgate", f"{ns}:WebSockets", f"{ns}:cloud", f"{ns}:Connected"])
+            assert node.nodeid == ua.NodeId("fxgate/WebSockets/cloud/Connected", ns)
+            assert await node.read_value() is False
+            name = await client.get_node(ua.NodeId("fxgate/WebSockets", ns)).read_browse_name()
+            assert (name.NamespaceIndex, name.Name) == (ns, "WebSockets")
         finally:
             await safe_disconnect(client)
 

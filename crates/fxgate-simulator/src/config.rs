@@ -142,12 +142,11 @@ impl SimTagConfig {
         (m != fxgate_core::TagMeta::default()).then_some(m)
     }
 
-    /// The tag names this entry expands to.
-    pub fn names(&self) -> Vec<String> {
-        if self.count <= 1 {
-            vec![self.name.clone()]
-        } else {
-            (0..self.count).map(|i| format!("{}{i}", self.name)).collect()
-        }
+    /// The tag names this entry expands to, made one at a time (a million of them are not
+    /// collected first).
+    pub fn names(&self) -> impl Iterator<Item = String> + '_ {
+        let single = (self.count <= 1).then(|| self.name.clone());
+        let many = (self.count > 1).then(|| (0..self.count).map(|i| format!("{}{i}", self.name)));
+        single.into_iter().chain(many.into_iter().flatten())
     }
 }

@@ -31,13 +31,14 @@ pub(crate) fn validate(key: &str, list: &[SimulatorConfig], errs: &mut Vec<Inval
                 continue;
             }
             for n in t.names() {
-                if !tags.insert(n.clone()) {
+                if tags.contains(&n) {
                     errs.push(Invalid::new(
                         g("name"),
                         format!("tag `{n}` is defined twice in simulator `{}`", sim.name),
                     ));
                     break;
                 }
+                tags.insert(n);
             }
             let ok = match t.waveform {
                 Waveform::Sine | Waveform::Ramp | Waveform::Random | Waveform::Counter => {

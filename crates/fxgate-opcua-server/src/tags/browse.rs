@@ -9,13 +9,8 @@
 
 use fxgate_core::TagStore;
 use opcua::nodes::{ReferenceDirection, TypeTree};
-use opcua::server::node_manager::{
-    AddReferenceResult, BrowseNode, BrowsePathItem, ExternalReference,
-};
-use opcua::types::{
-    NodeClass, NodeId, ObjectId, QualifiedName, ReferenceDescription, ReferenceTypeId,
-    StatusCode,
-};
+use opcua::server::node_manager::{AddReferenceResult, BrowseNode, BrowsePathItem, ExternalReference};
+use opcua::types::{NodeClass, NodeId, ObjectId, QualifiedName, ReferenceDescription, ReferenceTypeId};
 
 use super::index::{FolderId, TagIndex, TagNode};
 use super::nodes::{metadata, type_definition};
@@ -269,6 +264,3 @@ impl View<'_> {
         }
     }
 }
-
-/// The status a Browse of an unknown node of the tags namespace answers.
-pub const UNKNOWN: StatusCode = StatusCode::BadNodeIdUnknown;

@@ -140,7 +140,7 @@ impl NodeManager for TagNodeManager {
                 continue;
             }
             let Some(n) = self.resolve(node.node_id()) else {
-                node.set_status(browse::UNKNOWN);
+                node.set_status(StatusCode::BadNodeIdUnknown);
                 continue;
             };
             node.set_status(StatusCode::Good);
