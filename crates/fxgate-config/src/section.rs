@@ -47,6 +47,11 @@ impl Known {
         self.sources.push(DeclaredSource { name: name.to_string(), field });
     }
 
+    /// Makes room for `n` more tags (a section declaring many at once).
+    pub fn reserve_tags(&mut self, n: usize) {
+        self.tags.reserve(n);
+    }
+
     /// Declares the tag `<source>/<tag>`.
     pub fn tag(&mut self, path: String) {
         self.tags.insert(path);

@@ -35,6 +35,7 @@ impl Section for Simulators {
         for (i, s) in self.0.iter().enumerate() {
             known.source(&s.name, format!("{key}[{i}].name"));
             for t in &s.tags {
+                known.reserve_tags(t.count as usize);
                 for n in t.names() {
                     known.tag(format!("{}/{n}", s.name));
                 }

@@ -30,15 +30,11 @@ pub(crate) fn validate(key: &str, list: &[SimulatorConfig], errs: &mut Vec<Inval
                 errs.push(Invalid::new(g("count"), "must be 1 to 1000000"));
                 continue;
             }
-            for n in t.names() {
-                if tags.contains(&n) {
-                    errs.push(Invalid::new(
-                        g("name"),
-                        format!("tag `{n}` is defined twice in simulator `{}`", sim.name),
-                    ));
-                    break;
-                }
-                tags.insert(n);
+            tags.reserve(t.count as usize);
+            // One hash per name; the name is made again only for the message.
+            if let Some(k) = t.names().position(|n| !tags.insert(n)) {
+                let n = t.names().nth(k).unwrap_or_default();
+                errs.push(Invalid::new(g("name"), format!("tag `{n}` is defined twice in simulator `{}`", sim.name)));
             }
             let ok = match t.waveform {
                 Waveform::Sine | Waveform::Ramp | Waveform::Random | Waveform::Counter => {
@@ -91,5 +87,33 @@ fn raw_meta(t: &SimTagConfig) -> RawMeta<'_> {
         close_label: &t.close_label,
         enum_strings: &t.enum_strings,
         scan_rate: t.scan_rate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct File {
+        simulator: Vec<SimulatorConfig>,
+    }
+
+    fn errors(text: &str) -> Vec<(String, String)> {
+        let file: File = toml::from_str(text).expect("test config parses");
+        let mut errs = Vec::new();
+        validate("simulator", &file.simulator, &mut errs);
+        errs.into_iter().map(|e| (e.field, e.message)).collect()
+    }
+
+    #[test]
+    fn an_expanded_name_taken_twice_is_named() {
+        let base = "[[simulator]]\nname = 'S'\n[[simulator.tags]]\nname = 'T'\ntype = 'Double'\ncount = 3\n";
+        assert!(errors(base).is_empty());
+        let dup = format!("{base}[[simulator.tags]]\nname = 'T1'\ntype = 'Double'\n");
+        assert_eq!(
+            errors(&dup),
+            [("simulator[0].tags[1].name".to_string(), "tag `T1` is defined twice in simulator `S`".to_string())]
+        );
     }
 }
