@@ -137,6 +137,9 @@ async fn run(
                         .filter_map(|(&id, w)| w.tick(n, t).then(|| (id, TagValue { value: w.current().clone(), ..stamp.clone() })))
                         .collect();
                     cx.store.update(batch);
+                    // Let the sinks take it before the next one is made, so that a tick does
+                    // not queue all its batches at once.
+                    tokio::task::yield_now().await;
                 }
             }
             Some(req) = recv(&mut cx.writes) => {
