@@ -33,21 +33,24 @@ impl PathIndex {
         h.finish()
     }
 
-    /// The id of the tag at `path`; `def` gives the definition of an id.
-    pub fn get<'a>(&self, path: &str, def: impl Fn(TagId) -> Option<&'a TagDef>) -> Option<TagId> {
-        let hash = self.hash(path);
+    fn find<'a>(&self, hash: u64, path: &str, def: impl Fn(TagId) -> Option<&'a TagDef>) -> Option<TagId> {
         self.table
             .find(hash, |(h, id)| *h == hash && def(*id).is_some_and(|d| is_path(d, path)))
             .map(|(_, id)| *id)
     }
 
+    /// The id of the tag at `path`; `def` gives the definition of an id.
+    pub fn get<'a>(&self, path: &str, def: impl Fn(TagId) -> Option<&'a TagDef>) -> Option<TagId> {
+        self.find(self.hash(path), path, def)
+    }
+
     /// Adds `id`, whose definition is `new`; the id already there when the path is taken.
     pub fn insert<'a>(&mut self, id: TagId, new: &TagDef, def: impl Fn(TagId) -> Option<&'a TagDef>) -> Result<(), TagId> {
         let path = new.path();
-        if let Some(existing) = self.get(&path, def) {
+        let hash = self.hash(&path);
+        if let Some(existing) = self.find(hash, &path, def) {
             return Err(existing);
         }
-        let hash = self.hash(&path);
         self.table.insert_unique(hash, (hash, id), |(h, _)| *h);
         Ok(())
     }
@@ -62,18 +65,10 @@ impl PathIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tag::AccessMode;
     use opcua::types::DataTypeId;
 
     fn def(source: &str, name: &str) -> TagDef {
-        TagDef {
-            source: source.into(),
-            name: name.into(),
-            data_type: DataTypeId::Double,
-            access: AccessMode::Read,
-            description: String::new(),
-            meta: None,
-        }
+        TagDef::new(source, name, DataTypeId::Double)
     }
 
     #[test]

@@ -55,6 +55,18 @@ pub struct TagMeta {
 }
 
 impl TagDef {
+    /// A read-only tag without description or metadata.
+    pub fn new(source: &str, name: &str, data_type: DataTypeId) -> Self {
+        Self {
+            source: source.into(),
+            name: name.into(),
+            data_type,
+            access: AccessMode::Read,
+            description: String::new(),
+            meta: None,
+        }
+    }
+
     /// `source/name`, the tag's unique path.
     pub fn path(&self) -> String {
         format!("{}/{}", self.source, self.name)

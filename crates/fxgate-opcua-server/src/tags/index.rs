@@ -135,19 +135,12 @@ impl TagIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fxgate_core::{AccessMode, TagDef, TagMeta, TagStoreBuilder};
+    use fxgate_core::{TagDef, TagMeta, TagStoreBuilder};
     use opcua::types::DataTypeId;
     use std::sync::Arc;
 
     fn def(source: &str, name: &str, meta: Option<TagMeta>) -> TagDef {
-        TagDef {
-            source: source.into(),
-            name: name.into(),
-            data_type: DataTypeId::Double,
-            access: AccessMode::Read,
-            description: String::new(),
-            meta: meta.map(Arc::new),
-        }
+        TagDef { meta: meta.map(Arc::new), ..TagDef::new(source, name, DataTypeId::Double) }
     }
 
     #[test]

@@ -64,13 +64,14 @@ impl Watched {
         self.len() == 0
     }
 
-    /// The NodeIds of the watched tags among `ids` (the lock is held only to copy them).
-    fn nodes<'a>(&self, ids: impl Iterator<Item = &'a TagId>) -> HashMap<TagId, Arc<NodeId>> {
+    /// The watched entries of `batch`, in its order, with their NodeIds (the lock is held only
+    /// to copy them): a tag changed twice in one batch is there twice.
+    fn targets<'a>(&self, batch: &'a ChangeBatch) -> Vec<(Arc<NodeId>, &'a fxgate_core::TagValue)> {
         let tags = self.lock();
         if tags.is_empty() {
-            return HashMap::new();
+            return Vec::new();
         }
-        ids.filter_map(|id| tags.get(id).map(|w| (*id, w.node.clone()))).collect()
+        batch.iter().filter_map(|(id, v)| tags.get(id).map(|w| (w.node.clone(), v))).collect()
     }
 
     fn all(&self) -> Vec<(TagId, Arc<NodeId>)> {
@@ -109,16 +110,13 @@ impl ChangePump {
     }
 
     fn notify(&self, subscriptions: &SubscriptionCache, batch: &ChangeBatch) {
-        let targets = self.watched.nodes(batch.iter().map(|(id, _)| id));
+        let targets = self.watched.targets(batch);
         if targets.is_empty() {
             return;
         }
         let mut notifier = subscriptions.data_notifier();
-        // In batch order: a tag changed twice in one batch is notified twice.
-        for (id, value) in batch.iter() {
-            if let Some(node) = targets.get(id) {
-                deliver(&mut notifier, node, value.to_data_value());
-            }
+        for (node, value) in targets {
+            deliver(&mut notifier, &node, value.to_data_value());
         }
     }
 
@@ -154,8 +152,9 @@ mod tests {
         w.add(1, &n);
         w.add(2, &NodeId::new(2, "Demo/B"));
         assert_eq!(w.len(), 2);
-        let got: Vec<_> = w.nodes([1, 3].iter()).into_iter().map(|(id, n)| (id, (*n).clone())).collect();
-        assert_eq!(got, [(1, n.clone())]);
+        let batch: ChangeBatch = Arc::new(vec![(1, fxgate_core::TagValue::good(1.0)), (3, fxgate_core::TagValue::good(3.0))]);
+        let got: Vec<_> = w.targets(&batch).into_iter().map(|(n, v)| ((*n).clone(), v.value.clone())).collect();
+        assert_eq!(got, [(n.clone(), opcua::types::Variant::Double(1.0))]);
         assert_eq!(w.all().len(), 2);
         w.remove(1);
         assert_eq!(w.len(), 2);

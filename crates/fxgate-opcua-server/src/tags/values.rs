@@ -111,13 +111,14 @@ impl TagNodeManager {
     /// else it gets the attribute's value once (they do not change), as async-opcua's
     /// in-memory node manager does.
     pub(super) fn create_item(&self, context: &RequestContext, item: &mut CreateMonitoredItem) {
-        let rv = item.item_to_monitor().clone();
+        let rv = item.item_to_monitor();
+        let attribute = rv.attribute_id;
         let Some(node) = self.resolve(&rv.node_id) else {
             item.set_status(StatusCode::BadNodeIdUnknown);
             return;
         };
-        if let (TagNode::Tag(id), AttributeId::Value) = (node, rv.attribute_id) {
-            let value = self.read_tag(id, &rv, self.auth.roles(&context.token).read, TimestampsToReturn::Both);
+        if let (TagNode::Tag(id), AttributeId::Value) = (node, attribute) {
+            let value = self.read_tag(id, rv, self.auth.roles(&context.token).read, TimestampsToReturn::Both);
             if value.status() == StatusCode::BadUserAccessDenied {
                 item.set_status(StatusCode::BadUserAccessDenied);
                 return;
@@ -131,12 +132,14 @@ impl TagNodeManager {
             item.set_status(StatusCode::BadNodeIdUnknown);
             return;
         };
-        if let Err(e) = validate_node_read(&made, context, &rv) {
-            item.set_status(e);
-            return;
-        }
-        let value = read_node_value(&made, context, &rv, 0.0, item.timestamps_to_return());
-        if rv.attribute_id == AttributeId::EventNotifier {
+        let value = match validate_node_read(&made, context, rv) {
+            Ok(()) => read_node_value(&made, context, rv, 0.0, item.timestamps_to_return()),
+            Err(e) => {
+                item.set_status(e);
+                return;
+            }
+        };
+        if attribute == AttributeId::EventNotifier {
             // No node of the tags namespace is an event notifier.
             let subscribable = matches!(&value.value, Some(Variant::Byte(n))
                 if EventNotifier::from_bits_truncate(*n).contains(EventNotifier::SUBSCRIBE_TO_EVENTS));
