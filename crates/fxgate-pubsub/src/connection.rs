@@ -1,0 +1,207 @@
+//! One `[[pubsub]]` connection as a component: a source for its readers' tags and a sink for
+//! its writers' tags, with its status folder.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use opcua::types::Variant;
+
+use fxgate_core::kit::status::StatusFolder;
+use fxgate_core::tag_type::data_type_id;
+use fxgate_core::{
+    AccessMode, BuildError, Component, ComponentContext, Declared, RunningComponent, StoreError, TagDef, TagStoreBuilder, Unhealthy,
+};
+
+use crate::config::{publisher_id, PubSubConfig};
+use crate::reader::Reader;
+use crate::receive::Receiver;
+use crate::status::{folder, refresh, ConnState, Counters};
+use crate::udp::{parse_udp_url, receiver, sender, UrlError};
+use crate::writer::{derived_version, Writer, WriterGroup};
+
+/// Why a connection could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PubSubBuildError {
+    /// An address did not resolve.
+    #[error("pubsub `{connection}`: {field} `{url}`: {source}")]
+    Address {
+        /// The connection.
+        connection: String,
+        /// The field.
+        field: &'static str,
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: UrlError,
+    },
+    /// A published tag is not in the store.
+    #[error("pubsub `{connection}`: writer `{writer}`: no tag `{path}`")]
+    NoTag {
+        /// The connection.
+        connection: String,
+        /// The writer.
+        writer: String,
+        /// The tag path.
+        path: String,
+    },
+    /// A sending socket could not be made.
+    #[error("pubsub `{connection}`: no socket to send to {to}: {source}")]
+    Socket {
+        /// The connection.
+        connection: String,
+        /// The destination.
+        to: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A `[[pubsub]]` connection.
+pub struct PubSubConnection {
+    config: PubSubConfig,
+    counters: Counters,
+    folder: StatusFolder,
+}
+
+impl PubSubConnection {
+    /// The connection of `config`, counting into `counters`.
+    pub fn new(config: PubSubConfig, counters: Counters) -> Self {
+        let folder = folder(&config.name);
+        Self { config, counters, folder }
+    }
+}
+
+impl Component for PubSubConnection {
+    fn kind(&self) -> &'static str {
+        "pubsub"
+    }
+
+    fn name(&self) -> String {
+        self.config.name.clone()
+    }
+
+    fn declare(&self, b: &mut TagStoreBuilder) -> Result<Declared, StoreError> {
+        let mut tags = Vec::new();
+        for r in &self.config.reader {
+            for f in &r.fields {
+                tags.push(b.add_tag(TagDef {
+                    source: r.name.as_str().into(),
+                    name: f.name.clone(),
+                    data_type: data_type_id(f.data_type),
+                    access: AccessMode::Read,
+                    description: f.description.clone(),
+                    meta: None,
+                })?);
+            }
+        }
+        tags.extend(self.folder.declare(b)?);
+        Ok(Declared { tags, writes: None })
+    }
+
+    fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, BuildError>> {
+        Box::pin(async move {
+            let Self { config, counters, folder } = *self;
+            let name = config.name.clone();
+            let addr_err = |field: &'static str, url: &str, source| {
+                BuildError::protocol(PubSubBuildError::Address { connection: name.clone(), field, url: url.to_string(), source })
+            };
+            let interface = config.interface.as_deref().and_then(|a| a.parse::<Ipv4Addr>().ok());
+            // The declared ids: the readers' fields in order, then the status folder's.
+            let mut ids = cx.tags.iter().copied();
+            let mut readers = Vec::new();
+            for r in &config.reader {
+                let fields = r.fields.iter().map(|f| (ids.next().unwrap_or_default(), f.data_type)).collect();
+                let Some(p) = publisher_id(&r.publisher_id, r.publisher_id_type) else { continue };
+                let mut reader = Reader::new(r.name.clone(), (p, r.writer_group_id, r.data_set_writer_id), Duration::from_millis(r.message_receive_timeout_ms), fields);
+                reader.group_version = r.group_version;
+                reader.publisher_address = r.publisher_address.as_deref().and_then(|a| a.parse().ok());
+                readers.push(reader);
+            }
+            let folder_ids: Vec<_> = ids.collect();
+            folder.attach(cx.store.clone(), &folder_ids);
+
+            let mut groups = Vec::new();
+            for g in &config.writer_group {
+                let to = parse_udp_url(&g.destination).and_then(|u| u.resolve()).map_err(|e| addr_err("destination", &g.destination, e))?;
+                let mut writers = Vec::new();
+                for w in &g.writer {
+                    let mut tags = Vec::new();
+                    for path in &w.tags {
+                        let id = cx.store.id_of(path).ok_or_else(|| {
+                            BuildError::protocol(PubSubBuildError::NoTag { connection: name.clone(), writer: w.name.clone(), path: path.clone() })
+                        })?;
+                        let t = cx.store.def(id).map(|d| d.data_type).unwrap_or(opcua::types::DataTypeId::BaseDataType);
+                        tags.push((id, t));
+                    }
+                    writers.push(Writer::new(w.name.clone(), w.data_set_writer_id, w.encoding, tags));
+                }
+                let socket = sender(to, interface, config.multicast_ttl)
+                    .map_err(|source| BuildError::protocol(PubSubBuildError::Socket { connection: name.clone(), to: g.destination.clone(), source }))?;
+                let Some(p) = config.publisher_id.as_ref().and_then(|p| publisher_id(p, config.publisher_id_type)) else { continue };
+                let group = WriterGroup {
+                    group_version: g.group_version.unwrap_or_else(|| derived_version(g)),
+                    config: g.clone(),
+                    publisher_id: p,
+                    destination: to,
+                    writers,
+                };
+                groups.push((group, socket));
+            }
+
+            let socket = match (&config.listen, readers.is_empty()) {
+                (Some(url), false) => {
+                    let at = parse_udp_url(url).and_then(|u| u.resolve()).map_err(|e| addr_err("listen", url, e))?;
+                    Some(receiver(at, interface).map_err(|source| BuildError::Listen { address: format!("{url} (pubsub[{name}].listen)"), source })?)
+                }
+                _ => None,
+            };
+            tracing::info!(
+                connection = %name,
+                "PubSub connection: {} writer group(s), {} reader(s){}",
+                groups.len(), readers.len(),
+                config.listen.as_deref().filter(|_| socket.is_some()).map(|l| format!(", receiving on {l}")).unwrap_or_default()
+            );
+
+            let shutdown = cx.shutdown.clone();
+            let mut tasks = tokio::task::JoinSet::new();
+            for (g, s) in groups {
+                tasks.spawn(g.run(s, cx.store.clone(), counters.clone(), shutdown.clone()));
+            }
+            match socket {
+                Some(socket) => {
+                    let rx = Receiver { name: name.clone(), socket, readers, store: cx.store.clone(), counters: counters.clone(), folder: folder.clone() };
+                    tasks.spawn(rx.run(shutdown.clone()));
+                }
+                None => {
+                    // Writers only: the folder's counters still move.
+                    let (f, c, s) = (folder.clone(), counters.clone(), shutdown.clone());
+                    tasks.spawn(async move {
+                        let mut tick = tokio::time::interval(Duration::from_secs(1));
+                        loop {
+                            tokio::select! {
+                                _ = s.cancelled() => return,
+                                _ = tick.tick() => refresh(&f, ConnState::Operational, 0, &c),
+                            }
+                        }
+                    });
+                }
+            }
+            let health = folder.health(|v| match v.first() {
+                Some(Variant::String(s)) if s.as_ref() == ConnState::Error.as_str() => {
+                    Err(Unhealthy(format!("a reader has no messages ({} in Error)", v.get(1).map(|n| format!("{n:?}")).unwrap_or_default())))
+                }
+                _ => Ok(()),
+            });
+            let task = Box::pin(async move {
+                while let Some(r) = tasks.join_next().await {
+                    r?;
+                }
+                Ok(())
+            });
+            Ok(RunningComponent { task, health })
+        })
+    }
+}

@@ -1,0 +1,72 @@
+//! The OPC UA PubSub protocol (`[[pubsub]]`, OPC 10000-14): UADP NetworkMessages over UDP,
+//! unicast or multicast. A connection's writer groups publish tags of the store cyclically
+//! (key frames, keep-alives for heartbeat writers); its DataSetReaders write the fields they
+//! receive into their own tags, with the publisher's timestamps and statuses, and turn them
+//! Bad_NoCommunication when the publisher falls silent.
+//!
+//! One folder: the config type ([`config`]), its validation, the UADP codec ([`uadp`]), the
+//! UDP transport ([`udp`]) and the runtime (writer groups, the receive loop, readers).
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod connection;
+mod reader;
+mod receive;
+pub mod status;
+pub mod uadp;
+pub mod udp;
+mod validate;
+mod writer;
+
+pub use config::PubSubConfig;
+pub use connection::{PubSubBuildError, PubSubConnection};
+
+use fxgate_config::{Check, Known, Section};
+use fxgate_core::BuildError;
+use fxgate_plugin::{BuildContext, Protocol};
+use serde::{Deserialize, Serialize};
+
+/// `[[pubsub]]`: every PubSub connection.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct PubSubConnections(pub Vec<PubSubConfig>);
+
+impl std::ops::Deref for PubSubConnections {
+    type Target = Vec<PubSubConfig>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Section for PubSubConnections {
+    fn declare(&self, key: &str, known: &mut Known) {
+        for (i, c) in self.0.iter().enumerate() {
+            for (j, r) in c.reader.iter().enumerate() {
+                known.source(&r.name, format!("{key}[{i}].reader[{j}].name"));
+                for f in &r.fields {
+                    known.tag(format!("{}/{}", r.name, f.name));
+                }
+            }
+        }
+    }
+
+    fn validate(&self, key: &str, cx: &mut Check<'_>) {
+        let known = cx.known;
+        validate::validate(key, &self.0, known, cx.errs());
+    }
+}
+
+impl Protocol for PubSubConnections {
+    fn build(&self, _key: &str, cx: &mut BuildContext<'_>) -> Result<(), BuildError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let metrics = status::PubSubMetrics::default();
+        metrics.register(cx.metrics);
+        for c in &self.0 {
+            cx.add_component(Box::new(PubSubConnection::new(c.clone(), metrics.connection(&c.name))));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,207 @@
+//! A DataSetReader: takes the DataSetMessages of one (PublisherId, WriterGroupId,
+//! DataSetWriterId), writes their fields into its tags with the publisher's timestamps, and
+//! goes to Error (tags Bad_NoCommunication, last value kept) when none came for
+//! MessageReceiveTimeout.
+
+use std::net::IpAddr;
+
+use opcua::types::{Context, DataTypeId, DataValue, DateTime, StatusCode, Variant};
+use tokio::time::Instant;
+
+use fxgate_core::tag_type::has_type;
+use fxgate_core::{TagId, TagType, TagValue};
+
+use crate::uadp::{decode_raw_delta, decode_raw_fields, DataSetMessage, Payload, PublisherId};
+
+/// A reader's state (Part 14 PubSubState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderState {
+    /// Nothing received yet.
+    PreOperational,
+    /// Receiving.
+    Operational,
+    /// No message for MessageReceiveTimeout.
+    Error,
+}
+
+/// Why a DataSetMessage was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// It does not decode against the reader's fields (a decode error).
+    #[error("reader `{reader}`: {detail}")]
+    Fields {
+        /// The reader.
+        reader: String,
+        /// What did not fit.
+        detail: String,
+    },
+    /// Dropped by a filter (counted, not an error of the publisher's encoding).
+    #[error("reader `{reader}`: {detail}")]
+    Filtered {
+        /// The reader.
+        reader: String,
+        /// Which filter.
+        detail: String,
+    },
+}
+
+/// One reader.
+pub struct Reader {
+    /// Its name (and folder).
+    pub name: String,
+    /// The ids it takes.
+    pub key: (PublisherId, u16, u16),
+    /// The GroupVersion it insists on, if any.
+    pub group_version: Option<u32>,
+    /// The only host it takes datagrams from, if any.
+    pub publisher_address: Option<IpAddr>,
+    /// MessageReceiveTimeout.
+    pub timeout: std::time::Duration,
+    /// Its tags with their configured types, in field order.
+    pub fields: Vec<(TagId, TagType)>,
+    /// The field types as data types (for RawData).
+    pub data_types: Vec<DataTypeId>,
+    /// Its state.
+    pub state: ReaderState,
+    /// When it goes to Error without a message.
+    pub deadline: Instant,
+    last_sequence: Option<u16>,
+}
+
+impl Reader {
+    /// A reader waiting for its first message.
+    pub fn new(name: String, key: (PublisherId, u16, u16), timeout: std::time::Duration, fields: Vec<(TagId, TagType)>) -> Self {
+        let data_types = fields.iter().map(|(_, t)| fxgate_core::tag_type::data_type_id(*t)).collect();
+        Self {
+            name,
+            key,
+            group_version: None,
+            publisher_address: None,
+            timeout,
+            fields,
+            data_types,
+            state: ReaderState::PreOperational,
+            deadline: Instant::now() + timeout,
+            last_sequence: None,
+        }
+    }
+
+    /// Checks the filters for a message from `from` with `group_version`.
+    pub fn admits(&self, from: IpAddr, group_version: Option<u32>) -> Result<(), Refused> {
+        if let Some(a) = self.publisher_address {
+            if a != from {
+                return Err(self.filtered(format!("a datagram from {from}, not the configured publisher_address {a}")));
+            }
+        }
+        if let (Some(want), got) = (self.group_version, group_version) {
+            if got != Some(want) {
+                return Err(self.filtered(format!("GroupVersion {got:?}, configured {want}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn filtered(&self, detail: String) -> Refused {
+        Refused::Filtered { reader: self.name.clone(), detail }
+    }
+
+    fn fields_err(&self, detail: String) -> Refused {
+        Refused::Fields { reader: self.name.clone(), detail }
+    }
+
+    /// Takes one DataSetMessage: the values to store (empty for a keep-alive), or why not.
+    /// `sent` is the NetworkMessage's timestamp, if it had one. On success the reader is
+    /// Operational again and its deadline moves on.
+    pub fn take(&mut self, m: &DataSetMessage, sent: Option<DateTime>, ctx: &Context<'_>) -> Result<Vec<(TagId, TagValue)>, Refused> {
+        if !m.valid {
+            return Err(self.filtered("a DataSetMessage marked not valid".into()));
+        }
+        if let (Some(seq), Some(last)) = (m.sequence_number, self.last_sequence) {
+            // A repeat or a message overtaken by a newer one: the recent past only, so a
+            // publisher that restarted its numbering is taken at once.
+            let diff = seq.wrapping_sub(last) as i16;
+            if (-100..=0).contains(&diff) && self.state == ReaderState::Operational {
+                return Err(self.filtered(format!("sequence number {seq} after {last}")));
+            }
+        }
+        let now = DateTime::now();
+        let stamp = m.timestamp.filter(|t| !t.is_null()).or(sent.filter(|t| !t.is_null())).unwrap_or(now);
+        let set_status = m.status.map(|s| StatusCode::from(u32::from(s) << 16)).unwrap_or(StatusCode::Good);
+        let fields: Vec<(usize, DataValue)> = match &m.payload {
+            Payload::None => Vec::new(),
+            Payload::Fields(f) => {
+                if f.len() != self.fields.len() {
+                    return Err(self.fields_err(format!("{} fields, configured {}", f.len(), self.fields.len())));
+                }
+                f.iter().cloned().enumerate().collect()
+            }
+            Payload::Delta(f) => {
+                if let Some((i, _)) = f.iter().find(|(i, _)| *i as usize >= self.fields.len()) {
+                    return Err(self.fields_err(format!("delta field index {i}, configured {} fields", self.fields.len())));
+                }
+                f.iter().map(|(i, v)| (*i as usize, v.clone())).collect()
+            }
+            Payload::Raw(body) => {
+                let decoded = if m.kind == crate::uadp::MessageKind::DeltaFrame {
+                    decode_raw_delta(body, &self.data_types, ctx).map(|v| v.into_iter().map(|(i, v)| (i as usize, v)).collect::<Vec<_>>())
+                } else {
+                    decode_raw_fields(body, &self.data_types, ctx).map(|v| v.into_iter().enumerate().collect())
+                };
+                decoded
+                    .map_err(|e| self.fields_err(format!("RawData: {e}")))?
+                    .into_iter()
+                    .map(|(i, v)| (i, DataValue::value_only(v)))
+                    .collect()
+            }
+        };
+        if let Some(seq) = m.sequence_number {
+            self.last_sequence = Some(seq);
+        }
+        self.state = ReaderState::Operational;
+        self.deadline = Instant::now() + self.timeout;
+        Ok(fields
+            .into_iter()
+            .map(|(i, dv)| {
+                let (id, ty) = self.fields[i];
+                (id, tag_value(dv, ty, set_status, stamp))
+            })
+            .collect())
+    }
+
+    /// Whether the deadline passed at `now` while the reader was not in Error; it then is.
+    pub fn expire(&mut self, now: Instant) -> bool {
+        if self.state != ReaderState::Error && now >= self.deadline {
+            self.state = ReaderState::Error;
+            self.last_sequence = None;
+            return true;
+        }
+        false
+    }
+
+    /// Its tag ids.
+    pub fn tag_ids(&self) -> Vec<TagId> {
+        self.fields.iter().map(|(id, _)| *id).collect()
+    }
+}
+
+/// A field as the tag's value: a StatusCode in place of the value is the field's status
+/// (the value stays empty, so the store keeps nothing new); a value of another type is
+/// converted when OPC UA's conversion rules allow it, else Bad_TypeMismatch.
+fn tag_value(dv: DataValue, ty: TagType, set_status: StatusCode, stamp: DateTime) -> TagValue {
+    let field_status = dv.status.unwrap_or(set_status);
+    let source_timestamp = dv.source_timestamp.filter(|t| !t.is_null()).unwrap_or(stamp);
+    let value = dv.value.unwrap_or(Variant::Empty);
+    let (value, status) = match value {
+        Variant::StatusCode(s) if ty != TagType::UInt32 || s.is_bad() => (Variant::Empty, s),
+        v if has_type(ty, &v) => (v, field_status),
+        Variant::Empty => (Variant::Empty, if field_status.is_good() { StatusCode::BadNoData } else { field_status }),
+        v => {
+            let target = fxgate_core::tag_type::data_type_id(ty);
+            match opcua::types::VariantScalarTypeId::try_from(target as u32).map(|t| v.convert(t)) {
+                Ok(c) if !matches!(c, Variant::Empty) && has_type(ty, &c) => (c, field_status),
+                _ => (Variant::Empty, StatusCode::BadTypeMismatch),
+            }
+        }
+    };
+    TagValue { value, status, source_timestamp, server_timestamp: DateTime::null() }
+}

@@ -1,0 +1,181 @@
+//! The receiving side of a connection: one socket, datagrams decoded and handed to the
+//! readers whose ids they carry, reader timeouts, and the status folder refreshed once a
+//! second. Bad datagrams are counted and logged at most once per 10 s; nothing in them can
+//! stop the loop.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opcua::types::{ContextOwned, StatusCode};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use fxgate_core::kit::status::StatusFolder;
+use fxgate_core::{LogLimit, TagStore};
+
+use crate::reader::{Reader, ReaderState, Refused};
+use crate::status::{refresh, ConnState, Counters};
+use crate::uadp::{decode, PublisherId};
+
+/// Everything the receive loop owns.
+pub struct Receiver {
+    /// The connection's name, for logs.
+    pub name: String,
+    /// Its socket.
+    pub socket: UdpSocket,
+    /// Its readers.
+    pub readers: Vec<Reader>,
+    /// The store.
+    pub store: Arc<TagStore>,
+    /// The connection's counters.
+    pub counters: Counters,
+    /// The status folder.
+    pub folder: StatusFolder,
+}
+
+struct Limits {
+    decode: LogLimit,
+    dropped: LogLimit,
+    fields: LogLimit,
+}
+
+impl Receiver {
+    /// Receives until `shutdown`.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let ctx = ContextOwned::default();
+        let mut by_key: HashMap<(PublisherId, u16, u16), Vec<usize>> = HashMap::new();
+        for (i, r) in self.readers.iter().enumerate() {
+            by_key.entry(r.key.clone()).or_default().push(i);
+        }
+        let mut buf = vec![0u8; 65_536];
+        let mut limits = Limits { decode: LogLimit::default(), dropped: LogLimit::default(), fields: LogLimit::default() };
+        let mut status_tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let deadline = self
+                .readers
+                .iter()
+                .filter(|r| r.state != ReaderState::Error)
+                .map(|r| r.deadline)
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = status_tick.tick() => self.refresh(),
+                _ = tokio::time::sleep_until(deadline) => self.expire(),
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => self.datagram(&buf[..n], from, &by_key, &ctx, &mut limits),
+                    Err(e) => {
+                        // ICMP errors of earlier sends and the like: the socket stays usable.
+                        if let Some(held) = limits.decode.allow() {
+                            tracing::warn!(connection = %self.name, "PubSub receive error: {e} ({held} more not logged)");
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    fn datagram(&mut self, data: &[u8], from: SocketAddr, by_key: &HashMap<(PublisherId, u16, u16), Vec<usize>>, ctx: &ContextOwned, limits: &mut Limits) {
+        self.counters.received.inc();
+        let c = ctx.context();
+        let msg = match decode(data, &c) {
+            Ok(m) => m,
+            Err(e) => {
+                self.counters.decode_errors.inc();
+                if let Some(held) = limits.decode.allow() {
+                    tracing::warn!(connection = %self.name, %from, "PubSub: a datagram of {} bytes does not decode: {e} (dropped; {held} more not logged)", data.len());
+                }
+                return;
+            }
+        };
+        let group = msg.group.unwrap_or_default();
+        for (n, dsm) in msg.messages.iter().enumerate() {
+            let writer_id = msg.writer_ids.as_ref().and_then(|ids| ids.get(n).copied());
+            let readers = match (&msg.publisher_id, group.writer_group_id, writer_id) {
+                (Some(p), Some(g), Some(w)) => by_key.get(&(p.clone(), g, w)),
+                _ => None,
+            };
+            let Some(readers) = readers else {
+                self.counters.dropped.inc();
+                if let Some(held) = limits.dropped.allow() {
+                    tracing::info!(
+                        connection = %self.name, %from,
+                        "PubSub: no reader for PublisherId {:?}, WriterGroupId {:?}, DataSetWriterId {:?} (dropped; {held} more not logged)",
+                        msg.publisher_id, group.writer_group_id, writer_id
+                    );
+                }
+                continue;
+            };
+            for &i in readers {
+                let r = &mut self.readers[i];
+                let was = r.state;
+                let taken = r.admits(from.ip(), group.group_version).and_then(|()| r.take(dsm, msg.timestamp, &c));
+                match taken {
+                    Ok(mut values) => {
+                        if was == ReaderState::Error {
+                            tracing::info!(connection = %self.name, reader = %r.name, "PubSub reader receives again: Operational");
+                        }
+                        // A field with a status and no value keeps the last value and its timestamp.
+                        for (id, v) in values.iter_mut() {
+                            if matches!(v.value, opcua::types::Variant::Empty) && !v.status.is_good() {
+                                if let Some(last) = self.store.get(*id) {
+                                    v.value = last.value;
+                                    v.source_timestamp = last.source_timestamp;
+                                }
+                            }
+                        }
+                        if !values.is_empty() {
+                            self.store.update(values);
+                        }
+                    }
+                    Err(Refused::Filtered { reader, detail }) => {
+                        self.counters.dropped.inc();
+                        if let Some(held) = limits.dropped.allow() {
+                            tracing::info!(connection = %self.name, %from, "PubSub reader `{reader}` drops {detail} ({held} more not logged)");
+                        }
+                    }
+                    Err(Refused::Fields { reader, detail }) => {
+                        self.counters.decode_errors.inc();
+                        let ids = r.tag_ids();
+                        self.store.set_status(&ids, StatusCode::BadDecodingError);
+                        if let Some(held) = limits.fields.allow() {
+                            tracing::warn!(connection = %self.name, %from, "PubSub reader `{reader}`: {detail}: its tags are Bad_DecodingError ({held} more not logged)");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn expire(&mut self) {
+        let now = Instant::now();
+        for r in &mut self.readers {
+            if r.expire(now) {
+                self.counters.timeouts.inc();
+                tracing::warn!(
+                    connection = %self.name, reader = %r.name,
+                    "PubSub reader: no message for {} ms (MessageReceiveTimeout): Error, its tags Bad_NoCommunication",
+                    r.timeout.as_millis()
+                );
+                self.store.set_status(&r.tag_ids(), StatusCode::BadNoCommunication);
+            }
+        }
+        self.refresh();
+    }
+
+    fn refresh(&self) {
+        let in_error = self.readers.iter().filter(|r| r.state == ReaderState::Error).count() as u32;
+        let state = if in_error > 0 {
+            ConnState::Error
+        } else if self.readers.iter().any(|r| r.state == ReaderState::PreOperational) {
+            ConnState::PreOperational
+        } else {
+            ConnState::Operational
+        };
+        refresh(&self.folder, state, in_error, &self.counters);
+    }
+}
