@@ -174,6 +174,23 @@ def _fsync(t):
     return b, {line_of(b, "buffer_fsync_ms")}, lambda f: f == "websocket[0].buffer_fsync_ms"
 
 
+PUBSUB = (
+    '\n[[pubsub]]\nname = "Cell1"\npublisher_id = 1001\n'
+    '\n[[pubsub.writer_group]]\nname = "WG"\nwriter_group_id = 1\ndestination = "{dest}"\n'
+    '\n[[pubsub.writer_group.writer]]\nname = "W"\ndata_set_writer_id = 1\ntags = ["Demo/Sine", "{tag}"]\n'
+)
+
+
+def _pubsub_tag(t):
+    b = t + PUBSUB.format(dest="opc.udp://127.0.0.1:4841", tag="Demo/Nope")
+    return b, {line_of(b, '"Demo/Nope"')}, lambda f: f == "pubsub[0].writer_group[0].writer[0].tags[1]"
+
+
+def _pubsub_url(t):
+    b = t + PUBSUB.format(dest="opc.tcp://127.0.0.1:4841", tag="Demo/Ramp")
+    return b, {line_of(b, "destination = ")}, lambda f: f == "pubsub[0].writer_group[0].destination"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -193,6 +210,8 @@ CASES = {
     "max-notifications-per-publish": _notifications_per_publish,
     "min-sampling-interval": _sampling,
     "buffer-fsync-ms": _fsync,
+    "pubsub-unknown-tag": _pubsub_tag,
+    "pubsub-destination-url": _pubsub_url,
     "toml-syntax": _syntax,
 }
 
