@@ -19,6 +19,7 @@ pub mod da;
 pub mod iec104;
 pub mod modbus;
 pub mod mqtt;
+pub mod pubsub;
 mod runtime;
 pub mod seeds;
 pub mod upstream;
@@ -49,6 +50,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sparkplug_payload", mqtt::sparkplug),
     ("opn_certificate", certificates::opn),
     ("trust_list", certificates::trust_list),
+    ("uadp_datagram", pubsub::datagram),
 ];
 
 /// The target called `name`.

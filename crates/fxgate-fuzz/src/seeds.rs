@@ -330,6 +330,64 @@ pub fn seeds(repo: &Path) -> Vec<Seed> {
     out.extend(mqtt());
     out.extend(opn());
     out.extend(trust_lists());
+    out.extend(uadp());
+    out
+}
+
+/// UADP datagrams as fxgate's writer groups and other publishers send them: each field
+/// encoding, each PublisherId type, several DataSetMessages, a keep-alive and a delta frame.
+fn uadp() -> Vec<Seed> {
+    use fxgate_pubsub::uadp::{
+        encode, encode_raw_field, DataSetMessage, FieldEncoding, GroupHeader, MessageKind, NetworkMessage, Payload, PublisherId,
+    };
+    use opcua::types::{ContextOwned, DataValue, DateTime, StatusCode};
+    let ctx = ContextOwned::default();
+    let c = ctx.context();
+    let values = [Variant::Double(1.5), Variant::Boolean(true), Variant::Int32(-7), Variant::String("abc".into())];
+    let dsm = |encoding, kind, payload| DataSetMessage {
+        valid: true,
+        encoding,
+        kind,
+        sequence_number: Some(7),
+        timestamp: Some(DateTime::from(133_000_000_000_000_000i64)),
+        picoseconds: None,
+        status: Some(0),
+        config_major: None,
+        config_minor: None,
+        payload,
+    };
+    let mut raw = Vec::new();
+    for (i, v) in values[1..].iter().enumerate() {
+        let _ = encode_raw_field(i, v, &c, &mut raw);
+    }
+    let variant = Payload::Fields(values.iter().cloned().map(DataValue::value_only).collect());
+    let datavalue = Payload::Fields(
+        values
+            .iter()
+            .map(|v| DataValue { value: Some(v.clone()), status: Some(StatusCode::Good), source_timestamp: Some(DateTime::from(133_000_000_000_000_000i64)), ..Default::default() })
+            .collect(),
+    );
+    let sets = vec![
+        vec![dsm(FieldEncoding::Variant, MessageKind::KeyFrame, variant.clone())],
+        vec![dsm(FieldEncoding::RawData, MessageKind::KeyFrame, Payload::Raw(raw))],
+        vec![dsm(FieldEncoding::DataValue, MessageKind::KeyFrame, datavalue), dsm(FieldEncoding::Variant, MessageKind::KeepAlive, Payload::None)],
+        vec![dsm(FieldEncoding::Variant, MessageKind::DeltaFrame, Payload::Delta(vec![(2, DataValue::value_only(Variant::Int32(9)))])), dsm(FieldEncoding::Variant, MessageKind::KeyFrame, variant)],
+    ];
+    let ids = [PublisherId::UInt16(1001), PublisherId::Byte(1), PublisherId::UInt32(70_000), PublisherId::String("plc-1".into())];
+    let mut out = Vec::new();
+    for (messages, publisher_id) in sets.into_iter().zip(ids) {
+        let msg = NetworkMessage {
+            publisher_id: Some(publisher_id),
+            group: Some(GroupHeader { writer_group_id: Some(5), group_version: Some(77), network_message_number: Some(1), sequence_number: Some(3) }),
+            writer_ids: Some((1..=messages.len() as u16).collect()),
+            messages,
+            ..Default::default()
+        };
+        let mut d = Vec::new();
+        if encode(&msg, &c, &mut d).is_ok() {
+            out.push(("uadp_datagram", d));
+        }
+    }
     out
 }
 

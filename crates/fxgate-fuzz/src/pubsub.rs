@@ -1,0 +1,45 @@
+//! OPC UA PubSub: a UDP datagram as fxgate's PubSub readers receive it, decoded as a UADP
+//! NetworkMessage; what decodes is encoded again, and that encoding must be stable (decoding
+//! and encoding it once more gives the same bytes). RawData bodies are decoded with a few
+//! field layouts, as readers with those fields would.
+
+use opcua::types::{ContextOwned, DataTypeId};
+
+use fxgate_pubsub::uadp::{decode, decode_raw_delta, decode_raw_fields, encode, MessageKind, Payload};
+
+/// Decodes `data` as a datagram.
+pub fn datagram(data: &[u8]) {
+    let ctx = ContextOwned::default();
+    let c = ctx.context();
+    let Ok(msg) = decode(data, &c) else { return };
+    for m in &msg.messages {
+        if let Payload::Raw(body) = &m.payload {
+            for types in LAYOUTS {
+                if m.kind == MessageKind::DeltaFrame {
+                    let _ = decode_raw_delta(body, types, &c);
+                } else {
+                    let _ = decode_raw_fields(body, types, &c);
+                }
+            }
+        }
+    }
+    let mut once = Vec::new();
+    if encode(&msg, &c, &mut once).is_err() {
+        return;
+    }
+    let again = match decode(&once, &c) {
+        Ok(m) => m,
+        Err(e) => panic!("fxgate's own encoding of a decoded datagram does not decode: {e}"),
+    };
+    let mut twice = Vec::new();
+    if let Err(e) = encode(&again, &c, &mut twice) {
+        panic!("a datagram that encoded once does not encode again: {e}");
+    }
+    assert_eq!(once, twice, "encoding is not stable");
+}
+
+const LAYOUTS: &[&[DataTypeId]] = &[
+    &[DataTypeId::Double],
+    &[DataTypeId::Boolean, DataTypeId::Int32, DataTypeId::String],
+    &[DataTypeId::UInt64, DataTypeId::Float, DataTypeId::DateTime, DataTypeId::StatusCode],
+];
