@@ -128,6 +128,13 @@ impl Receiver {
                                 }
                             }
                         }
+                        // A key frame repeats unchanged fields every cycle: a field with the
+                        // value, status and source timestamp the tag has is no change.
+                        values.retain(|(id, v)| {
+                            self.store
+                                .with_value(*id, |cur| cur.value != v.value || cur.status != v.status || cur.source_timestamp != v.source_timestamp)
+                                .unwrap_or(true)
+                        });
                         if !values.is_empty() {
                             self.store.update(values);
                         }

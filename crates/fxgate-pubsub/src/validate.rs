@@ -140,3 +140,76 @@ fn check_url(url: &str, field: &str, errs: &mut Vec<Invalid>) {
         errs.push(Invalid::new(field, msg));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<(String, String)> {
+        let list: crate::PubSubConnections = toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|t| t.get("pubsub").cloned())
+            .and_then(|v| v.try_into().ok())
+            .unwrap_or_else(|| panic!("does not parse: {text}"));
+        let mut known = Known::default();
+        known.tag("Demo/Sine".into());
+        let mut errs = Vec::new();
+        validate("pubsub", &list, &known, &mut errs);
+        errs.into_iter().map(|e| (e.field, e.message)).collect()
+    }
+
+    const GOOD: &str = r#"
+[[pubsub]]
+name = "C"
+publisher_id = 1
+listen = "opc.udp://239.0.0.1:4840"
+[[pubsub.writer_group]]
+name = "G"
+writer_group_id = 1
+destination = "opc.udp://239.0.0.1:4840"
+[[pubsub.writer_group.writer]]
+name = "W"
+data_set_writer_id = 1
+tags = ["Demo/Sine"]
+[[pubsub.reader]]
+name = "R"
+publisher_id = 1
+writer_group_id = 1
+data_set_writer_id = 1
+fields = [{ name = "Sine", type = "Double" }]
+"#;
+
+    #[test]
+    fn a_good_connection_has_no_errors() {
+        assert_eq!(errors(GOOD), vec![]);
+    }
+
+    #[test]
+    fn every_problem_names_its_field() {
+        let cases = [
+            ("publisher_id = 1\n", "publisher_id = 70000\n", "pubsub[0].publisher_id"),
+            ("publisher_id = 1\nlisten", "publisher_id = \"x\"\npublisher_id_type = \"UInt32\"\nlisten", "pubsub[0].publisher_id_type"),
+            ("listen = \"opc.udp://239.0.0.1:4840\"\n", "", "pubsub[0].listen"),
+            ("writer_group_id = 1\n", "writer_group_id = 0\n", "pubsub[0].writer_group[0].writer_group_id"),
+            ("data_set_writer_id = 1\ntags", "data_set_writer_id = 0\ntags", "pubsub[0].writer_group[0].writer[0].data_set_writer_id"),
+            ("tags = [\"Demo/Sine\"]", "tags = [\"Demo/Sine\", \"Demo/Gone\"]", "pubsub[0].writer_group[0].writer[0].tags[1]"),
+            ("destination = \"opc.udp://239.0.0.1:4840\"", "destination = \"udp://x:1\"", "pubsub[0].writer_group[0].destination"),
+            ("fields = [{ name = \"Sine\", type = \"Double\" }]", "fields = [{ name = \"A\", type = \"Double\" }, { name = \"A\", type = \"Int32\" }]", "pubsub[0].reader[0].fields[1].name"),
+            ("name = \"R\"\n", "name = \"R\"\nmessage_receive_timeout_ms = 0\n", "pubsub[0].reader[0].message_receive_timeout_ms"),
+            ("name = \"R\"\n", "name = \"R\"\npublisher_address = \"nowhere\"\n", "pubsub[0].reader[0].publisher_address"),
+        ];
+        for (from, to, field) in cases {
+            assert!(GOOD.contains(from), "{from}");
+            let got = errors(&GOOD.replacen(from, to, 1));
+            assert!(got.iter().any(|(f, _)| f == field), "{field}: {got:?}");
+        }
+        // The removed publisher_id of a connection with writer groups.
+        let got = errors(&GOOD.replacen("publisher_id = 1\nlisten", "listen", 1));
+        assert!(got.iter().any(|(f, m)| f == "pubsub[0].publisher_id" && m.contains("writer groups")), "{got:?}");
+        // Two groups, two writers with one id each.
+        let twice = format!("{GOOD}\n[[pubsub.writer_group]]\nname = \"G2\"\nwriter_group_id = 1\ndestination = \"opc.udp://127.0.0.1:9\"\n[[pubsub.writer_group.writer]]\nname = \"W2\"\ndata_set_writer_id = 1\n");
+        let got = errors(&twice);
+        assert!(got.iter().any(|(f, _)| f == "pubsub[0].writer_group[1].writer_group_id"), "{got:?}");
+        assert!(got.iter().any(|(f, _)| f == "pubsub[0].writer_group[1].writer[0].data_set_writer_id"), "{got:?}");
+    }
+}
