@@ -205,3 +205,98 @@ fn tag_value(dv: DataValue, ty: TagType, set_status: StatusCode, stamp: DateTime
     };
     TagValue { value, status, source_timestamp, server_timestamp: DateTime::null() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uadp::{FieldEncoding, MessageKind};
+    use opcua::types::ContextOwned;
+
+    fn reader() -> Reader {
+        Reader::new("R".into(), (PublisherId::UInt16(1), 1, 1), std::time::Duration::from_millis(100), vec![(10, TagType::Double), (11, TagType::Int32)])
+    }
+
+    fn msg(seq: u16, payload: Payload) -> DataSetMessage {
+        DataSetMessage {
+            valid: true,
+            encoding: FieldEncoding::Variant,
+            kind: MessageKind::KeyFrame,
+            sequence_number: Some(seq),
+            timestamp: Some(DateTime::from(133_000_000_000_000_000i64)),
+            picoseconds: None,
+            status: None,
+            config_major: None,
+            config_minor: None,
+            payload,
+        }
+    }
+
+    fn fields(a: Variant, b: Variant) -> Payload {
+        Payload::Fields(vec![DataValue::value_only(a), DataValue::value_only(b)])
+    }
+
+    #[test]
+    fn values_statuses_conversions_and_timestamps() {
+        let ctx = ContextOwned::default();
+        let mut r = reader();
+        let got = r.take(&msg(1, fields(Variant::Double(1.5), Variant::Int16(-3))), None, &ctx.context()).expect("taken");
+        assert_eq!(r.state, ReaderState::Operational);
+        assert_eq!(got[0].1.value, Variant::Double(1.5));
+        // An Int16 converts to the Int32 the field is.
+        assert_eq!(got[1].1.value, Variant::Int32(-3));
+        assert!(got.iter().all(|(_, v)| v.status.is_good() && v.source_timestamp == DateTime::from(133_000_000_000_000_000i64)));
+        // A StatusCode in place of a value; a string that is no number.
+        let got = r
+            .take(&msg(2, fields(Variant::StatusCode(StatusCode::BadSensorFailure), Variant::String("x".into()))), None, &ctx.context())
+            .expect("taken");
+        assert_eq!((got[0].1.value.clone(), got[0].1.status), (Variant::Empty, StatusCode::BadSensorFailure));
+        assert_eq!(got[1].1.status, StatusCode::BadTypeMismatch);
+    }
+
+    #[test]
+    fn repeats_and_recent_old_messages_are_dropped_a_restart_is_taken() {
+        let ctx = ContextOwned::default();
+        let mut r = reader();
+        let m = |seq| msg(seq, fields(Variant::Double(1.0), Variant::Int32(1)));
+        assert!(r.take(&m(500), None, &ctx.context()).is_ok());
+        assert!(matches!(r.take(&m(500), None, &ctx.context()), Err(Refused::Filtered { .. })));
+        assert!(matches!(r.take(&m(450), None, &ctx.context()), Err(Refused::Filtered { .. })));
+        assert!(r.take(&m(501), None, &ctx.context()).is_ok());
+        // A publisher that started again from 1.
+        assert!(r.take(&m(1), None, &ctx.context()).is_ok());
+        // 65535 is just before 1 in serial arithmetic: a recent old one.
+        assert!(r.take(&m(65535), None, &ctx.context()).is_err());
+        // Wrapping.
+        let mut r = reader();
+        assert!(r.take(&m(65535), None, &ctx.context()).is_ok());
+        assert!(r.take(&m(0), None, &ctx.context()).is_ok());
+        assert!(r.take(&m(65535), None, &ctx.context()).is_err());
+    }
+
+    #[test]
+    fn wrong_shapes_are_refused_and_timeouts_turn_to_error() {
+        let ctx = ContextOwned::default();
+        let mut r = reader();
+        let one = Payload::Fields(vec![DataValue::value_only(Variant::Double(1.0))]);
+        assert!(matches!(r.take(&msg(1, one), None, &ctx.context()), Err(Refused::Fields { .. })));
+        let delta = Payload::Delta(vec![(5, DataValue::value_only(Variant::Double(1.0)))]);
+        assert!(matches!(r.take(&msg(2, delta), None, &ctx.context()), Err(Refused::Fields { .. })));
+        let mut raw = msg(3, Payload::Raw(vec![0, 0]));
+        raw.encoding = FieldEncoding::RawData;
+        assert!(matches!(r.take(&raw, None, &ctx.context()), Err(Refused::Fields { .. })));
+        assert_eq!(r.state, ReaderState::PreOperational);
+        assert!(r.expire(r.deadline));
+        assert_eq!(r.state, ReaderState::Error);
+        assert!(!r.expire(r.deadline), "an Error reader does not expire twice");
+        let mut ka = msg(4, Payload::None);
+        ka.kind = MessageKind::KeepAlive;
+        assert_eq!(r.take(&ka, None, &ctx.context()).expect("keep-alive").len(), 0);
+        assert_eq!(r.state, ReaderState::Operational);
+        assert!(matches!(r.admits("10.0.0.1".parse().unwrap_or_else(|_| unreachable!()), None), Ok(())));
+        r.publisher_address = Some("10.0.0.2".parse().unwrap_or_else(|_| unreachable!()));
+        r.group_version = Some(7);
+        assert!(r.admits("10.0.0.1".parse().unwrap_or_else(|_| unreachable!()), Some(7)).is_err());
+        assert!(r.admits("10.0.0.2".parse().unwrap_or_else(|_| unreachable!()), Some(8)).is_err());
+        assert!(r.admits("10.0.0.2".parse().unwrap_or_else(|_| unreachable!()), Some(7)).is_ok());
+    }
+}

@@ -275,3 +275,92 @@ fn default_of(t: DataTypeId) -> Variant {
         _ => Variant::String("".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uadp::decode;
+    use fxgate_core::{TagDef, TagStoreBuilder};
+
+    fn group(max: usize, writers: Vec<Writer>) -> WriterGroup {
+        let config = WriterGroupConfig {
+            name: "G".into(),
+            writer_group_id: 7,
+            publishing_interval_ms: 10,
+            destination: "opc.udp://127.0.0.1:9".into(),
+            group_version: None,
+            max_network_message_size: max,
+            writer: vec![],
+        };
+        WriterGroup {
+            group_version: derived_version(&config),
+            config,
+            publisher_id: PublisherId::UInt16(1),
+            destination: "127.0.0.1:9".parse().unwrap_or_else(|_| unreachable!()),
+            writers,
+        }
+    }
+
+    #[test]
+    fn writers_that_do_not_fit_one_message_go_into_the_next_of_the_cycle() {
+        let mut b = TagStoreBuilder::new();
+        let ids: Vec<_> = (0..40).map(|i| b.add_tag(TagDef::new("S", &format!("T{i}"), DataTypeId::Double)).expect("tag")).collect();
+        let store = b.build();
+        store.update(ids.iter().map(|&id| (id, TagValue::good(1.25f64))).collect());
+        // Ten writers of four Doubles: about 60 bytes each as Variant fields.
+        let writers = (0..10u16)
+            .map(|w| Writer::new(format!("W{w}"), w + 1, EncodingConfig::Variant, ids[w as usize * 4..w as usize * 4 + 4].iter().map(|&id| (id, DataTypeId::Double)).collect()))
+            .collect();
+        let mut g = group(200, writers);
+        let ctx = ContextOwned::default();
+        let mut seq = 0;
+        let mut out = Vec::new();
+        g.cycle(&store, &ctx, &mut seq, &mut out).expect("cycle");
+        assert!(out.len() > 1, "one message for everything");
+        let mut writer_ids = Vec::new();
+        for (n, d) in out.iter().enumerate() {
+            assert!(d.len() <= 200, "{} bytes", d.len());
+            let m = decode(d, &ctx.context()).expect("decode");
+            let gh = m.group.expect("group header");
+            assert_eq!(gh.network_message_number, Some(n as u16 + 1));
+            assert_eq!(gh.sequence_number, Some(n as u16 + 1));
+            writer_ids.extend(m.writer_ids.expect("payload header"));
+            for dsm in m.messages {
+                let Payload::Fields(f) = dsm.payload else { panic!("fields") };
+                assert_eq!(f.len(), 4);
+                assert!(f.iter().all(|v| v.value == Some(Variant::Double(1.25))));
+            }
+        }
+        assert_eq!(writer_ids, (1..=10).collect::<Vec<u16>>());
+        // A writer larger than the limit is not sent, and the cycle says so.
+        let big = Writer::new("Big".into(), 99, EncodingConfig::Variant, ids.iter().map(|&id| (id, DataTypeId::Double)).collect());
+        let mut g = group(200, vec![big]);
+        out.clear();
+        assert!(matches!(g.cycle(&store, &ctx, &mut seq, &mut out), Err(CycleError::TooLarge(..))));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn bad_fields_carry_their_status_and_the_data_set_the_worst() {
+        let mut b = TagStoreBuilder::new();
+        let a = b.add_tag(TagDef::new("S", "A", DataTypeId::Double)).expect("tag");
+        let c = b.add_tag(TagDef::new("S", "C", DataTypeId::Int32)).expect("tag");
+        let store = b.build();
+        store.update(vec![(a, TagValue::good(2.5f64))]);
+        store.set_status(&[c], StatusCode::BadNoCommunication);
+        let ctx = ContextOwned::default();
+        let mut w = Writer::new("W".into(), 1, EncodingConfig::Variant, vec![(a, DataTypeId::Double), (c, DataTypeId::Int32)]);
+        w.sequence = 1;
+        let m = data_set_message(&w, &store, DateTime::now(), &ctx.context());
+        assert_eq!(m.status, Some((StatusCode::BadNoCommunication.bits() >> 16) as u16));
+        let Payload::Fields(f) = &m.payload else { panic!("fields") };
+        assert_eq!(f[0].value, Some(Variant::Double(2.5)));
+        assert_eq!(f[1].value, Some(Variant::StatusCode(StatusCode::BadNoCommunication)));
+        // RawData keeps the layout with the type's zero.
+        w.encoding = EncodingConfig::Raw;
+        let m = data_set_message(&w, &store, DateTime::now(), &ctx.context());
+        let Payload::Raw(body) = &m.payload else { panic!("raw") };
+        let back = crate::uadp::decode_raw_fields(body, &[DataTypeId::Double, DataTypeId::Int32], &ctx.context()).expect("raw");
+        assert_eq!(back, vec![Variant::Double(2.5), Variant::Int32(0)]);
+    }
+}
