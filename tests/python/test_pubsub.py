@@ -373,3 +373,109 @@ def test_malformed_and_foreign_datagrams_are_counted_and_dropped(gateway_factory
             await safe_disconnect(c)
 
     asyncio.run(main())
+
+
+PS_NS = "urn:fxgate:pubsub"
+STATE = {0: "Disabled", 1: "Paused", 2: "Operational", 3: "Error", 4: "PreOperational"}
+
+
+async def child(node, name: str):
+    for c in await node.get_children():
+        if (await c.read_browse_name()).Name == name:
+            return c
+    raise AssertionError(f"{name} not below {node}")
+
+
+def test_information_model(tmp_path, client_cert):
+    """Server/PublishSubscribe shows each connection (OPC 10000-14 §9.1): on the publisher its
+    writer group, DataSetWriters and PublishedDataSets (PublishedData = the tags); on the
+    subscriber the reader group and DataSetReaders with their ids, metadata and
+    TargetVariables; a reader's Status/State goes PreOperational → Operational → Error with
+    the runtime, and Operational again."""
+    port = free_port()
+    factory = GatewayFactory(tmp_path)
+    b = factory.start(subscriber_config(f"opc.udp://127.0.0.1:{port}", timeout_ms=4000))
+    # The subscriber waits for a publisher that is not there yet.
+
+    async def main():
+        cb = await connect(b, client_cert)
+        ca = None
+        try:
+            ps_ns = await cb.get_namespace_index(PS_NS)
+            tns = await tags_ns(cb)
+            root = cb.get_node(ua.ObjectIds.PublishSubscribe)
+            conns = await root.get_referenced_nodes(refs=ua.ObjectIds.HasPubSubConnection)
+            assert [(await n.read_browse_name()).Name for n in conns] == ["Sub"]
+            conn = conns[0]
+            assert (await conn.read_type_definition()) == ua.NodeId(ua.ObjectIds.PubSubConnectionType)
+            assert await (await child(conn, "TransportProfileUri")).read_value() == \
+                "http://opcfoundation.org/UA-Profile/Transport/pubsub-udp-uadp"
+            assert await (await child(await child(conn, "Address"), "Url")).read_value() == f"opc.udp://127.0.0.1:{port}"
+            groups = await conn.get_referenced_nodes(refs=ua.ObjectIds.HasReaderGroup)
+            assert len(groups) == 1
+            readers = await groups[0].get_referenced_nodes(refs=ua.ObjectIds.HasDataSetReader)
+            assert sorted([(await r.read_browse_name()).Name for r in readers]) == sorted(READER.values())
+            r = next(x for x in readers if x.nodeid.Identifier.endswith("/InDV"))
+            assert r.nodeid.NamespaceIndex == ps_ns
+            assert (await r.read_type_definition()) == ua.NodeId(ua.ObjectIds.DataSetReaderType)
+            assert await (await child(r, "PublisherId")).read_value() == PUBLISHER_ID
+            assert await (await child(r, "WriterGroupId")).read_value() == GROUP_ID
+            assert await (await child(r, "DataSetWriterId")).read_value() == 3
+            assert await (await child(r, "MessageReceiveTimeout")).read_value() == 4000.0
+            meta = await (await child(r, "DataSetMetaData")).read_value()
+            assert [f.Name for f in meta.Fields] == [f["name"] for f in FIELDS]
+            assert [f.BuiltInType for f in meta.Fields] == [11, 6, 12, 1, 7]
+            targets = await (await child(await child(r, "SubscribedDataSet"), "TargetVariables")).read_value()
+            assert [t.TargetNodeId for t in targets] == [ua.NodeId(f"InDV/{f['name']}", tns) for f in FIELDS]
+            assert all(t.AttributeId == 13 for t in targets)
+            state = await child(await child(r, "Status"), "State")
+            assert STATE[await state.read_value()] == "PreOperational"
+
+            a = factory.start(publisher_config(f"opc.udp://127.0.0.1:{port}"))
+            await wait_state(state, "Operational")
+            ca = await connect(a, client_cert)
+            pconn = (await cb_conns(ca))[0]
+            wgs = await pconn.get_referenced_nodes(refs=ua.ObjectIds.HasWriterGroup)
+            assert [(await g.read_browse_name()).Name for g in wgs] == ["WG"]
+            assert await (await child(wgs[0], "WriterGroupId")).read_value() == GROUP_ID
+            assert await (await child(wgs[0], "PublishingInterval")).read_value() == 10.0
+            assert await (await child(wgs[0], "GroupVersion")).read_value() == GROUP_VERSION
+            writers = await wgs[0].get_referenced_nodes(refs=ua.ObjectIds.HasDataSetWriter)
+            assert sorted([await (await child(w, "DataSetWriterId")).read_value() for w in writers]) == [1, 2, 3]
+            pds = await ca.get_node(ua.ObjectIds.PublishSubscribe_PublishedDataSets).get_children()
+            names = {(await p.read_browse_name()).Name: p for p in pds}
+            assert {"Pub.WG.W1", "Pub.WG.W2", "Pub.WG.W3"} <= set(names), names
+            atns = await tags_ns(ca)
+            published = await (await child(names["Pub.WG.W1"], "PublishedData")).read_value()
+            assert [p.PublishedVariable for p in published] == [ua.NodeId(t, atns) for t in PATHS]
+            to_writer = await names["Pub.WG.W1"].get_referenced_nodes(refs=ua.ObjectIds.DataSetToWriter)
+            assert [await (await child(w, "DataSetWriterId")).read_value() for w in to_writer] == [1]
+
+            a.stop()
+            await wait_state(state, "Error")
+            a.start()
+            await wait_state(state, "Operational", 30)
+        finally:
+            if ca is not None:
+                await safe_disconnect(ca)
+            await safe_disconnect(cb)
+
+    try:
+        asyncio.run(main())
+    finally:
+        factory.stop_all()
+
+
+async def cb_conns(client):
+    return await client.get_node(ua.ObjectIds.PublishSubscribe).get_referenced_nodes(refs=ua.ObjectIds.HasPubSubConnection)
+
+
+async def wait_state(node, want: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = STATE.get(await node.read_value())
+        if got == want:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"State {got}, expected {want}")

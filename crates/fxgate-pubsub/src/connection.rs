@@ -16,7 +16,7 @@ use fxgate_core::{
 use crate::config::{publisher_id, PubSubConfig};
 use crate::reader::Reader;
 use crate::receive::Receiver;
-use crate::status::{folder, refresh, ConnState, Counters};
+use crate::status::{folder, reader_folder, refresh, ConnState, Counters};
 use crate::udp::{parse_udp_url, receiver, sender, UrlError};
 use crate::writer::{derived_version, Writer, WriterGroup};
 
@@ -64,13 +64,15 @@ pub struct PubSubConnection {
     config: PubSubConfig,
     counters: Counters,
     folder: StatusFolder,
+    reader_folders: Vec<StatusFolder>,
 }
 
 impl PubSubConnection {
     /// The connection of `config`, counting into `counters`.
     pub fn new(config: PubSubConfig, counters: Counters) -> Self {
         let folder = folder(&config.name);
-        Self { config, counters, folder }
+        let reader_folders = config.reader.iter().map(|r| reader_folder(&config.name, &r.name)).collect();
+        Self { config, counters, folder, reader_folders }
     }
 }
 
@@ -98,12 +100,15 @@ impl Component for PubSubConnection {
             }
         }
         tags.extend(self.folder.declare(b)?);
+        for f in &self.reader_folders {
+            tags.extend(f.declare(b)?);
+        }
         Ok(Declared { tags, writes: None })
     }
 
     fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, BuildError>> {
         Box::pin(async move {
-            let Self { config, counters, folder } = *self;
+            let Self { config, counters, folder, reader_folders } = *self;
             let name = config.name.clone();
             let addr_err = |field: &'static str, url: &str, source| {
                 BuildError::protocol(PubSubBuildError::Address { connection: name.clone(), field, url: url.to_string(), source })
@@ -120,8 +125,12 @@ impl Component for PubSubConnection {
                 reader.publisher_address = r.publisher_address.as_deref().and_then(|a| a.parse().ok());
                 readers.push(reader);
             }
-            let folder_ids: Vec<_> = ids.collect();
+            let folder_ids: Vec<_> = ids.by_ref().take(crate::status::FIELDS.len()).collect();
             folder.attach(cx.store.clone(), &folder_ids);
+            for f in &reader_folders {
+                let fids: Vec<_> = ids.by_ref().take(crate::status::READER_FIELDS.len()).collect();
+                f.attach(cx.store.clone(), &fids);
+            }
 
             let mut groups = Vec::new();
             for g in &config.writer_group {
@@ -172,7 +181,15 @@ impl Component for PubSubConnection {
             }
             match socket {
                 Some(socket) => {
-                    let rx = Receiver { name: name.clone(), socket, readers, store: cx.store.clone(), counters: counters.clone(), folder: folder.clone() };
+                    let rx = Receiver {
+                        name: name.clone(),
+                        socket,
+                        readers,
+                        store: cx.store.clone(),
+                        counters: counters.clone(),
+                        folder: folder.clone(),
+                        reader_folders,
+                    };
                     tasks.spawn(rx.run(shutdown.clone()));
                 }
                 None => {

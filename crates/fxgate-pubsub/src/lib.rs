@@ -5,12 +5,14 @@
 //! Bad_NoCommunication when the publisher falls silent.
 //!
 //! One folder: the config type ([`config`]), its validation, the UADP codec ([`uadp`]), the
-//! UDP transport ([`udp`]) and the runtime (writer groups, the receive loop, readers).
+//! UDP transport ([`udp`]), the runtime (writer groups, the receive loop, readers) and the
+//! information model below `Server/PublishSubscribe` ([`model`], an extension of the server).
 
 #![warn(missing_docs)]
 
 pub mod config;
 mod connection;
+pub mod model;
 mod reader;
 mod receive;
 pub mod status;
@@ -67,6 +69,7 @@ impl Protocol for PubSubConnections {
         for c in &self.0 {
             cx.add_component(Box::new(PubSubConnection::new(c.clone(), metrics.connection(&c.name))));
         }
+        cx.add_extension(std::sync::Arc::new(model::PubSubModel { list: self.0.clone(), table: cx.namespaces.clone() }));
         Ok(())
     }
 }

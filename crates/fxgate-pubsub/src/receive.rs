@@ -17,7 +17,7 @@ use fxgate_core::kit::status::StatusFolder;
 use fxgate_core::{LogLimit, TagStore};
 
 use crate::reader::{Reader, ReaderState, Refused};
-use crate::status::{refresh, ConnState, Counters};
+use crate::status::{reader_state, refresh, ConnState, Counters};
 use crate::uadp::{decode, PublisherId};
 
 /// Everything the receive loop owns.
@@ -34,6 +34,8 @@ pub struct Receiver {
     pub counters: Counters,
     /// The status folder.
     pub folder: StatusFolder,
+    /// Each reader's status folder, in reader order.
+    pub reader_folders: Vec<StatusFolder>,
 }
 
 struct Limits {
@@ -119,6 +121,11 @@ impl Receiver {
                         if was == ReaderState::Error {
                             tracing::info!(connection = %self.name, reader = %r.name, "PubSub reader receives again: Operational");
                         }
+                        if was != ReaderState::Operational {
+                            if let Some(f) = self.reader_folders.get(i) {
+                                reader_state(f, ConnState::Operational);
+                            }
+                        }
                         // A field with a status and no value keeps the last value and its timestamp.
                         for (id, v) in values.iter_mut() {
                             if matches!(v.value, opcua::types::Variant::Empty) && !v.status.is_good() {
@@ -160,8 +167,11 @@ impl Receiver {
 
     fn expire(&mut self) {
         let now = Instant::now();
-        for r in &mut self.readers {
+        for (i, r) in self.readers.iter_mut().enumerate() {
             if r.expire(now) {
+                if let Some(f) = self.reader_folders.get(i) {
+                    reader_state(f, ConnState::Error);
+                }
                 self.counters.timeouts.inc();
                 tracing::warn!(
                     connection = %self.name, reader = %r.name,

@@ -107,6 +107,30 @@ impl ConnState {
     }
 }
 
+/// The fields of `Objects/fxgate/PubSub/<connection>/<reader>`.
+pub const READER_FIELDS: &[StatusField] = &[StatusField {
+    name: "State",
+    data_type: DataTypeId::String,
+    description: "Operational, PreOperational (nothing received yet) or Error (no message for MessageReceiveTimeout)",
+}];
+
+/// The status folder of reader `reader` of connection `conn`.
+pub fn reader_folder(conn: &str, reader: &str) -> StatusFolder {
+    StatusFolder::new(&format!("fxgate/PubSub/{conn}/{reader}"), READER_FIELDS, vec![Variant::from(ConnState::PreOperational.as_str())])
+}
+
+/// Publishes a reader's state.
+pub fn reader_state(folder: &StatusFolder, state: ConnState) {
+    folder.update(|v| {
+        let now = Variant::from(state.as_str());
+        let changed = v.first() != Some(&now);
+        if let Some(f) = v.first_mut() {
+            *f = now;
+        }
+        changed
+    });
+}
+
 /// The status folder of connection `name`.
 pub fn folder(name: &str) -> StatusFolder {
     StatusFolder::new(&format!("fxgate/PubSub/{name}"), FIELDS, initial(ConnState::PreOperational))

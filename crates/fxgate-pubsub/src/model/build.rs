@@ -1,0 +1,240 @@
+//! The PubSub information model of the configured connections (OPC 10000-14 §9.1), inserted
+//! below the standard `Server/PublishSubscribe` object: connections, writer groups, their
+//! DataSetWriters and PublishedDataSets, the readers' group and DataSetReaders with their
+//! SubscribedDataSet, each with a `Status/State` that follows the runtime.
+
+use opcua::nodes::{ObjectBuilder, ReferenceDirection, VariableBuilder};
+use opcua::server::address_space::AddressSpace;
+use opcua::types::{
+    ConfigurationVersionDataType, DataSetMetaDataType, DataTypeId, ExtensionObject, FieldMetaData, FieldTargetDataType, NodeId,
+    ObjectId, ObjectTypeId, PublishedVariableDataType, QualifiedName, ReferenceTypeId, UAString, VariableTypeId,
+    Variant,
+};
+
+use fxgate_core::tag_type::data_type_id;
+
+use crate::config::{publisher_id, PubSubConfig};
+use crate::uadp::PublisherId;
+use crate::writer::derived_version;
+
+/// The UDP-UADP transport profile.
+pub const UDP_UADP: &str = "http://opcfoundation.org/UA-Profile/Transport/pubsub-udp-uadp";
+
+/// PubSubState (i=14647) values.
+pub mod state {
+    /// Disabled.
+    pub const DISABLED: i32 = 0;
+    /// Operational.
+    pub const OPERATIONAL: i32 = 2;
+    /// Error.
+    pub const ERROR: i32 = 3;
+    /// PreOperational.
+    pub const PRE_OPERATIONAL: i32 = 4;
+}
+
+/// A `Status/State` variable and the status tag it follows (`fxgate/PubSub/…` path).
+pub struct StateNode {
+    /// The State variable.
+    pub node: NodeId,
+    /// The tag path whose text (Operational, PreOperational, Error) it mirrors.
+    pub tag: String,
+}
+
+struct B<'a> {
+    ns: u16,
+    space: &'a mut AddressSpace,
+    tags_ns: u16,
+    states: Vec<StateNode>,
+}
+
+/// Builds the model of `list` into `space` (namespace `ns`; tags in `tags_ns`); returns the
+/// State variables that follow the runtime.
+pub fn build(space: &mut AddressSpace, ns: u16, tags_ns: u16, list: &[PubSubConfig]) -> Vec<StateNode> {
+    let mut b = B { ns, space, tags_ns, states: Vec::new() };
+    for c in list {
+        b.connection(c);
+    }
+    b.states
+}
+
+fn pid(p: Option<PublisherId>) -> Variant {
+    match p {
+        Some(PublisherId::Byte(v)) => Variant::Byte(v),
+        Some(PublisherId::UInt16(v)) => Variant::UInt16(v),
+        Some(PublisherId::UInt32(v)) => Variant::UInt32(v),
+        Some(PublisherId::UInt64(v)) => Variant::UInt64(v),
+        Some(PublisherId::String(s)) => Variant::String(s.into()),
+        None => Variant::Empty,
+    }
+}
+
+impl B<'_> {
+    fn id(&self, path: &str) -> NodeId {
+        NodeId::new(self.ns, path.to_string())
+    }
+
+    fn object(&mut self, path: &str, name: &str, type_id: ObjectTypeId, parent: &NodeId, reference: ReferenceTypeId) -> NodeId {
+        let id = self.id(path);
+        ObjectBuilder::new(&id, QualifiedName::new(self.ns, name), name)
+            .has_type_definition(type_id)
+            .reference(parent.clone(), reference, ReferenceDirection::Inverse)
+            .insert(self.space);
+        id
+    }
+
+    /// A standard child (BrowseName in namespace 0) holding `value`.
+    fn var(&mut self, parent: &NodeId, path: &str, name: &str, data_type: impl Into<NodeId>, value: Variant, property: bool) {
+        let id = self.id(&format!("{path}/{name}"));
+        let rank = if value.is_array() { 1 } else { -1 };
+        let v = VariableBuilder::new(&id, QualifiedName::new(0, name), name).data_type(data_type).value_rank(rank).value(value);
+        if property {
+            v.has_type_definition(VariableTypeId::PropertyType).property_of(parent.clone()).insert(self.space);
+        } else {
+            v.has_type_definition(VariableTypeId::BaseDataVariableType).component_of(parent.clone()).insert(self.space);
+        }
+    }
+
+    /// `Status` (PubSubStatusType) with `State`, following status tag `tag` (or fixed at
+    /// Operational when `None`).
+    fn status(&mut self, parent: &NodeId, path: &str, tag: Option<String>) {
+        let sp = format!("{path}/Status");
+        let id = self.id(&sp);
+        ObjectBuilder::new(&id, QualifiedName::new(0, "Status"), "Status")
+            .has_type_definition(ObjectTypeId::PubSubStatusType)
+            .component_of(parent.clone())
+            .insert(self.space);
+        let initial = if tag.is_some() { state::PRE_OPERATIONAL } else { state::OPERATIONAL };
+        self.var(&id, &sp, "State", DataTypeId::PubSubState, Variant::Int32(initial), false);
+        if let Some(tag) = tag {
+            self.states.push(StateNode { node: self.id(&format!("{sp}/State")), tag });
+        }
+    }
+
+    fn connection(&mut self, c: &PubSubConfig) {
+        let path = c.name.clone();
+        let conn = self.object(&path, &c.name, ObjectTypeId::PubSubConnectionType, &ObjectId::PublishSubscribe.into(), ReferenceTypeId::HasPubSubConnection);
+        let p = pid(c.publisher_id.as_ref().and_then(|p| publisher_id(p, c.publisher_id_type)));
+        self.var(&conn, &path, "PublisherId", DataTypeId::BaseDataType, p, true);
+        self.var(&conn, &path, "TransportProfileUri", DataTypeId::String, Variant::String(UDP_UADP.into()), false);
+        let ap = format!("{path}/Address");
+        let addr = self.id(&ap);
+        ObjectBuilder::new(&addr, QualifiedName::new(0, "Address"), "Address")
+            .has_type_definition(ObjectTypeId::NetworkAddressUrlType)
+            .component_of(conn.clone())
+            .insert(self.space);
+        let url = c.listen.clone().unwrap_or_default();
+        self.var(&addr, &ap, "Url", DataTypeId::String, Variant::String(url.into()), false);
+        self.var(&addr, &ap, "NetworkInterface", DataTypeId::String, Variant::String(c.interface.clone().unwrap_or_default().into()), false);
+        self.status(&conn, &path, Some(format!("fxgate/PubSub/{}/State", c.name)));
+
+        for g in &c.writer_group {
+            let gp = format!("{path}/{}", g.name);
+            let group = self.object(&gp, &g.name, ObjectTypeId::WriterGroupType, &conn, ReferenceTypeId::HasWriterGroup);
+            self.var(&group, &gp, "WriterGroupId", DataTypeId::UInt16, Variant::UInt16(g.writer_group_id), true);
+            self.var(&group, &gp, "PublishingInterval", DataTypeId::Duration, Variant::Double(g.publishing_interval_ms as f64), true);
+            self.var(&group, &gp, "KeepAliveTime", DataTypeId::Duration, Variant::Double(g.publishing_interval_ms as f64), true);
+            self.var(&group, &gp, "Priority", DataTypeId::Byte, Variant::Byte(0), true);
+            self.var(&group, &gp, "MaxNetworkMessageSize", DataTypeId::UInt32, Variant::UInt32(g.max_network_message_size as u32), true);
+            self.var(&group, &gp, "GroupVersion", DataTypeId::VersionTime, Variant::UInt32(g.group_version.unwrap_or_else(|| derived_version(g))), true);
+            self.status(&group, &gp, None);
+            for w in &g.writer {
+                let wp = format!("{gp}/{}", w.name);
+                let writer = self.object(&wp, &w.name, ObjectTypeId::DataSetWriterType, &group, ReferenceTypeId::HasDataSetWriter);
+                self.var(&writer, &wp, "DataSetWriterId", DataTypeId::UInt16, Variant::UInt16(w.data_set_writer_id), true);
+                // DataSetFieldContentMask: 0 (Variant), RawData (bit 5), or StatusCode and SourceTimestamp (bits 0, 1).
+                let mask: u32 = match w.encoding {
+                    crate::config::EncodingConfig::Variant => 0,
+                    crate::config::EncodingConfig::Raw => 0x20,
+                    crate::config::EncodingConfig::Datavalue => 0x03,
+                };
+                self.var(&writer, &wp, "DataSetFieldContentMask", DataTypeId::DataSetFieldContentMask, Variant::UInt32(mask), true);
+                self.var(&writer, &wp, "KeyFrameCount", DataTypeId::UInt32, Variant::UInt32(1), true);
+                self.status(&writer, &wp, None);
+                self.published_data_set(&c.name, &g.name, w, &writer);
+            }
+        }
+
+        if !c.reader.is_empty() {
+            let rp = format!("{path}/Readers");
+            let group = self.object(&rp, "Readers", ObjectTypeId::ReaderGroupType, &conn, ReferenceTypeId::HasReaderGroup);
+            self.status(&group, &rp, Some(format!("fxgate/PubSub/{}/State", c.name)));
+            for r in &c.reader {
+                let dp = format!("{rp}/{}", r.name);
+                let reader = self.object(&dp, &r.name, ObjectTypeId::DataSetReaderType, &group, ReferenceTypeId::HasDataSetReader);
+                let p = publisher_id(&r.publisher_id, r.publisher_id_type);
+                self.var(&reader, &dp, "PublisherId", DataTypeId::BaseDataType, pid(p), true);
+                self.var(&reader, &dp, "WriterGroupId", DataTypeId::UInt16, Variant::UInt16(r.writer_group_id), true);
+                self.var(&reader, &dp, "DataSetWriterId", DataTypeId::UInt16, Variant::UInt16(r.data_set_writer_id), true);
+                self.var(&reader, &dp, "MessageReceiveTimeout", DataTypeId::Duration, Variant::Double(r.message_receive_timeout_ms as f64), true);
+                let fields = r
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let t = data_type_id(f.data_type);
+                        FieldMetaData { name: f.name.as_str().into(), built_in_type: t as u8, data_type: t.into(), value_rank: -1, ..Default::default() }
+                    })
+                    .collect();
+                let meta = DataSetMetaDataType {
+                    name: UAString::from(r.name.as_str()),
+                    fields: Some(fields),
+                    configuration_version: ConfigurationVersionDataType { major_version: 1, minor_version: 1 },
+                    ..Default::default()
+                };
+                self.var(&reader, &dp, "DataSetMetaData", DataTypeId::DataSetMetaDataType, Variant::from(ExtensionObject::from_message(meta)), true);
+                self.status(&reader, &dp, Some(format!("fxgate/PubSub/{}/{}/State", c.name, r.name)));
+                // SubscribedDataSet: the reader's fields written to its tags' values.
+                let sp = format!("{dp}/SubscribedDataSet");
+                let sub = self.id(&sp);
+                ObjectBuilder::new(&sub, QualifiedName::new(0, "SubscribedDataSet"), "SubscribedDataSet")
+                    .has_type_definition(ObjectTypeId::TargetVariablesType)
+                    .component_of(reader.clone())
+                    .insert(self.space);
+                let targets: Vec<ExtensionObject> = r
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        ExtensionObject::from_message(FieldTargetDataType {
+                            target_node_id: NodeId::new(self.tags_ns, format!("{}/{}", r.name, f.name)),
+                            attribute_id: 13,
+                            ..Default::default()
+                        })
+                    })
+                    .collect();
+                self.var(&sub, &sp, "TargetVariables", DataTypeId::FieldTargetDataType, Variant::from(targets), true);
+            }
+        }
+    }
+
+    /// The writer's PublishedDataItems below `Server/PublishSubscribe/PublishedDataSets`, with
+    /// DataSetToWriter to the writer.
+    fn published_data_set(&mut self, conn: &str, group: &str, w: &crate::config::WriterConfig, writer: &NodeId) {
+        let path = format!("PublishedDataSets/{conn}/{group}/{}", w.name);
+        let name = format!("{conn}.{group}.{}", w.name);
+        let pds = self.id(&path);
+        ObjectBuilder::new(&pds, QualifiedName::new(self.ns, name.as_str()), name.as_str())
+            .has_type_definition(ObjectTypeId::PublishedDataItemsType)
+            .component_of(NodeId::from(ObjectId::PublishSubscribe_PublishedDataSets))
+            .reference(writer.clone(), ReferenceTypeId::DataSetToWriter, ReferenceDirection::Forward)
+            .insert(self.space);
+        let items: Vec<ExtensionObject> = w
+            .tags
+            .iter()
+            .map(|t| {
+                ExtensionObject::from_message(PublishedVariableDataType {
+                    published_variable: NodeId::new(self.tags_ns, t.clone()),
+                    attribute_id: 13,
+                    ..Default::default()
+                })
+            })
+            .collect();
+        self.var(&pds, &path, "PublishedData", DataTypeId::PublishedVariableDataType, Variant::from(items), true);
+        self.var(
+            &pds,
+            &path,
+            "ConfigurationVersion",
+            DataTypeId::ConfigurationVersionDataType,
+            Variant::from(ExtensionObject::from_message(ConfigurationVersionDataType { major_version: 1, minor_version: 1 })),
+            true,
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! The PubSub information model as an extension of the OPC UA server: the configured
+//! connections below `Server/PublishSubscribe` (OPC 10000-14 §9.1), in namespace
+//! [`NAMESPACE`]. Each `Status/State` follows the runtime through the status tags of the tag
+//! store (`fxgate/PubSub/<connection>/State`, `…/<reader>/State`), so the model reads the store
+//! like any sink and the runtime knows nothing of it.
+
+mod build;
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use opcua::nodes::NodeType;
+use opcua::server::address_space::AddressSpace;
+use opcua::server::diagnostics::NamespaceMetadata;
+use opcua::server::node_manager::memory::{InMemoryNodeManager, InMemoryNodeManagerBuilder, InMemoryNodeManagerImpl};
+use opcua::server::node_manager::ServerContext;
+use opcua::server::SubscriptionCache;
+use opcua::types::{AttributeId, DataEncoding, DateTime, NodeId, NumericRange, StatusCode, TimestampsToReturn, Variant};
+
+use fxgate_core::{SharedNamespaceTable, TagId, TagStore};
+use fxgate_opcua_server::extension::{BoxedNodeManagerBuilder, ExtensionContext, ServerExtension};
+
+use crate::config::PubSubConfig;
+pub use build::{state, UDP_UADP};
+
+/// The namespace of the model's instances.
+pub const NAMESPACE: &str = "urn:fxgate:pubsub";
+
+/// The model of the configured connections, as a server extension.
+pub struct PubSubModel {
+    /// The connections.
+    pub list: Vec<PubSubConfig>,
+    /// The persisted namespace table (for the namespace's index).
+    pub table: SharedNamespaceTable,
+}
+
+impl ServerExtension for PubSubModel {
+    fn name(&self) -> &str {
+        "OPC UA PubSub model"
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        vec![NAMESPACE.to_string()]
+    }
+
+    fn node_managers(&self, cx: &ExtensionContext) -> Vec<BoxedNodeManagerBuilder> {
+        let wanted = self.table.lock().ok().and_then(|t| t.index_of(NAMESPACE)).unwrap_or(0);
+        let list = self.list.clone();
+        let store = cx.store.clone();
+        let tags_namespace = cx.tags_namespace;
+        vec![Box::new(InMemoryNodeManagerBuilder::new(move |context: ServerContext, space: &mut AddressSpace| {
+            let (ns, tags_ns) = {
+                let mut tree = context.type_tree.write();
+                let map = tree.namespaces_mut();
+                let ns = match map.known_namespaces().get(NAMESPACE) {
+                    Some(i) => *i,
+                    None => {
+                        let mut known = map.known_namespaces().clone();
+                        let taken = wanted == 0 || known.values().any(|i| *i == wanted);
+                        let i = if taken { known.values().max().copied().unwrap_or(0).saturating_add(1) } else { wanted };
+                        known.insert(NAMESPACE.to_string(), i);
+                        *map = opcua::types::NamespaceMap::new_full(known);
+                        i
+                    }
+                };
+                (ns, tree.namespaces().get_index(tags_namespace).unwrap_or(u16::MAX))
+            };
+            space.add_namespace(NAMESPACE, ns);
+            let states = build::build(space, ns, tags_ns, &list);
+            let states = states.into_iter().filter_map(|s| store.id_of(&s.tag).map(|id| (id, s.node))).collect();
+            ModelManager {
+                namespaces: vec![NamespaceMetadata { namespace_uri: NAMESPACE.to_string(), namespace_index: ns, ..Default::default() }],
+                store: store.clone(),
+                states,
+                subscriptions: OnceLock::new(),
+            }
+        }))]
+    }
+}
+
+/// The model's node manager: the built nodes, and the State variables it keeps current.
+struct ModelManager {
+    namespaces: Vec<NamespaceMetadata>,
+    store: Arc<TagStore>,
+    /// (status tag, State variable).
+    states: Vec<(TagId, NodeId)>,
+    subscriptions: OnceLock<Arc<SubscriptionCache>>,
+}
+
+/// PubSubState of a status text.
+fn state_of(v: &Variant) -> i32 {
+    match v {
+        Variant::String(s) => match s.as_ref() {
+            "Operational" => state::OPERATIONAL,
+            "Error" => state::ERROR,
+            "PreOperational" => state::PRE_OPERATIONAL,
+            _ => state::DISABLED,
+        },
+        _ => state::PRE_OPERATIONAL,
+    }
+}
+
+impl ModelManager {
+    fn apply(&self, space: &mut AddressSpace, changed: &[(TagId, Variant)]) {
+        let now = DateTime::now();
+        let mut notify = Vec::new();
+        for (id, text) in changed {
+            for (_, node) in self.states.iter().filter(|(t, _)| t == id) {
+                if let Some(NodeType::Variable(v)) = space.find_mut(node) {
+                    let value = Variant::Int32(state_of(text));
+                    let same = v.value(TimestampsToReturn::Neither, &NumericRange::None, &DataEncoding::Binary, 0.0).value.as_ref() == Some(&value);
+                    if !same {
+                        let _ = v.set_value_direct(value, StatusCode::Good, &now, &now);
+                        notify.push(node.clone());
+                    }
+                }
+            }
+        }
+        if let Some(subs) = self.subscriptions.get() {
+            subs.maybe_notify(notify.iter().map(|id| (id, AttributeId::Value)), |id, attribute, range, encoding| {
+                space.find(id)?.as_node().get_attribute(TimestampsToReturn::Both, attribute, range, encoding)
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl InMemoryNodeManagerImpl for ModelManager {
+    fn name(&self) -> &str {
+        "fxgate-pubsub-model"
+    }
+
+    fn namespaces(&self) -> Vec<NamespaceMetadata> {
+        self.namespaces.clone()
+    }
+
+    async fn init(&self, _address_space: &mut AddressSpace, context: ServerContext) {
+        let _ = self.subscriptions.set(context.subscriptions.clone());
+        if self.states.is_empty() {
+            return;
+        }
+        let watched: Vec<TagId> = self.states.iter().map(|(t, _)| *t).collect();
+        // One flag per tag: every change of the store passes here.
+        let mut is_watched = vec![false; self.store.len()];
+        for &t in &watched {
+            if let Some(f) = is_watched.get_mut(t as usize) {
+                *f = true;
+            }
+        }
+        let store = self.store.clone();
+        let node_managers = context.node_managers.clone();
+        let mut rx = store.subscribe();
+        tokio::spawn(async move {
+            // The states before the first change.
+            let mut pending: Vec<(TagId, Variant)> = watched.iter().filter_map(|&t| store.get(t).map(|v| (t, v.value))).collect();
+            loop {
+                if !pending.is_empty() {
+                    let Some(nm) = node_managers.get_of_type::<InMemoryNodeManager<ModelManager>>() else { return };
+                    let mut space = nm.address_space().write();
+                    nm.inner().apply(&mut space, &pending);
+                    pending.clear();
+                }
+                match rx.recv().await {
+                    Ok(batch) => pending.extend(
+                        batch.iter().filter(|(id, _)| is_watched.get(*id as usize).copied().unwrap_or(false)).map(|(id, v)| (*id, v.value.clone())),
+                    ),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        pending = watched.iter().filter_map(|&t| store.get(t).map(|v| (t, v.value))).collect();
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+}
