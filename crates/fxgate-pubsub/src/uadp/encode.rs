@@ -231,7 +231,12 @@ fn put_field(out: &mut Vec<u8>, f: &DataValue, e: FieldEncoding, ctx: &Context<'
 }
 
 fn put_datetime(out: &mut Vec<u8>, t: &DateTime) {
-    // A DateTime is its Int64 ticks since 1601 (0: null).
-    let ticks = if t.is_null() { 0 } else { t.checked_ticks() };
+    // A DateTime is its Int64 ticks since 1601 (0: null, before 1601 too); from the end of
+    // 9999 on, Int64 max (Part 6 5.2.2.5), so that what decodes encodes the same again.
+    let ticks = match t.checked_ticks() {
+        _ if t.is_null() => 0,
+        n if n >= DateTime::endtimes_ticks() => i64::MAX,
+        n => n,
+    };
     out.extend_from_slice(&ticks.to_le_bytes());
 }
