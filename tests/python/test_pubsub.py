@@ -479,3 +479,78 @@ async def wait_state(node, want: str, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"State {got}, expected {want}")
+
+
+async def switch(client, ps_ns: int, status_path: str, method: str) -> str:
+    """Calls Status/Enable or Status/Disable with the raw Call service; the status name."""
+    req = ua.CallMethodRequest()
+    req.ObjectId = ua.NodeId(f"{status_path}/Status", ps_ns)
+    req.MethodId = ua.NodeId(f"{status_path}/Status/{method}", ps_ns)
+    req.InputArguments = []
+    [r] = await client.uaclient.call([req])
+    return ua.StatusCode(r.StatusCode.value & 0xFFFF0000).name
+
+
+def test_enable_and_disable(tmp_path, client_cert):
+    """Status/Enable and Status/Disable (OPC 10000-14 9.1.10) on a writer group, a reader and a
+    connection, publishing to itself: states, the reader's tags (Bad_NoCommunication when the
+    group stops, Bad_OutOfService when the reader is disabled), Bad_InvalidState for a
+    repeated call, and the configure role."""
+    from fxgate_testlib import hash_password
+
+    port = free_port()
+    loop = publisher_config(f"opc.udp://127.0.0.1:{port}")
+    loop["pubsub"][0]["listen"] = f"opc.udp://127.0.0.1:{port}"
+    loop["pubsub"][0]["reader"] = subscriber_config("x")["pubsub"][0]["reader"][:1]
+    loop["users"] = [{"name": "admin", "password_hash": hash_password("secret-pw"), "roles": ["read", "configure"]}]
+    factory = GatewayFactory(tmp_path)
+    gw = factory.start(loop)
+
+    async def main():
+        anon = await connect(gw, client_cert)
+        c = await connect(gw, client_cert, username="admin", password="secret-pw")
+        try:
+            ns = await c.get_namespace_index(PS_NS)
+            st = lambda p: c.get_node(ua.NodeId(f"{p}/Status/State", ns))  # noqa: E731
+            group, writer, reader, conn = "Pub/WG", "Pub/WG/W1", "Pub/Readers/InV", "Pub"
+            await wait_state(st(reader), "Operational")
+            assert await switch(anon, ns, group, "Disable") == "BadUserAccessDenied", "the read role is not enough"
+
+            assert await switch(c, ns, group, "Disable") == "Good"
+            assert STATE[await st(group).read_value()] == "Disabled"
+            assert STATE[await st(writer).read_value()] == "Paused"
+            await wait_state(st(reader), "Error")
+            dv = await wait_for(c, "InV/D", lambda d: d.StatusCode.value == ua.StatusCodes.BadNoCommunication)
+            assert dv.Value.Value == 1.5
+            assert await switch(c, ns, group, "Disable") == "BadInvalidState"
+            assert await switch(c, ns, group, "Enable") == "Good"
+            await wait_state(st(reader), "Operational")
+            assert STATE[await st(writer).read_value()] == "Operational"
+            await wait_for(c, "InV/D", good)
+
+            assert await switch(c, ns, reader, "Disable") == "Good"
+            await wait_state(st(reader), "Disabled")
+            dv = await wait_for(c, "InV/D", lambda d: d.StatusCode.value == ua.StatusCodes.BadOutOfService)
+            assert dv.Value.Value == 1.5
+            await asyncio.sleep(0.5)
+            assert STATE[await st(reader).read_value()] == "Disabled", "messages do not wake a disabled reader"
+            assert await switch(c, ns, reader, "Enable") == "Good"
+            await wait_state(st(reader), "Operational")
+            await wait_for(c, "InV/D", good)
+
+            assert await switch(c, ns, conn, "Disable") == "Good"
+            await wait_state(st(conn), "Disabled")
+            await wait_state(st(reader), "Disabled")
+            assert STATE[await st(group).read_value()] == "Paused"
+            assert await switch(c, ns, conn, "Enable") == "Good"
+            await wait_state(st(reader), "Operational")
+            await wait_state(st(conn), "Operational")
+            assert STATE[await st(group).read_value()] == "Operational"
+        finally:
+            await safe_disconnect(anon)
+            await safe_disconnect(c)
+
+    try:
+        asyncio.run(main())
+    finally:
+        factory.stop_all()

@@ -2,6 +2,7 @@
 //! its writers' tags, with its status folder.
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -14,6 +15,7 @@ use fxgate_core::{
 };
 
 use crate::config::{publisher_id, PubSubConfig};
+use crate::control::Controls;
 use crate::reader::Reader;
 use crate::receive::Receiver;
 use crate::status::{folder, reader_folder, refresh, ConnState, Counters};
@@ -65,14 +67,15 @@ pub struct PubSubConnection {
     counters: Counters,
     folder: StatusFolder,
     reader_folders: Vec<StatusFolder>,
+    controls: Arc<Controls>,
 }
 
 impl PubSubConnection {
-    /// The connection of `config`, counting into `counters`.
-    pub fn new(config: PubSubConfig, counters: Counters) -> Self {
+    /// The connection of `config`, counting into `counters`, switched by `controls`.
+    pub fn new(config: PubSubConfig, counters: Counters, controls: Arc<Controls>) -> Self {
         let folder = folder(&config.name);
         let reader_folders = config.reader.iter().map(|r| reader_folder(&config.name, &r.name)).collect();
-        Self { config, counters, folder, reader_folders }
+        Self { config, counters, folder, reader_folders, controls }
     }
 }
 
@@ -108,7 +111,7 @@ impl Component for PubSubConnection {
 
     fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, BuildError>> {
         Box::pin(async move {
-            let Self { config, counters, folder, reader_folders } = *self;
+            let Self { config, counters, folder, reader_folders, controls } = *self;
             let name = config.name.clone();
             let addr_err = |field: &'static str, url: &str, source| {
                 BuildError::protocol(PubSubBuildError::Address { connection: name.clone(), field, url: url.to_string(), source })
@@ -151,6 +154,7 @@ impl Component for PubSubConnection {
                     .map_err(|source| BuildError::protocol(PubSubBuildError::Socket { connection: name.clone(), to: g.destination.clone(), source }))?;
                 let Some(p) = config.publisher_id.as_ref().and_then(|p| publisher_id(p, config.publisher_id_type)) else { continue };
                 let group = WriterGroup {
+                    switch: (controls.clone(), format!("{name}/{}", g.name)),
                     group_version: g.group_version.unwrap_or_else(|| derived_version(g)),
                     config: g.clone(),
                     publisher_id: p,
@@ -189,18 +193,22 @@ impl Component for PubSubConnection {
                         counters: counters.clone(),
                         folder: folder.clone(),
                         reader_folders,
+                        controls: controls.clone(),
                     };
                     tasks.spawn(rx.run(shutdown.clone()));
                 }
                 None => {
                     // Writers only: the folder's counters still move.
-                    let (f, c, s) = (folder.clone(), counters.clone(), shutdown.clone());
+                    let (f, c, s, sw, conn) = (folder.clone(), counters.clone(), shutdown.clone(), controls.clone(), name.clone());
                     tasks.spawn(async move {
                         let mut tick = tokio::time::interval(Duration::from_secs(1));
                         loop {
+                            let state = if sw.own(&conn) == Some(false) { ConnState::Disabled } else { ConnState::Operational };
+                            refresh(&f, state, 0, &c);
                             tokio::select! {
                                 _ = s.cancelled() => return,
-                                _ = tick.tick() => refresh(&f, ConnState::Operational, 0, &c),
+                                _ = tick.tick() => {}
+                                _ = sw.changed.notified() => {}
                             }
                         }
                     });

@@ -12,6 +12,7 @@
 
 pub mod config;
 mod connection;
+pub mod control;
 pub mod model;
 mod reader;
 mod receive;
@@ -66,10 +67,11 @@ impl Protocol for PubSubConnections {
         }
         let metrics = status::PubSubMetrics::default();
         metrics.register(cx.metrics);
+        let controls = control::Controls::new(&self.0);
         for c in &self.0 {
-            cx.add_component(Box::new(PubSubConnection::new(c.clone(), metrics.connection(&c.name))));
+            cx.add_component(Box::new(PubSubConnection::new(c.clone(), metrics.connection(&c.name), controls.clone())));
         }
-        cx.add_extension(std::sync::Arc::new(model::PubSubModel { list: self.0.clone(), table: cx.namespaces.clone() }));
+        cx.add_extension(std::sync::Arc::new(model::PubSubModel { list: self.0.clone(), table: cx.namespaces.clone(), controls }));
         Ok(())
     }
 }

@@ -22,6 +22,8 @@ pub enum ReaderState {
     Operational,
     /// No message for MessageReceiveTimeout.
     Error,
+    /// Switched off (Disable): its messages are ignored, its tags Bad_OutOfService.
+    Disabled,
 }
 
 /// Why a DataSetMessage was not taken.
@@ -170,12 +172,23 @@ impl Reader {
 
     /// Whether the deadline passed at `now` while the reader was not in Error; it then is.
     pub fn expire(&mut self, now: Instant) -> bool {
-        if self.state != ReaderState::Error && now >= self.deadline {
+        if !matches!(self.state, ReaderState::Error | ReaderState::Disabled) && now >= self.deadline {
             self.state = ReaderState::Error;
             self.last_sequence = None;
             return true;
         }
         false
+    }
+
+    /// Switches the reader off, or on again (PreOperational, a fresh timeout).
+    pub fn switch(&mut self, on: bool) {
+        if on {
+            self.state = ReaderState::PreOperational;
+            self.deadline = Instant::now() + self.timeout;
+        } else {
+            self.state = ReaderState::Disabled;
+        }
+        self.last_sequence = None;
     }
 
     /// Its tag ids.

@@ -36,6 +36,8 @@ pub struct Receiver {
     pub folder: StatusFolder,
     /// Each reader's status folder, in reader order.
     pub reader_folders: Vec<StatusFolder>,
+    /// The Enable/Disable switches.
+    pub controls: std::sync::Arc<crate::control::Controls>,
 }
 
 struct Limits {
@@ -55,17 +57,20 @@ impl Receiver {
         let mut buf = vec![0u8; 65_536];
         let mut limits = Limits { decode: LogLimit::default(), dropped: LogLimit::default(), fields: LogLimit::default() };
         let mut status_tick = tokio::time::interval(Duration::from_secs(1));
+        let controls = self.controls.clone();
+        self.switches();
         loop {
             let deadline = self
                 .readers
                 .iter()
-                .filter(|r| r.state != ReaderState::Error)
+                .filter(|r| !matches!(r.state, ReaderState::Error | ReaderState::Disabled))
                 .map(|r| r.deadline)
                 .min()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = status_tick.tick() => self.refresh(),
+                _ = controls.changed.notified() => self.switches(),
                 _ = tokio::time::sleep_until(deadline) => self.expire(),
                 r = self.socket.recv_from(&mut buf) => match r {
                     Ok((n, from)) => self.datagram(&buf[..n], from, &by_key, &ctx, &mut limits),
@@ -114,6 +119,9 @@ impl Receiver {
             };
             for &i in readers {
                 let r = &mut self.readers[i];
+                if r.state == ReaderState::Disabled {
+                    continue;
+                }
                 let was = r.state;
                 let taken = r.admits(from.ip(), group.group_version).and_then(|()| r.take(dsm, msg.timestamp, &c));
                 match taken {
@@ -165,6 +173,32 @@ impl Receiver {
         }
     }
 
+    /// Applies the Enable/Disable switches: a disabled reader's tags turn Bad_OutOfService
+    /// (last value kept); an enabled one waits for messages again.
+    fn switches(&mut self) {
+        for (i, r) in self.readers.iter_mut().enumerate() {
+            let on = self.controls.enabled(&format!("{}/Readers/{}", self.name, r.name));
+            let state = match (on, r.state == ReaderState::Disabled) {
+                (false, false) => {
+                    r.switch(false);
+                    self.store.set_status(&r.tag_ids(), StatusCode::BadOutOfService);
+                    tracing::info!(connection = %self.name, reader = %r.name, "PubSub reader disabled");
+                    ConnState::Disabled
+                }
+                (true, true) => {
+                    r.switch(true);
+                    tracing::info!(connection = %self.name, reader = %r.name, "PubSub reader enabled");
+                    ConnState::PreOperational
+                }
+                _ => continue,
+            };
+            if let Some(f) = self.reader_folders.get(i) {
+                reader_state(f, state);
+            }
+        }
+        self.refresh();
+    }
+
     fn expire(&mut self) {
         let now = Instant::now();
         for (i, r) in self.readers.iter_mut().enumerate() {
@@ -186,7 +220,9 @@ impl Receiver {
 
     fn refresh(&self) {
         let in_error = self.readers.iter().filter(|r| r.state == ReaderState::Error).count() as u32;
-        let state = if in_error > 0 {
+        let state = if self.controls.own(&self.name) == Some(false) {
+            ConnState::Disabled
+        } else if in_error > 0 {
             ConnState::Error
         } else if self.readers.iter().any(|r| r.state == ReaderState::PreOperational) {
             ConnState::PreOperational

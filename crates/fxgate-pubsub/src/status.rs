@@ -94,6 +94,8 @@ pub enum ConnState {
     PreOperational,
     /// A reader timed out or a socket failed.
     Error,
+    /// Switched off.
+    Disabled,
 }
 
 impl ConnState {
@@ -103,6 +105,7 @@ impl ConnState {
             Self::Operational => "Operational",
             Self::PreOperational => "PreOperational",
             Self::Error => "Error",
+            Self::Disabled => "Disabled",
         }
     }
 }
@@ -111,7 +114,7 @@ impl ConnState {
 pub const READER_FIELDS: &[StatusField] = &[StatusField {
     name: "State",
     data_type: DataTypeId::String,
-    description: "Operational, PreOperational (nothing received yet) or Error (no message for MessageReceiveTimeout)",
+    description: "Operational, PreOperational (nothing received yet), Error (no message for MessageReceiveTimeout) or Disabled",
 }];
 
 /// The status folder of reader `reader` of connection `conn`.

@@ -51,6 +51,8 @@ pub struct WriterGroup {
     pub destination: SocketAddr,
     /// Its writers.
     pub writers: Vec<Writer>,
+    /// Its switch (Enable/Disable) and the switch's path.
+    pub switch: (Arc<crate::control::Controls>, String),
 }
 
 /// The GroupVersion of a group without a configured one: derived from its configuration
@@ -81,6 +83,9 @@ impl WriterGroup {
                 _ = tick.tick() => {}
             }
             datagrams.clear();
+            if !self.switch.0.enabled(&self.switch.1) {
+                continue;
+            }
             if let Err(e) = self.cycle(&store, &ctx, &mut sequence, &mut datagrams) {
                 counters.failed.inc();
                 if let Some(held) = limit.allow() {
@@ -298,6 +303,7 @@ mod tests {
             publisher_id: PublisherId::UInt16(1),
             destination: "127.0.0.1:9".parse().unwrap_or_else(|_| unreachable!()),
             writers,
+            switch: (crate::control::Controls::new(&[]), "C/G".into()),
         }
     }
 

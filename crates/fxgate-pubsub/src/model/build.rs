@@ -3,7 +3,7 @@
 //! DataSetWriters and PublishedDataSets, the readers' group and DataSetReaders with their
 //! SubscribedDataSet, each with a `Status/State` that follows the runtime.
 
-use opcua::nodes::{ObjectBuilder, ReferenceDirection, VariableBuilder};
+use opcua::nodes::{MethodBuilder, ObjectBuilder, ReferenceDirection, VariableBuilder};
 use opcua::server::address_space::AddressSpace;
 use opcua::types::{
     ConfigurationVersionDataType, DataSetMetaDataType, DataTypeId, ExtensionObject, FieldMetaData, FieldTargetDataType, NodeId,
@@ -24,6 +24,8 @@ pub const UDP_UADP: &str = "http://opcfoundation.org/UA-Profile/Transport/pubsub
 pub mod state {
     /// Disabled.
     pub const DISABLED: i32 = 0;
+    /// Paused (enabled, but a parent is disabled).
+    pub const PAUSED: i32 = 1;
     /// Operational.
     pub const OPERATIONAL: i32 = 2;
     /// Error.
@@ -36,25 +38,46 @@ pub mod state {
 pub struct StateNode {
     /// The State variable.
     pub node: NodeId,
-    /// The tag path whose text (Operational, PreOperational, Error) it mirrors.
+    /// The tag path whose text (Operational, PreOperational, Error, Disabled) it mirrors.
     pub tag: String,
+}
+
+/// A `Status/State` the model sets itself from the switches (writer groups and writers, which
+/// have no runtime state of their own): the switch paths that decide it.
+pub struct FixedState {
+    /// The State variable.
+    pub node: NodeId,
+    /// The item's own switch (a writer group), if it has one.
+    pub own: Option<String>,
+    /// The switches above it (its connection, a writer's group), each off → Paused.
+    pub parents: Vec<String>,
+}
+
+/// What the model built and keeps current.
+#[derive(Default)]
+pub struct Built {
+    /// States that follow status tags.
+    pub states: Vec<StateNode>,
+    /// States set from the switches.
+    pub fixed: Vec<FixedState>,
+    /// Enable/Disable method nodes: (method, switch path, on).
+    pub methods: Vec<(NodeId, String, bool)>,
 }
 
 struct B<'a> {
     ns: u16,
     space: &'a mut AddressSpace,
     tags_ns: u16,
-    states: Vec<StateNode>,
+    built: Built,
 }
 
-/// Builds the model of `list` into `space` (namespace `ns`; tags in `tags_ns`); returns the
-/// State variables that follow the runtime.
-pub fn build(space: &mut AddressSpace, ns: u16, tags_ns: u16, list: &[PubSubConfig]) -> Vec<StateNode> {
-    let mut b = B { ns, space, tags_ns, states: Vec::new() };
+/// Builds the model of `list` into `space` (namespace `ns`; tags in `tags_ns`).
+pub fn build(space: &mut AddressSpace, ns: u16, tags_ns: u16, list: &[PubSubConfig]) -> Built {
+    let mut b = B { ns, space, tags_ns, built: Built::default() };
     for c in list {
         b.connection(c);
     }
-    b.states
+    b.built
 }
 
 fn pid(p: Option<PublisherId>) -> Variant {
@@ -94,9 +117,9 @@ impl B<'_> {
         }
     }
 
-    /// `Status` (PubSubStatusType) with `State`, following status tag `tag` (or fixed at
-    /// Operational when `None`).
-    fn status(&mut self, parent: &NodeId, path: &str, tag: Option<String>) {
+    /// `Status` (PubSubStatusType) with `State` (following status tag `tag`, or set from the
+    /// switches when `fixed`), and Enable/Disable for switch `switch`.
+    fn status(&mut self, parent: &NodeId, path: &str, tag: Option<String>, switch: Option<&str>, fixed: Option<(Option<String>, Vec<String>)>) {
         let sp = format!("{path}/Status");
         let id = self.id(&sp);
         ObjectBuilder::new(&id, QualifiedName::new(0, "Status"), "Status")
@@ -105,8 +128,23 @@ impl B<'_> {
             .insert(self.space);
         let initial = if tag.is_some() { state::PRE_OPERATIONAL } else { state::OPERATIONAL };
         self.var(&id, &sp, "State", DataTypeId::PubSubState, Variant::Int32(initial), false);
+        let node = self.id(&format!("{sp}/State"));
         if let Some(tag) = tag {
-            self.states.push(StateNode { node: self.id(&format!("{sp}/State")), tag });
+            self.built.states.push(StateNode { node: node.clone(), tag });
+        }
+        if let Some((own, parents)) = fixed {
+            self.built.fixed.push(FixedState { node, own, parents });
+        }
+        if let Some(switch) = switch {
+            for (name, on) in [("Enable", true), ("Disable", false)] {
+                let m = self.id(&format!("{sp}/{name}"));
+                MethodBuilder::new(&m, QualifiedName::new(0, name), name)
+                    .executable(true)
+                    .user_executable(true)
+                    .component_of(id.clone())
+                    .insert(self.space);
+                self.built.methods.push((m, switch.to_string(), on));
+            }
         }
     }
 
@@ -125,7 +163,7 @@ impl B<'_> {
         let url = c.listen.clone().unwrap_or_default();
         self.var(&addr, &ap, "Url", DataTypeId::String, Variant::String(url.into()), false);
         self.var(&addr, &ap, "NetworkInterface", DataTypeId::String, Variant::String(c.interface.clone().unwrap_or_default().into()), false);
-        self.status(&conn, &path, Some(format!("fxgate/PubSub/{}/State", c.name)));
+        self.status(&conn, &path, Some(format!("fxgate/PubSub/{}/State", c.name)), Some(&c.name), None);
 
         for g in &c.writer_group {
             let gp = format!("{path}/{}", g.name);
@@ -136,7 +174,7 @@ impl B<'_> {
             self.var(&group, &gp, "Priority", DataTypeId::Byte, Variant::Byte(0), true);
             self.var(&group, &gp, "MaxNetworkMessageSize", DataTypeId::UInt32, Variant::UInt32(g.max_network_message_size as u32), true);
             self.var(&group, &gp, "GroupVersion", DataTypeId::VersionTime, Variant::UInt32(g.group_version.unwrap_or_else(|| derived_version(g))), true);
-            self.status(&group, &gp, None);
+            self.status(&group, &gp, None, Some(&gp), Some((Some(gp.clone()), vec![c.name.clone()])));
             for w in &g.writer {
                 let wp = format!("{gp}/{}", w.name);
                 let writer = self.object(&wp, &w.name, ObjectTypeId::DataSetWriterType, &group, ReferenceTypeId::HasDataSetWriter);
@@ -149,7 +187,7 @@ impl B<'_> {
                 };
                 self.var(&writer, &wp, "DataSetFieldContentMask", DataTypeId::DataSetFieldContentMask, Variant::UInt32(mask), true);
                 self.var(&writer, &wp, "KeyFrameCount", DataTypeId::UInt32, Variant::UInt32(1), true);
-                self.status(&writer, &wp, None);
+                self.status(&writer, &wp, None, None, Some((None, vec![c.name.clone(), gp.clone()])));
                 self.published_data_set(&c.name, &g.name, w, &writer);
             }
         }
@@ -157,7 +195,7 @@ impl B<'_> {
         if !c.reader.is_empty() {
             let rp = format!("{path}/Readers");
             let group = self.object(&rp, "Readers", ObjectTypeId::ReaderGroupType, &conn, ReferenceTypeId::HasReaderGroup);
-            self.status(&group, &rp, Some(format!("fxgate/PubSub/{}/State", c.name)));
+            self.status(&group, &rp, Some(format!("fxgate/PubSub/{}/State", c.name)), None, None);
             for r in &c.reader {
                 let dp = format!("{rp}/{}", r.name);
                 let reader = self.object(&dp, &r.name, ObjectTypeId::DataSetReaderType, &group, ReferenceTypeId::HasDataSetReader);
@@ -181,7 +219,7 @@ impl B<'_> {
                     ..Default::default()
                 };
                 self.var(&reader, &dp, "DataSetMetaData", DataTypeId::DataSetMetaDataType, Variant::from(ExtensionObject::from_message(meta)), true);
-                self.status(&reader, &dp, Some(format!("fxgate/PubSub/{}/{}/State", c.name, r.name)));
+                self.status(&reader, &dp, Some(format!("fxgate/PubSub/{}/{}/State", c.name, r.name)), Some(&dp), None);
                 // SubscribedDataSet: the reader's fields written to its tags' values.
                 let sp = format!("{dp}/SubscribedDataSet");
                 let sub = self.id(&sp);

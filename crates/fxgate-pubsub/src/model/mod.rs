@@ -13,14 +13,18 @@ use opcua::nodes::NodeType;
 use opcua::server::address_space::AddressSpace;
 use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::memory::{InMemoryNodeManager, InMemoryNodeManagerBuilder, InMemoryNodeManagerImpl};
-use opcua::server::node_manager::ServerContext;
+use opcua::server::node_manager::{MethodCall, RequestContext, ServerContext};
 use opcua::server::SubscriptionCache;
+use opcua::sync::RwLock;
 use opcua::types::{AttributeId, DataEncoding, DateTime, NodeId, NumericRange, StatusCode, TimestampsToReturn, Variant};
 
 use fxgate_core::{SharedNamespaceTable, TagId, TagStore};
 use fxgate_opcua_server::extension::{BoxedNodeManagerBuilder, ExtensionContext, ServerExtension};
 
+use fxgate_config::Role;
+
 use crate::config::PubSubConfig;
+use crate::control::{Controls, SwitchError};
 pub use build::{state, UDP_UADP};
 
 /// The namespace of the model's instances.
@@ -32,7 +36,12 @@ pub struct PubSubModel {
     pub list: Vec<PubSubConfig>,
     /// The persisted namespace table (for the namespace's index).
     pub table: SharedNamespaceTable,
+    /// The Enable/Disable switches the Status methods flip.
+    pub controls: Arc<Controls>,
 }
+
+/// Enable and Disable change the configuration: the `configure` role.
+const SWITCH_ROLES: &[Role] = &[Role::Configure];
 
 impl ServerExtension for PubSubModel {
     fn name(&self) -> &str {
@@ -43,11 +52,17 @@ impl ServerExtension for PubSubModel {
         vec![NAMESPACE.to_string()]
     }
 
+    fn method_roles(&self, method: &NodeId) -> Option<&'static [Role]> {
+        let ours = method.namespace != 0 && matches!(&method.identifier, opcua::types::Identifier::String(s) if s.as_ref().ends_with("/Status/Enable") || s.as_ref().ends_with("/Status/Disable"));
+        ours.then_some(SWITCH_ROLES)
+    }
+
     fn node_managers(&self, cx: &ExtensionContext) -> Vec<BoxedNodeManagerBuilder> {
         let wanted = self.table.lock().ok().and_then(|t| t.index_of(NAMESPACE)).unwrap_or(0);
         let list = self.list.clone();
         let store = cx.store.clone();
         let tags_namespace = cx.tags_namespace;
+        let controls = self.controls.clone();
         vec![Box::new(InMemoryNodeManagerBuilder::new(move |context: ServerContext, space: &mut AddressSpace| {
             let (ns, tags_ns) = {
                 let mut tree = context.type_tree.write();
@@ -66,12 +81,15 @@ impl ServerExtension for PubSubModel {
                 (ns, tree.namespaces().get_index(tags_namespace).unwrap_or(u16::MAX))
             };
             space.add_namespace(NAMESPACE, ns);
-            let states = build::build(space, ns, tags_ns, &list);
-            let states = states.into_iter().filter_map(|s| store.id_of(&s.tag).map(|id| (id, s.node))).collect();
+            let built = build::build(space, ns, tags_ns, &list);
+            let states = built.states.into_iter().filter_map(|s| store.id_of(&s.tag).map(|id| (id, s.node))).collect();
             ModelManager {
                 namespaces: vec![NamespaceMetadata { namespace_uri: NAMESPACE.to_string(), namespace_index: ns, ..Default::default() }],
                 store: store.clone(),
                 states,
+                fixed: built.fixed,
+                methods: built.methods,
+                controls: controls.clone(),
                 subscriptions: OnceLock::new(),
             }
         }))]
@@ -84,6 +102,11 @@ struct ModelManager {
     store: Arc<TagStore>,
     /// (status tag, State variable).
     states: Vec<(TagId, NodeId)>,
+    /// States set from the switches.
+    fixed: Vec<build::FixedState>,
+    /// Enable/Disable methods: (method, switch path, on).
+    methods: Vec<(NodeId, String, bool)>,
+    controls: Arc<Controls>,
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
 }
 
@@ -94,7 +117,8 @@ fn state_of(v: &Variant) -> i32 {
             "Operational" => state::OPERATIONAL,
             "Error" => state::ERROR,
             "PreOperational" => state::PRE_OPERATIONAL,
-            _ => state::DISABLED,
+            "Disabled" => state::DISABLED,
+            _ => state::ERROR,
         },
         _ => state::PRE_OPERATIONAL,
     }
@@ -102,17 +126,43 @@ fn state_of(v: &Variant) -> i32 {
 
 impl ModelManager {
     fn apply(&self, space: &mut AddressSpace, changed: &[(TagId, Variant)]) {
+        let values = changed
+            .iter()
+            .flat_map(|(id, text)| self.states.iter().filter(move |(t, _)| t == id).map(move |(_, node)| (node.clone(), state_of(text))))
+            .collect();
+        self.set_states(space, values);
+    }
+
+    /// The States of writer groups and writers from the switches: own switch off → Disabled,
+    /// one above off → Paused.
+    fn apply_fixed(&self, space: &mut AddressSpace) {
+        let values = self
+            .fixed
+            .iter()
+            .map(|f| {
+                let s = if f.own.as_deref().and_then(|p| self.controls.own(p)) == Some(false) {
+                    state::DISABLED
+                } else if f.parents.iter().any(|p| self.controls.own(p) == Some(false)) {
+                    state::PAUSED
+                } else {
+                    state::OPERATIONAL
+                };
+                (f.node.clone(), s)
+            })
+            .collect();
+        self.set_states(space, values);
+    }
+
+    fn set_states(&self, space: &mut AddressSpace, values: Vec<(NodeId, i32)>) {
         let now = DateTime::now();
         let mut notify = Vec::new();
-        for (id, text) in changed {
-            for (_, node) in self.states.iter().filter(|(t, _)| t == id) {
-                if let Some(NodeType::Variable(v)) = space.find_mut(node) {
-                    let value = Variant::Int32(state_of(text));
-                    let same = v.value(TimestampsToReturn::Neither, &NumericRange::None, &DataEncoding::Binary, 0.0).value.as_ref() == Some(&value);
-                    if !same {
-                        let _ = v.set_value_direct(value, StatusCode::Good, &now, &now);
-                        notify.push(node.clone());
-                    }
+        for (node, s) in values {
+            if let Some(NodeType::Variable(v)) = space.find_mut(&node) {
+                let value = Variant::Int32(s);
+                let same = v.value(TimestampsToReturn::Neither, &NumericRange::None, &DataEncoding::Binary, 0.0).value.as_ref() == Some(&value);
+                if !same {
+                    let _ = v.set_value_direct(value, StatusCode::Good, &now, &now);
+                    notify.push(node);
                 }
             }
         }
@@ -132,6 +182,31 @@ impl InMemoryNodeManagerImpl for ModelManager {
 
     fn namespaces(&self) -> Vec<NamespaceMetadata> {
         self.namespaces.clone()
+    }
+
+    async fn call(
+        &self,
+        _context: &RequestContext,
+        address_space: &RwLock<AddressSpace>,
+        methods_to_call: &mut [&mut &mut MethodCall],
+    ) -> Result<(), StatusCode> {
+        for call in methods_to_call {
+            let Some((_, path, on)) = self.methods.iter().find(|(m, _, _)| m == call.method_id()) else {
+                call.set_status(StatusCode::BadMethodInvalid);
+                continue;
+            };
+            let status = match self.controls.set(path, *on) {
+                Ok(()) => {
+                    tracing::info!(item = %path, "PubSub {} by a client", if *on { "enabled" } else { "disabled" });
+                    StatusCode::Good
+                }
+                Err(SwitchError::AlreadySo) => StatusCode::BadInvalidState,
+                Err(SwitchError::Unknown) => StatusCode::BadNodeIdUnknown,
+            };
+            call.set_status(status);
+        }
+        self.apply_fixed(&mut address_space.write());
+        Ok(())
     }
 
     async fn init(&self, _address_space: &mut AddressSpace, context: ServerContext) {

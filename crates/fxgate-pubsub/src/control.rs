@@ -1,0 +1,71 @@
+//! Enable and Disable of connections, writer groups and readers (the Status objects'
+//! methods of OPC 10000-14 §9.1.10): one switch per item, shared by the runtime, which checks
+//! them, and the information model, whose methods flip them. Everything starts enabled; the
+//! switches are not persisted (a restart enables everything again).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::config::PubSubConfig;
+
+/// The switches of every configured item, by model path: `<connection>`,
+/// `<connection>/<writer group>`, `<connection>/Readers/<reader>`.
+#[derive(Default)]
+pub struct Controls {
+    items: HashMap<String, AtomicBool>,
+    /// Woken when a switch flips, so the receive loops apply it at once.
+    pub changed: Notify,
+}
+
+/// Why a switch was not flipped (the method's status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SwitchError {
+    /// No such item.
+    #[error("no such PubSub item")]
+    Unknown,
+    /// Enable of an enabled item or Disable of a disabled one (Bad_InvalidState).
+    #[error("already in that state")]
+    AlreadySo,
+}
+
+impl Controls {
+    /// One enabled switch per item of `list`.
+    pub fn new(list: &[PubSubConfig]) -> Arc<Self> {
+        let mut items = HashMap::new();
+        for c in list {
+            items.insert(c.name.clone(), AtomicBool::new(true));
+            for g in &c.writer_group {
+                items.insert(format!("{}/{}", c.name, g.name), AtomicBool::new(true));
+            }
+            for r in &c.reader {
+                items.insert(format!("{}/Readers/{}", c.name, r.name), AtomicBool::new(true));
+            }
+        }
+        Arc::new(Self { items, changed: Notify::new() })
+    }
+
+    /// Whether `path` and its connection are enabled (unknown paths are).
+    pub fn enabled(&self, path: &str) -> bool {
+        let conn = path.split('/').next().unwrap_or(path);
+        let on = |p: &str| self.items.get(p).is_none_or(|b| b.load(Ordering::Relaxed));
+        on(conn) && on(path)
+    }
+
+    /// Whether the item's own switch is on (its connection aside).
+    pub fn own(&self, path: &str) -> Option<bool> {
+        self.items.get(path).map(|b| b.load(Ordering::Relaxed))
+    }
+
+    /// Sets the switch of `path` to `on`.
+    pub fn set(&self, path: &str, on: bool) -> Result<(), SwitchError> {
+        let b = self.items.get(path).ok_or(SwitchError::Unknown)?;
+        if b.swap(on, Ordering::Relaxed) == on {
+            return Err(SwitchError::AlreadySo);
+        }
+        self.changed.notify_waiters();
+        Ok(())
+    }
+}
