@@ -633,3 +633,75 @@ async def test_an_upstream_server_as_source_its_loss_is_a_device_failure(gateway
         await until((0, 0), "NORMAL again when it is back")
     finally:
         await safe_disconnect(c)
+
+
+UDP_UADP = "http://opcfoundation.org/UA-Profile/Transport/pubsub-udp-uadp"
+
+
+def fx_pubsub_config() -> dict:
+    """fx_config with a PubSub connection set aside for FX (`fx = true`), whose configured
+    writer group and writer hold WriterGroupId 1 and DataSetWriterId 1."""
+    cfg = fx_config()
+    cfg["pubsub"] = [{
+        "name": "FxNet", "publisher_id": 4711, "fx": True,
+        "writer_group": [{"name": "Static", "writer_group_id": 1, "publishing_interval_ms": 1000,
+                          "destination": "opc.udp://127.0.0.1:9",
+                          "writer": [{"name": "W", "data_set_writer_id": 1, "tags": ["Cell/Speed"]}]}],
+    }]
+    return cfg
+
+
+@sync
+async def test_reserve_communication_ids(gateway_factory, client_cert):
+    """ReserveCommunicationIdsCmd (mask 0x40) on the PubSub connection set aside for FX: the
+    connection's PublisherId and the lowest free ids (the configured ones and earlier
+    reservations skipped); another transport → Bad_NotSupported; a call aborted by a later
+    command gives its ids back."""
+    gw = gateway_factory.start(fx_pubsub_config())
+    c, e = await admin_session(gw, client_cert)
+    try:
+        def req(groups, writers, uri=UDP_UADP):
+            return ua.PubSubReserveCommunicationIdsDataType(
+                TransportProfileUri=uri, NumReqWriterGroupIds=groups, NumReqDataSetWriterIds=writers)
+
+        r = await e.call(MASK["Reserve"], reserve=[req(2, 4)])
+        assert code(r.StatusCode) == "Good", r
+        [res] = r.OutputArguments[2].Value
+        assert code(res.Result) == "Good"
+        assert (res.DefaultPublisherId.Value, res.DefaultPublisherId.VariantType) == (4711, ua.VariantType.UInt16)
+        assert (res.WriterGroupIds, res.DataSetWriterIds) == ([2, 3], [2, 3, 4, 5])
+        r = await e.call(MASK["Reserve"], reserve=[req(1, 1), req(1, 2)])
+        assert code(r.StatusCode) == "Good", r
+        assert [(x.WriterGroupIds, x.DataSetWriterIds) for x in r.OutputArguments[2].Value] == [([4], [6]), ([5], [7, 8])]
+
+        r = await e.call(MASK["Reserve"], reserve=[req(1, 1, "http://opcfoundation.org/UA-Profile/Transport/pubsub-mqtt-uadp")])
+        assert code(r.StatusCode) == "Uncertain", r
+        assert codes([x.Result for x in r.OutputArguments[2].Value]) == ["BadNotSupported"]
+
+        # Reserve, then CreateConnectionEndpoint fails (a null RelatedEndpoint): the call
+        # aborts and rolls back.
+        r = await e.call(MASK["Reserve"] | MASK["Create"], reserve=[req(1, 1)],
+                         endpoints=[e.config(endpoint=e.parameter("C9", related=False))])
+        assert code(r.StatusCode) == "Uncertain", r
+        [res] = r.OutputArguments[2].Value
+        assert code(res.Result) == "BadNothingToDo" and not res.WriterGroupIds, res
+        r = await e.call(MASK["Reserve"], reserve=[req(1, 1)])
+        [res] = r.OutputArguments[2].Value
+        assert (res.WriterGroupIds, res.DataSetWriterIds) == ([6], [9]), "the rolled-back ids are free again"
+    finally:
+        await safe_disconnect(c)
+
+
+@sync
+async def test_reserve_communication_ids_without_a_pubsub_connection_for_fx(gateway_factory, client_cert):
+    cfg = fx_pubsub_config()
+    cfg["pubsub"][0]["fx"] = False
+    gw = gateway_factory.start(cfg)
+    c, e = await admin_session(gw, client_cert)
+    try:
+        r = await e.call(MASK["Reserve"], reserve=[ua.PubSubReserveCommunicationIdsDataType(
+            TransportProfileUri=UDP_UADP, NumReqWriterGroupIds=1, NumReqDataSetWriterIds=1)])
+        assert code(r.StatusCode) == "Uncertain", r
+        assert codes([x.Result for x in r.OutputArguments[2].Value]) == ["BadNotSupported"]
+    finally:
+        await safe_disconnect(c)

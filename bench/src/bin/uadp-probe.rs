@@ -18,7 +18,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use fxgate_pubsub::uadp::{decode, Payload};
-use opcua::types::ContextOwned;
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio::net::UdpSocket;
@@ -157,7 +156,7 @@ async fn receive(c: Common, floor: bool) -> serde_json::Value {
         };
         let stats = stats.clone();
         tasks.push(tokio::spawn(async move {
-            let ctx = ContextOwned::default();
+            let ctx = fxgate_pubsub::uadp::wire_context();
             let mut buf = vec![0u8; 65_536];
             let mut track = Track { last: None };
             loop {

@@ -3,13 +3,13 @@
 //! (decoding and encoding it once more gives the same message). RawData bodies are decoded with a few
 //! field layouts, as readers with those fields would.
 
-use opcua::types::{ContextOwned, DataTypeId, Variant};
+use opcua::types::{DataTypeId, Variant};
 
 use fxgate_pubsub::uadp::{decode, decode_raw_delta, decode_raw_fields, encode, MessageKind, Payload};
 
 /// Decodes `data` as a datagram.
 pub fn datagram(data: &[u8]) {
-    let ctx = ContextOwned::default();
+    let ctx = fxgate_pubsub::uadp::wire_context();
     let c = ctx.context();
     let Ok(msg) = decode(data, &c) else { return };
     for m in &msg.messages {

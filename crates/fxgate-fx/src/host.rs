@@ -9,7 +9,10 @@ use opcua::types::{ExtensionObject, NodeId, StatusCode, VariantScalarTypeId};
 use crate::compare::ExpectedNodeValue;
 use crate::establish::Host;
 use crate::node_manager::FxNodeManagerImpl;
-use crate::types::{AssetVerificationDataType, AssetVerificationResultDataType, AssetVerificationResultEnum, NodeIdValuePair};
+use crate::types::{
+    AssetVerificationDataType, AssetVerificationResultDataType, AssetVerificationResultEnum, NodeIdValuePair,
+    PubSubReserveCommunicationIdsDataType,
+};
 use crate::verify::FeVerdict;
 use crate::{endpoints, verify, verify_asset};
 
@@ -36,6 +39,21 @@ impl ComponentHost<'_> {
 
 #[async_trait]
 impl Host for ComponentHost<'_> {
+    fn reserve_ids(&self, request: &PubSubReserveCommunicationIdsDataType) -> Result<fxgate_plugin::Reservation, StatusCode> {
+        let ids = self.nm.pubsub_ids().ok_or(StatusCode::BadNotSupported)?;
+        ids.reserve(request.transport_profile_uri.as_ref(), request.num_req_writer_group_ids, request.num_req_data_set_writer_ids)
+            .map_err(|e| match e {
+                fxgate_plugin::ReserveError::Transport => StatusCode::BadNotSupported,
+                fxgate_plugin::ReserveError::Exhausted => StatusCode::BadResourceUnavailable,
+            })
+    }
+
+    fn release_ids(&self, reservation: &fxgate_plugin::Reservation) {
+        if let Some(ids) = self.nm.pubsub_ids() {
+            ids.release(reservation);
+        }
+    }
+
     fn max_connections_per_call(&self) -> u32 {
         self.component().max_connections_per_call
     }

@@ -60,6 +60,15 @@ impl AdminMethods {
     }
 }
 
+/// What other plug-ins offer FX through the build context.
+#[derive(Clone)]
+pub struct FxServices {
+    /// The upstream servers (when aggregation is configured).
+    pub aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
+    /// The slot the PubSub plug-in fills with the ids ReserveCommunicationIdsCmd hands out.
+    pub pubsub_ids: fxgate_plugin::PubSubIdsSlot,
+}
+
 /// Serves the FX model.
 pub struct FxNodeManagerImpl {
     model: Arc<Model>,
@@ -69,6 +78,8 @@ pub struct FxNodeManagerImpl {
     endpoints: parking_lot::Mutex<Vec<Endpoint>>,
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
     aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
+    /// The PubSub ids ReserveCommunicationIdsCmd hands out, once the PubSub plug-in filled it.
+    pubsub_ids: fxgate_plugin::PubSubIdsSlot,
     endpoint_url: String,
     cm: Option<ConnectionManager>,
     node_managers: OnceLock<NodeManagersRef>,
@@ -78,14 +89,14 @@ pub struct FxNodeManagerImpl {
 /// Builds the FX node manager for `cfg`. `wanted` are the indexes of the FX namespaces in the
 /// persisted namespace table: each is registered at that index when it is free in the server
 /// (so that upstream namespaces, which take their table indexes, never collide with them).
-/// `tags_namespace` is the URI of the tag nodes; `aggregator` holds the upstream servers a
+/// `tags_namespace` is the URI of the tag nodes; `services.aggregator` holds the upstream servers a
 /// component may stand for and the ConnectionManager may call; `endpoint_url` is this
 /// server's URL (the RelatedEndpoint Address upstream components are told); `admin` learns
 /// which methods need the ConnectionAdmin role.
 pub fn fx_node_manager(
     cfg: FxConfig,
     store: Arc<TagStore>,
-    aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
+    services: FxServices,
     wanted: FxNamespaces,
     tags_namespace: &'static str,
     endpoint_url: String,
@@ -129,7 +140,8 @@ pub fn fx_node_manager(
             namespaces,
             endpoints: parking_lot::Mutex::new(Vec::new()),
             subscriptions: OnceLock::new(),
-            aggregator,
+            aggregator: services.aggregator.clone(),
+            pubsub_ids: services.pubsub_ids.clone(),
             endpoint_url: endpoint_url.clone(),
             cm,
             node_managers: OnceLock::new(),
@@ -187,6 +199,11 @@ impl FxNodeManagerImpl {
     /// The upstream servers (when aggregation is configured).
     pub fn aggregator(&self) -> Option<&fxgate_plugin::SharedUpstreamLinks> {
         self.aggregator.as_ref()
+    }
+
+    /// The PubSub ids of ReserveCommunicationIdsCmd, if a `[[pubsub]]` connection has `fx = true`.
+    pub fn pubsub_ids(&self) -> Option<&fxgate_plugin::SharedPubSubIds> {
+        self.pubsub_ids.0.get()
     }
 
     /// This server's endpoint URL.

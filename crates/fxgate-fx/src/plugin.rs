@@ -25,6 +25,12 @@ impl Protocol for FxConfig {
             cfg: self.clone(),
             table: cx.namespaces.clone(),
             links: cx.service::<SharedUpstreamLinks>(),
+            pubsub_ids: {
+                // Filled by the PubSub plug-in, built after FX, when a connection has `fx = true`.
+                let slot = fxgate_plugin::PubSubIdsSlot::default();
+                cx.provide(slot.clone());
+                slot
+            },
             admin: Arc::new(AdminMethods::default()),
         };
         cx.add_extension(Arc::new(ext));
@@ -37,6 +43,7 @@ struct FxExtension {
     cfg: FxConfig,
     table: SharedNamespaceTable,
     links: Option<SharedUpstreamLinks>,
+    pubsub_ids: fxgate_plugin::PubSubIdsSlot,
     admin: Arc<AdminMethods>,
 }
 
@@ -72,7 +79,7 @@ impl ServerExtension for FxExtension {
         vec![Box::new(fx_node_manager(
             self.cfg.clone(),
             cx.store.clone(),
-            self.links.clone(),
+            crate::node_manager::FxServices { aggregator: self.links.clone(), pubsub_ids: self.pubsub_ids.clone() },
             wanted,
             cx.tags_namespace,
             cx.endpoint_url.clone(),

@@ -11,10 +11,12 @@
 
 mod context;
 mod links;
+mod pubsub_ids;
 mod registry;
 
 pub use context::{BuildContext, Built};
 pub use links::{SharedUpstreamLinks, UpstreamLink, UpstreamLinks};
+pub use pubsub_ids::{PubSubIds, PubSubIdsSlot, Reservation, ReserveError, SharedPubSubIds};
 
 use fxgate_core::BuildError;
 

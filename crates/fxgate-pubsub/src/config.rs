@@ -57,6 +57,10 @@ pub struct PubSubConfig {
     /// The time-to-live of multicast datagrams sent (default 1: this network only).
     #[serde(default = "one_ttl")]
     pub multicast_ttl: u32,
+    /// OPC UA FX reserves its PubSub ids on this connection (ReserveCommunicationIdsCmd; at
+    /// most one connection, with a `publisher_id`).
+    #[serde(default)]
+    pub fx: bool,
     /// Writer groups: what this connection publishes.
     #[serde(default)]
     pub writer_group: Vec<WriterGroupConfig>,

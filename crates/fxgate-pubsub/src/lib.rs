@@ -14,6 +14,7 @@ pub mod config;
 mod connection;
 pub mod control;
 pub mod model;
+pub mod reserve;
 mod reader;
 mod receive;
 pub mod status;
@@ -68,6 +69,10 @@ impl Protocol for PubSubConnections {
         let metrics = status::PubSubMetrics::default();
         metrics.register(cx.metrics);
         let controls = control::Controls::new(&self.0);
+        // OPC UA FX (built before) offers a slot for the ids it reserves.
+        if let (Some(c), Some(slot)) = (self.0.iter().find(|c| c.fx), cx.service::<fxgate_plugin::PubSubIdsSlot>()) {
+            let _ = slot.0.set(std::sync::Arc::new(reserve::FxIds::new(c)));
+        }
         for c in &self.0 {
             cx.add_component(Box::new(PubSubConnection::new(c.clone(), metrics.connection(&c.name), controls.clone())));
         }

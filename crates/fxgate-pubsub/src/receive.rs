@@ -49,7 +49,7 @@ struct Limits {
 impl Receiver {
     /// Receives until `shutdown`.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let ctx = ContextOwned::default();
+        let ctx = crate::uadp::wire_context();
         let mut by_key: HashMap<(PublisherId, u16, u16), Vec<usize>> = HashMap::new();
         for (i, r) in self.readers.iter().enumerate() {
             by_key.entry(r.key.clone()).or_default().push(i);

@@ -11,6 +11,7 @@ use crate::udp::{parse_udp_url, UrlError};
 /// Adds every problem of the connections (under `key`) to `errs`.
 pub(crate) fn validate(key: &str, list: &[PubSubConfig], known: &Known, errs: &mut Vec<Invalid>) {
     let mut names = HashMap::new();
+    let mut fx_first: Option<usize> = None;
     for (i, c) in list.iter().enumerate() {
         let f = |k: &str| format!("{key}[{i}].{k}");
         if let Err(e) = check_name(&c.name) {
@@ -31,6 +32,15 @@ pub(crate) fn validate(key: &str, list: &[PubSubConfig], known: &Known, errs: &m
         if let Some(a) = &c.interface {
             if a.parse::<std::net::Ipv4Addr>().is_err() {
                 errs.push(Invalid::new(f("interface"), format!("`{a}` is not an IPv4 address")));
+            }
+        }
+        if c.fx {
+            if let Some(first) = fx_first {
+                errs.push(Invalid::new(f("fx"), format!("OPC UA FX uses {key}[{first}] already (at most one connection)")));
+            }
+            fx_first.get_or_insert(i);
+            if c.publisher_id.is_none() {
+                errs.push(Invalid::new(f("publisher_id"), "is needed for OPC UA FX (the DefaultPublisherId of its reservations)"));
             }
         }
         if c.multicast_ttl == 0 || c.multicast_ttl > 255 {

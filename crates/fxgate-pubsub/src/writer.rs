@@ -71,7 +71,7 @@ pub fn derived_version(config: &WriterGroupConfig) -> u32 {
 impl WriterGroup {
     /// Publishes until `shutdown`.
     pub async fn run(mut self, socket: UdpSocket, store: Arc<TagStore>, counters: Counters, shutdown: CancellationToken) {
-        let ctx = ContextOwned::default();
+        let ctx = crate::uadp::wire_context();
         let mut tick = tokio::time::interval(Duration::from_millis(self.config.publishing_interval_ms));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut sequence: u16 = 0;
@@ -318,7 +318,7 @@ mod tests {
             .map(|w| Writer::new(format!("W{w}"), w + 1, EncodingConfig::Variant, ids[w as usize * 4..w as usize * 4 + 4].iter().map(|&id| (id, DataTypeId::Double)).collect()))
             .collect();
         let mut g = group(200, writers);
-        let ctx = ContextOwned::default();
+        let ctx = crate::uadp::wire_context();
         let mut seq = 0;
         let mut out = Vec::new();
         g.cycle(&store, &ctx, &mut seq, &mut out).expect("cycle");
@@ -354,7 +354,7 @@ mod tests {
         let store = b.build();
         store.update(vec![(a, TagValue::good(2.5f64))]);
         store.set_status(&[c], StatusCode::BadNoCommunication);
-        let ctx = ContextOwned::default();
+        let ctx = crate::uadp::wire_context();
         let mut w = Writer::new("W".into(), 1, EncodingConfig::Variant, vec![(a, DataTypeId::Double), (c, DataTypeId::Int32)]);
         w.sequence = 1;
         let m = data_set_message(&w, &store, DateTime::now(), &ctx.context());

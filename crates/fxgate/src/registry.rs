@@ -28,12 +28,13 @@ fxgate_plugin::registry! {
         websocket: fxgate_websocket::Websockets,
         /// `[[upstream]]`: upstream OPC UA servers (aggregation, an OPC UA server extension).
         upstream: fxgate_upstream::Upstreams,
-        /// `[[pubsub]]`: OPC UA PubSub connections (UADP over UDP): writer groups publishing
-        /// tags, readers writing the fields they receive into their own tags.
-        pubsub: fxgate_pubsub::PubSubConnections,
         /// `[fx]`: the OPC UA FX model (an OPC UA server extension; after the aggregation,
         /// whose upstream sessions it uses).
         fx: fxgate_fx::config::FxConfig,
+        /// `[[pubsub]]`: OPC UA PubSub connections (UADP over UDP): writer groups publishing
+        /// tags, readers writing the fields they receive into their own tags (after FX, whose
+        /// namespaces keep their indexes; it fills FX's slot for PubSub ids).
+        pubsub: fxgate_pubsub::PubSubConnections,
     }
 }
 

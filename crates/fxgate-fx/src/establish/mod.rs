@@ -2,11 +2,11 @@
 //! of §6.2.4.3.1, abort at the first failing command with Bad_NothingToDo for everything not
 //! executed, and rollback of the endpoints created in the call (§6.2.4.3.11, Table 21).
 //!
-//! Tier 1 has no PubSub data plane and no ControlGroups: ReserveCommunicationIdsCmd and
-//! SetCommunicationConfigurationCmd answer Bad_NotSupported, EnableCommunicationCmd
-//! Bad_InvalidState (no ToDataSetReader/Writer references), and ControlGroups named in
-//! EstablishControlCmd/ReassignControlCmd do not exist (Bad_NodeIdUnknown); each aborts the
-//! call as the text prescribes.
+//! ReserveCommunicationIdsCmd reserves ids on the `[[pubsub]]` connection set aside for FX (the
+//! PubSub plug-in's service; rolled back with the call). SetCommunicationConfigurationCmd still
+//! answers Bad_NotSupported, EnableCommunicationCmd Bad_InvalidState (no ToDataSetReader/Writer
+//! references), and ControlGroups named in EstablishControlCmd/ReassignControlCmd do not exist
+//! (Bad_NodeIdUnknown); each aborts the call as the text prescribes.
 
 pub mod request;
 
@@ -17,7 +17,7 @@ use crate::types::{
     AssetVerificationDataType, AssetVerificationResultDataType, AssetVerificationResultEnum,
     ConnectionEndpointConfigurationDataType, ConnectionEndpointConfigurationResultDataType,
     ConnectionEndpointDefinitionDataType, FunctionalEntityVerificationResultEnum, FxCommandMask, NodeIdValuePair,
-    PubSubCommunicationConfigurationResultDataType, PubSubReserveCommunicationIdsResultDataType,
+    PubSubCommunicationConfigurationResultDataType, PubSubReserveCommunicationIdsDataType, PubSubReserveCommunicationIdsResultDataType,
 };
 use crate::verify::FeVerdict;
 pub use request::Request;
@@ -42,6 +42,12 @@ pub trait Host: Send + Sync {
     fn delete_endpoint(&self, endpoint: &NodeId);
     /// Writes one ConfigurationData pair of `fe` (Table 14 errors).
     async fn set_configuration(&self, fe: &NodeId, pair: &NodeIdValuePair) -> StatusCode;
+    /// Reserves the PubSub ids of one ReserveCommunicationIds request (its Result on failure:
+    /// Bad_NotSupported without a PubSub connection for FX or for another transport,
+    /// Bad_ResourceUnavailable when the ids run out).
+    fn reserve_ids(&self, request: &PubSubReserveCommunicationIdsDataType) -> Result<fxgate_plugin::Reservation, StatusCode>;
+    /// Gives reserved ids back (rollback).
+    fn release_ids(&self, reservation: &fxgate_plugin::Reservation);
 }
 
 /// The outcome of a call: the method result and the four output arrays.
@@ -126,6 +132,8 @@ struct Run<'a> {
     targets: Vec<Option<NodeId>>,
     /// Endpoints created by this call.
     created: Vec<NodeId>,
+    /// PubSub ids reserved by this call.
+    reserved: Vec<fxgate_plugin::Reservation>,
 }
 
 impl<'a> Run<'a> {
@@ -152,6 +160,7 @@ impl<'a> Run<'a> {
             communication: Vec::new(),
             targets,
             created: Vec::new(),
+            reserved: Vec::new(),
         }
     }
 
@@ -160,10 +169,7 @@ impl<'a> Run<'a> {
         match cmd {
             FxCommandMask::VerifyAssetCmd => self.verify_assets(host),
             FxCommandMask::VerifyFunctionalEntityCmd => self.verify_entities(host),
-            FxCommandMask::ReserveCommunicationIdsCmd => {
-                self.reserve = self.req.reserve.iter().map(|_| reserve_result(StatusCode::BadNotSupported)).collect();
-                false
-            }
+            FxCommandMask::ReserveCommunicationIdsCmd => self.reserve_ids(host),
             FxCommandMask::CreateConnectionEndpointCmd => self.create(host),
             FxCommandMask::EstablishControlCmd => self.control(host, true),
             FxCommandMask::SetConfigurationDataCmd => self.configure(host).await,
@@ -386,9 +392,50 @@ impl<'a> Run<'a> {
     }
 
     /// Deletes the endpoints created by this call; their ids in the results become null.
+    /// ReserveCommunicationIdsCmd: ids for each request, all or the call aborts.
+    fn reserve_ids(&mut self, host: &dyn Host) -> bool {
+        let mut ok = true;
+        let mut results = Vec::with_capacity(self.req.reserve.len());
+        for eo in &self.req.reserve {
+            let r = match crate::types::body::<PubSubReserveCommunicationIdsDataType>(eo) {
+                Err(_) => Err(StatusCode::BadInvalidArgument),
+                Ok(req) => host.reserve_ids(req),
+            };
+            results.push(match r {
+                Ok(res) => {
+                    let out = PubSubReserveCommunicationIdsResultDataType {
+                        result: StatusCode::Good,
+                        default_publisher_id: res.publisher_id.clone(),
+                        writer_group_ids: Some(res.writer_group_ids.clone()),
+                        data_set_writer_ids: Some(res.data_set_writer_ids.clone()),
+                    };
+                    self.reserved.push(res);
+                    out
+                }
+                Err(s) => {
+                    ok = false;
+                    reserve_result(s)
+                }
+            });
+        }
+        self.reserve = results;
+        ok
+    }
+
     fn rollback(&mut self, host: &dyn Host) {
         for id in &self.created {
             host.delete_endpoint(id);
+        }
+        // Reserved ids go back; the results no longer hand them out.
+        for r in self.reserved.drain(..) {
+            host.release_ids(&r);
+        }
+        for r in &mut self.reserve {
+            if r.result.is_good() {
+                r.result = StatusCode::BadNothingToDo;
+                r.writer_group_ids = None;
+                r.data_set_writer_ids = None;
+            }
         }
         for r in &mut self.endpoints {
             if self.created.contains(&r.connection_endpoint_id) {

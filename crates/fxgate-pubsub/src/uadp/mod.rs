@@ -16,7 +16,17 @@ pub use decode::decode;
 pub use encode::{encode, encode_data_set_message, encode_with_bodies};
 pub use raw::{decode_raw_delta, decode_raw_fields, encode_raw_field, RawError};
 
-use opcua::types::{DataValue, DateTime};
+use opcua::types::{ContextOwned, DataValue, DateTime, DecodingOptions, NamespaceMap, TypeLoaderCollection};
+
+/// The context datagrams are decoded (and messages encoded) with: no type loaders, so an
+/// ExtensionObject in a field stays an opaque body and no structure decoder runs on bytes
+/// anyone on the network can send. async-opcua 0.19's Argument decoder (async-opcua-types
+/// `src/argument.rs`, `array_dimensions.resize(expected_rank, 0)`) allocates up to 8 GiB for
+/// 30 bytes; with the default context one datagram would abort the gateway (found by the
+/// `uadp_datagram` fuzz target).
+pub fn wire_context() -> ContextOwned {
+    ContextOwned::new(NamespaceMap::new(), TypeLoaderCollection::new_empty(), DecodingOptions::default())
+}
 
 /// The UADP version this codec reads and writes (the only one Part 14 defines).
 pub const UADP_VERSION: u8 = 1;

@@ -208,3 +208,37 @@ proptest! {
         }
     }
 }
+
+/// A datagram of one Variant key frame whose one field is an ExtensionObject with binary
+/// encoding id `encoding` (ns=0) and `body`.
+fn structure_datagram(encoding: u16, body: &[u8]) -> Vec<u8> {
+    let mut d = vec![0x01, 0x01, 0x01, 0x00]; // no headers; DataSetFlags1 valid; FieldCount 1
+    d.extend_from_slice(&[22u8, 0x01, 0x00]); // Variant ExtensionObject, four-byte NodeId ns=0
+    d.extend_from_slice(&encoding.to_le_bytes());
+    d.push(1); // binary body
+    d.extend_from_slice(&(body.len() as i32).to_le_bytes());
+    d.extend_from_slice(body);
+    d
+}
+
+#[test]
+fn no_structure_decoder_runs_on_a_datagram() {
+    // A Range (binary encoding i=886): async-opcua's own context decodes it, the wire context
+    // refuses the field (no type loader) instead of running a structure decoder.
+    let mut range = Vec::new();
+    range.extend_from_slice(&1.0f64.to_le_bytes());
+    range.extend_from_slice(&2.0f64.to_le_bytes());
+    let d = structure_datagram(886, &range);
+    assert!(decode(&d, &ContextOwned::default().context()).is_ok(), "the default context decodes a Range");
+    let wire = wire_context();
+    assert!(matches!(decode(&d, &wire.context()), Err(UadpError::Value { .. })));
+    // An Argument (i=298) claiming ValueRank 2^31 - 1, which async-opcua's decoder would pad
+    // with 8 GiB of dimensions: refused the same way, nothing allocated.
+    let mut arg = Vec::new();
+    arg.extend_from_slice(&(-1i32).to_le_bytes()); // Name: null
+    arg.extend_from_slice(&[0, 0]); // DataType: two-byte NodeId i=0
+    arg.extend_from_slice(&i32::MAX.to_le_bytes()); // ValueRank
+    arg.extend_from_slice(&(-1i32).to_le_bytes()); // ArrayDimensions: null
+    arg.push(0); // Description: empty
+    assert!(matches!(decode(&structure_datagram(298, &arg), &wire.context()), Err(UadpError::Value { .. })));
+}

@@ -1,0 +1,117 @@
+//! The ids OPC UA FX reserves (ReserveCommunicationIdsCmd) on the connection marked `fx = true`:
+//! the lowest WriterGroupIds and DataSetWriterIds that neither the configuration nor an earlier
+//! reservation uses. A reservation that no SetCommunicationConfiguration takes up (fxgate has
+//! none yet) lapses after [`RESERVATION_LIFETIME`], so that a client reserving again and again
+//! cannot use every id up.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use opcua::types::Variant;
+use parking_lot::Mutex;
+
+use fxgate_plugin::{PubSubIds, Reservation, ReserveError};
+
+use crate::config::{publisher_id, PubSubConfig};
+use crate::model::UDP_UADP;
+use crate::uadp::PublisherId;
+
+/// How long reserved ids stay reserved.
+pub const RESERVATION_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The reservations of one connection.
+pub struct FxIds {
+    publisher_id: Variant,
+    /// Ids the configuration uses (never handed out).
+    configured: (Vec<u16>, Vec<u16>),
+    /// Reserved ids and when their reservation lapses.
+    reserved: Mutex<(BTreeMap<u16, Instant>, BTreeMap<u16, Instant>)>,
+}
+
+impl FxIds {
+    /// The reservations of connection `c`.
+    pub fn new(c: &PubSubConfig) -> Self {
+        let publisher_id = match c.publisher_id.as_ref().and_then(|p| publisher_id(p, c.publisher_id_type)) {
+            Some(PublisherId::Byte(v)) => Variant::Byte(v),
+            Some(PublisherId::UInt16(v)) => Variant::UInt16(v),
+            Some(PublisherId::UInt32(v)) => Variant::UInt32(v),
+            Some(PublisherId::UInt64(v)) => Variant::UInt64(v),
+            Some(PublisherId::String(s)) => Variant::String(s.into()),
+            None => Variant::Empty,
+        };
+        let groups = c.writer_group.iter().map(|g| g.writer_group_id).collect();
+        let writers = c.writer_group.iter().flat_map(|g| g.writer.iter().map(|w| w.data_set_writer_id)).collect();
+        Self { publisher_id, configured: (groups, writers), reserved: Mutex::new((BTreeMap::new(), BTreeMap::new())) }
+    }
+}
+
+/// The `n` lowest ids (from 1) neither in `configured` nor in `reserved`.
+fn free(n: u16, configured: &[u16], reserved: &BTreeMap<u16, Instant>) -> Option<Vec<u16>> {
+    let ids: Vec<u16> = (1..=u16::MAX).filter(|i| !configured.contains(i) && !reserved.contains_key(i)).take(n as usize).collect();
+    (ids.len() == n as usize).then_some(ids)
+}
+
+impl PubSubIds for FxIds {
+    fn reserve(&self, transport_profile_uri: &str, writer_groups: u16, writers: u16) -> Result<Reservation, ReserveError> {
+        if transport_profile_uri != UDP_UADP {
+            return Err(ReserveError::Transport);
+        }
+        let now = Instant::now();
+        let mut r = self.reserved.lock();
+        r.0.retain(|_, until| *until > now);
+        r.1.retain(|_, until| *until > now);
+        let groups = free(writer_groups, &self.configured.0, &r.0).ok_or(ReserveError::Exhausted)?;
+        let ws = free(writers, &self.configured.1, &r.1).ok_or(ReserveError::Exhausted)?;
+        let until = now + RESERVATION_LIFETIME;
+        r.0.extend(groups.iter().map(|&i| (i, until)));
+        r.1.extend(ws.iter().map(|&i| (i, until)));
+        Ok(Reservation { publisher_id: self.publisher_id.clone(), writer_group_ids: groups, data_set_writer_ids: ws })
+    }
+
+    fn release(&self, reservation: &Reservation) {
+        let mut r = self.reserved.lock();
+        for i in &reservation.writer_group_ids {
+            r.0.remove(i);
+        }
+        for i in &reservation.data_set_writer_ids {
+            r.1.remove(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_ids_avoid_the_configured_ones_and_each_other() {
+        let c: PubSubConfig = toml::from_str(
+            r#"
+name = "C"
+publisher_id = 7
+fx = true
+[[writer_group]]
+name = "G"
+writer_group_id = 2
+destination = "opc.udp://127.0.0.1:9"
+[[writer_group.writer]]
+name = "W"
+data_set_writer_id = 1
+"#,
+        )
+        .expect("config");
+        let ids = FxIds::new(&c);
+        let a = ids.reserve(UDP_UADP, 2, 4).expect("reserve");
+        assert_eq!(a.publisher_id, Variant::UInt16(7));
+        assert_eq!(a.writer_group_ids, vec![1, 3]);
+        assert_eq!(a.data_set_writer_ids, vec![2, 3, 4, 5]);
+        let b = ids.reserve(UDP_UADP, 1, 1).expect("reserve");
+        assert_eq!((b.writer_group_ids, b.data_set_writer_ids), (vec![4], vec![6]));
+        ids.release(&a);
+        assert_eq!(ids.reserve(UDP_UADP, 1, 0).expect("reserve").writer_group_ids, vec![1]);
+        assert_eq!(ids.reserve("http://opcfoundation.org/UA-Profile/Transport/pubsub-mqtt-uadp", 1, 1), Err(ReserveError::Transport));
+        assert_eq!(ids.reserve(UDP_UADP, u16::MAX, 0), Err(ReserveError::Exhausted));
+        // All or nothing: the failed request reserved nothing.
+        assert_eq!(ids.reserve(UDP_UADP, 1, 0).expect("reserve").writer_group_ids, vec![3]);
+    }
+}
