@@ -14,7 +14,6 @@ use fxgate_plugin::{PubSubIds, Reservation, ReserveError};
 
 use crate::config::{publisher_id, PubSubConfig};
 use crate::model::UDP_UADP;
-use crate::uadp::PublisherId;
 
 /// How long reserved ids stay reserved.
 pub const RESERVATION_LIFETIME: Duration = Duration::from_secs(600);
@@ -31,14 +30,11 @@ pub struct FxIds {
 impl FxIds {
     /// The reservations of connection `c`.
     pub fn new(c: &PubSubConfig) -> Self {
-        let publisher_id = match c.publisher_id.as_ref().and_then(|p| publisher_id(p, c.publisher_id_type)) {
-            Some(PublisherId::Byte(v)) => Variant::Byte(v),
-            Some(PublisherId::UInt16(v)) => Variant::UInt16(v),
-            Some(PublisherId::UInt32(v)) => Variant::UInt32(v),
-            Some(PublisherId::UInt64(v)) => Variant::UInt64(v),
-            Some(PublisherId::String(s)) => Variant::String(s.into()),
-            None => Variant::Empty,
-        };
+        let publisher_id = c
+            .publisher_id
+            .as_ref()
+            .and_then(|p| publisher_id(p, c.publisher_id_type))
+            .map_or(Variant::Empty, |p| p.to_variant());
         let groups = c.writer_group.iter().map(|g| g.writer_group_id).collect();
         let writers = c.writer_group.iter().flat_map(|g| g.writer.iter().map(|w| w.data_set_writer_id)).collect();
         Self { publisher_id, configured: (groups, writers), reserved: Mutex::new((BTreeMap::new(), BTreeMap::new())) }

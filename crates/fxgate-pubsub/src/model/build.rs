@@ -81,14 +81,7 @@ pub fn build(space: &mut AddressSpace, ns: u16, tags_ns: u16, list: &[PubSubConf
 }
 
 fn pid(p: Option<PublisherId>) -> Variant {
-    match p {
-        Some(PublisherId::Byte(v)) => Variant::Byte(v),
-        Some(PublisherId::UInt16(v)) => Variant::UInt16(v),
-        Some(PublisherId::UInt32(v)) => Variant::UInt32(v),
-        Some(PublisherId::UInt64(v)) => Variant::UInt64(v),
-        Some(PublisherId::String(s)) => Variant::String(s.into()),
-        None => Variant::Empty,
-    }
+    p.map_or(Variant::Empty, |p| p.to_variant())
 }
 
 impl B<'_> {

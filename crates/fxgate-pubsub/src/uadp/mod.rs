@@ -58,6 +58,20 @@ impl std::fmt::Display for PublisherId {
     }
 }
 
+impl PublisherId {
+    /// The id as an OPC UA value of its type (as the information model and FX show it).
+    pub fn to_variant(&self) -> opcua::types::Variant {
+        use opcua::types::Variant;
+        match self {
+            Self::Byte(v) => Variant::Byte(*v),
+            Self::UInt16(v) => Variant::UInt16(*v),
+            Self::UInt32(v) => Variant::UInt32(*v),
+            Self::UInt64(v) => Variant::UInt64(*v),
+            Self::String(s) => Variant::String(s.as_str().into()),
+        }
+    }
+}
+
 /// The group header (Part 14 §7.2.4.4.2, GroupFlags): each field is sent when set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupHeader {
