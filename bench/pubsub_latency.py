@@ -19,7 +19,7 @@ async def main(url: str, connections: int, fields: int, seconds: float) -> dict:
     await client.connect()
     try:
         ns = await client.get_namespace_index("urn:fxgate:tags")
-        nodes = [client.get_node(ua.NodeId(f"In{i}/F{k}", ns)) for i in range(connections) for k in range(fields)]
+        nodes = [ua.NodeId(f"In{i}/F{k}", ns) for i in range(connections) for k in range(fields)]
         seen: dict[int, object] = {}
         lat_us: list[int] = []
         bad = 0
@@ -27,7 +27,10 @@ async def main(url: str, connections: int, fields: int, seconds: float) -> dict:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             for start in range(0, len(nodes), 1000):
-                dvs = await client.read_attributes(nodes[start:start + 1000], ua.AttributeIds.Value)
+                params = ua.ReadParameters()
+                params.TimestampsToReturn = ua.TimestampsToReturn.Both
+                params.NodesToRead = [ua.ReadValueId(NodeId=n, AttributeId=ua.AttributeIds.Value) for n in nodes[start:start + 1000]]
+                dvs = await client.uaclient.read(params)
                 for j, dv in enumerate(dvs):
                     reads += 1
                     if not dv.StatusCode.is_good():

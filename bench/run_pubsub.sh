@@ -16,6 +16,8 @@
 # 2. The floor: uadp-probe floor-send / floor-recv move datagrams of the same size at the same
 #    interval over the same number of multicast sockets: latency (send → receive), jitter,
 #    losses, CPU and RSS of each end.
+# 3. P's simulator alone (P's configuration without [[pubsub]]): its CPU, to separate the
+#    PubSub share of P's.
 # Prints a Markdown table (also bench/results/pubsub-latest.md); raw JSON in
 # bench/results/raw-pubsub-<UTC>/. Every process started here is stopped on exit.
 #
@@ -172,6 +174,9 @@ sleep "$WARMUP_S"
 
 # 1a. The window.
 sent0=$(metric_sum "$HTTP_pub" fxgate_pubsub_sent_network_messages_total)
+tmo0=$(metric_sum "$HTTP_sub" fxgate_pubsub_reader_timeouts_total)
+dec0=$(metric_sum "$HTTP_sub" fxgate_pubsub_decode_errors_total)
+drop0=$(metric_sum "$HTTP_sub" fxgate_pubsub_dropped_messages_total)
 recv0=$(metric_sum "$HTTP_sub" fxgate_pubsub_received_network_messages_total)
 tp0=$(ticks "$PID_pub"); ts0=$(ticks "$PID_sub")
 "$BIN/uadp-probe" capture --group "$GROUP" --first-port "$FIRST_PORT" --connections "$CONNECTIONS" \
@@ -187,9 +192,9 @@ tp1=$(ticks "$PID_pub"); ts1=$(ticks "$PID_sub")
 sent1=$(metric_sum "$HTTP_pub" fxgate_pubsub_sent_network_messages_total)
 recv1=$(metric_sum "$HTTP_sub" fxgate_pubsub_received_network_messages_total)
 wait "$CAP" || true; forget "$CAP"
-dec=$(metric_sum "$HTTP_sub" fxgate_pubsub_decode_errors_total)
-drop=$(metric_sum "$HTTP_sub" fxgate_pubsub_dropped_messages_total)
-tmo=$(metric_sum "$HTTP_sub" fxgate_pubsub_reader_timeouts_total)
+dec=$(( $(metric_sum "$HTTP_sub" fxgate_pubsub_decode_errors_total) - dec0 ))
+drop=$(( $(metric_sum "$HTTP_sub" fxgate_pubsub_dropped_messages_total) - drop0 ))
+tmo=$(( $(metric_sum "$HTTP_sub" fxgate_pubsub_reader_timeouts_total) - tmo0 ))
 CLK=$(getconf CLK_TCK)
 cpu() { awk -v a="$1" -v b="$2" -v c="$CLK" -v s="$MEASURE_S" 'BEGIN{printf "%.3f", (b-a)/c/s}'; }
 cpu_p=$(cpu "$tp0" "$tp1"); cpu_s=$(cpu "$ts0" "$ts1")
@@ -220,6 +225,17 @@ cpu_fr=$(awk -v a="$tr0" -v b="$tr1" -v c="$CLK" -v s=$(( MEASURE_S - 2 )) 'BEGI
 wait "$FS" || true; forget "$FS"; wait "$FR" || true; forget "$FR"
 floor_sent=$(jget "$RAW/floor-send.json" sent)
 
+# 3. The publisher's simulator alone (the same tags moving, no [[pubsub]]): its share of P's CPU.
+sim_only_config() { # sim_only_config FILE PORT HTTP_PORT
+  publisher_config "$1" "$2" "$3"
+  awk '/^\[\[pubsub\]\]/ {exit} {print}' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}
+start sim sim_only_config
+sleep "$WARMUP_S"
+tq0=$(ticks "$PID_sim"); sleep "$MEASURE_S"; tq1=$(ticks "$PID_sim")
+cpu_sim=$(cpu "$tq0" "$tq1"); rss_sim=$(rss_mib "$PID_sim")
+kill -TERM "$PID_sim" 2>/dev/null || true; wait "$PID_sim" 2>/dev/null || true; forget "$PID_sim"
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0 && a != "n/a") printf "%.2f", a/b; else print "n/a"}'; }
 OUT="$RESULTS/pubsub-latest.md"
 {
@@ -230,7 +246,7 @@ OUT="$RESULTS/pubsub-latest.md"
   echo "| datagram size | $SIZE B | $SIZE B | |"
   echo "| NetworkMessages in ${MEASURE_S} s | sent $(( sent1 - sent0 )), S received $(( recv1 - recv0 )), probe $(jget "$RAW/capture.json" messages) | sent $floor_sent, received $(jget "$RAW/floor-recv.json" messages) | |"
   echo "| lost / late (probe) | $(jget "$RAW/capture.json" lost) / $(jget "$RAW/capture.json" late) | $(jget "$RAW/floor-recv.json" lost) / $(jget "$RAW/floor-recv.json" late) | |"
-  echo "| S decode errors / dropped / reader timeouts | $dec / $drop / $tmo | | |"
+  echo "| S decode errors / dropped / reader timeouts in the window | $dec / $drop / $tmo | | |"
   for p in p50 p99 max; do
     a=$(jget "$RAW/capture.json" "jitter_ms.$p"); b=$(jget "$RAW/floor-recv.json" "jitter_ms.$p")
     echo "| interval jitter $p | $a ms | $b ms | $(ratio "$a" "$b") |"
@@ -240,10 +256,12 @@ OUT="$RESULTS/pubsub-latest.md"
     echo "| latency $p (P store → S store; floor: send → receive) | $a ms | $b ms | |"
   done
   for p in p50 p99; do
-    echo "| latency $p P store → on the wire (probe) | $(jget "$RAW/capture.json" "latency_ms.$p") ms | | |"
+    echo "| age $p of a message's first value on arrival (probe; repeats included) | $(jget "$RAW/capture.json" "latency_ms.$p") ms | | |"
   done
   echo "| latency samples | $(jget "$RAW/latency.json" samples) (bad reads $(jget "$RAW/latency.json" bad)) | $(jget "$RAW/floor-recv.json" latency_samples) | |"
   echo "| CPU publisher (P includes its simulator) | $cpu_p core | $cpu_fs core | $(ratio "$cpu_p" "$cpu_fs") |"
+  echo "| CPU of P's simulator alone (same tags, no [[pubsub]]) / P less that | $cpu_sim / $(awk -v a="$cpu_p" -v b="$cpu_sim" 'BEGIN{printf "%.3f", a-b}') core | | $(ratio "$(awk -v a="$cpu_p" -v b="$cpu_sim" 'BEGIN{printf "%.3f", a-b}')" "$cpu_fs") |"
   echo "| CPU subscriber | $cpu_s core | $cpu_fr core | $(ratio "$cpu_s" "$cpu_fr") |"
   echo "| peak RSS publisher / subscriber | $peak_p / $peak_s MiB | $rss_fs / $rss_fr MiB | |"
+  echo "| RSS of P's simulator alone | $rss_sim MiB | | |"
 } | tee "$OUT"
