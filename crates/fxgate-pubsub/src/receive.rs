@@ -69,7 +69,9 @@ impl Receiver {
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = status_tick.tick() => self.refresh(),
+                // The switches again each second: a flip while a datagram was being handled
+                // woke nobody (Notify wakes only the waiting loops).
+                _ = status_tick.tick() => self.switches(),
                 _ = controls.changed.notified() => self.switches(),
                 _ = tokio::time::sleep_until(deadline) => self.expire(),
                 r = self.socket.recv_from(&mut buf) => match r {
