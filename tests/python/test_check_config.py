@@ -191,6 +191,12 @@ def _pubsub_url(t):
     return b, {line_of(b, "destination = ")}, lambda f: f == "pubsub[0].writer_group[0].destination"
 
 
+def _pubsub_port(t):
+    conn = '\n[[pubsub]]\nname = "{n}"\nlisten = "opc.udp://{h}:4841"\n'
+    b = t + conn.format(n="A", h="0.0.0.0") + conn.format(n="B", h="127.0.0.1")
+    return b, {line_of(b, 'listen = "opc.udp://127.0.0.1:4841"')}, lambda f: f == "pubsub[1].listen"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -212,6 +218,7 @@ CASES = {
     "buffer-fsync-ms": _fsync,
     "pubsub-unknown-tag": _pubsub_tag,
     "pubsub-destination-url": _pubsub_url,
+    "pubsub-listen-port-twice": _pubsub_port,
     "toml-syntax": _syntax,
 }
 

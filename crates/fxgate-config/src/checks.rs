@@ -117,6 +117,7 @@ pub fn resources(claims: &Claims, errs: &mut Vec<Invalid>) {
             let what = match &c.resource {
                 Resource::Line(name) => format!("line `{name}`"),
                 Resource::Listen(host, port) => format!("{host}:{port}"),
+                Resource::Udp(host, port) => format!("UDP {host}:{port}"),
             };
             errs.push(Invalid::new(
                 c.field.clone(),
@@ -131,7 +132,7 @@ pub fn resources(claims: &Claims, errs: &mut Vec<Invalid>) {
 fn overlaps(a: &Resource, b: &Resource) -> bool {
     match (a, b) {
         (Resource::Line(x), Resource::Line(y)) => x == y,
-        (Resource::Listen(h1, p1), Resource::Listen(h2, p2)) => {
+        (Resource::Listen(h1, p1), Resource::Listen(h2, p2)) | (Resource::Udp(h1, p1), Resource::Udp(h2, p2)) => {
             let (h1, h2) = (listen_host(h1), listen_host(h2));
             p1 == p2 && (h1 == h2 || (is_any(&h1) && family(&h1) == family(&h2)) || (is_any(&h2) && family(&h1) == family(&h2)))
         }

@@ -95,6 +95,9 @@ pub enum Resource {
     Line(String),
     /// A TCP port listened on: host as configured (normalized), port.
     Listen(String, u16),
+    /// A UDP port bound (not a multicast group, which several receivers share): host as
+    /// configured (normalized), port.
+    Udp(String, u16),
 }
 
 /// A claim of one resource by one section.

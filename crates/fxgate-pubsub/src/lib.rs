@@ -26,7 +26,7 @@ mod writer;
 pub use config::PubSubConfig;
 pub use connection::{PubSubBuildError, PubSubConnection};
 
-use fxgate_config::{Check, Known, Section};
+use fxgate_config::{Check, Claims, Known, Resource, Section};
 use fxgate_core::BuildError;
 use fxgate_plugin::{BuildContext, Protocol};
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,19 @@ impl Section for PubSubConnections {
                 for f in &r.fields {
                     known.tag(format!("{}/{}", r.name, f.name));
                 }
+            }
+        }
+    }
+
+    fn claims(&self, key: &str, claims: &mut Claims) {
+        // A unicast listen address is bound by one connection; a multicast group's port is
+        // shared (SO_REUSEADDR) by whoever joins it.
+        for (i, c) in self.0.iter().enumerate() {
+            let Some(url) = c.listen.as_deref().and_then(|u| udp::parse_udp_url(u).ok()) else { continue };
+            let multicast = url.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_multicast());
+            if !multicast {
+                let host = fxgate_config::checks::listen_host(&url.host);
+                claims.exclusive(Resource::Udp(host, url.port), "PubSub connection", format!("{key}[{i}].listen"));
             }
         }
     }
