@@ -41,7 +41,14 @@ def test_million_tags_start_and_sample_read(gateway_factory, client_cert):
             ns = await client.get_namespace_index(TAGS_NS_URI)
             sample = random.Random(19).sample(range(1_000_000), 1000)
             nodes = [client.get_node(ua.NodeId(f"Big/T{i}", ns)) for i in sample]
+            # "Ready" is the server serving; the simulator's first tick of a million values
+            # takes a moment longer (batches of 10,000), so the sample is read until it has
+            # values, for at most 60 s.
+            deadline = time.monotonic() + 60
             values = await client.read_values(nodes)
+            while not all(isinstance(v, int) for v in values) and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                values = await client.read_values(nodes)
             assert len(values) == 1000 and all(isinstance(v, int) for v in values), values[:5]
             dvs = await client.uaclient.read(_read(ns, [f"Big/T{i}" for i in sample[:50]], ua.AttributeIds.Value))
             assert all(dv.StatusCode.is_good() and dv.SourceTimestamp for dv in dvs)
