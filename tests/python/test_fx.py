@@ -511,7 +511,8 @@ async def test_establish_creates_endpoints_with_health_and_rolls_back_on_errors(
         assert av.VerificationResult == ua.AssetVerificationResultEnum.Mismatch, av
         assert codes(av.VerificationVariablesErrors)[1] == "BadOutOfRange"
         assert code(r.OutputArguments[1].Value[0].ConnectionEndpointResult) == "BadNothingToDo"
-        # PubSub commands are not available: EnableCommunicationCmd on C1 aborts with Bad_InvalidState
+        # C1 has no ToDataSetReader/Writer (no SetCommunicationConfiguration): EnableCommunicationCmd
+        # aborts with Bad_InvalidState (Table 17)
         r = await e.call(MASK["Enable"], endpoints=[e.config(node=c1)])
         assert code(r.StatusCode) == "Uncertain", r
         assert code(r.OutputArguments[1].Value[0].EnableCommunicationResult) == "BadInvalidState"

@@ -59,6 +59,12 @@ pub fn data_type_id(t: TagType) -> DataTypeId {
     }
 }
 
+/// The tag type of an OPC UA data type (None for one no tag has).
+pub fn tag_type_of(d: DataTypeId) -> Option<TagType> {
+    use TagType::*;
+    [Boolean, SByte, Byte, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float, Double, String].into_iter().find(|t| data_type_id(*t) == d)
+}
+
 /// A number as a value of type `t`, saturating at the type's bounds
 /// (`Rust`'s float-to-int `as` saturates and maps NaN to 0).
 pub fn from_f64(t: TagType, v: f64) -> Variant {

@@ -27,6 +27,22 @@ pub struct Endpoint {
     pub status: i32,
     /// The nodes made for it, the endpoint's own first.
     pub nodes: Vec<NodeId>,
+    /// Mode (PubSubConnectionEndpointModeEnum: 1 PublisherSubscriber, 2 Publisher, 3 Subscriber).
+    pub mode: i32,
+    /// InputVariables.
+    pub inputs: Vec<NodeId>,
+    /// OutputVariables.
+    pub outputs: Vec<NodeId>,
+    /// CleanupTimeout in ms (negative: never).
+    pub cleanup_timeout: f64,
+    /// RelatedEndpoint.
+    pub related: RelatedEndpointDataType,
+    /// The DataSetReader it is linked to (ToDataSetReader), once SetCommunicationConfiguration made it.
+    pub reader: Option<fxgate_plugin::PubSubObject>,
+    /// The DataSetWriter it is linked to (ToDataSetWriter).
+    pub writer: Option<fxgate_plugin::PubSubObject>,
+    /// When its Status left Operational (the CleanupTimeout runs from then).
+    pub left_operational: Option<std::time::Instant>,
 }
 
 /// Checks `parameter` for a new endpoint of `entity` (Table 12); `existing` are all endpoints.
@@ -136,7 +152,22 @@ pub fn insert(
     var(space, "InputVariables", DataTypeId::NodeId.into(), 1, ids(&p.input_variable_ids));
     var(space, "OutputVariables", DataTypeId::NodeId.into(), 1, ids(&p.output_variable_ids));
     var(space, "Mode", NodeId::new(ns.data, data::PUB_SUB_CONNECTION_ENDPOINT_MODE_ENUM), -1, Variant::Int32(p.mode as i32));
-    Endpoint { node, component, entity: entity.node.clone(), name, status: status::INITIAL, nodes }
+    Endpoint {
+        node,
+        component,
+        entity: entity.node.clone(),
+        name,
+        status: status::INITIAL,
+        nodes,
+        mode: p.mode as i32,
+        inputs: p.input_variable_ids.clone().unwrap_or_default(),
+        outputs: p.output_variable_ids.clone().unwrap_or_default(),
+        cleanup_timeout: p.cleanup_timeout,
+        related: p.related_endpoint.clone(),
+        reader: None,
+        writer: None,
+        left_operational: None,
+    }
 }
 
 /// Removes the nodes of `e` and the references to them.

@@ -14,7 +14,7 @@ use crate::types::{
     PubSubReserveCommunicationIdsDataType,
 };
 use crate::verify::FeVerdict;
-use crate::{endpoints, verify, verify_asset};
+use crate::{communication, endpoints, verify, verify_asset};
 
 /// One call's view of the component it is called on.
 pub struct ComponentHost<'a> {
@@ -40,7 +40,7 @@ impl ComponentHost<'_> {
 #[async_trait]
 impl Host for ComponentHost<'_> {
     fn reserve_ids(&self, request: &PubSubReserveCommunicationIdsDataType) -> Result<fxgate_plugin::Reservation, StatusCode> {
-        let ids = self.nm.pubsub_ids().ok_or(StatusCode::BadNotSupported)?;
+        let ids = self.nm.pubsub().ok_or(StatusCode::BadNotSupported)?;
         ids.reserve(request.transport_profile_uri.as_ref(), request.num_req_writer_group_ids, request.num_req_data_set_writer_ids)
             .map_err(|e| match e {
                 fxgate_plugin::ReserveError::Transport => StatusCode::BadNotSupported,
@@ -49,8 +49,27 @@ impl Host for ComponentHost<'_> {
     }
 
     fn release_ids(&self, reservation: &fxgate_plugin::Reservation) {
-        if let Some(ids) = self.nm.pubsub_ids() {
+        if let Some(ids) = self.nm.pubsub() {
             ids.release(reservation);
+        }
+    }
+
+    fn set_communication(&self, configuration: &ExtensionObject, targets: &[(Option<NodeId>, &ExtensionObject)]) -> communication::SetOutcome {
+        communication::set(self.nm, self.space, self.component, configuration, targets)
+    }
+
+    fn undo_communication(&self, undo: &communication::Undo) {
+        communication::rollback(self.nm, self.space, undo);
+    }
+
+    fn enable_communication(&self, endpoint: &NodeId) -> Result<Vec<fxgate_plugin::PubSubObject>, StatusCode> {
+        communication::enable(self.nm, self.space, endpoint)
+    }
+
+    fn disable_communication(&self, objects: &[fxgate_plugin::PubSubObject]) {
+        if let (Some(rt), false) = (self.nm.pubsub(), objects.is_empty()) {
+            rt.disable(objects);
+            communication::status::refresh(self.nm, self.space);
         }
     }
 

@@ -9,6 +9,8 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
+mod event_macro;
 pub mod config;
 pub mod namespaces;
 mod plugin;
@@ -26,4 +28,5 @@ pub mod endpoints;
 pub mod host;
 pub mod device_health;
 pub mod cm;
+pub mod communication;
 pub mod variables;

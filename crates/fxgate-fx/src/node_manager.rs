@@ -66,7 +66,7 @@ pub struct FxServices {
     /// The upstream servers (when aggregation is configured).
     pub aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
     /// The slot the PubSub plug-in fills with the ids ReserveCommunicationIdsCmd hands out.
-    pub pubsub_ids: fxgate_plugin::PubSubIdsSlot,
+    pub pubsub_ids: fxgate_plugin::FxPubSubSlot,
 }
 
 /// Serves the FX model.
@@ -79,7 +79,7 @@ pub struct FxNodeManagerImpl {
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
     aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
     /// The PubSub ids ReserveCommunicationIdsCmd hands out, once the PubSub plug-in filled it.
-    pubsub_ids: fxgate_plugin::PubSubIdsSlot,
+    pubsub_ids: fxgate_plugin::FxPubSubSlot,
     endpoint_url: String,
     cm: Option<ConnectionManager>,
     node_managers: OnceLock<NodeManagersRef>,
@@ -201,8 +201,9 @@ impl FxNodeManagerImpl {
         self.aggregator.as_ref()
     }
 
-    /// The PubSub ids of ReserveCommunicationIdsCmd, if a `[[pubsub]]` connection has `fx = true`.
-    pub fn pubsub_ids(&self) -> Option<&fxgate_plugin::SharedPubSubIds> {
+    /// The PubSub runtime of ReserveCommunicationIds-, SetCommunicationConfiguration- and
+    /// EnableCommunicationCmd, if a `[[pubsub]]` connection has `fx = true`.
+    pub fn pubsub(&self) -> Option<&fxgate_plugin::SharedFxPubSub> {
         self.pubsub_ids.0.get()
     }
 
@@ -411,8 +412,8 @@ impl FxNodeManagerImpl {
         ]);
     }
 
-    /// CloseConnections (§6.2.5): there is no communication model object to disable in tier 1;
-    /// with Remove the endpoints are deleted.
+    /// CloseConnections (§6.2.5): the endpoints' readers and writers that no other endpoint
+    /// uses are disabled, or with Remove deleted with the endpoints.
     fn close(&self, space: &RwLock<AddressSpace>, call: &mut MethodCall, component: usize) {
         let a = call.arguments();
         let (Some(list), Some(Variant::Boolean(remove))) = (a.first().and_then(args::array), a.get(1)) else {
@@ -439,8 +440,11 @@ impl FxNodeManagerImpl {
                 }
                 let ours = self.endpoints.lock().iter().any(|e| &e.node == id && e.belongs_to(c));
                 if ours {
+                    crate::communication::close(self, std::slice::from_ref(id), remove);
                     if remove {
                         self.remove_endpoint(space, id);
+                    } else {
+                        crate::communication::status::refresh(self, space);
                     }
                     return StatusCode::Good;
                 }
@@ -472,6 +476,9 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
         let _ = self.subscriptions.set(context.subscriptions.clone());
         let _ = self.node_managers.set(context.node_managers.clone());
         let _ = self.type_tree.set(context.type_tree.clone());
+        if let Some(rt) = self.pubsub() {
+            crate::communication::status::spawn(context.node_managers.clone(), rt.changes());
+        }
         let sources = crate::device_health::SourceTags::new(&self.model, &self.store, self.aggregator.clone());
         if sources.is_empty() {
             return;

@@ -27,7 +27,7 @@ impl Protocol for FxConfig {
             links: cx.service::<SharedUpstreamLinks>(),
             pubsub_ids: {
                 // Filled by the PubSub plug-in, built after FX, when a connection has `fx = true`.
-                let slot = fxgate_plugin::PubSubIdsSlot::default();
+                let slot = fxgate_plugin::FxPubSubSlot::default();
                 cx.provide(slot.clone());
                 slot
             },
@@ -43,7 +43,7 @@ struct FxExtension {
     cfg: FxConfig,
     table: SharedNamespaceTable,
     links: Option<SharedUpstreamLinks>,
-    pubsub_ids: fxgate_plugin::PubSubIdsSlot,
+    pubsub_ids: fxgate_plugin::FxPubSubSlot,
     admin: Arc<AdminMethods>,
 }
 

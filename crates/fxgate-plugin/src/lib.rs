@@ -10,13 +10,15 @@
 #![warn(missing_docs)]
 
 mod context;
+mod fx_pubsub;
 mod links;
 mod pubsub_ids;
 mod registry;
 
 pub use context::{BuildContext, Built};
 pub use links::{SharedUpstreamLinks, UpstreamLink, UpstreamLinks};
-pub use pubsub_ids::{PubSubIds, PubSubIdsSlot, Reservation, ReserveError, SharedPubSubIds};
+pub use fx_pubsub::{Applied, ApplyError, ApplyRequest, ElementPath, FxPubSub, PubSubObject, PubSubObjectState, SharedFxPubSub};
+pub use pubsub_ids::{FxPubSubSlot, PubSubIds, Reservation, ReserveError};
 
 use fxgate_core::BuildError;
 

@@ -37,11 +37,9 @@ pub trait PubSubIds: Send + Sync {
     fn release(&self, reservation: &Reservation);
 }
 
-/// The service the PubSub plug-in offers through the build context.
-pub type SharedPubSubIds = Arc<dyn PubSubIds>;
-
-/// Where the PubSub plug-in puts its [`PubSubIds`] for OPC UA FX. FX is built first and offers
+/// Where the PubSub plug-in puts its runtime for OPC UA FX ([`crate::FxPubSub`]: the ids
+/// and the objects of SetCommunicationConfigurationCmd). FX is built first and offers
 /// the slot, so that its namespaces keep their indexes whether PubSub is configured or not;
 /// the PubSub plug-in, built after it, fills the slot when a connection is set aside for FX.
 #[derive(Clone, Default)]
-pub struct PubSubIdsSlot(pub Arc<OnceLock<SharedPubSubIds>>);
+pub struct FxPubSubSlot(pub Arc<OnceLock<crate::SharedFxPubSub>>);

@@ -68,6 +68,8 @@ pub struct PubSubConnection {
     folder: StatusFolder,
     reader_folders: Vec<StatusFolder>,
     controls: Arc<Controls>,
+    /// The runtime of OPC UA FX, on the connection marked `fx = true`.
+    pub fx: Option<Arc<crate::fx::FxRuntime>>,
 }
 
 impl PubSubConnection {
@@ -75,7 +77,7 @@ impl PubSubConnection {
     pub fn new(config: PubSubConfig, counters: Counters, controls: Arc<Controls>) -> Self {
         let folder = folder(&config.name);
         let reader_folders = config.reader.iter().map(|r| reader_folder(&config.name, &r.name)).collect();
-        Self { config, counters, folder, reader_folders, controls }
+        Self { config, counters, folder, reader_folders, controls, fx: None }
     }
 }
 
@@ -111,7 +113,7 @@ impl Component for PubSubConnection {
 
     fn build(self: Box<Self>, cx: ComponentContext) -> BoxFuture<'static, Result<RunningComponent, BuildError>> {
         Box::pin(async move {
-            let Self { config, counters, folder, reader_folders, controls } = *self;
+            let Self { config, counters, folder, reader_folders, controls, fx } = *self;
             let name = config.name.clone();
             let addr_err = |field: &'static str, url: &str, source| {
                 BuildError::protocol(PubSubBuildError::Address { connection: name.clone(), field, url: url.to_string(), source })
@@ -164,7 +166,8 @@ impl Component for PubSubConnection {
                 groups.push((group, socket));
             }
 
-            let socket = match (&config.listen, readers.is_empty()) {
+            // The FX connection receives whatever readers FX adds later.
+            let socket = match (&config.listen, readers.is_empty() && fx.is_none()) {
                 (Some(url), false) => {
                     let at = parse_udp_url(url).and_then(|u| u.resolve()).map_err(|e| addr_err("listen", url, e))?;
                     Some(receiver(at, interface).map_err(|source| BuildError::Listen { address: format!("{url} (pubsub[{name}].listen)"), source })?)
@@ -179,6 +182,21 @@ impl Component for PubSubConnection {
             );
 
             let shutdown = cx.shutdown.clone();
+            let (commands, board) = match &fx {
+                Some(rt) => {
+                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                    rt.attach(crate::fx::Attached {
+                        store: cx.store.clone(),
+                        counters: counters.clone(),
+                        shutdown: shutdown.clone(),
+                        readers: tx,
+                        interface,
+                        ttl: config.multicast_ttl,
+                    });
+                    (Some(rx), Some(rt.board()))
+                }
+                None => (None, None),
+            };
             let mut tasks = tokio::task::JoinSet::new();
             for (g, s) in groups {
                 tasks.spawn(g.run(s, cx.store.clone(), counters.clone(), shutdown.clone()));
@@ -194,6 +212,8 @@ impl Component for PubSubConnection {
                         folder: folder.clone(),
                         reader_folders,
                         controls: controls.clone(),
+                        commands,
+                        board,
                     };
                     tasks.spawn(rx.run(shutdown.clone()));
                 }

@@ -1,12 +1,14 @@
 //! Enable and Disable of connections, writer groups and readers (the Status objects'
 //! methods of OPC 10000-14 §9.1.10): one switch per item, shared by the runtime, which checks
-//! them, and the information model, whose methods flip them. Everything starts enabled; the
-//! switches are not persisted (a restart enables everything again).
+//! them, and the information model, whose methods flip them. Everything configured starts
+//! enabled; items OPC UA FX makes at run time are added with the Enabled flag they were given
+//! and removed with them. The switches are not persisted (a restart enables everything again).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use parking_lot::RwLock;
 use tokio::sync::Notify;
 
 use crate::config::PubSubConfig;
@@ -15,7 +17,7 @@ use crate::config::PubSubConfig;
 /// `<connection>/<writer group>`, `<connection>/Readers/<reader>`.
 #[derive(Default)]
 pub struct Controls {
-    items: HashMap<String, AtomicBool>,
+    items: RwLock<HashMap<String, AtomicBool>>,
     /// Woken when a switch flips, so the receive loops apply it at once.
     pub changed: Notify,
 }
@@ -44,28 +46,53 @@ impl Controls {
                 items.insert(format!("{}/Readers/{}", c.name, r.name), AtomicBool::new(true));
             }
         }
-        Arc::new(Self { items, changed: Notify::new() })
+        Arc::new(Self { items: RwLock::new(items), changed: Notify::new() })
     }
 
     /// Whether `path` and its connection are enabled (unknown paths are).
     pub fn enabled(&self, path: &str) -> bool {
         let conn = path.split('/').next().unwrap_or(path);
-        let on = |p: &str| self.items.get(p).is_none_or(|b| b.load(Ordering::Relaxed));
+        let items = self.items.read();
+        let on = |p: &str| items.get(p).is_none_or(|b| b.load(Ordering::Relaxed));
         on(conn) && on(path)
     }
 
     /// Whether the item's own switch is on (its connection aside).
     pub fn own(&self, path: &str) -> Option<bool> {
-        self.items.get(path).map(|b| b.load(Ordering::Relaxed))
+        self.items.read().get(path).map(|b| b.load(Ordering::Relaxed))
     }
 
     /// Sets the switch of `path` to `on`.
     pub fn set(&self, path: &str, on: bool) -> Result<(), SwitchError> {
-        let b = self.items.get(path).ok_or(SwitchError::Unknown)?;
-        if b.swap(on, Ordering::Relaxed) == on {
-            return Err(SwitchError::AlreadySo);
+        {
+            let items = self.items.read();
+            let b = items.get(path).ok_or(SwitchError::Unknown)?;
+            if b.swap(on, Ordering::Relaxed) == on {
+                return Err(SwitchError::AlreadySo);
+            }
         }
         self.changed.notify_waiters();
         Ok(())
+    }
+
+    /// Sets the switch of `path` to `on` whatever it was (false when there is no such item).
+    pub fn force(&self, path: &str, on: bool) -> bool {
+        let known = self.items.read().get(path).map(|b| b.swap(on, Ordering::Relaxed));
+        if known.is_some_and(|was| was != on) {
+            self.changed.notify_waiters();
+        }
+        known.is_some()
+    }
+
+    /// Adds a switch for an item made at run time.
+    pub fn add(&self, path: String, on: bool) {
+        self.items.write().insert(path, AtomicBool::new(on));
+        self.changed.notify_waiters();
+    }
+
+    /// Removes the switch of an item removed at run time.
+    pub fn remove(&self, path: &str) {
+        self.items.write().remove(path);
+        self.changed.notify_waiters();
     }
 }

@@ -13,6 +13,7 @@
 pub mod config;
 mod connection;
 pub mod control;
+pub mod fx;
 pub mod model;
 pub mod reserve;
 mod reader;
@@ -82,12 +83,18 @@ impl Protocol for PubSubConnections {
         let metrics = status::PubSubMetrics::default();
         metrics.register(cx.metrics);
         let controls = control::Controls::new(&self.0);
-        // OPC UA FX (built before) offers a slot for the ids it reserves.
-        if let (Some(c), Some(slot)) = (self.0.iter().find(|c| c.fx), cx.service::<fxgate_plugin::PubSubIdsSlot>()) {
-            let _ = slot.0.set(std::sync::Arc::new(reserve::FxIds::new(c)));
+        // OPC UA FX (built before) offers a slot for the runtime of the connection set aside
+        // for it (the ids it reserves, the readers and writers it configures).
+        let runtime = self.0.iter().find(|c| c.fx).map(|c| std::sync::Arc::new(fx::FxRuntime::new(c, controls.clone())));
+        if let (Some(rt), Some(slot)) = (&runtime, cx.service::<fxgate_plugin::FxPubSubSlot>()) {
+            let _ = slot.0.set(rt.clone());
         }
         for c in &self.0 {
-            cx.add_component(Box::new(PubSubConnection::new(c.clone(), metrics.connection(&c.name), controls.clone())));
+            let mut conn = PubSubConnection::new(c.clone(), metrics.connection(&c.name), controls.clone());
+            if c.fx {
+                conn.fx = runtime.clone();
+            }
+            cx.add_component(Box::new(conn));
         }
         cx.add_extension(std::sync::Arc::new(model::PubSubModel { list: self.0.clone(), table: cx.namespaces.clone(), controls }));
         Ok(())

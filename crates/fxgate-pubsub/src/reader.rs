@@ -67,6 +67,10 @@ pub struct Reader {
     pub state: ReaderState,
     /// When it goes to Error without a message.
     pub deadline: Instant,
+    /// The object OPC UA FX knows it by (readers it made at run time).
+    pub object: Option<u32>,
+    /// The switch of its reader group, if it has one of its own (run-time readers).
+    pub group_switch: Option<String>,
     last_sequence: Option<u16>,
 }
 
@@ -84,6 +88,8 @@ impl Reader {
             data_types,
             state: ReaderState::PreOperational,
             deadline: Instant::now() + timeout,
+            object: None,
+            group_switch: None,
             last_sequence: None,
         }
     }

@@ -38,6 +38,27 @@ pub struct Receiver {
     pub reader_folders: Vec<StatusFolder>,
     /// The Enable/Disable switches.
     pub controls: std::sync::Arc<crate::control::Controls>,
+    /// Readers OPC UA FX adds and removes at run time (the connection set aside for FX).
+    pub commands: Option<tokio::sync::mpsc::UnboundedReceiver<ReaderCmd>>,
+    /// Where the states of the run-time readers are reported.
+    pub board: Option<Arc<crate::fx::StateBoard>>,
+}
+
+/// A change of the run-time readers.
+pub enum ReaderCmd {
+    /// Starts taking messages for this reader.
+    Add(Box<Reader>),
+    /// Stops the reader of this object; its tags turn Bad_NoCommunication (last value kept).
+    Remove(u32),
+}
+
+/// The readers by the ids they take.
+fn index(readers: &[Reader]) -> HashMap<(PublisherId, u16, u16), Vec<usize>> {
+    let mut by_key: HashMap<(PublisherId, u16, u16), Vec<usize>> = HashMap::new();
+    for (i, r) in readers.iter().enumerate() {
+        by_key.entry(r.key.clone()).or_default().push(i);
+    }
+    by_key
 }
 
 struct Limits {
@@ -50,10 +71,8 @@ impl Receiver {
     /// Receives until `shutdown`.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let ctx = crate::uadp::wire_context();
-        let mut by_key: HashMap<(PublisherId, u16, u16), Vec<usize>> = HashMap::new();
-        for (i, r) in self.readers.iter().enumerate() {
-            by_key.entry(r.key.clone()).or_default().push(i);
-        }
+        let mut by_key = index(&self.readers);
+        let mut commands = self.commands.take();
         let mut buf = vec![0u8; 65_536];
         let mut limits = Limits { decode: LogLimit::default(), dropped: LogLimit::default(), fields: LogLimit::default() };
         let mut status_tick = tokio::time::interval(Duration::from_secs(1));
@@ -74,6 +93,10 @@ impl Receiver {
                 _ = status_tick.tick() => self.switches(),
                 _ = controls.changed.notified() => self.switches(),
                 _ = tokio::time::sleep_until(deadline) => self.expire(),
+                Some(cmd) = async { match commands.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
+                    self.command(cmd);
+                    by_key = index(&self.readers);
+                }
                 r = self.socket.recv_from(&mut buf) => match r {
                     Ok((n, from)) => self.datagram(&buf[..n], from, &by_key, &ctx, &mut limits),
                     Err(e) => {
@@ -135,6 +158,9 @@ impl Receiver {
                             if let Some(f) = self.reader_folders.get(i) {
                                 reader_state(f, ConnState::Operational);
                             }
+                            if let (Some(b), Some(o)) = (&self.board, r.object) {
+                                b.set(o, ReaderState::Operational);
+                            }
                         }
                         // A field with a status and no value keeps the last value and its timestamp.
                         for (id, v) in values.iter_mut() {
@@ -179,7 +205,8 @@ impl Receiver {
     /// (last value kept); an enabled one waits for messages again.
     fn switches(&mut self) {
         for (i, r) in self.readers.iter_mut().enumerate() {
-            let on = self.controls.enabled(&format!("{}/Readers/{}", self.name, r.name));
+            let on = self.controls.enabled(&format!("{}/Readers/{}", self.name, r.name))
+                && r.group_switch.as_deref().is_none_or(|g| self.controls.enabled(g));
             let state = match (on, r.state == ReaderState::Disabled) {
                 (false, false) => {
                     r.switch(false);
@@ -197,8 +224,35 @@ impl Receiver {
             if let Some(f) = self.reader_folders.get(i) {
                 reader_state(f, state);
             }
+            if let (Some(b), Some(o)) = (&self.board, r.object) {
+                b.set(o, r.state);
+            }
         }
         self.refresh();
+    }
+
+    fn command(&mut self, cmd: ReaderCmd) {
+        match cmd {
+            ReaderCmd::Add(r) => {
+                tracing::info!(connection = %self.name, reader = %r.name, "PubSub reader added by OPC UA FX");
+                if let (Some(b), Some(o)) = (&self.board, r.object) {
+                    b.set(o, r.state);
+                }
+                self.readers.push(*r);
+                // Its switches decide whether it starts Disabled.
+                self.switches();
+            }
+            ReaderCmd::Remove(object) => {
+                let Some(i) = self.readers.iter().position(|r| r.object == Some(object)) else { return };
+                let r = self.readers.remove(i);
+                tracing::info!(connection = %self.name, reader = %r.name, "PubSub reader removed by OPC UA FX");
+                self.store.set_status(&r.tag_ids(), StatusCode::BadNoCommunication);
+                if let Some(b) = &self.board {
+                    b.forget(object);
+                }
+                self.refresh();
+            }
+        }
     }
 
     fn expire(&mut self) {
@@ -209,6 +263,9 @@ impl Receiver {
                     reader_state(f, ConnState::Error);
                 }
                 self.counters.timeouts.inc();
+                if let (Some(b), Some(o)) = (&self.board, r.object) {
+                    b.set(o, ReaderState::Error);
+                }
                 tracing::warn!(
                     connection = %self.name, reader = %r.name,
                     "PubSub reader: no message for {} ms (MessageReceiveTimeout): Error, its tags Bad_NoCommunication",

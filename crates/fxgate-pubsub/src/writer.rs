@@ -29,13 +29,15 @@ pub struct Writer {
     pub encoding: EncodingConfig,
     /// The tags, in field order, with their types (for RawData defaults).
     pub tags: Vec<(TagId, DataTypeId)>,
+    /// Its own switch, if it has one (writers made at run time).
+    pub switch: Option<String>,
     sequence: u16,
 }
 
 impl Writer {
     /// A writer over `tags`.
     pub fn new(name: String, id: u16, encoding: EncodingConfig, tags: Vec<(TagId, DataTypeId)>) -> Self {
-        Self { name, id, encoding, tags, sequence: 0 }
+        Self { name, id, encoding, tags, switch: None, sequence: 0 }
     }
 }
 
@@ -114,7 +116,11 @@ impl WriterGroup {
         let now = DateTime::now();
         let mut bodies: Vec<(u16, Vec<u8>)> = Vec::with_capacity(self.writers.len());
         let mut oversize = None;
+        let controls = &self.switch.0;
         for w in &mut self.writers {
+            if w.switch.as_deref().is_some_and(|p| !controls.enabled(p)) {
+                continue;
+            }
             w.sequence = w.sequence.wrapping_add(1);
             let dsm = data_set_message(w, store, now, &c);
             let mut b = Vec::new();

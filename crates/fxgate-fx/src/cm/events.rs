@@ -4,7 +4,7 @@
 //! SourceNode = the ConnectionManager. Built by hand on [`BaseEventType`], like the
 //! gateway's forwarded events.
 
-use opcua::nodes::{BaseEventType, Event, EventField};
+use opcua::nodes::{BaseEventType, EventField};
 use opcua::types::{
     AttributeId, ByteString, DateTime, Guid, LocalizedText, NodeId, NumericRange, ObjectTypeId, QualifiedName,
     UAString, Variant,
@@ -75,20 +75,4 @@ impl EventField for SetEvent {
     }
 }
 
-impl Event for SetEvent {
-    fn get_field(&self, type_definition_id: &NodeId, attribute_id: AttributeId, index_range: &NumericRange, browse_path: &[QualifiedName]) -> Variant {
-        if self.is_ours(type_definition_id) {
-            self.get_value(attribute_id, index_range, browse_path)
-        } else {
-            Variant::Empty
-        }
-    }
-
-    fn time(&self) -> &DateTime {
-        self.base.time()
-    }
-
-    fn event_type_id(&self) -> &NodeId {
-        self.base.event_type_id()
-    }
-}
+fx_event!(SetEvent);

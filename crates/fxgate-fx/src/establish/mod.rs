@@ -3,11 +3,13 @@
 //! executed, and rollback of the endpoints created in the call (§6.2.4.3.11, Table 21).
 //!
 //! ReserveCommunicationIdsCmd reserves ids on the `[[pubsub]]` connection set aside for FX (the
-//! PubSub plug-in's service; rolled back with the call). SetCommunicationConfigurationCmd still
-//! answers Bad_NotSupported, EnableCommunicationCmd Bad_InvalidState (no ToDataSetReader/Writer
-//! references), and ControlGroups named in EstablishControlCmd/ReassignControlCmd do not exist
-//! (Bad_NodeIdUnknown); each aborts the call as the text prescribes.
+//! PubSub plug-in's service; rolled back with the call). SetCommunicationConfigurationCmd applies
+//! a PubSub configuration there and links the endpoints to its readers and writers, and
+//! EnableCommunicationCmd switches them on ([`comm`], [`crate::communication`]); both are
+//! rolled back with the call. ControlGroups named in EstablishControlCmd/ReassignControlCmd do
+//! not exist (Bad_NodeIdUnknown) and abort the call.
 
+mod comm;
 pub mod request;
 
 use async_trait::async_trait;
@@ -48,6 +50,19 @@ pub trait Host: Send + Sync {
     fn reserve_ids(&self, request: &PubSubReserveCommunicationIdsDataType) -> Result<fxgate_plugin::Reservation, StatusCode>;
     /// Gives reserved ids back (rollback).
     fn release_ids(&self, reservation: &fxgate_plugin::Reservation);
+    /// SetCommunicationConfigurationCmd: applies `configuration` and links each target
+    /// endpoint (with its CommunicationLinks) to its reader and writer.
+    fn set_communication(
+        &self,
+        configuration: &ExtensionObject,
+        targets: &[(Option<NodeId>, &ExtensionObject)],
+    ) -> crate::communication::SetOutcome;
+    /// Deletes what [`Host::set_communication`] made (rollback).
+    fn undo_communication(&self, undo: &crate::communication::Undo);
+    /// EnableCommunicationCmd on one endpoint: the objects it switched on (Table 17 errors).
+    fn enable_communication(&self, endpoint: &NodeId) -> Result<Vec<fxgate_plugin::PubSubObject>, StatusCode>;
+    /// Switches objects off again (rollback).
+    fn disable_communication(&self, objects: &[fxgate_plugin::PubSubObject]);
 }
 
 /// The outcome of a call: the method result and the four output arrays.
@@ -134,6 +149,10 @@ struct Run<'a> {
     created: Vec<NodeId>,
     /// PubSub ids reserved by this call.
     reserved: Vec<fxgate_plugin::Reservation>,
+    /// The communication configuration applied by this call.
+    applied: Option<crate::communication::Undo>,
+    /// The readers and writers enabled by this call.
+    enabled: Vec<fxgate_plugin::PubSubObject>,
 }
 
 impl<'a> Run<'a> {
@@ -161,6 +180,8 @@ impl<'a> Run<'a> {
             targets,
             created: Vec::new(),
             reserved: Vec::new(),
+            applied: None,
+            enabled: Vec::new(),
         }
     }
 
@@ -174,20 +195,8 @@ impl<'a> Run<'a> {
             FxCommandMask::EstablishControlCmd => self.control(host, true),
             FxCommandMask::SetConfigurationDataCmd => self.configure(host).await,
             FxCommandMask::ReassignControlCmd => self.control(host, false),
-            FxCommandMask::SetCommunicationConfigurationCmd => {
-                self.communication = vec![communication_result(StatusCode::BadNotSupported)];
-                for r in &mut self.endpoints {
-                    r.communication_links_result = StatusCode::BadNothingToDo;
-                }
-                false
-            }
-            _ => {
-                // EnableCommunicationCmd: no ToDataSetReader/Writer references exist (tier 1)
-                for r in &mut self.endpoints {
-                    r.enable_communication_result = StatusCode::BadInvalidState;
-                }
-                false
-            }
+            FxCommandMask::SetCommunicationConfigurationCmd => self.set_communication(host),
+            _ => self.enable_communication(host),
         }
     }
 
@@ -201,6 +210,9 @@ impl<'a> Run<'a> {
             }
             FxCommandMask::SetCommunicationConfigurationCmd => {
                 self.communication = vec![communication_result(nothing)];
+                for r in &mut self.endpoints {
+                    r.communication_links_result = nothing;
+                }
             }
             _ => {
                 for (r, e) in self.endpoints.iter_mut().zip(&self.req.endpoints) {
@@ -423,6 +435,13 @@ impl<'a> Run<'a> {
     }
 
     fn rollback(&mut self, host: &dyn Host) {
+        host.disable_communication(&self.enabled);
+        if let Some(undo) = self.applied.take() {
+            host.undo_communication(&undo);
+            if let Some(c) = self.communication.first_mut().filter(|c| c.result.is_good()) {
+                c.changes_applied = false;
+            }
+        }
         for id in &self.created {
             host.delete_endpoint(id);
         }

@@ -70,6 +70,19 @@ impl PublisherId {
             Self::String(s) => Variant::String(s.as_str().into()),
         }
     }
+
+    /// The id an OPC UA value holds (the five types Part 14 allows; None for anything else).
+    pub fn from_variant(v: &opcua::types::Variant) -> Option<Self> {
+        use opcua::types::Variant;
+        match v {
+            Variant::Byte(v) => Some(Self::Byte(*v)),
+            Variant::UInt16(v) => Some(Self::UInt16(*v)),
+            Variant::UInt32(v) => Some(Self::UInt32(*v)),
+            Variant::UInt64(v) => Some(Self::UInt64(*v)),
+            Variant::String(s) if !s.is_empty() => Some(Self::String(s.as_ref().to_string())),
+            _ => None,
+        }
+    }
 }
 
 /// The group header (Part 14 §7.2.4.4.2, GroupFlags): each field is sent when set.
