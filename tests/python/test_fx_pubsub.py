@@ -24,15 +24,18 @@ DOUBLE = 11
 STATUS = {0: "Initial", 1: "Ready", 2: "PreOperational", 3: "Operational", 4: "Error"}
 
 
-def ac_config(publisher_id: int, port: int) -> dict:
+def ac_config(publisher_id: int, port: int, group: str | None = None) -> dict:
     """fx_config (AutomationComponent Cell1, FunctionalEntity Motion) with a writable output
-    `Cell/Out` and a PubSub connection for FX receiving on `port`."""
+    `Cell/Out` and a PubSub connection for FX receiving on `port` (of multicast `group`, joined
+    on the loopback interface, if given)."""
     cfg = fx_config()
     cfg["simulator"][0]["tags"].append(
         {"name": "Out", "type": "Double", "waveform": "constant", "writable": True, "initial": 0.0})
     cfg["fx"]["automation_component"][0]["functional_entity"][0]["outputs"].append("Cell/Out")
     cfg["pubsub"] = [{"name": "FxNet", "publisher_id": publisher_id, "fx": True,
-                      "listen": f"opc.udp://127.0.0.1:{port}"}]
+                      "listen": f"opc.udp://{group or '127.0.0.1'}:{port}"}]
+    if group:
+        cfg["pubsub"][0]["interface"] = "127.0.0.1"
     return cfg
 
 
@@ -153,9 +156,9 @@ async def read(e, path: str) -> ua.DataValue:
     return await e.c.get_node(e.tag(path)).read_data_value(raise_on_bad_status=False)
 
 
-async def establish_pair(e1, e2, port1: int, port2: int, cleanup_ms: float = 5000.0):
-    """The E.2.2 handshake for a bidirectional connection C1 (on AC1) ⇄ C2 (on AC2). Returns
-    the two endpoint NodeIds."""
+async def establish_pair(e1, e2, port1: int, port2: int, cleanup_ms: float = 5000.0, host: str = "127.0.0.1"):
+    """The E.2.2 handshake for a bidirectional connection C1 (on AC1) ⇄ C2 (on AC2), each
+    publishing to the other's `host`:port. Returns the two endpoint NodeIds."""
     create = MASK["Create"] | MASK["SetComm"] | MASK["Enable"]
     # 1. Reserve the publisher ids on AC1.
     r = await e1.call(MASK["Reserve"], reserve=[reserve_request()])
@@ -164,7 +167,7 @@ async def establish_pair(e1, e2, port1: int, port2: int, cleanup_ms: float = 500
     pid1, wg1, dsw1 = res.DefaultPublisherId, res.WriterGroupIds[0], res.DataSetWriterIds[0]
     # 2. AC2: its reader takes AC1's reserved ids; its own writer ids are null (filled in).
     r = await e2.call(create, endpoints=[endpoint(e2, "C2", cleanup_ms)],
-                      comm=[communication(e2, f"opc.udp://127.0.0.1:{port1}", (0, 0), (pid1, wg1, dsw1))])
+                      comm=[communication(e2, f"opc.udp://{host}:{port1}", (0, 0), (pid1, wg1, dsw1))])
     assert code(r.StatusCode) == "Good", r
     [ep2] = r.OutputArguments[1].Value
     [comm2] = r.OutputArguments[3].Value
@@ -176,7 +179,7 @@ async def establish_pair(e1, e2, port1: int, port2: int, cleanup_ms: float = 500
     assert pid2.Value == 202 and wg2 > 0 and dsw2 > 0, comm2.ConfigurationValues
     # 3. AC1: its writer uses the reserved ids, its reader AC2's returned ones.
     r = await e1.call(create, endpoints=[endpoint(e1, "C1", cleanup_ms)],
-                      comm=[communication(e1, f"opc.udp://127.0.0.1:{port2}", (wg1, dsw1), (pid2, wg2, dsw2))])
+                      comm=[communication(e1, f"opc.udp://{host}:{port2}", (wg1, dsw1), (pid2, wg2, dsw2))])
     assert code(r.StatusCode) == "Good", r
     [ep1] = r.OutputArguments[1].Value
     [comm1] = r.OutputArguments[3].Value
@@ -248,6 +251,29 @@ async def test_two_components_exchange_data_over_uadp_and_clean_up_after_the_pee
         await c1.get_node(e1.tag("Cell/Out")).write_value(ua.Variant(99.0, ua.VariantType.Double))
         got = await wait_for(lambda: read(e2, "Cell/Target"), lambda dv: dv.Value.Value == 99.0)
         assert got.StatusCode.is_good()
+    finally:
+        await safe_disconnect(c1)
+        await safe_disconnect(c2)
+
+
+@sync
+async def test_two_components_over_a_multicast_group(gateway_factory, client_cert):
+    """The same handshake with both components publishing to one multicast group, which both
+    receive on: each reader takes its peer's messages and drops the component's own."""
+    port = free_port()
+    group = f"239.255.22.{port % 200 + 1}"
+    gw1 = gateway_factory.start(ac_config(101, port, group))
+    gw2 = gateway_factory.start(ac_config(202, port, group))
+    c1, e1 = await admin_session(gw1, client_cert)
+    c2, e2 = await admin_session(gw2, client_cert)
+    try:
+        n1, n2 = await establish_pair(e1, e2, port, port, host=group)
+        assert await wait_for(lambda: status(e1, n1), lambda s: s == "Operational") == "Operational"
+        assert await wait_for(lambda: status(e2, n2), lambda s: s == "Operational") == "Operational"
+        await c1.get_node(e1.tag("Cell/Out")).write_value(ua.Variant(4.5, ua.VariantType.Double))
+        await c2.get_node(e2.tag("Cell/Out")).write_value(ua.Variant(-8.0, ua.VariantType.Double))
+        assert (await wait_for(lambda: read(e2, "Cell/Target"), lambda dv: dv.Value.Value == 4.5)).StatusCode.is_good()
+        assert (await wait_for(lambda: read(e1, "Cell/Target"), lambda dv: dv.Value.Value == -8.0)).StatusCode.is_good()
     finally:
         await safe_disconnect(c1)
         await safe_disconnect(c2)
