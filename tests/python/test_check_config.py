@@ -197,6 +197,24 @@ def _pubsub_port(t):
     return b, {line_of(b, 'listen = "opc.udp://127.0.0.1:4841"')}, lambda f: f == "pubsub[1].listen"
 
 
+FX_FLOW = (
+    '\n[[fx.automation_component]]\nname = "Cell"\n'
+    '\n[[fx.automation_component.functional_entity]]\nname = "Motion"\ninputs = ["Demo/Ramp"]\noutputs = ["Demo/Sine"]\n'
+    '\n[[fx.connection_manager.set]]\nname = "S"\n'
+    '\n[[fx.connection_manager.set.connection]]\nname = "L"\n'
+    '[fx.connection_manager.set.connection.endpoint1]\nautomation_component = "Cell"\nfunctional_entity = "Motion"\n'
+    'name = "E1"\ninputs = ["Demo/Ramp"]\noutputs = ["Demo/Sine"]\naddress = "opc.udp://127.0.0.1:4841"\n'
+    '[fx.connection_manager.set.connection.endpoint2]\nautomation_component = "Cell"\nfunctional_entity = "Motion"\n'
+    'name = "E2"\ninputs = ["Demo/Ramp"]\noutputs = ["Demo/Sine"]\naddress = "{address}"\n'
+    '[fx.connection_manager.set.connection.pubsub]\npublishing_interval_ms = 10\n'
+)
+
+
+def _fx_flow_address(t):
+    b = t + FX_FLOW.format(address="udp://127.0.0.1")
+    return b, {line_of(b, 'address = "udp://')}, lambda f: f == "fx.connection_manager.set[0].connection[0].endpoint2.address"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -219,6 +237,7 @@ CASES = {
     "pubsub-unknown-tag": _pubsub_tag,
     "pubsub-destination-url": _pubsub_url,
     "pubsub-listen-port-twice": _pubsub_port,
+    "fx-flow-address": _fx_flow_address,
     "toml-syntax": _syntax,
 }
 

@@ -133,6 +133,9 @@ pub fn establish_error(outcome: &crate::establish::Outcome) -> (FxErrorEnum, Sta
         let s = if a.verification_status.is_bad() { a.verification_status } else { StatusCode::BadNoMatch };
         return (FxErrorEnum::VerifyAssetError, s);
     }
+    if let Some(r) = outcome.reserve.iter().find(|r| bad(r.result)) {
+        return (FxErrorEnum::ReserveCommunicationIdsError, r.result);
+    }
     for r in &outcome.endpoints {
         if bad(r.functional_entity_node_result) {
             return (FxErrorEnum::CreateConnectionEndpointError, r.functional_entity_node_result);
@@ -159,6 +162,9 @@ pub fn establish_error(outcome: &crate::establish::Outcome) -> (FxErrorEnum, Sta
         if bad(r.enable_communication_result) {
             return (FxErrorEnum::EnableCommunicationError, r.enable_communication_result);
         }
+    }
+    if let Some(c) = outcome.communication.iter().find(|c| bad(c.result)) {
+        return (FxErrorEnum::SetCommunicationConfigurationError, c.result);
     }
     (FxErrorEnum::RuntimeError, outcome.status)
 }
@@ -188,6 +194,7 @@ pub fn failure_error(f: &super::process::Failure) -> (FxErrorEnum, StatusCode) {
         F::Remote(e) => remote_error(e),
         F::Establish { status, .. } => (FxErrorEnum::CreateConnectionEndpointError, *status),
         F::Close { status, .. } => (FxErrorEnum::CloseConnectionError, *status),
+        F::Flow(_) => (FxErrorEnum::SetCommunicationConfigurationError, StatusCode::BadConfigurationError),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod build;
 pub mod calls;
 pub mod diagnostics;
 pub mod events;
+pub mod flow;
 pub mod plan;
 pub mod process;
 pub mod remote;

@@ -23,6 +23,7 @@ use opcua::sync::RwLock;
 use opcua::types::{DateTime, NodeId, ObjectId, QualifiedName, StatusCode, Variant};
 
 use super::events::SetEvent;
+use super::flow;
 use super::remote::resolve::Depth;
 use super::remote::set::Which;
 use super::remote::{self, RemoteError};
@@ -37,7 +38,7 @@ use crate::node_manager::{FxNodeManager, FxNodeManagerImpl};
 /// What a Process call asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// ActionEstablishConnectionsDisabled (1) or ActionEstablishConnections (2).
+    /// ActionEstablishConnectionsEnabled (0), …Disabled (1) or ActionEstablishConnections (2).
     Establish(i32),
     /// ActionRemoveConnections (3).
     Remove,
@@ -47,9 +48,9 @@ impl Action {
     /// The FxProcessEnum value, or the method result for an action that is not processed.
     pub fn from_enum(v: i32) -> Result<Self, StatusCode> {
         match v {
-            1 | 2 => Ok(Action::Establish(v)),
+            0..=2 => Ok(Action::Establish(v)),
             3 => Ok(Action::Remove),
-            0 | 4 | 5 => Err(StatusCode::BadNotSupported),
+            4 | 5 => Err(StatusCode::BadNotSupported),
             _ => Err(StatusCode::BadInvalidArgument),
         }
     }
@@ -90,6 +91,9 @@ pub enum Failure {
     /// An endpoint was not resolved.
     #[error("{0} was not resolved")]
     Unresolved(String),
+    /// The PubSub id handshake of a connection failed.
+    #[error(transparent)]
+    Flow(#[from] super::flow::FlowError),
 }
 
 /// The method: checks the arguments and sets, starts processing, answers at once.
@@ -220,9 +224,17 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
         }
     };
     let targets: Vec<(At, String)> = calls.iter().map(|(at, c)| (*at, c.target.name(nm))).collect();
+    let steps = flow::sequence(&set.config, calls);
+    let mut flows = flow::Flows::default();
     let mut created = Vec::new();
     let mut failure = None;
-    for (at, c) in calls {
+    for (at, stage, mut c) in steps {
+        if let Err(e) = flows.prepare(&set.config, stage, &mut c, action) {
+            let f = Failure::Flow(e);
+            diag.fail(at, diagnostics::failure_error(&f));
+            failure = Some(f);
+            break;
+        }
         let out = match target::establish(nm, space, &c.target, &c.request).await {
             Ok(out) => out,
             Err(e) => {
@@ -248,7 +260,15 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
             failure = Some(Failure::Establish { component: c.target.name(nm), status: out.status });
             break;
         }
-        diag.done(at);
+        if let Err(e) = flows.record(&set.config, stage, &out) {
+            let f = Failure::Flow(e);
+            diag.fail(at, diagnostics::failure_error(&f));
+            failure = Some(f);
+            break;
+        }
+        if !matches!(stage, flow::Stage::Reserve(_)) {
+            diag.done(at);
+        }
     }
     let result = match failure {
         None => {

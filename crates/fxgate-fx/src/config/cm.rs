@@ -39,6 +39,29 @@ pub struct ConnectionConfig {
     /// Endpoint2 (optional: a connection to a peer outside the configuration needs
     /// `related_address`/`related_endpoint` on Endpoint1 instead).
     pub endpoint2: Option<EndpointConfig>,
+    /// `[…connection.pubsub]`: the connection's communication model (a CommunicationModelConfig,
+    /// §6.16): UADP over UDP between the two endpoints' `[[pubsub]]` connections with `fx = true`,
+    /// set up with SetCommunicationConfigurationCmd and the id handshake of E.2.2 (absent: the
+    /// endpoints are created without communication, tier 1).
+    pub pubsub: Option<PubSubFlowConfig>,
+}
+
+/// `[fx.connection_manager.set.connection.pubsub]`: the PubSub flows of a connection (a
+/// PubSubCommunicationFlowConfiguration each way the Modes allow, and a
+/// SubscriberConfiguration for each subscribing end).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PubSubFlowConfig {
+    /// PublishingInterval of both writer groups, in ms (1 to 3,600,000).
+    pub publishing_interval_ms: u64,
+    /// MessageReceiveTimeout of both readers, in ms (at least the publishing interval).
+    pub message_receive_timeout_ms: u64,
+}
+
+impl Default for PubSubFlowConfig {
+    fn default() -> Self {
+        Self { publishing_interval_ms: 10, message_receive_timeout_ms: 100 }
+    }
 }
 
 /// One element of a PortableRelativePath: a BrowseName given by namespace URI and name,
@@ -130,6 +153,10 @@ pub struct EndpointConfig {
     pub related_address: String,
     /// RelatedEndpoint.ConnectionEndpointName when the connection has no endpoint2.
     pub related_endpoint: String,
+    /// With `pubsub`: where this endpoint's component receives (`opc.udp://host:port`, the
+    /// `listen` address of its `[[pubsub]]` connection with `fx = true`, or a multicast group):
+    /// the destination of the other end's writer. Needed when the endpoint subscribes.
+    pub address: String,
     /// ExpectedVerificationVariables (VerifyFunctionalEntityCmd when not empty).
     pub expected_verification: Vec<NodeValueConfig>,
     /// ConfigurationData (SetConfigurationDataCmd when not empty).
@@ -153,6 +180,7 @@ impl Default for EndpointConfig {
             cleanup_timeout: 5000.0,
             related_address: String::new(),
             related_endpoint: String::new(),
+            address: String::new(),
             expected_verification: Vec::new(),
             configuration_data: Vec::new(),
         }

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use fxgate_config::Invalid;
 use super::AutomationComponentConfig;
 use super::cm::{
-    is_portable_node_id, parse_portable_node_id, ConnectionManagerConfig, ConnectionSetConfig, EndpointConfig,
-    NodeValueConfig, PathElementConfig,
+    is_portable_node_id, parse_portable_node_id, ConnectionConfig, ConnectionManagerConfig, ConnectionSetConfig, EndpointConfig,
+    EndpointModeConfig, NodeValueConfig, PathElementConfig, PubSubFlowConfig,
 };
 use super::validate::name;
 
@@ -88,12 +88,65 @@ fn check_set(set: &ConnectionSetConfig, f: &dyn Fn(&str) -> String, known: &Know
                 errs.push(Invalid::new(h("name"), format!("endpoint `{}` is configured twice for this FunctionalEntity", e.name)));
             }
         }
+        if let Some(p) = &c.pubsub {
+            pubsub_flow(c, p, &g, errs);
+        }
         if c.endpoint2.is_none() && (c.endpoint1.related_address.trim().is_empty() || c.endpoint1.related_endpoint.trim().is_empty()) {
             errs.push(Invalid::new(
                 g("endpoint1.related_endpoint"),
                 "without endpoint2, give the peer as related_address and related_endpoint",
             ));
         }
+    }
+}
+
+/// A connection's PubSub flows: two ends, the subscribing ends' addresses, and as many outputs on
+/// each publishing end as the other end has inputs (field i of the DataSet is input i).
+fn pubsub_flow(c: &ConnectionConfig, p: &PubSubFlowConfig, g: &dyn Fn(&str) -> String, errs: &mut Vec<Invalid>) {
+    if !(1..=3_600_000).contains(&p.publishing_interval_ms) {
+        errs.push(Invalid::new(g("pubsub.publishing_interval_ms"), "must be 1 to 3600000 ms"));
+    }
+    if p.message_receive_timeout_ms < p.publishing_interval_ms.max(1) {
+        errs.push(Invalid::new(g("pubsub.message_receive_timeout_ms"), "must be at least the publishing interval"));
+    }
+    let Some(e2) = &c.endpoint2 else {
+        errs.push(Invalid::new(g("pubsub"), "a PubSub connection needs endpoint2 (the other end of its flows)"));
+        return;
+    };
+    let publishes = |e: &EndpointConfig| e.mode != EndpointModeConfig::Subscriber;
+    let subscribes = |e: &EndpointConfig| e.mode != EndpointModeConfig::Publisher;
+    for (which, e, other) in [("endpoint1", &c.endpoint1, e2), ("endpoint2", e2, &c.endpoint1)] {
+        if publishes(e) && !subscribes(other) {
+            errs.push(Invalid::new(g(&format!("{which}.mode")), "this end publishes, but the other end does not subscribe"));
+        }
+        if !subscribes(e) {
+            continue;
+        }
+        if !publishes(other) {
+            errs.push(Invalid::new(g(&format!("{which}.mode")), "neither end publishes what this end subscribes to"));
+            continue;
+        }
+        if let Err(m) = udp_url(&e.address) {
+            errs.push(Invalid::new(g(&format!("{which}.address")), format!("where this end receives: {m}")));
+        }
+        let inputs = e.inputs.len() + e.input_paths.len();
+        let outputs = other.outputs.len() + other.output_paths.len();
+        if inputs != outputs {
+            errs.push(Invalid::new(
+                g(&format!("{which}.inputs")),
+                format!("{inputs} input(s), but the other end publishes {outputs} output(s): field i of the DataSet goes to input i"),
+            ));
+        }
+    }
+}
+
+/// `opc.udp://host:port` (the transport URL of OPC 10000-14 §7.3.2.2).
+fn udp_url(u: &str) -> Result<(), String> {
+    let rest = u.strip_prefix("opc.udp://").ok_or_else(|| format!("`{u}` is not an opc.udp://host:port URL"))?;
+    let (host, port) = rest.trim_end_matches('/').rsplit_once(':').ok_or_else(|| format!("`{u}` has no port"))?;
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 && !host.is_empty() => Ok(()),
+        _ => Err(format!("`{u}`: host and a port 1–65535 are needed")),
     }
 }
 

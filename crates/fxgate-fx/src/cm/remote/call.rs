@@ -19,7 +19,10 @@ use super::session::session_of;
 use super::{RemoteAc, RemoteError};
 use crate::establish::{Outcome, Request};
 use crate::types::def::FxStructure;
-use crate::types::{type_loaders, AssetVerificationResultDataType, ConnectionEndpointConfigurationResultDataType};
+use crate::types::{
+    body, type_loaders, AssetVerificationResultDataType, ConnectionEndpointConfigurationResultDataType, PubSubCommunicationConfigurationDataType,
+    PubSubCommunicationConfigurationResultDataType, PubSubReserveCommunicationIdsDataType, PubSubReserveCommunicationIdsResultDataType,
+};
 
 /// The encoding context of the upstream's namespaces with the FX type loaders.
 fn context(ac: &RemoteAc) -> ContextOwned {
@@ -104,12 +107,23 @@ pub async fn establish(aggregator: Option<&SharedUpstreamLinks>, ac: &RemoteAc, 
     let cx = context(ac);
     let assets = req.assets.iter().map(|a| encode(ac, &cx, a)).collect::<Result<Vec<_>, _>>()?;
     let endpoints = req.endpoints.iter().map(|e| encode(ac, &cx, e)).collect::<Result<Vec<_>, _>>()?;
+    let typed = |what: &str| answer(ac, format!("{what} that is not one fxgate sends"));
+    let reserve = req
+        .reserve
+        .iter()
+        .map(|r| body::<PubSubReserveCommunicationIdsDataType>(r).map_err(|_| typed("a reservation")).and_then(|r| encode(ac, &cx, r)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let communication = req
+        .communication
+        .iter()
+        .map(|c| body::<PubSubCommunicationConfigurationDataType>(c).map_err(|_| typed("a communication model")).and_then(|c| encode(ac, &cx, c)))
+        .collect::<Result<Vec<_>, _>>()?;
     let inputs = vec![
         Variant::UInt32(req.mask.bits()),
         Variant::from(assets),
         Variant::from(endpoints),
-        Variant::from(req.reserve.clone()),
-        Variant::from(req.communication.clone()),
+        Variant::from(reserve),
+        Variant::from(communication),
     ];
     let (status, outputs) = call(aggregator, ac, &ac.establish, inputs).await?;
     if status.is_bad() {
@@ -119,8 +133,8 @@ pub async fn establish(aggregator: Option<&SharedUpstreamLinks>, ac: &RemoteAc, 
         status,
         assets: decode::<AssetVerificationResultDataType>(ac, &cx, outputs.first())?,
         endpoints: decode::<ConnectionEndpointConfigurationResultDataType>(ac, &cx, outputs.get(1))?,
-        reserve: vec![],
-        communication: vec![],
+        reserve: decode::<PubSubReserveCommunicationIdsResultDataType>(ac, &cx, outputs.get(2))?,
+        communication: decode::<PubSubCommunicationConfigurationResultDataType>(ac, &cx, outputs.get(3))?,
     })
 }
 

@@ -1,0 +1,111 @@
+"""The FX ConnectionManager with a PubSub communication model (OPC 10000-81 §6.7.3, E.2.2):
+gateway A runs the ConnectionManager and AutomationComponent Cell1; gateway B, an upstream of A,
+has its own Cell1. A set whose connection joins A's Motion and B's Motion with `pubsub` is
+processed: the CM reserves ids on A, configures B (its reader on A's ids, its writer ids filled
+in by B and returned in ConfigurationValues), then A — over B's upstream session for B's side.
+Data then flows both ways over UADP at 10 ms; ActionEstablishConnectionsDisabled leaves both
+endpoints Ready; ActionRemoveConnections removes everything."""
+
+from __future__ import annotations
+
+from asyncua import ua
+
+from aggregation_support import upstream, wait_connected
+from fxgate_testlib import free_port, safe_disconnect
+from test_fx import ADMIN_PW, FX_AC, code, codes, sync
+from test_fx_cm import READY, SUCCEEDED, TAGS, admin, path, run_events
+from test_fx_pubsub import ac_config, read, status, wait_for
+
+MOTION = "Cell1/FunctionalEntities/Motion"
+
+
+def cm_config(b, port_a: int, port_b: int, **pubsub) -> dict:
+    """Gateway A: ac_config (Cell1/Motion, PubSub for FX on port_a), B as upstream `b`, and the set
+    `Flow` with one PublisherSubscriber connection A.ToB ⇄ B.FromA (B's variables by browse path)."""
+    cfg = ac_config(101, port_a)
+    cfg["server"]["accept_all_certificates"] = True
+    cfg["upstream"] = [upstream("b", b, username="admin", password=ADMIN_PW, security_policy="None", security_mode="None")]
+    cfg["fx"]["connection_manager"] = {"set": [{"name": "Flow", "connection": [{
+        "name": "Link",
+        "endpoint1": {"automation_component": "Cell1", "functional_entity": "Motion", "name": "ToB",
+                      "inputs": ["Cell/Target"], "outputs": ["Cell/Out"], "cleanup_timeout": 3000.0,
+                      "address": f"opc.udp://127.0.0.1:{port_a}"},
+        "endpoint2": {"server": "b", "automation_component": "Cell1", "functional_entity": "Motion", "name": "FromA",
+                      "input_paths": [path((FX_AC, "InputData"), (TAGS, "Target"))],
+                      "output_paths": [path((FX_AC, "OutputData"), (TAGS, "Out"))],
+                      "cleanup_timeout": 3000.0, "address": f"opc.udp://127.0.0.1:{port_b}"},
+        "pubsub": {"publishing_interval_ms": 10, "message_receive_timeout_ms": 500, **pubsub},
+    }]}]}
+    return cfg
+
+
+def b_config(port_b: int) -> dict:
+    cfg = ac_config(202, port_b)
+    cfg["server"]["allow_none"] = True
+    return cfg
+
+
+async def endpoint_status(cm, name: str) -> str:
+    node = cm.fx.node(f"{MOTION}/ConnectionEndpoints/{name}")
+    return await status(cm, node)
+
+
+class View:
+    """What test_fx_pubsub's helpers need of a session: the client, the FX namespaces and tag NodeIds."""
+
+    def __init__(self, cm, tags_ns: int):
+        self.c, self.fx, self.tags = cm.c, cm.fx, tags_ns
+
+    def tag(self, p: str) -> ua.NodeId:
+        return ua.NodeId(p, self.tags)
+
+
+async def view(cm) -> View:
+    return View(cm, await cm.c.get_namespace_index(TAGS))
+
+
+@sync
+async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(gateway_factory, client_cert):
+    port_a, port_b = free_port(), free_port()
+    gw_b = gateway_factory.start(b_config(port_b))
+    gw_a = gateway_factory.start(cm_config(gw_b, port_a, port_b))
+    cm = await admin(gw_a, client_cert)
+    on_b = await admin(gw_b, client_cert)
+    a, b = await view(cm), await view(on_b)
+    try:
+        await wait_connected(cm.c, ["b"])
+        events = await cm.subscribe(cm.node)
+        r = await cm.process(0, [cm.set("Flow")])  # ActionEstablishConnectionsEnabled
+        assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
+        await run_events(cm, events, "Flow", 0, SUCCEEDED)
+        await cm.wait_state("Flow", READY)
+        assert await cm.endpoints(MOTION) == {"ToB"} and await on_b.endpoints(MOTION) == {"FromA"}
+        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Operational") == "Operational"
+        assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Operational") == "Operational"
+
+        await cm.c.get_node(a.tag("Cell/Out")).write_value(ua.Variant(21.5, ua.VariantType.Double))
+        sent = await read(a, "Cell/Out")
+        got = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: dv.Value.Value == 21.5)
+        assert got.StatusCode.is_good() and got.SourceTimestamp == sent.SourceTimestamp, (got, sent)
+        await on_b.c.get_node(b.tag("Cell/Out")).write_value(ua.Variant(-1.25, ua.VariantType.Double))
+        got = await wait_for(lambda: read(a, "Cell/Target"), lambda dv: dv.Value.Value == -1.25)
+        assert got.StatusCode.is_good()
+
+        # Remove: both endpoints and their readers and writers go; B's input is no longer fed.
+        r = await cm.process(3, [cm.set("Flow")])
+        assert code(r.StatusCode) == "Good", r
+        await run_events(cm, events, "Flow", 3, SUCCEEDED)
+        assert await cm.endpoints(MOTION) == set() and await on_b.endpoints(MOTION) == set()
+        dv = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: not dv.StatusCode.is_good())
+        assert dv.StatusCode.name == "BadNoCommunication" and dv.Value.Value == 21.5, dv
+
+        # EstablishDisabled: the readers and writers are made disabled, the endpoints Ready; the
+        # ids of the removed run are free again, so the same handshake works a second time.
+        r = await cm.process(1, [cm.set("Flow")])
+        assert code(r.StatusCode) == "Good", r
+        await run_events(cm, events, "Flow", 1, SUCCEEDED)
+        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Ready") == "Ready"
+        assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Ready") == "Ready"
+    finally:
+        await safe_disconnect(cm.c)
+        await safe_disconnect(on_b.c)
