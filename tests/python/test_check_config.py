@@ -215,6 +215,17 @@ def _fx_flow_address(t):
     return b, {line_of(b, 'address = "udp://')}, lambda f: f == "fx.connection_manager.set[0].connection[0].endpoint2.address"
 
 
+def _control_group_tag(t):
+    b = t + (
+        '\n[[fx.automation_component]]\nname = "Cell"\n'
+        '\n[[fx.automation_component.functional_entity]]\nname = "Motion"\ninputs = ["Demo/Ramp"]\noutputs = ["Demo/Sine"]\n'
+        '\n[[fx.automation_component.functional_entity.control_group]]\nname = "G"\nblock = ["Demo/Ramp"]\n'
+        'restrict = ["Demo/Counter"]\n'
+    )
+    return b, {line_of(b, 'restrict = ["Demo/Counter"]')}, \
+        lambda f: f == "fx.automation_component[0].functional_entity[0].control_group[0].restrict[0]"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -238,6 +249,7 @@ CASES = {
     "pubsub-destination-url": _pubsub_url,
     "pubsub-listen-port-twice": _pubsub_port,
     "fx-flow-address": _fx_flow_address,
+    "fx-control-group-tag": _control_group_tag,
     "toml-syntax": _syntax,
 }
 

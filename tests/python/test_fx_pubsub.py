@@ -339,11 +339,8 @@ async def test_set_communication_configuration_checks_and_status_ready_then_oper
         assert set(await e.endpoints()) == {"C1"}, "C2 rolled back"
 
         # CloseConnections(Remove=FALSE): the reader and writer are disabled, the endpoint Ready.
-        req = ua.CallMethodRequest()
-        req.ObjectId = e.fx.node("Cell1")
-        req.MethodId = e.fx.node("Cell1/CloseConnections")
-        req.InputArguments = [ua.Variant([node], ua.VariantType.NodeId), ua.Variant(False, ua.VariantType.Boolean)]
-        [res] = await c.uaclient.call([req])
+        res = await e.fx.call("Cell1", "CloseConnections", ua.Variant([node], ua.VariantType.NodeId),
+                               ua.Variant(False, ua.VariantType.Boolean))
         assert code(res.StatusCode) == "Good", res
         assert await wait_for(lambda: status(e, node), lambda s: s == "Ready") == "Ready"
         dv = await wait_for(lambda: read(e, "Cell/Target"), lambda dv: not dv.StatusCode.is_good())

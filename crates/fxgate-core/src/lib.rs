@@ -16,6 +16,7 @@ pub mod tag_type;
 pub mod store;
 mod path_index;
 pub mod write;
+pub mod write_guard;
 
 pub use admin::{AdminError, AdminFuture, ServerAdmin, ServerEntry, ServerSpec, SharedServerAdmin};
 pub use namespaces::{NamespaceError, NamespaceTable, SharedNamespaceTable};
@@ -29,3 +30,4 @@ pub use store::{ChangeBatch, StoreError, TagStore, TagStoreBuilder};
 pub use tag::{AccessMode, TagDef, TagId, TagMeta, TagValue};
 pub use tag_type::TagType;
 pub use write::{WriteRequest, WriteReceiver};
+pub use write_guard::{Caller, WriteGuard};

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use opcua::types::{DateTime, StatusCode, Variant};
@@ -18,6 +18,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::path_index::PathIndex;
 use crate::tag::{AccessMode, TagDef, TagId, TagValue};
 use crate::write::{WriteReceiver, WriteRequest};
+use crate::write_guard::{Caller, WriteGuard};
 
 /// A batch of changes, shared by every subscriber.
 pub type ChangeBatch = Arc<Vec<(TagId, TagValue)>>;
@@ -130,6 +131,7 @@ impl TagStoreBuilder {
             writers: self.writers,
             changes,
             stats: StoreStats::default(),
+            guard: OnceLock::new(),
         })
     }
 }
@@ -141,6 +143,7 @@ pub struct TagStore {
     writers: HashMap<String, mpsc::Sender<WriteRequest>>,
     changes: broadcast::Sender<ChangeBatch>,
     stats: StoreStats,
+    guard: OnceLock<Arc<dyn WriteGuard>>,
 }
 
 impl std::fmt::Debug for TagStore {
@@ -254,10 +257,25 @@ impl TagStore {
         }
     }
 
-    /// Asks the owning source to write `value` to `id` and waits for its verdict.
+    /// Installs the write guard (once; false if one is installed already).
+    pub fn set_write_guard(&self, guard: Arc<dyn WriteGuard>) -> bool {
+        self.guard.set(guard).is_ok()
+    }
+
+    /// Asks the owning source to write `value` to `id` and waits for its verdict (a write that
+    /// comes from no OPC UA session).
     pub async fn write(&self, id: TagId, value: Variant) -> StatusCode {
+        self.write_as(id, value, None).await
+    }
+
+    /// [`TagStore::write`] on behalf of `caller`, whom the write guard may refuse.
+    pub async fn write_as(&self, id: TagId, value: Variant, caller: Option<&Caller>) -> StatusCode {
         self.stats.writes.fetch_add(1, Ordering::Relaxed);
-        let status = self.write_inner(id, value).await;
+        let refused = self.guard.get().and_then(|g| g.refuse(id, caller));
+        let status = match refused {
+            Some(s) => s,
+            None => self.write_inner(id, value).await,
+        };
         if !status.is_good() {
             self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
         }

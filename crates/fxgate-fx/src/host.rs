@@ -24,9 +24,26 @@ pub struct ComponentHost<'a> {
     pub space: &'a RwLock<AddressSpace>,
     /// Index of the component in the model.
     pub component: usize,
+    /// Who calls (EstablishControlCmd's LockContext, SetConfigurationData's writer).
+    pub caller: fxgate_core::Caller,
 }
 
 impl ComponentHost<'_> {
+    /// ControlGroup `group` of entity `fe` (Table 13: Bad_NodeIdInvalid, Bad_NodeIdUnknown,
+    /// Bad_InvalidArgument when the node is no ControlGroup).
+    fn group(&self, fe: &NodeId, group: &NodeId) -> Result<&crate::model::ControlGroup, StatusCode> {
+        if group.is_null() {
+            return Err(StatusCode::BadNodeIdInvalid);
+        }
+        let entity = self.component().entities.iter().find(|e| &e.node == fe).ok_or(StatusCode::BadInvalidArgument)?;
+        match entity.control_groups.iter().find(|g| &g.node == group) {
+            Some(g) => Ok(g),
+            None if crate::control::groups(self.nm.model()).any(|g| &g.node == group) => Err(StatusCode::BadNodeIdUnknown),
+            None if self.exists(group) => Err(StatusCode::BadInvalidArgument),
+            None => Err(StatusCode::BadNodeIdUnknown),
+        }
+    }
+
     fn component(&self) -> &crate::model::Component {
         &self.nm.model().components[self.component]
     }
@@ -64,6 +81,37 @@ impl Host for ComponentHost<'_> {
 
     fn enable_communication(&self, endpoint: &NodeId) -> Result<Vec<fxgate_plugin::PubSubObject>, StatusCode> {
         communication::enable(self.nm, self.space, endpoint)
+    }
+
+    fn establish_control(&self, fe: &NodeId, group: &NodeId) -> StatusCode {
+        let g = match self.group(fe, group) {
+            Ok(g) => g,
+            Err(s) => return s,
+        };
+        let owner = crate::control::calls::owner(self.nm, self.caller.client.clone(), &self.caller);
+        match crate::control::calls::establish(self.nm, self.space, g, owner) {
+            crate::control::OK => StatusCode::Good,
+            crate::control::E_LOCKED => StatusCode::BadLocked,
+            _ => StatusCode::BadInvalidArgument,
+        }
+    }
+
+    fn reassign_control(&self, fe: &NodeId, group: &NodeId, endpoint: &NodeId) -> StatusCode {
+        let g = match self.group(fe, group) {
+            Ok(g) => g,
+            Err(s) => return s,
+        };
+        let owner = crate::control::Owner { client: endpoint.to_string(), user: crate::control::ENDPOINT_USER.into() };
+        match crate::control::calls::reassign(self.nm, self.space, g, owner) {
+            crate::control::OK => StatusCode::Good,
+            _ => StatusCode::BadInvalidState,
+        }
+    }
+
+    fn release_control(&self, group: &NodeId) {
+        if let Some(g) = crate::control::groups(self.nm.model()).find(|g| &g.node == group) {
+            crate::control::calls::release(self.nm, self.space, g);
+        }
     }
 
     fn disable_communication(&self, objects: &[fxgate_plugin::PubSubObject]) {
@@ -188,8 +236,9 @@ impl Host for ComponentHost<'_> {
         if pair.value.is_empty() || pair.value.is_array() || declared != pair.value.scalar_type_id() {
             return StatusCode::BadTypeMismatch;
         }
-        match self.nm.store().write(tag.tag, pair.value.clone()).await {
-            StatusCode::BadNotWritable | StatusCode::BadUserAccessDenied => StatusCode::BadUserAccessDenied,
+        match self.nm.store().write_as(tag.tag, pair.value.clone(), Some(&self.caller)).await {
+            // Table 14: a lock on the variable is a refusal too
+            StatusCode::BadNotWritable | StatusCode::BadUserAccessDenied | StatusCode::BadLocked => StatusCode::BadUserAccessDenied,
             s => s,
         }
     }

@@ -28,5 +28,7 @@ pub mod endpoints;
 pub mod host;
 pub mod device_health;
 pub mod cm;
+pub mod control;
+pub mod lock_nodes;
 pub mod communication;
 pub mod variables;

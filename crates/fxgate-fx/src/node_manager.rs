@@ -31,7 +31,8 @@ pub type FxNodeManager = InMemoryNodeManager<FxNodeManagerImpl>;
 
 /// The methods that need the ConnectionAdmin (or configure) role, known once the node
 /// manager is built: EstablishConnections and CloseConnections of the FX
-/// AutomationComponents (OPC 10000-81 §5.9) and the ConnectionManager's
+/// AutomationComponents (OPC 10000-81 §5.9), the ControlGroups' Establish-, Release- and
+/// ReassignControl (§6.5.3–5) and the ConnectionManager's
 /// ProcessConnectionConfigurationSets (§6.7.5). One per server, held by its FX extension.
 #[derive(Debug, Default)]
 pub struct AdminMethods {
@@ -51,10 +52,12 @@ impl AdminMethods {
         }
         match &method.identifier {
             // `<component>/EstablishConnections`: component names contain no `/`
-            opcua::types::Identifier::String(s) => matches!(
-                s.as_ref().split_once('/'),
-                Some((ac, "EstablishConnections" | "CloseConnections")) if !ac.is_empty()
-            ),
+            opcua::types::Identifier::String(s) => {
+                let s = s.as_ref();
+                let control = ["/EstablishControl", "/ReleaseControl", "/ReassignControl"];
+                matches!(s.split_once('/'), Some((ac, "EstablishConnections" | "CloseConnections")) if !ac.is_empty())
+                    || (s.contains("/ControlGroups/") && control.iter().any(|m| s.ends_with(m)))
+            }
             _ => false,
         }
     }
@@ -82,6 +85,8 @@ pub struct FxNodeManagerImpl {
     pubsub_ids: fxgate_plugin::FxPubSubSlot,
     endpoint_url: String,
     cm: Option<ConnectionManager>,
+    /// Who controls which ControlGroup (also the store's write guard).
+    control: Arc<crate::control::ControlState>,
     node_managers: OnceLock<NodeManagersRef>,
     type_tree: OnceLock<Arc<RwLock<DefaultTypeTree>>>,
 }
@@ -120,6 +125,10 @@ pub fn fx_node_manager(
         }
         let model = model::build(space, ns, &cfg, &store, tags_ns);
         let cm = cfg.connection_manager.as_ref().map(|c| crate::cm::build(space, &model, c));
+        let control = Arc::new(crate::control::ControlState::new(&model));
+        if !control.is_empty() && !store.set_write_guard(control.clone()) {
+            tracing::error!("FX ControlGroups: another write guard is installed; locks are not enforced");
+        }
         if let Some(cm) = &cm {
             let _ = admin.cm_process.set(cm.process.clone());
         }
@@ -144,6 +153,7 @@ pub fn fx_node_manager(
             pubsub_ids: services.pubsub_ids.clone(),
             endpoint_url: endpoint_url.clone(),
             cm,
+            control,
             node_managers: OnceLock::new(),
             type_tree: OnceLock::new(),
         }
@@ -196,6 +206,11 @@ impl FxNodeManagerImpl {
         self.cm.as_ref()
     }
 
+    /// Who controls which ControlGroup.
+    pub fn control(&self) -> &crate::control::ControlState {
+        &self.control
+    }
+
     /// The upstream servers (when aggregation is configured).
     pub fn aggregator(&self) -> Option<&fxgate_plugin::SharedUpstreamLinks> {
         self.aggregator.as_ref()
@@ -239,6 +254,7 @@ impl FxNodeManagerImpl {
 
     /// Removes endpoint `node` (nodes, registry entry) and updates its component's health.
     pub fn remove_endpoint(&self, space: &RwLock<AddressSpace>, node: &NodeId) {
+        crate::control::calls::release_endpoint(self, space, node);
         let mut registry = self.endpoints.lock();
         let Some(i) = registry.iter().position(|e| &e.node == node) else { return };
         let e = registry.remove(i);
@@ -390,7 +406,7 @@ impl FxNodeManagerImpl {
 }
 
 impl FxNodeManagerImpl {
-    async fn establish(&self, space: &RwLock<AddressSpace>, call: &mut MethodCall, component: usize) {
+    async fn establish(&self, space: &RwLock<AddressSpace>, call: &mut MethodCall, component: usize, caller: fxgate_core::Caller) {
         let req = match establish::Request::decode(call.arguments()) {
             Ok(r) => r,
             Err(results) => {
@@ -398,7 +414,7 @@ impl FxNodeManagerImpl {
                 return;
             }
         };
-        let host = crate::host::ComponentHost { nm: self, space, component };
+        let host = crate::host::ComponentHost { nm: self, space, component, caller };
         let out = establish::establish(&host, &req).await;
         call.set_status(out.status);
         if out.status.is_bad() {
@@ -441,6 +457,7 @@ impl FxNodeManagerImpl {
                 let ours = self.endpoints.lock().iter().any(|e| &e.node == id && e.belongs_to(c));
                 if ours {
                     crate::communication::close(self, std::slice::from_ref(id), remove);
+                    crate::control::calls::release_endpoint(self, space, id);
                     if remove {
                         self.remove_endpoint(space, id);
                     } else {
@@ -517,18 +534,27 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
 
     async fn call(
         &self,
-        _context: &RequestContext,
+        context: &RequestContext,
         address_space: &RwLock<AddressSpace>,
         methods_to_call: &mut [&mut &mut MethodCall],
     ) -> Result<(), StatusCode> {
+        let caller = fxgate_opcua_server::tags::caller(context);
         for call in methods_to_call {
             let method = call.method_id().clone();
+            if let Some((g, m)) = crate::control::calls::find(self, &method) {
+                crate::control::calls::call(self, address_space, call, g, m, &caller);
+                continue;
+            }
+            if crate::control::calls::is_lock_method(self, &method) {
+                call.set_status(StatusCode::BadNotSupported); // DI Lock methods: EstablishControl etc. instead
+                continue;
+            }
             if let Some((_, asset)) = self.model.asset(&method).filter(|(_, a)| a.verify == method) {
                 self.verify_asset(&address_space.read(), call, asset);
             } else if self.model.entity(&method).is_some_and(|(_, e)| e.verify == method) {
                 self.verify(&address_space.read(), call);
             } else if let Some(c) = self.model.components.iter().position(|c| c.establish == method) {
-                self.establish(address_space, call, c).await;
+                self.establish(address_space, call, c, caller.clone()).await;
             } else if let Some(c) = self.model.components.iter().position(|c| c.close == method) {
                 self.close(address_space, call, c);
             } else if self.cm.as_ref().is_some_and(|cm| cm.process == method) {

@@ -15,12 +15,12 @@ use opcua::types::{
 
 use super::state::{MachineNodes, State};
 use super::{ConnectionManager, Runtime, Set};
-use crate::model::{arg, Model};
+use crate::model::Model;
 use crate::variables::Kind;
 use crate::namespaces::FX_INSTANCES;
 use crate::types::def::TypeRef;
 use crate::types::declared_arguments;
-use crate::types::ids::{ac, cm, di};
+use crate::types::ids::{ac, cm};
 use crate::types::{PortableNodeIdentifier, ServerAddressDataType};
 
 /// Builds the ConnectionManager of `cfg` below FxRoot of `model`.
@@ -180,31 +180,7 @@ impl Builder<'_> {
     /// are not editable in tier 1; its methods answer Bad_NotSupported.
     fn lock(&mut self, set: &NodeId, path: &str, manager: &NodeId) -> Vec<NodeId> {
         let ns = self.model.ns;
-        let di_q = |n: &str| QualifiedName::new(ns.di, n);
-        let lp = format!("{path}/Lock");
-        let lock = self.object(set, &lp, di_q("Lock"), NodeId::new(ns.di, di::LOCKING_SERVICES_TYPE));
-        self.property(&lock, &format!("{lp}/Locked"), di_q("Locked"), DataTypeId::Boolean.into(), true.into());
-        self.property(&lock, &format!("{lp}/LockingClient"), di_q("LockingClient"), DataTypeId::String.into(), UAString::from(manager.to_string()).into());
-        self.property(&lock, &format!("{lp}/LockingUser"), di_q("LockingUser"), DataTypeId::String.into(), UAString::from("CM").into());
-        self.property(&lock, &format!("{lp}/RemainingLockTime"), di_q("RemainingLockTime"), DataTypeId::Duration.into(), 0.0f64.into());
-        let methods = [
-            ("InitLock", "InitLockStatus"),
-            ("RenewLock", "RenewLockStatus"),
-            ("ExitLock", "ExitLockStatus"),
-            ("BreakLock", "BreakLockStatus"),
-        ];
-        let mut out = Vec::new();
-        for (name, status) in methods {
-            let id = self.id(&format!("{lp}/{name}"));
-            let mut m = MethodBuilder::new(&id, di_q(name), name).executable(true).user_executable(true).component_of(lock.clone());
-            if name == "InitLock" {
-                m = m.input_args(self.space, &self.id(&format!("{lp}/{name}/InputArguments")), &[arg("Context", DataTypeId::String.into(), -1)]);
-            }
-            m = m.output_args(self.space, &self.id(&format!("{lp}/{name}/OutputArguments")), &[arg(status, DataTypeId::Int32.into(), -1)]);
-            m.insert(self.space);
-            out.push(id);
-        }
-        out
+        crate::lock_nodes::insert(self.space, &ns, set, path, Some((&manager.to_string(), "CM"))).1
     }
 
     fn component_configuration(&mut self, set: &NodeId, path: &str, ac_name: &str) -> NodeId {

@@ -54,7 +54,9 @@ pub struct Created {
 pub async fn establish(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, target: &Target, req: &Request) -> Result<Outcome, RemoteError> {
     match target {
         Target::Local(component) => {
-            let host = ComponentHost { nm, space, component: *component };
+            // The ConnectionManager of this server calls as itself.
+            let caller = fxgate_core::Caller { client: nm.endpoint_url().to_string(), user: "CM".into() };
+            let host = ComponentHost { nm, space, component: *component, caller };
             Ok(establish::establish(&host, req).await)
         }
         Target::Remote(ac) => call::establish(nm.aggregator(), ac, req).await,

@@ -99,6 +99,25 @@ pub struct FunctionalEntityConfig {
     pub outputs: Vec<String>,
     /// ConfigurationData: tags that configure the entity (SetConfigurationDataCmd writes them).
     pub configuration: Vec<String>,
+    /// `[[…functional_entity.control_group]]`: its ControlGroups (§6.5).
+    pub control_group: Vec<ControlGroupConfig>,
+}
+
+/// `[[fx.automation_component.functional_entity.control_group]]`: a ControlGroup (§6.5) over
+/// the entity's variables (tags among its inputs, outputs and configuration). While it is
+/// controlled (EstablishControl), nobody may write its `block` tags and only the lock owner its
+/// `restrict` tags.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlGroupConfig {
+    /// BrowseName in the entity's ControlGroups folder.
+    pub name: String,
+    /// ListToBlock.
+    pub block: Vec<String>,
+    /// ListToRestrict.
+    pub restrict: Vec<String>,
+    /// ListOfRelated (neither blocked nor restricted).
+    pub related: Vec<String>,
 }
 
 /// Why [`parse_fx_version`] rejects a text (a FunctionalEntity's AuthorAssignedVersion,

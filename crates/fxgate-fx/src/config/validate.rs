@@ -76,6 +76,22 @@ fn component(ac: &AutomationComponentConfig, f: &dyn Fn(&str) -> String, tags: &
                 }
             }
         }
+        let mut groups = HashSet::new();
+        for (k, cg) in fe.control_group.iter().enumerate() {
+            let h = |x: &str| g(&format!("control_group[{k}].{x}"));
+            name(&cg.name, &h("name"), &mut groups, "a ControlGroup", errs);
+            let mut in_group = HashSet::new();
+            for (field, list) in [("block", &cg.block), ("restrict", &cg.restrict), ("related", &cg.related)] {
+                for (m, t) in list.iter().enumerate() {
+                    let at = h(&format!("{field}[{m}]"));
+                    if !used.contains(t.as_str()) {
+                        errs.push(Invalid::new(at, format!("`{t}` is none of this entity's inputs, outputs or configuration")));
+                    } else if !in_group.insert(t.as_str()) {
+                        errs.push(Invalid::new(at, format!("`{t}` is in more than one list of this ControlGroup")));
+                    }
+                }
+            }
+        }
     }
 }
 

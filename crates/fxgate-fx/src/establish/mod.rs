@@ -6,8 +6,9 @@
 //! PubSub plug-in's service; rolled back with the call). SetCommunicationConfigurationCmd applies
 //! a PubSub configuration there and links the endpoints to its readers and writers, and
 //! EnableCommunicationCmd switches them on ([`comm`], [`crate::communication`]); both are
-//! rolled back with the call. ControlGroups named in EstablishControlCmd/ReassignControlCmd do
-//! not exist (Bad_NodeIdUnknown) and abort the call.
+//! rolled back with the call. EstablishControlCmd takes the named ControlGroups for the caller
+//! (released again on rollback), ReassignControlCmd gives them to the endpoint
+//! ([`crate::control`]).
 
 mod comm;
 pub mod request;
@@ -63,6 +64,14 @@ pub trait Host: Send + Sync {
     fn enable_communication(&self, endpoint: &NodeId) -> Result<Vec<fxgate_plugin::PubSubObject>, StatusCode>;
     /// Switches objects off again (rollback).
     fn disable_communication(&self, objects: &[fxgate_plugin::PubSubObject]);
+    /// EstablishControl of ControlGroup `group` of `fe` for the caller (Table 13; Bad_Locked
+    /// when it, or a group sharing a variable, is controlled by someone else).
+    fn establish_control(&self, fe: &NodeId, group: &NodeId) -> StatusCode;
+    /// ReassignControl of `group` of `fe` to the endpoint `endpoint` (Table 15;
+    /// Bad_InvalidState when it is not controlled).
+    fn reassign_control(&self, fe: &NodeId, group: &NodeId, endpoint: &NodeId) -> StatusCode;
+    /// ReleaseControl of `group` (rollback).
+    fn release_control(&self, group: &NodeId);
 }
 
 /// The outcome of a call: the method result and the four output arrays.
@@ -153,6 +162,8 @@ struct Run<'a> {
     applied: Option<crate::communication::Undo>,
     /// The readers and writers enabled by this call.
     enabled: Vec<fxgate_plugin::PubSubObject>,
+    /// The ControlGroups this call took control of.
+    controlled: Vec<NodeId>,
 }
 
 impl<'a> Run<'a> {
@@ -182,6 +193,7 @@ impl<'a> Run<'a> {
             reserved: Vec::new(),
             applied: None,
             enabled: Vec::new(),
+            controlled: Vec::new(),
         }
     }
 
@@ -332,38 +344,39 @@ impl<'a> Run<'a> {
         Ok(id)
     }
 
-    /// EstablishControlCmd (`establish`) or ReassignControlCmd: the FunctionalEntities of tier 1
-    /// have no ControlGroups, so any ControlGroup named is unknown.
+    /// EstablishControlCmd (`establish`, with the caller's ApplicationUri as LockContext) or
+    /// ReassignControlCmd (to the endpoint): stops at the first error.
     fn control(&mut self, host: &dyn Host, establish: bool) -> bool {
         let mut failed = false;
         for i in 0..self.req.endpoints.len() {
             let groups = self.req.endpoints[i].control_groups.clone().unwrap_or_default();
+            let fe = self.req.endpoints[i].functional_entity_node.clone();
             let target = if failed { Err(StatusCode::BadNothingToDo) } else { self.target(host, i) };
-            let r = &mut self.endpoints[i];
-            let results: Vec<StatusCode> = match target {
+            let mut results = Vec::with_capacity(groups.len());
+            match target {
                 Err(s) => {
                     if !failed {
-                        r.connection_endpoint_result = s;
+                        self.endpoints[i].connection_endpoint_result = s;
                         failed = true;
                     }
-                    groups.iter().map(|_| StatusCode::BadNothingToDo).collect()
+                    results.resize(groups.len(), StatusCode::BadNothingToDo);
                 }
-                Ok(_) => groups
-                    .iter()
-                    .map(|g| {
+                Ok(endpoint) => {
+                    for g in &groups {
                         if failed {
-                            StatusCode::BadNothingToDo
-                        } else {
-                            failed = true;
-                            if g.is_null() {
-                                StatusCode::BadNodeIdInvalid
-                            } else {
-                                StatusCode::BadNodeIdUnknown
-                            }
+                            results.push(StatusCode::BadNothingToDo);
+                            continue;
                         }
-                    })
-                    .collect(),
-            };
+                        let s = if establish { host.establish_control(&fe, g) } else { host.reassign_control(&fe, g, &endpoint) };
+                        if s.is_good() && establish {
+                            self.controlled.push(g.clone());
+                        }
+                        failed |= s.is_bad();
+                        results.push(s);
+                    }
+                }
+            }
+            let r = &mut self.endpoints[i];
             let slot = if establish { &mut r.establish_control_result } else { &mut r.reassign_control_result };
             *slot = (!results.is_empty()).then_some(results);
         }
@@ -435,6 +448,9 @@ impl<'a> Run<'a> {
     }
 
     fn rollback(&mut self, host: &dyn Host) {
+        for g in &self.controlled {
+            host.release_control(g);
+        }
         host.disable_communication(&self.enabled);
         if let Some(undo) = self.applied.take() {
             host.undo_communication(&undo);

@@ -30,24 +30,24 @@ pub fn build(space: &mut AddressSpace, ns: FxNamespaces, cfg: &FxConfig, store: 
     Model { ns, names: NameplateNames::new(&ns), root, components }
 }
 
-struct Builder<'a> {
-    ns: FxNamespaces,
-    space: &'a mut AddressSpace,
-    store: &'a TagStore,
-    tags_ns: u16,
+pub(super) struct Builder<'a> {
+    pub(super) ns: FxNamespaces,
+    pub(super) space: &'a mut AddressSpace,
+    pub(super) store: &'a TagStore,
+    pub(super) tags_ns: u16,
 }
 
 impl Builder<'_> {
-    fn id(&self, path: &str) -> NodeId {
+    pub(super) fn id(&self, path: &str) -> NodeId {
         NodeId::new(self.ns.instances, path.to_string())
     }
 
-    fn ac(&self, id: u32) -> NodeId {
+    pub(super) fn ac(&self, id: u32) -> NodeId {
         NodeId::new(self.ns.ac, id)
     }
 
     /// A folder (FolderType or `type_id`) as component `name` (in the AC namespace) of `parent`.
-    fn child_object(&mut self, parent: &NodeId, path: &str, name: &str, type_id: NodeId) -> NodeId {
+    pub(super) fn child_object(&mut self, parent: &NodeId, path: &str, name: &str, type_id: NodeId) -> NodeId {
         let id = self.id(path);
         ObjectBuilder::new(&id, QualifiedName::new(self.ns.ac, name), name)
             .has_type_definition(type_id)
@@ -57,12 +57,12 @@ impl Builder<'_> {
     }
 
     /// A property (PropertyType) of `parent`.
-    fn property(&mut self, parent: &NodeId, path: &str, name: QualifiedName, data_type: NodeId, value: Variant) -> NodeId {
+    pub(super) fn property(&mut self, parent: &NodeId, path: &str, name: QualifiedName, data_type: NodeId, value: Variant) -> NodeId {
         self.value_node(parent, path, name, data_type, value, true)
     }
 
     /// A BaseDataVariable component of `parent`.
-    fn variable(&mut self, parent: &NodeId, path: &str, name: QualifiedName, data_type: NodeId, value: Variant) -> NodeId {
+    pub(super) fn variable(&mut self, parent: &NodeId, path: &str, name: QualifiedName, data_type: NodeId, value: Variant) -> NodeId {
         self.value_node(parent, path, name, data_type, value, false)
     }
 
@@ -307,6 +307,8 @@ impl Builder<'_> {
             Variant::UInt32(0),
         );
         let verify = self.method(&node, &format!("{path}/Verify"), "Verify", ac::FUNCTIONAL_ENTITY_TYPE_VERIFY);
+        let variables: Vec<TagRef> = inputs.iter().chain(&outputs).chain(&configuration).cloned().collect();
+        let control_groups = self.control_groups(&node, &path, &cfg.control_group, &variables);
         Entity {
             name: cfg.name.clone(),
             node,
@@ -317,6 +319,7 @@ impl Builder<'_> {
             endpoints_folder,
             comm_health,
             operational_health,
+            control_groups,
         }
     }
 

@@ -3,6 +3,7 @@
 //! computation need.
 
 mod build;
+mod control;
 
 pub use build::build;
 pub(crate) use build::arg;
@@ -91,6 +92,46 @@ pub struct Entity {
     pub comm_health: NodeId,
     /// OperationalHealth.
     pub operational_health: NodeId,
+    /// Its ControlGroups.
+    pub control_groups: Vec<ControlGroup>,
+}
+
+/// A ControlGroup (§6.5) and the nodes its locking changes.
+#[derive(Debug)]
+pub struct ControlGroup {
+    /// BrowseName.
+    pub name: String,
+    /// Its node.
+    pub node: NodeId,
+    /// ListToBlock: nobody writes these while the group is controlled.
+    pub block: Vec<TagRef>,
+    /// ListToRestrict: only the lock owner writes these while the group is controlled.
+    pub restrict: Vec<TagRef>,
+    /// IsControlled.
+    pub is_controlled: NodeId,
+    /// The Lock variables of ListToBlock and ListToRestrict.
+    pub locks: [LockNodes; 2],
+    /// EstablishControl.
+    pub establish: NodeId,
+    /// ReleaseControl.
+    pub release: NodeId,
+    /// ReassignControl.
+    pub reassign: NodeId,
+    /// The DI methods of the two Locks (InitLock, RenewLock, ExitLock, BreakLock).
+    pub lock_methods: Vec<NodeId>,
+}
+
+/// The variables of a DI Lock (LockingServicesType).
+#[derive(Debug, Clone)]
+pub struct LockNodes {
+    /// Locked.
+    pub locked: NodeId,
+    /// LockingClient.
+    pub client: NodeId,
+    /// LockingUser.
+    pub user: NodeId,
+    /// RemainingLockTime.
+    pub remaining: NodeId,
 }
 
 /// A tag of the tag store used by a FunctionalEntity, and its node in the tag namespace.

@@ -11,6 +11,7 @@ mod index;
 mod monitor;
 mod nodes;
 mod values;
+pub use values::caller;
 
 use std::sync::Arc;
 

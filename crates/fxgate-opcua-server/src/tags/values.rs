@@ -93,7 +93,8 @@ impl TagNodeManager {
                 None => pending.push((i, id, v.value.value.clone().unwrap_or_default())),
             }
         }
-        let results = futures::future::join_all(pending.iter().map(|(_, id, value)| self.store.write(*id, value.clone()))).await;
+        let caller = caller(context);
+        let results = futures::future::join_all(pending.iter().map(|(_, id, value)| self.store.write_as(*id, value.clone(), Some(&caller)))).await;
         for ((i, id, _), status) in pending.into_iter().zip(results) {
             if !status.is_good() {
                 tracing::info!(tag = ?self.store.def(id).map(|d| d.path()), %status, "write refused by source");
@@ -151,4 +152,10 @@ impl TagNodeManager {
         }
         item.set_status(StatusCode::Good);
     }
+}
+
+/// The session's client application and user, for the store's write guard.
+pub fn caller(context: &RequestContext) -> fxgate_core::Caller {
+    let client = context.session.read().application_description().application_uri.as_ref().to_string();
+    fxgate_core::Caller { client, user: context.token.0.clone() }
 }
