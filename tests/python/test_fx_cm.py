@@ -309,9 +309,6 @@ async def test_process_argument_and_set_errors(gateway_factory, client_cert):
         r = await cm.process(1, [ua.NodeId(), fx.node(MOTION)])
         assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == \
             ("Uncertain", ["BadNodeIdInvalid", "BadInvalidArgument"]), r
-        for action in (4, 5):  # ActionEnable-/DisableConnections: not yet
-            r = await cm.process(action, [cm.set("Pair")])
-            assert code(r.StatusCode) == "BadNotSupported", (action, r)
         r = await cm.process(9, [cm.set("Pair")])
         assert code(r.StatusCode) == "BadInvalidArgument", r
         assert await cm.state("Pair") == ("Ready", ua.NodeId(READY, fx.cm), ua.NodeId()), "nothing started"

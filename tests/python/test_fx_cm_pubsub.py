@@ -3,8 +3,9 @@ gateway A runs the ConnectionManager and AutomationComponent Cell1; gateway B, a
 has its own Cell1. A set whose connection joins A's Motion and B's Motion with `pubsub` is
 processed: the CM reserves ids on A, configures B (its reader on A's ids, its writer ids filled
 in by B and returned in ConfigurationValues), then A — over B's upstream session for B's side.
-Data then flows both ways over UADP at 10 ms; ActionEstablishConnectionsDisabled leaves both
-endpoints Ready; ActionRemoveConnections removes everything."""
+Data then flows both ways over UADP at 10 ms; ActionDisableConnections and ActionEnableConnections
+switch it off and on; ActionRemoveConnections removes everything; ActionEstablishConnectionsDisabled
+leaves both endpoints Ready."""
 
 from __future__ import annotations
 
@@ -91,13 +92,33 @@ async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(
         got = await wait_for(lambda: read(a, "Cell/Target"), lambda dv: dv.Value.Value == -1.25)
         assert got.StatusCode.is_good()
 
-        # Remove: both endpoints and their readers and writers go; B's input is no longer fed.
+        # Disable: CloseConnections(Remove=FALSE) on both ends: Ready, the readers' inputs out of
+        # service; Enable: EnableCommunicationCmd on both: Operational, data flows again.
+        r = await cm.process(5, [cm.set("Flow")])
+        assert code(r.StatusCode) == "Good", r
+        await run_events(cm, events, "Flow", 5, SUCCEEDED)
+        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Ready") == "Ready"
+        assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Ready") == "Ready"
+        dv = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: not dv.StatusCode.is_good())
+        assert dv.StatusCode.name == "BadOutOfService" and dv.Value.Value == 21.5, dv
+        r = await cm.process(4, [cm.set("Flow")])
+        assert code(r.StatusCode) == "Good", r
+        await run_events(cm, events, "Flow", 4, SUCCEEDED)
+        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Operational") == "Operational"
+        assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Operational") == "Operational"
+        await cm.c.get_node(a.tag("Cell/Out")).write_value(ua.Variant(22.5, ua.VariantType.Double))
+        got = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: dv.Value.Value == 22.5)
+        assert got.StatusCode.is_good()
+
+        # Remove: both endpoints and their readers and writers go; neither input is fed any more.
         r = await cm.process(3, [cm.set("Flow")])
         assert code(r.StatusCode) == "Good", r
         await run_events(cm, events, "Flow", 3, SUCCEEDED)
         assert await cm.endpoints(MOTION) == set() and await on_b.endpoints(MOTION) == set()
         dv = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: not dv.StatusCode.is_good())
-        assert dv.StatusCode.name == "BadNoCommunication" and dv.Value.Value == 21.5, dv
+        assert dv.StatusCode.name == "BadNoCommunication" and dv.Value.Value == 22.5, dv
+        dv = await wait_for(lambda: read(a, "Cell/Target"), lambda dv: not dv.StatusCode.is_good())
+        assert dv.StatusCode.name == "BadNoCommunication" and dv.Value.Value == -1.25, "A's local reader is gone too"
 
         # EstablishDisabled: the readers and writers are made disabled, the endpoints Ready; the
         # ids of the removed run are free again, so the same handshake works a second time.

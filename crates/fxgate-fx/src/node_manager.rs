@@ -252,8 +252,11 @@ impl FxNodeManagerImpl {
         &self.endpoints
     }
 
-    /// Removes endpoint `node` (nodes, registry entry) and updates its component's health.
+    /// Removes endpoint `node` (CloseConnections with Remove=TRUE semantics: its readers and
+    /// writers no other endpoint uses, its locks, its nodes and registry entry) and updates its
+    /// component's health.
     pub fn remove_endpoint(&self, space: &RwLock<AddressSpace>, node: &NodeId) {
+        crate::communication::close(self, std::slice::from_ref(node), true);
         crate::control::calls::release_endpoint(self, space, node);
         let mut registry = self.endpoints.lock();
         let Some(i) = registry.iter().position(|e| &e.node == node) else { return };
@@ -262,6 +265,14 @@ impl FxNodeManagerImpl {
         crate::endpoints::remove(&mut space, &e);
         self.update_health(&mut space, &registry, e.component);
         tracing::info!(endpoint = %e.node, "FX ConnectionEndpoint removed");
+    }
+
+    /// CloseConnections with Remove=FALSE on endpoint `node`: its readers and writers no other
+    /// endpoint uses are disabled and its locks released.
+    pub fn disable_endpoint(&self, space: &RwLock<AddressSpace>, node: &NodeId) {
+        crate::communication::close(self, std::slice::from_ref(node), false);
+        crate::control::calls::release_endpoint(self, space, node);
+        crate::communication::status::refresh(self, space);
     }
 
     /// Sets the DeviceHealth of component `c`'s Assets to FAILURE (`failed`) or NORMAL, and the
@@ -456,12 +467,10 @@ impl FxNodeManagerImpl {
                 }
                 let ours = self.endpoints.lock().iter().any(|e| &e.node == id && e.belongs_to(c));
                 if ours {
-                    crate::communication::close(self, std::slice::from_ref(id), remove);
-                    crate::control::calls::release_endpoint(self, space, id);
                     if remove {
                         self.remove_endpoint(space, id);
                     } else {
-                        crate::communication::status::refresh(self, space);
+                        self.disable_endpoint(space, id);
                     }
                     return StatusCode::Good;
                 }

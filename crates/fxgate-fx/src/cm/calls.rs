@@ -117,7 +117,7 @@ pub fn local_endpoints(nm: &FxNodeManagerImpl, space: &AddressSpace, i: usize) -
                 registry
                     .iter()
                     .filter(|x| x.entity == fe.node && x.name == e.name)
-                    .map(|x| Created { target: Target::Local(c), node: x.node.clone() }),
+                    .map(|x| Created { target: Target::Local(c), node: x.node.clone(), fe: x.entity.clone() }),
             );
         }
     }

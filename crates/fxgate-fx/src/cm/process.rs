@@ -42,6 +42,10 @@ pub enum Action {
     Establish(i32),
     /// ActionRemoveConnections (3).
     Remove,
+    /// ActionEnableConnections (4): EnableCommunicationCmd on the set's endpoints.
+    Enable,
+    /// ActionDisableConnections (5): CloseConnections(Remove=FALSE) on them.
+    Disable,
 }
 
 impl Action {
@@ -50,7 +54,8 @@ impl Action {
         match v {
             0..=2 => Ok(Action::Establish(v)),
             3 => Ok(Action::Remove),
-            4 | 5 => Err(StatusCode::BadNotSupported),
+            4 => Ok(Action::Enable),
+            5 => Ok(Action::Disable),
             _ => Err(StatusCode::BadInvalidArgument),
         }
     }
@@ -59,6 +64,8 @@ impl Action {
         match self {
             Action::Establish(v) => v,
             Action::Remove => 3,
+            Action::Enable => 4,
+            Action::Disable => 5,
         }
     }
 }
@@ -185,7 +192,9 @@ async fn run(handle: Arc<FxNodeManager>, i: usize, action: Action) {
     let space = handle.address_space();
     let outcome = match action {
         Action::Establish(v) => establish_set(nm, space, i, v).await,
-        Action::Remove => remove_set(nm, space, i).await,
+        Action::Remove => endpoints_action(nm, space, i, 3).await,
+        Action::Enable => endpoints_action(nm, space, i, 4).await,
+        Action::Disable => endpoints_action(nm, space, i, 5).await,
     };
     let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return };
     let t = match &outcome {
@@ -244,7 +253,8 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
             }
         };
         let made = out.endpoints.iter().map(|r| r.connection_endpoint_id.clone()).filter(|n| !n.is_null());
-        created.extend(made.map(|node| Created { target: c.target.clone(), node }));
+        let fe = c.request.endpoints.first().map(|e| e.functional_entity_node.clone()).unwrap_or_default();
+        created.extend(made.map(|node| Created { target: c.target.clone(), node, fe: fe.clone() }));
         if out.status != StatusCode::Good {
             let error = diagnostics::establish_error(&out);
             match at {
@@ -277,7 +287,7 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
         }
         Some(f) => {
             if set.config.rollback_on_error {
-                if let Err(e) = target::remove(nm, space, &created).await {
+                if let Err(e) = target::close(nm, space, &created, true).await {
                     tracing::warn!(set = %set.name, error = %e, "FX rollback");
                 }
                 diag.rolled_back();
@@ -369,10 +379,11 @@ impl Outcomes {
     }
 }
 
-/// ActionRemoveConnections: CloseConnections(Remove=TRUE) on every endpoint of the set that
-/// exists (found by FunctionalEntity and name, locally and on the upstreams), and on those its
-/// runs created.
-async fn remove_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize) -> Result<(), Failure> {
+/// ActionRemoveConnections (3), ActionEnableConnections (4) or ActionDisableConnections (5) on
+/// every endpoint of the set that exists (found by FunctionalEntity and name, locally and on the
+/// upstreams), and on those its runs created: CloseConnections(Remove=TRUE),
+/// EnableCommunicationCmd, CloseConnections(Remove=FALSE).
+async fn endpoints_action(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize, action: i32) -> Result<(), Failure> {
     let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(()) };
     let remotes = remote::set::resolve(nm.aggregator(), &set.config, Depth::Entity).await?;
     let mut targets: Vec<Created> = set.runtime.lock().created.clone();
@@ -382,7 +393,7 @@ async fn remove_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usi
             let (Some(e), Some(ep)) = (e, remotes.get(j, which)) else { continue };
             let Some(r) = remotes.remote(&e.server) else { continue };
             if let Some(node) = remote::resolve::existing(r, &ep.ac, &ep.fe, &e.name).await? {
-                targets.push(Created { target: Target::Remote(ep.ac.clone()), node });
+                targets.push(Created { target: Target::Remote(ep.ac.clone()), node, fe: ep.fe.clone() });
             }
         }
     }
@@ -391,16 +402,23 @@ async fn remove_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usi
     targets.sort_by_key(key);
     targets.dedup_by(|a, b| key(a) == key(b));
     let mut diag = Outcomes::new(&set.config);
-    match target::remove(nm, space, &targets).await {
+    let done = match action {
+        3 => target::close(nm, space, &targets, true).await,
+        4 => target::enable(nm, space, &targets).await,
+        _ => target::close(nm, space, &targets, false).await,
+    };
+    match done {
         Ok(()) => {
             diag.all(EndpointOutcome::Done);
-            diag.write(nm, space, i, 3);
-            set.runtime.lock().created.clear();
+            diag.write(nm, space, i, action);
+            if action == 3 {
+                set.runtime.lock().created.clear();
+            }
             Ok(())
         }
         Err(e) => {
             diag.fail(None, diagnostics::failure_error(&e));
-            diag.write(nm, space, i, 3);
+            diag.write(nm, space, i, action);
             Err(e)
         }
     }

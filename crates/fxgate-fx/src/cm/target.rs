@@ -48,6 +48,8 @@ pub struct Created {
     pub target: Target,
     /// The endpoint (in the namespaces of the component's server).
     pub node: NodeId,
+    /// Its FunctionalEntity (EnableCommunicationCmd names it).
+    pub fe: NodeId,
 }
 
 /// EstablishConnections on `target`.
@@ -63,14 +65,15 @@ pub async fn establish(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, tar
     }
 }
 
-/// CloseConnections(Remove=TRUE) on `endpoints`: local ones are removed directly, remote ones
-/// with one call per component. Every component is tried; the first failure is returned.
-pub async fn remove(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, endpoints: &[Created]) -> Result<(), Failure> {
+/// CloseConnections on `endpoints`, grouped per upstream component: with `remove` (Remove=TRUE)
+/// they are deleted, else their communication is disabled and their locks released.
+pub async fn close(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, endpoints: &[Created], remove: bool) -> Result<(), Failure> {
     let mut first = None;
     let mut groups: Vec<(Arc<RemoteAc>, Vec<NodeId>)> = Vec::new();
     for c in endpoints {
         match &c.target {
-            Target::Local(_) => nm.remove_endpoint(space, &c.node),
+            Target::Local(_) if remove => nm.remove_endpoint(space, &c.node),
+            Target::Local(_) => nm.disable_endpoint(space, &c.node),
             Target::Remote(ac) => match groups.iter_mut().find(|(g, _)| Target::Remote(g.clone()).same(&c.target)) {
                 Some((_, nodes)) => nodes.push(c.node.clone()),
                 None => groups.push((ac.clone(), vec![c.node.clone()])),
@@ -78,7 +81,7 @@ pub async fn remove(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, endpoi
         }
     }
     for (ac, nodes) in groups {
-        let failure = match call::close(nm.aggregator(), &ac, &nodes, true).await {
+        let failure = match call::close(nm.aggregator(), &ac, &nodes, remove).await {
             Ok((status, _)) if status == StatusCode::Good => None,
             Ok((status, results)) => {
                 tracing::warn!(component = %ac.name, server = %ac.server, %status, ?results, "FX CloseConnections on an upstream");
@@ -91,4 +94,30 @@ pub async fn remove(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, endpoi
         }
     }
     first.map_or(Ok(()), Err)
+}
+
+/// EnableCommunicationCmd on each of `endpoints` (one call each: MaxConnectionsPerCall may be 1).
+pub async fn enable(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, endpoints: &[Created]) -> Result<(), Failure> {
+    for c in endpoints {
+        let config = crate::types::ConnectionEndpointConfigurationDataType {
+            functional_entity_node: c.fe.clone(),
+            connection_endpoint: crate::types::ConnectionEndpointDefinitionDataType::Node(c.node.clone()),
+            expected_verification_variables: None,
+            control_groups: None,
+            configuration_data: None,
+            communication_links: opcua::types::ExtensionObject::null(),
+        };
+        let req = Request {
+            mask: crate::types::FxCommandMask::EnableCommunicationCmd,
+            assets: vec![],
+            endpoints: vec![config],
+            reserve: vec![],
+            communication: vec![],
+        };
+        let out = establish(nm, space, &c.target, &req).await?;
+        if out.status != StatusCode::Good {
+            return Err(Failure::Establish { component: c.target.name(nm), status: out.status });
+        }
+    }
+    Ok(())
 }

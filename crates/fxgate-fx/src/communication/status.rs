@@ -94,7 +94,6 @@ pub fn cleanup(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>) {
         .collect();
     for e in expired {
         tracing::warn!(endpoint = %e.node, timeout_ms = e.cleanup_timeout, "FX ConnectionEndpoint: not Operational for its CleanupTimeout: removed");
-        super::close(nm, std::slice::from_ref(&e.node), true);
         nm.remove_endpoint(space, &e.node);
         let Some(c) = nm.model().components.get(e.component) else { continue };
         let event = super::audit::CleanupEvent::new(&nm.model().ns, &c.node, &c.name, &e.node, &e.related);
