@@ -240,6 +240,10 @@ async def test_two_components_exchange_data_over_uadp_and_clean_up_after_the_pee
         assert ev.RelatedEndpoint.ConnectionEndpointName == "PeerC1", ev
         health = await e2.health()
         assert health[0] == 0, "no endpoint left: CommHealth clear"
+        ps = await c2.get_namespace_index("urn:fxgate:pubsub")
+        conn = c2.get_node(ua.NodeId("FxNet", ps))
+        assert await conn.get_references(refs=ua.ObjectIds.HasReaderGroup) == [], "the reader left the model too"
+        assert await conn.get_references(refs=ua.ObjectIds.HasWriterGroup) == [], "and the writer group"
 
         # AC1 back, the connection established again: Operational, data flows.
         gw1.restart()
@@ -323,9 +327,34 @@ async def test_set_communication_configuration_checks_and_status_ready_then_oper
         assert await wait_for(lambda: status(e, node), lambda s: s == "Ready") == "Ready"
         assert (await e.health())[0] == 0, "Ready: no CommHealth bit"
 
+        # The reader and writer made are in the PubSub model (ConfigurationObjects), linked from
+        # the endpoint by ToDataSetReader / ToDataSetWriter, their State following the runtime.
+        ps = await c.get_namespace_index("urn:fxgate:pubsub")
+        objects = list(comm.ConfigurationObjects)
+        assert len(objects) == 2 and all(o.NamespaceIndex == ps for o in objects), objects
+        ep = c.get_node(node)
+        [to_reader] = await ep.get_references(refs=ua.NodeId(42, e.fx.ac))
+        [to_writer] = await ep.get_references(refs=ua.NodeId(46, e.fx.ac))
+        assert {to_reader.NodeId, to_writer.NodeId} == set(objects)
+        reader_node = c.get_node(to_reader.NodeId)
+        assert (await reader_node.read_browse_name()).Name == names[Ref.ReferenceReader]
+        targets = await c.get_node(ua.NodeId(f"{to_reader.NodeId.Identifier}/SubscribedDataSet/TargetVariables", ps)).read_value()
+        assert [t.TargetNodeId for t in targets] == [e.tag("Cell/Target")], targets
+        published = await c.get_node(ua.NodeId(f"PublishedDataSets/{to_writer.NodeId.Identifier}/PublishedData", ps)).read_value()
+        assert [v.PublishedVariable for v in published] == [e.tag("Cell/Out")], published
+        groups = await c.get_node(ua.NodeId("FxNet", ps)).get_references(refs=ua.ObjectIds.HasWriterGroup)
+        assert names[Ref.ReferenceWriterGroup] in [g.BrowseName.Name for g in groups], groups
+
+        async def state(n: ua.NodeId) -> int:
+            return await c.get_node(ua.NodeId(f"{n.Identifier}/Status/State", ps)).read_value()
+
+        assert await wait_for(lambda: state(to_reader.NodeId), lambda v: v == 0) == 0, "Disabled"
+
         r = await e.call(MASK["Enable"], endpoints=[e.config(node=node)])
         assert code(r.StatusCode) == "Good", r
         assert await wait_for(lambda: status(e, node), lambda s: s == "Operational") == "Operational"
+        assert await wait_for(lambda: state(to_reader.NodeId), lambda v: v == 2) == 2, "Operational"
+        assert await wait_for(lambda: state(to_writer.NodeId), lambda v: v == 2) == 2
         await c.get_node(e.tag("Cell/Out")).write_value(ua.Variant(7.5, ua.VariantType.Double))
         got = await wait_for(lambda: read(e, "Cell/Target"), lambda dv: dv.Value.Value == 7.5)
         assert got.StatusCode.is_good()

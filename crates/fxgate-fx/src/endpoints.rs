@@ -43,6 +43,8 @@ pub struct Endpoint {
     pub writer: Option<fxgate_plugin::PubSubObject>,
     /// When its Status left Operational (the CleanupTimeout runs from then).
     pub left_operational: Option<std::time::Instant>,
+    /// Its ToDataSetReader/ToDataSetWriter references: (target in the PubSub model, type).
+    pub links: Vec<(NodeId, NodeId)>,
 }
 
 /// Checks `parameter` for a new endpoint of `entity` (Table 12); `existing` are all endpoints.
@@ -167,6 +169,7 @@ pub fn insert(
         reader: None,
         writer: None,
         left_operational: None,
+        links: Vec::new(),
     }
 }
 

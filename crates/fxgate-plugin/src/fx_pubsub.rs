@@ -12,6 +12,10 @@ use fxgate_core::TagId;
 
 use crate::pubsub_ids::PubSubIds;
 
+/// The namespace of the PubSub information model, where the objects' nodes are
+/// (`s=<path>` with the paths [`Applied::paths`] gives).
+pub const PUBSUB_MODEL_NAMESPACE: &str = "urn:fxgate:pubsub";
+
 /// A DataSetReader or DataSetWriter made by [`FxPubSub::apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PubSubObject(pub u32);
@@ -55,6 +59,9 @@ pub struct Applied {
     pub readers: Vec<(ElementPath, PubSubObject)>,
     /// The writers made, by where they are in the configuration.
     pub writers: Vec<(ElementPath, PubSubObject)>,
+    /// Each object's node in the information model (the string identifier in
+    /// [`PUBSUB_MODEL_NAMESPACE`]).
+    pub paths: Vec<(PubSubObject, String)>,
 }
 
 /// Why a configuration was not applied (nothing of it was).

@@ -17,7 +17,9 @@ mod registry;
 
 pub use context::{BuildContext, Built};
 pub use links::{SharedUpstreamLinks, UpstreamLink, UpstreamLinks};
-pub use fx_pubsub::{Applied, ApplyError, ApplyRequest, ElementPath, FxPubSub, PubSubObject, PubSubObjectState, SharedFxPubSub};
+pub use fx_pubsub::{
+    Applied, ApplyError, ApplyRequest, ElementPath, FxPubSub, PubSubObject, PubSubObjectState, SharedFxPubSub, PUBSUB_MODEL_NAMESPACE,
+};
 pub use pubsub_ids::{FxPubSubSlot, PubSubIds, Reservation, ReserveError};
 
 use fxgate_core::BuildError;

@@ -96,7 +96,7 @@ impl Protocol for PubSubConnections {
             }
             cx.add_component(Box::new(conn));
         }
-        cx.add_extension(std::sync::Arc::new(model::PubSubModel { list: self.0.clone(), table: cx.namespaces.clone(), controls }));
+        cx.add_extension(std::sync::Arc::new(model::PubSubModel { runtime, list: self.0.clone(), table: cx.namespaces.clone(), controls }));
         Ok(())
     }
 }

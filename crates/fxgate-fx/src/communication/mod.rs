@@ -93,6 +93,13 @@ pub fn set(
     };
     let mut undo = Undo { objects: applied.readers.iter().chain(&applied.writers).map(|(_, o)| *o).collect(), endpoints: Vec::new() };
     let mut results = vec![StatusCode::Good; targets.len()];
+    let ns = nm.model().ns;
+    let model_ns = nm.type_tree().and_then(|t| t.read().namespaces().get_index(fxgate_plugin::PUBSUB_MODEL_NAMESPACE));
+    let node_of = |o: PubSubObject| {
+        let path = applied.paths.iter().find(|(x, _)| *x == o).map(|(_, p)| p.clone())?;
+        model_ns.map(|i| NodeId::new(i, path))
+    };
+    let mut references = Vec::new();
     {
         let mut registry = nm.endpoints().lock();
         for (i, w) in wanted.iter().enumerate() {
@@ -107,6 +114,10 @@ pub fn set(
             if let Some(e) = registry.iter_mut().find(|e| e.node == w.endpoint) {
                 e.reader = reader;
                 e.writer = writer;
+                let to_reader = reader.and_then(node_of).map(|n| (n, NodeId::new(ns.ac, crate::types::ids::ac::TO_DATA_SET_READER)));
+                let to_writer = writer.and_then(node_of).map(|n| (n, NodeId::new(ns.ac, crate::types::ids::ac::TO_DATA_SET_WRITER)));
+                e.links = to_reader.into_iter().chain(to_writer).collect();
+                references.push((e.node.clone(), e.links.clone()));
                 undo.endpoints.push(e.node.clone());
             }
         }
@@ -122,15 +133,24 @@ pub fn set(
             undo: Undo::default(),
         };
     }
+    {
+        let mut space = space.write();
+        for (endpoint, links) in &references {
+            for (target, kind) in links {
+                space.insert_reference(endpoint, target, kind.clone());
+            }
+        }
+    }
     status::refresh(nm, space);
     tracing::info!(readers = applied.readers.len(), writers = applied.writers.len(), "FX SetCommunicationConfiguration applied");
+    let objects: Vec<NodeId> = applied.paths.iter().filter_map(|(o, _)| node_of(*o)).collect();
     SetOutcome {
         result: PubSubCommunicationConfigurationResultDataType {
             result: StatusCode::Good,
             changes_applied: true,
             reference_results: Some(applied.reference_results),
             configuration_values: Some(applied.values),
-            configuration_objects: None,
+            configuration_objects: Some(objects),
         },
         links: results,
         undo,
@@ -141,9 +161,13 @@ pub fn set(
 pub fn rollback(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, undo: &Undo) {
     {
         let mut registry = nm.endpoints().lock();
+        let mut space = space.write();
         for e in registry.iter_mut().filter(|e| undo.endpoints.contains(&e.node)) {
             e.reader = None;
             e.writer = None;
+            for (target, kind) in e.links.drain(..) {
+                space.delete_reference(&e.node, &target, &kind);
+            }
         }
     }
     if let Some(rt) = nm.pubsub() {

@@ -73,6 +73,18 @@ struct Live {
     objects: BTreeMap<u32, Obj>,
     /// Groups by switch path.
     groups: BTreeMap<String, Group>,
+    /// What the information model shows.
+    shown: Snapshot,
+}
+
+/// The run-time objects as they were configured (names and ids filled in), for the
+/// information model: writer groups with their writers' objects, readers with theirs.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Writer groups and the objects of their writers (in writer order).
+    pub groups: Vec<(plan::PlannedGroup, Vec<u32>)>,
+    /// Readers and their objects.
+    pub readers: Vec<(plan::PlannedReader, u32)>,
 }
 
 struct Obj {
@@ -101,6 +113,27 @@ impl FxRuntime {
             live: Mutex::new(Live::default()),
             attached: OnceLock::new(),
         }
+    }
+
+    /// The connection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the information model shows of the run-time objects now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.live.lock().shown.clone()
+    }
+
+    /// The switch path of a run-time writer group (`<connection>/<group>`) or reader group
+    /// (`<connection>/ReaderGroups/<group>`), as the model names its nodes.
+    pub fn reader_group_node_path(&self, group: &str) -> String {
+        self.reader_group_path(group)
+    }
+
+    /// Whether the switch at `path` and its connection are on.
+    pub fn switch_on(&self, path: &str) -> bool {
+        self.controls.enabled(path)
     }
 
     /// Where the receive loop reports the run-time readers' states.
@@ -142,6 +175,7 @@ impl FxRuntime {
                 writer.switch = Some(switch.clone());
                 writers.push(writer);
                 members.insert(o);
+                out.paths.push((PubSubObject(o), switch.clone()));
                 live.objects.insert(o, Obj { reader: false, switch, group: group_path.clone(), writer_id: Some(w.id) });
                 out.writers.push((w.at, PubSubObject(o)));
             }
@@ -175,7 +209,9 @@ impl FxRuntime {
                 (Err(e), _) => tracing::warn!(connection = %self.name, group = %g.name, "PubSub writer group cannot send to {}: {e}", g.destination),
                 (_, None) => tracing::warn!(connection = %self.name, group = %g.name, "PubSub writer group: the connection has no PublisherId"),
             }
+            let objects = members.iter().copied().collect();
             live.groups.insert(group_path, Group { members, cancel: Some(cancel), writer_group_id: Some(g.id) });
+            live.shown.groups.push((g.clone(), objects));
         }
         for r in &p.readers {
             live.next += 1;
@@ -203,7 +239,9 @@ impl FxRuntime {
             reader.group_switch = Some(group_path.clone());
             self.board.set(o, ReaderState::PreOperational);
             let _ = a.readers.send(ReaderCmd::Add(Box::new(reader)));
+            out.paths.push((PubSubObject(o), format!("{group_path}/{}", r.name)));
             live.objects.insert(o, Obj { reader: true, switch, group: group_path, writer_id: None });
+            live.shown.readers.push((r.clone(), o));
             out.readers.push((r.at, PubSubObject(o)));
         }
         self.board.bump();
@@ -335,6 +373,12 @@ impl FxPubSub for FxRuntime {
             }
         }
         self.ids.unclaim(&group_ids, &writer_ids);
+        let gone = |o: &u32| objects.iter().any(|x| x.0 == *o);
+        live.shown.readers.retain(|(_, o)| !gone(o));
+        for (_, members) in live.shown.groups.iter_mut() {
+            members.retain(|o| !gone(o));
+        }
+        live.shown.groups.retain(|(_, members)| !members.is_empty());
         self.board.bump();
     }
 

@@ -64,16 +64,18 @@ pub struct Built {
     pub methods: Vec<(NodeId, String, bool)>,
 }
 
-struct B<'a> {
-    ns: u16,
-    space: &'a mut AddressSpace,
-    tags_ns: u16,
-    built: Built,
+pub(super) struct B<'a> {
+    pub(super) ns: u16,
+    pub(super) space: &'a mut AddressSpace,
+    pub(super) tags_ns: u16,
+    pub(super) built: Built,
+    /// Every node inserted, in order (the run-time objects are deleted by it).
+    pub(super) created: Vec<NodeId>,
 }
 
 /// Builds the model of `list` into `space` (namespace `ns`; tags in `tags_ns`).
 pub fn build(space: &mut AddressSpace, ns: u16, tags_ns: u16, list: &[PubSubConfig]) -> Built {
-    let mut b = B { ns, space, tags_ns, built: Built::default() };
+    let mut b = B { ns, space, tags_ns, built: Built::default(), created: Vec::new() };
     for c in list {
         b.connection(c);
     }
@@ -85,22 +87,24 @@ fn pid(p: Option<PublisherId>) -> Variant {
 }
 
 impl B<'_> {
-    fn id(&self, path: &str) -> NodeId {
+    pub(super) fn id(&self, path: &str) -> NodeId {
         NodeId::new(self.ns, path.to_string())
     }
 
-    fn object(&mut self, path: &str, name: &str, type_id: ObjectTypeId, parent: &NodeId, reference: ReferenceTypeId) -> NodeId {
+    pub(super) fn object(&mut self, path: &str, name: &str, type_id: ObjectTypeId, parent: &NodeId, reference: ReferenceTypeId) -> NodeId {
         let id = self.id(path);
         ObjectBuilder::new(&id, QualifiedName::new(self.ns, name), name)
             .has_type_definition(type_id)
             .reference(parent.clone(), reference, ReferenceDirection::Inverse)
             .insert(self.space);
+        self.created.push(id.clone());
         id
     }
 
     /// A standard child (BrowseName in namespace 0) holding `value`.
-    fn var(&mut self, parent: &NodeId, path: &str, name: &str, data_type: impl Into<NodeId>, value: Variant, property: bool) {
+    pub(super) fn var(&mut self, parent: &NodeId, path: &str, name: &str, data_type: impl Into<NodeId>, value: Variant, property: bool) {
         let id = self.id(&format!("{path}/{name}"));
+        self.created.push(id.clone());
         let rank = if value.is_array() { 1 } else { -1 };
         let v = VariableBuilder::new(&id, QualifiedName::new(0, name), name).data_type(data_type).value_rank(rank).value(value);
         if property {
@@ -112,9 +116,10 @@ impl B<'_> {
 
     /// `Status` (PubSubStatusType) with `State` (following status tag `tag`, or set from the
     /// switches when `fixed`), and Enable/Disable for switch `switch`.
-    fn status(&mut self, parent: &NodeId, path: &str, tag: Option<String>, switch: Option<&str>, fixed: Option<(Option<String>, Vec<String>)>) {
+    pub(super) fn status(&mut self, parent: &NodeId, path: &str, tag: Option<String>, switch: Option<&str>, fixed: Option<(Option<String>, Vec<String>)>) {
         let sp = format!("{path}/Status");
         let id = self.id(&sp);
+        self.created.push(id.clone());
         ObjectBuilder::new(&id, QualifiedName::new(0, "Status"), "Status")
             .has_type_definition(ObjectTypeId::PubSubStatusType)
             .component_of(parent.clone())
@@ -170,18 +175,11 @@ impl B<'_> {
             self.status(&group, &gp, None, Some(&gp), Some((Some(gp.clone()), vec![c.name.clone()])));
             for w in &g.writer {
                 let wp = format!("{gp}/{}", w.name);
-                let writer = self.object(&wp, &w.name, ObjectTypeId::DataSetWriterType, &group, ReferenceTypeId::HasDataSetWriter);
-                self.var(&writer, &wp, "DataSetWriterId", DataTypeId::UInt16, Variant::UInt16(w.data_set_writer_id), true);
-                // DataSetFieldContentMask: 0 (Variant), RawData (bit 5), or StatusCode and SourceTimestamp (bits 0, 1).
-                let mask: u32 = match w.encoding {
-                    crate::config::EncodingConfig::Variant => 0,
-                    crate::config::EncodingConfig::Raw => 0x20,
-                    crate::config::EncodingConfig::Datavalue => 0x03,
-                };
-                self.var(&writer, &wp, "DataSetFieldContentMask", DataTypeId::DataSetFieldContentMask, Variant::UInt32(mask), true);
-                self.var(&writer, &wp, "KeyFrameCount", DataTypeId::UInt32, Variant::UInt32(1), true);
+                let writer = self.writer_node(&wp, &group, &w.name, w.data_set_writer_id, w.encoding);
                 self.status(&writer, &wp, None, None, Some((None, vec![c.name.clone(), gp.clone()])));
-                self.published_data_set(&c.name, &g.name, w, &writer);
+                let variables = w.tags.iter().map(|t| NodeId::new(self.tags_ns, t.clone())).collect();
+                let name = format!("{}.{}.{}", c.name, g.name, w.name);
+                self.published_items(&format!("PublishedDataSets/{wp}"), &name, &writer, variables);
             }
         }
 
@@ -214,58 +212,60 @@ impl B<'_> {
                 self.var(&reader, &dp, "DataSetMetaData", DataTypeId::DataSetMetaDataType, Variant::from(ExtensionObject::from_message(meta)), true);
                 self.status(&reader, &dp, Some(format!("fxgate/PubSub/{}/{}/State", c.name, r.name)), Some(&dp), None);
                 // SubscribedDataSet: the reader's fields written to its tags' values.
-                let sp = format!("{dp}/SubscribedDataSet");
-                let sub = self.id(&sp);
-                ObjectBuilder::new(&sub, QualifiedName::new(0, "SubscribedDataSet"), "SubscribedDataSet")
-                    .has_type_definition(ObjectTypeId::TargetVariablesType)
-                    .component_of(reader.clone())
-                    .insert(self.space);
-                let targets: Vec<ExtensionObject> = r
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        ExtensionObject::from_message(FieldTargetDataType {
-                            target_node_id: NodeId::new(self.tags_ns, format!("{}/{}", r.name, f.name)),
-                            attribute_id: 13,
-                            ..Default::default()
-                        })
-                    })
-                    .collect();
-                self.var(&sub, &sp, "TargetVariables", DataTypeId::FieldTargetDataType, Variant::from(targets), true);
+                let targets = r.fields.iter().map(|f| NodeId::new(self.tags_ns, format!("{}/{}", r.name, f.name))).collect();
+                self.subscribed(&reader, &dp, targets);
             }
         }
     }
 
-    /// The writer's PublishedDataItems below `Server/PublishSubscribe/PublishedDataSets`, with
-    /// DataSetToWriter to the writer.
-    fn published_data_set(&mut self, conn: &str, group: &str, w: &crate::config::WriterConfig, writer: &NodeId) {
-        let path = format!("PublishedDataSets/{conn}/{group}/{}", w.name);
-        let name = format!("{conn}.{group}.{}", w.name);
-        let pds = self.id(&path);
-        ObjectBuilder::new(&pds, QualifiedName::new(self.ns, name.as_str()), name.as_str())
+    /// A DataSetWriter object `name` at `wp` in `group` with DataSetWriterId, DataSetFieldContentMask
+    /// and KeyFrameCount.
+    pub(super) fn writer_node(&mut self, wp: &str, group: &NodeId, name: &str, id: u16, encoding: crate::config::EncodingConfig) -> NodeId {
+        let writer = self.object(wp, name, ObjectTypeId::DataSetWriterType, group, ReferenceTypeId::HasDataSetWriter);
+        self.var(&writer, wp, "DataSetWriterId", DataTypeId::UInt16, Variant::UInt16(id), true);
+        // DataSetFieldContentMask: 0 (Variant), RawData (bit 5), or StatusCode and SourceTimestamp (bits 0, 1).
+        let mask: u32 = match encoding {
+            crate::config::EncodingConfig::Variant => 0,
+            crate::config::EncodingConfig::Raw => 0x20,
+            crate::config::EncodingConfig::Datavalue => 0x03,
+        };
+        self.var(&writer, wp, "DataSetFieldContentMask", DataTypeId::DataSetFieldContentMask, Variant::UInt32(mask), true);
+        self.var(&writer, wp, "KeyFrameCount", DataTypeId::UInt32, Variant::UInt32(1), true);
+        writer
+    }
+
+    /// A writer's PublishedDataItems at `path` below `Server/PublishSubscribe/PublishedDataSets`
+    /// (BrowseName `name`), with DataSetToWriter to the writer and PublishedData = `variables`.
+    pub(super) fn published_items(&mut self, path: &str, name: &str, writer: &NodeId, variables: Vec<NodeId>) {
+        let pds = self.id(path);
+        ObjectBuilder::new(&pds, QualifiedName::new(self.ns, name), name)
             .has_type_definition(ObjectTypeId::PublishedDataItemsType)
             .component_of(NodeId::from(ObjectId::PublishSubscribe_PublishedDataSets))
             .reference(writer.clone(), ReferenceTypeId::DataSetToWriter, ReferenceDirection::Forward)
             .insert(self.space);
-        let items: Vec<ExtensionObject> = w
-            .tags
-            .iter()
-            .map(|t| {
-                ExtensionObject::from_message(PublishedVariableDataType {
-                    published_variable: NodeId::new(self.tags_ns, t.clone()),
-                    attribute_id: 13,
-                    ..Default::default()
-                })
-            })
+        self.created.push(pds.clone());
+        let items: Vec<ExtensionObject> = variables
+            .into_iter()
+            .map(|n| ExtensionObject::from_message(PublishedVariableDataType { published_variable: n, attribute_id: 13, ..Default::default() }))
             .collect();
-        self.var(&pds, &path, "PublishedData", DataTypeId::PublishedVariableDataType, Variant::from(items), true);
-        self.var(
-            &pds,
-            &path,
-            "ConfigurationVersion",
-            DataTypeId::ConfigurationVersionDataType,
-            Variant::from(ExtensionObject::from_message(ConfigurationVersionDataType { major_version: 1, minor_version: 1 })),
-            true,
-        );
+        self.var(&pds, path, "PublishedData", DataTypeId::PublishedVariableDataType, Variant::from(items), true);
+        let version = ExtensionObject::from_message(ConfigurationVersionDataType { major_version: 1, minor_version: 1 });
+        self.var(&pds, path, "ConfigurationVersion", DataTypeId::ConfigurationVersionDataType, Variant::from(version), true);
+    }
+
+    /// A reader's SubscribedDataSet (TargetVariablesType) writing its fields into `targets`.
+    pub(super) fn subscribed(&mut self, reader: &NodeId, dp: &str, targets: Vec<NodeId>) {
+        let sp = format!("{dp}/SubscribedDataSet");
+        let sub = self.id(&sp);
+        ObjectBuilder::new(&sub, QualifiedName::new(0, "SubscribedDataSet"), "SubscribedDataSet")
+            .has_type_definition(ObjectTypeId::TargetVariablesType)
+            .component_of(reader.clone())
+            .insert(self.space);
+        self.created.push(sub.clone());
+        let targets: Vec<ExtensionObject> = targets
+            .into_iter()
+            .map(|n| ExtensionObject::from_message(FieldTargetDataType { target_node_id: n, attribute_id: 13, ..Default::default() }))
+            .collect();
+        self.var(&sub, &sp, "TargetVariables", DataTypeId::FieldTargetDataType, Variant::from(targets), true);
     }
 }

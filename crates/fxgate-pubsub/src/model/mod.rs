@@ -5,6 +5,7 @@
 //! like any sink and the runtime knows nothing of it.
 
 mod build;
+mod runtime;
 
 use std::sync::{Arc, OnceLock};
 
@@ -28,10 +29,12 @@ use crate::control::{Controls, SwitchError};
 pub use build::{state, UDP_UADP};
 
 /// The namespace of the model's instances.
-pub const NAMESPACE: &str = "urn:fxgate:pubsub";
+pub const NAMESPACE: &str = fxgate_plugin::PUBSUB_MODEL_NAMESPACE;
 
 /// The model of the configured connections, as a server extension.
 pub struct PubSubModel {
+    /// The runtime of the connection with `fx = true`, whose objects the model shows too.
+    pub runtime: Option<Arc<crate::fx::FxRuntime>>,
     /// The connections.
     pub list: Vec<PubSubConfig>,
     /// The persisted namespace table (for the namespace's index).
@@ -63,6 +66,7 @@ impl ServerExtension for PubSubModel {
         let store = cx.store.clone();
         let tags_namespace = cx.tags_namespace;
         let controls = self.controls.clone();
+        let runtime = self.runtime.clone();
         vec![Box::new(InMemoryNodeManagerBuilder::new(move |context: ServerContext, space: &mut AddressSpace| {
             let (ns, tags_ns) = {
                 let mut tree = context.type_tree.write();
@@ -91,6 +95,10 @@ impl ServerExtension for PubSubModel {
                 methods: built.methods,
                 controls: controls.clone(),
                 subscriptions: OnceLock::new(),
+                runtime: runtime.clone(),
+                shown: parking_lot::Mutex::new(runtime::Shown::default()),
+                ns,
+                tags_ns,
             }
         }))]
     }
@@ -108,6 +116,10 @@ struct ModelManager {
     methods: Vec<(NodeId, String, bool)>,
     controls: Arc<Controls>,
     subscriptions: OnceLock<Arc<SubscriptionCache>>,
+    runtime: Option<Arc<crate::fx::FxRuntime>>,
+    shown: parking_lot::Mutex<runtime::Shown>,
+    ns: u16,
+    tags_ns: u16,
 }
 
 /// PubSubState of a status text.
@@ -211,6 +223,22 @@ impl InMemoryNodeManagerImpl for ModelManager {
 
     async fn init(&self, _address_space: &mut AddressSpace, context: ServerContext) {
         let _ = self.subscriptions.set(context.subscriptions.clone());
+        if let Some(rt) = self.runtime.clone() {
+            let node_managers = context.node_managers.clone();
+            let mut changes = rt.board().subscribe();
+            tokio::spawn(async move {
+                loop {
+                    if changes.changed().await.is_err() {
+                        return;
+                    }
+                    let Some(nm) = node_managers.get_of_type::<InMemoryNodeManager<ModelManager>>() else { return };
+                    let m = nm.inner();
+                    let mut space = nm.address_space().write();
+                    let values = m.shown.lock().reconcile(&mut space, m.ns, m.tags_ns, &m.store, &rt);
+                    m.set_states(&mut space, values);
+                }
+            });
+        }
         if self.states.is_empty() {
             return;
         }
