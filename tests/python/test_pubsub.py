@@ -451,6 +451,20 @@ def test_information_model(tmp_path, client_cert):
             to_writer = await names["Pub.WG.W1"].get_referenced_nodes(refs=ua.ObjectIds.DataSetToWriter)
             assert [await (await child(w, "DataSetWriterId")).read_value() for w in to_writer] == [1]
 
+            # Diagnostics (PubSubDiagnosticsConnectionType): the counters move with the traffic.
+            pdiag = await child(pconn, "Diagnostics")
+            assert (await pdiag.read_type_definition()) == ua.NodeId(ua.ObjectIds.PubSubDiagnosticsConnectionType)
+            sent = await child(await child(pdiag, "Counters"), "SentNetworkMessages")
+            assert (await sent.read_type_definition()) == ua.NodeId(ua.ObjectIds.PubSubDiagnosticsCounterType)
+            first = await sent.read_value()
+            await asyncio.sleep(2.5)  # the status folder refreshes once a second
+            assert await sent.read_value() > first > 0
+            sdiag = await child(conn, "Diagnostics")
+            received = await (await child(await child(sdiag, "Counters"), "ReceivedNetworkMessages")).read_value()
+            total = await (await child(sdiag, "TotalInformation")).read_value()
+            assert received > 0 and total >= received, (received, total)
+            assert await (await child(await child(sdiag, "Counters"), "ReceivedInvalidNetworkMessages")).read_value() == 0
+
             a.stop()
             await wait_state(state, "Error")
             a.start()

@@ -53,9 +53,19 @@ pub struct FixedState {
     pub parents: Vec<String>,
 }
 
+/// A diagnostics counter and the status tags (`fxgate/PubSub/…` paths) whose sum it shows.
+pub struct CounterNode {
+    /// The counter variable.
+    pub node: NodeId,
+    /// The tags added up.
+    pub tags: Vec<String>,
+}
+
 /// What the model built and keeps current.
 #[derive(Default)]
 pub struct Built {
+    /// Diagnostics counters that follow status tags.
+    pub counters: Vec<CounterNode>,
     /// States that follow status tags.
     pub states: Vec<StateNode>,
     /// States set from the switches.
@@ -159,9 +169,10 @@ impl B<'_> {
             .component_of(conn.clone())
             .insert(self.space);
         let url = c.listen.clone().unwrap_or_default();
-        self.var(&addr, &ap, "Url", DataTypeId::String, Variant::String(url.into()), false);
+        self.var(&addr, &ap, "Url", DataTypeId::String, Variant::String(url.as_str().into()), false);
         self.var(&addr, &ap, "NetworkInterface", DataTypeId::String, Variant::String(c.interface.clone().unwrap_or_default().into()), false);
         self.status(&conn, &path, Some(format!("fxgate/PubSub/{}/State", c.name)), Some(&c.name), None);
+        self.diagnostics(&conn, &path, &c.name, &url);
 
         for g in &c.writer_group {
             let gp = format!("{path}/{}", g.name);
@@ -216,6 +227,62 @@ impl B<'_> {
                 self.subscribed(&reader, &dp, targets);
             }
         }
+    }
+
+    /// A counter (PubSubDiagnosticsCounterType, UInt32) of `parent` summing the status fields
+    /// `fields` of connection `conn`.
+    fn counter(&mut self, parent: &NodeId, path: &str, name: &str, error: bool, conn: &str, fields: &[&str]) {
+        let id = self.id(&format!("{path}/{name}"));
+        VariableBuilder::new(&id, QualifiedName::new(0, name), name)
+            .data_type(DataTypeId::UInt32)
+            .value(Variant::UInt32(0))
+            .has_type_definition(VariableTypeId::PubSubDiagnosticsCounterType)
+            .component_of(parent.clone())
+            .insert(self.space);
+        self.var(&id, &format!("{path}/{name}"), "Active", DataTypeId::Boolean, Variant::Boolean(true), true);
+        self.var(&id, &format!("{path}/{name}"), "Classification", DataTypeId::PubSubDiagnosticsCounterClassification, Variant::Int32(i32::from(error)), true);
+        self.var(&id, &format!("{path}/{name}"), "DiagnosticsLevel", DataTypeId::DiagnosticsLevel, Variant::Int32(0), true);
+        let tags = fields.iter().map(|f| format!("fxgate/PubSub/{conn}/{f}")).collect();
+        self.built.counters.push(CounterNode { node: id, tags });
+    }
+
+    /// The connection's `Diagnostics` (PubSubDiagnosticsConnectionType, Part 14 §9.1.11): the
+    /// counters that fit — TotalInformation, TotalError, and in `Counters` the NetworkMessages
+    /// sent, failed, received, received invalid (decode errors) and dropped — following the
+    /// status folder; `LiveValues/ResolvedAddress` is the listen address.
+    fn diagnostics(&mut self, conn: &NodeId, path: &str, name: &str, listen: &str) {
+        let dp = format!("{path}/Diagnostics");
+        let d = self.id(&dp);
+        ObjectBuilder::new(&d, QualifiedName::new(0, "Diagnostics"), "Diagnostics")
+            .has_type_definition(ObjectTypeId::PubSubDiagnosticsConnectionType)
+            .component_of(conn.clone())
+            .insert(self.space);
+        self.var(&d, &dp, "DiagnosticsLevel", DataTypeId::DiagnosticsLevel, Variant::Int32(0), false);
+        self.counter(&d, &dp, "TotalInformation", false, name, &["SentNetworkMessages", "ReceivedNetworkMessages"]);
+        self.counter(&d, &dp, "TotalError", true, name, &["FailedTransmissions", "DecodeErrors"]);
+        self.var(&d, &dp, "SubError", DataTypeId::Boolean, Variant::Boolean(false), false);
+        let cp = format!("{dp}/Counters");
+        let counters = self.id(&cp);
+        ObjectBuilder::new(&counters, QualifiedName::new(0, "Counters"), "Counters")
+            .has_type_definition(ObjectTypeId::BaseObjectType)
+            .component_of(d.clone())
+            .insert(self.space);
+        for (counter, error, field) in [
+            ("SentNetworkMessages", false, "SentNetworkMessages"),
+            ("FailedTransmissions", true, "FailedTransmissions"),
+            ("ReceivedNetworkMessages", false, "ReceivedNetworkMessages"),
+            ("ReceivedInvalidNetworkMessages", true, "DecodeErrors"),
+            ("DroppedMessages", false, "DroppedMessages"),
+        ] {
+            self.counter(&counters, &cp, counter, error, name, &[field]);
+        }
+        let lp = format!("{dp}/LiveValues");
+        let live = self.id(&lp);
+        ObjectBuilder::new(&live, QualifiedName::new(0, "LiveValues"), "LiveValues")
+            .has_type_definition(ObjectTypeId::BaseObjectType)
+            .component_of(d.clone())
+            .insert(self.space);
+        self.var(&live, &lp, "ResolvedAddress", DataTypeId::String, Variant::String(listen.into()), false);
     }
 
     /// A DataSetWriter object `name` at `wp` in `group` with DataSetWriterId, DataSetFieldContentMask

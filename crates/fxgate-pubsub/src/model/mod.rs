@@ -87,10 +87,12 @@ impl ServerExtension for PubSubModel {
             space.add_namespace(NAMESPACE, ns);
             let built = build::build(space, ns, tags_ns, &list);
             let states = built.states.into_iter().filter_map(|s| store.id_of(&s.tag).map(|id| (id, s.node))).collect();
+            let counters = built.counters.into_iter().map(|c| (c.node, c.tags.iter().filter_map(|t| store.id_of(t)).collect())).collect();
             ModelManager {
                 namespaces: vec![NamespaceMetadata { namespace_uri: NAMESPACE.to_string(), namespace_index: ns, ..Default::default() }],
                 store: store.clone(),
                 states,
+                counters,
                 fixed: built.fixed,
                 methods: built.methods,
                 controls: controls.clone(),
@@ -110,6 +112,8 @@ struct ModelManager {
     store: Arc<TagStore>,
     /// (status tag, State variable).
     states: Vec<(TagId, NodeId)>,
+    /// Diagnostics counters: each the sum of its status tags.
+    counters: Vec<(NodeId, Vec<TagId>)>,
     /// States set from the switches.
     fixed: Vec<build::FixedState>,
     /// Enable/Disable methods: (method, switch path, on).
@@ -143,6 +147,16 @@ impl ModelManager {
             .flat_map(|(id, text)| self.states.iter().filter(move |(t, _)| t == id).map(move |(_, node)| (node.clone(), state_of(text))))
             .collect();
         self.set_states(space, values);
+        let counters = self
+            .counters
+            .iter()
+            .filter(|(_, tags)| changed.iter().any(|(id, _)| tags.contains(id)))
+            .map(|(node, tags)| {
+                let sum: u64 = tags.iter().filter_map(|t| self.store.get(*t)).map(|v| fxgate_core::tag_type::to_f64(&v.value).unwrap_or(0.0) as u64).sum();
+                (node.clone(), Variant::UInt32(u32::try_from(sum).unwrap_or(u32::MAX)))
+            })
+            .collect();
+        self.set_values(space, counters);
     }
 
     /// The States of writer groups and writers from the switches: own switch off → Disabled,
@@ -166,11 +180,14 @@ impl ModelManager {
     }
 
     fn set_states(&self, space: &mut AddressSpace, values: Vec<(NodeId, i32)>) {
+        self.set_values(space, values.into_iter().map(|(n, s)| (n, Variant::Int32(s))).collect());
+    }
+
+    fn set_values(&self, space: &mut AddressSpace, values: Vec<(NodeId, Variant)>) {
         let now = DateTime::now();
         let mut notify = Vec::new();
-        for (node, s) in values {
+        for (node, value) in values {
             if let Some(NodeType::Variable(v)) = space.find_mut(&node) {
-                let value = Variant::Int32(s);
                 let same = v.value(TimestampsToReturn::Neither, &NumericRange::None, &DataEncoding::Binary, 0.0).value.as_ref() == Some(&value);
                 if !same {
                     let _ = v.set_value_direct(value, StatusCode::Good, &now, &now);
@@ -239,10 +256,13 @@ impl InMemoryNodeManagerImpl for ModelManager {
                 }
             });
         }
-        if self.states.is_empty() {
+        if self.states.is_empty() && self.counters.is_empty() {
             return;
         }
-        let watched: Vec<TagId> = self.states.iter().map(|(t, _)| *t).collect();
+        let mut watched: Vec<TagId> = self.states.iter().map(|(t, _)| *t).collect();
+        watched.extend(self.counters.iter().flat_map(|(_, tags)| tags.iter().copied()));
+        watched.sort_unstable();
+        watched.dedup();
         // One flag per tag: every change of the store passes here.
         let mut is_watched = vec![false; self.store.len()];
         for &t in &watched {
