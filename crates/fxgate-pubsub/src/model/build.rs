@@ -111,6 +111,14 @@ impl B<'_> {
         id
     }
 
+    /// A standard child object (BrowseName `name` in namespace 0) at `path` of `parent`.
+    fn child(&mut self, parent: &NodeId, path: &str, name: &str, type_id: ObjectTypeId) -> NodeId {
+        let id = self.id(path);
+        ObjectBuilder::new(&id, QualifiedName::new(0, name), name).has_type_definition(type_id).component_of(parent.clone()).insert(self.space);
+        self.created.push(id.clone());
+        id
+    }
+
     /// A standard child (BrowseName in namespace 0) holding `value`.
     pub(super) fn var(&mut self, parent: &NodeId, path: &str, name: &str, data_type: impl Into<NodeId>, value: Variant, property: bool) {
         let id = self.id(&format!("{path}/{name}"));
@@ -128,12 +136,7 @@ impl B<'_> {
     /// switches when `fixed`), and Enable/Disable for switch `switch`.
     pub(super) fn status(&mut self, parent: &NodeId, path: &str, tag: Option<String>, switch: Option<&str>, fixed: Option<(Option<String>, Vec<String>)>) {
         let sp = format!("{path}/Status");
-        let id = self.id(&sp);
-        self.created.push(id.clone());
-        ObjectBuilder::new(&id, QualifiedName::new(0, "Status"), "Status")
-            .has_type_definition(ObjectTypeId::PubSubStatusType)
-            .component_of(parent.clone())
-            .insert(self.space);
+        let id = self.child(parent, &sp, "Status", ObjectTypeId::PubSubStatusType);
         let initial = if tag.is_some() { state::PRE_OPERATIONAL } else { state::OPERATIONAL };
         self.var(&id, &sp, "State", DataTypeId::PubSubState, Variant::Int32(initial), false);
         let node = self.id(&format!("{sp}/State"));
@@ -163,11 +166,7 @@ impl B<'_> {
         self.var(&conn, &path, "PublisherId", DataTypeId::BaseDataType, p, true);
         self.var(&conn, &path, "TransportProfileUri", DataTypeId::String, Variant::String(UDP_UADP.into()), false);
         let ap = format!("{path}/Address");
-        let addr = self.id(&ap);
-        ObjectBuilder::new(&addr, QualifiedName::new(0, "Address"), "Address")
-            .has_type_definition(ObjectTypeId::NetworkAddressUrlType)
-            .component_of(conn.clone())
-            .insert(self.space);
+        let addr = self.child(&conn, &ap, "Address", ObjectTypeId::NetworkAddressUrlType);
         let url = c.listen.clone().unwrap_or_default();
         self.var(&addr, &ap, "Url", DataTypeId::String, Variant::String(url.as_str().into()), false);
         self.var(&addr, &ap, "NetworkInterface", DataTypeId::String, Variant::String(c.interface.clone().unwrap_or_default().into()), false);
@@ -252,21 +251,13 @@ impl B<'_> {
     /// status folder; `LiveValues/ResolvedAddress` is the listen address.
     fn diagnostics(&mut self, conn: &NodeId, path: &str, name: &str, listen: &str) {
         let dp = format!("{path}/Diagnostics");
-        let d = self.id(&dp);
-        ObjectBuilder::new(&d, QualifiedName::new(0, "Diagnostics"), "Diagnostics")
-            .has_type_definition(ObjectTypeId::PubSubDiagnosticsConnectionType)
-            .component_of(conn.clone())
-            .insert(self.space);
+        let d = self.child(conn, &dp, "Diagnostics", ObjectTypeId::PubSubDiagnosticsConnectionType);
         self.var(&d, &dp, "DiagnosticsLevel", DataTypeId::DiagnosticsLevel, Variant::Int32(0), false);
         self.counter(&d, &dp, "TotalInformation", false, name, &["SentNetworkMessages", "ReceivedNetworkMessages"]);
         self.counter(&d, &dp, "TotalError", true, name, &["FailedTransmissions", "DecodeErrors"]);
         self.var(&d, &dp, "SubError", DataTypeId::Boolean, Variant::Boolean(false), false);
         let cp = format!("{dp}/Counters");
-        let counters = self.id(&cp);
-        ObjectBuilder::new(&counters, QualifiedName::new(0, "Counters"), "Counters")
-            .has_type_definition(ObjectTypeId::BaseObjectType)
-            .component_of(d.clone())
-            .insert(self.space);
+        let counters = self.child(&d, &cp, "Counters", ObjectTypeId::BaseObjectType);
         for (counter, error, field) in [
             ("SentNetworkMessages", false, "SentNetworkMessages"),
             ("FailedTransmissions", true, "FailedTransmissions"),
@@ -277,11 +268,7 @@ impl B<'_> {
             self.counter(&counters, &cp, counter, error, name, &[field]);
         }
         let lp = format!("{dp}/LiveValues");
-        let live = self.id(&lp);
-        ObjectBuilder::new(&live, QualifiedName::new(0, "LiveValues"), "LiveValues")
-            .has_type_definition(ObjectTypeId::BaseObjectType)
-            .component_of(d.clone())
-            .insert(self.space);
+        let live = self.child(&d, &lp, "LiveValues", ObjectTypeId::BaseObjectType);
         self.var(&live, &lp, "ResolvedAddress", DataTypeId::String, Variant::String(listen.into()), false);
     }
 
@@ -323,12 +310,7 @@ impl B<'_> {
     /// A reader's SubscribedDataSet (TargetVariablesType) writing its fields into `targets`.
     pub(super) fn subscribed(&mut self, reader: &NodeId, dp: &str, targets: Vec<NodeId>) {
         let sp = format!("{dp}/SubscribedDataSet");
-        let sub = self.id(&sp);
-        ObjectBuilder::new(&sub, QualifiedName::new(0, "SubscribedDataSet"), "SubscribedDataSet")
-            .has_type_definition(ObjectTypeId::TargetVariablesType)
-            .component_of(reader.clone())
-            .insert(self.space);
-        self.created.push(sub.clone());
+        let sub = self.child(reader, &sp, "SubscribedDataSet", ObjectTypeId::TargetVariablesType);
         let targets: Vec<ExtensionObject> = targets
             .into_iter()
             .map(|n| ExtensionObject::from_message(FieldTargetDataType { target_node_id: n, attribute_id: 13, ..Default::default() }))
