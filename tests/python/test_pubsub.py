@@ -456,9 +456,16 @@ def test_information_model(tmp_path, client_cert):
             assert (await pdiag.read_type_definition()) == ua.NodeId(ua.ObjectIds.PubSubDiagnosticsConnectionType)
             sent = await child(await child(pdiag, "Counters"), "SentNetworkMessages")
             assert (await sent.read_type_definition()) == ua.NodeId(ua.ObjectIds.PubSubDiagnosticsCounterType)
-            first = await sent.read_value()
-            await asyncio.sleep(2.5)  # the status folder refreshes once a second
-            assert await sent.read_value() > first > 0
+            # The status folder refreshes once a second: wait for the first figure, then for more.
+            first = 0
+            for _ in range(50):
+                first = await sent.read_value()
+                if first > 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert first > 0, "no NetworkMessages counted"
+            await asyncio.sleep(2.5)
+            assert await sent.read_value() > first
             sdiag = await child(conn, "Diagnostics")
             received = await (await child(await child(sdiag, "Counters"), "ReceivedNetworkMessages")).read_value()
             total = await (await child(sdiag, "TotalInformation")).read_value()
