@@ -88,8 +88,9 @@ pub enum ApplyError {
         /// What.
         detail: String,
     },
-    /// No free ids are left (Bad_ResourceUnavailable).
-    #[error("no free ids")]
+    /// No free ids are left, or the run-time objects would exceed their limits
+    /// (Bad_ResourceUnavailable).
+    #[error("no free ids or too many PubSub objects")]
     Exhausted,
     /// The connection set aside for FX is not running (Bad_InvalidState).
     #[error("the PubSub connection is not running")]

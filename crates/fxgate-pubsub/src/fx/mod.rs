@@ -13,6 +13,8 @@ mod board;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
+#[cfg(test)]
+mod runtime_tests;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,6 +41,11 @@ use crate::status::Counters;
 use crate::uadp::PublisherId;
 use crate::writer::{Writer, WriterGroup};
 use plan::{plan, FxConnection, Plan};
+
+/// At most this many run-time writer groups exist at once (more: Bad_ResourceUnavailable).
+pub const MAX_WRITER_GROUPS: usize = 256;
+/// At most this many run-time readers exist at once.
+pub const MAX_READERS: usize = 1024;
 
 /// What the running connection lends the runtime.
 pub struct Attached {
@@ -334,6 +341,13 @@ impl FxPubSub for FxRuntime {
         let fx = FxConnection { name: &self.name, publisher_id: self.publisher_id.as_ref() };
         let mut p = plan(request, &fx)?;
         let mut live = self.live.lock();
+        // Every writer group is a task and every reader work for the receive loop: a client
+        // with the ConnectionAdmin role must not be able to make unbounded numbers of them.
+        let writers = live.shown.groups.len() + p.groups.len();
+        let readers = live.shown.readers.len() + p.readers.len();
+        if writers > MAX_WRITER_GROUPS || readers > MAX_READERS {
+            return Err(ApplyError::Exhausted);
+        }
         let given = values::Given::of(&p);
         self.fill(&mut p, &live)?;
         let mut out = Applied {
