@@ -67,7 +67,7 @@ def null_abstract(obj, *fields):
 
 def communication(e, destination: str, writer: tuple[int, int], reader: tuple[ua.Variant, int, int],
                   out: str = "Cell/Out", into: str = "Cell/Target", enabled: bool = True,
-                  published_version=version(7, 1), timeout_ms: float = 500.0):
+                  published_version=version(7, 1), timeout_ms: float = 500.0, also_into: str | None = None):
     """A PubSubCommunicationConfigurationDataType: one writer group (with `writer` = (WriterGroupId,
     DataSetWriterId), 0 = null) publishing `out` to `destination`, one reader taking the DataSet of
     `reader` = (PublisherId, WriterGroupId, DataSetWriterId) into `into`, on a connection with a
@@ -86,12 +86,14 @@ def communication(e, destination: str, writer: tuple[int, int], reader: tuple[ua
             DataSetFieldContentMask=ua.DataSetFieldContentMask.StatusCode | ua.DataSetFieldContentMask.SourceTimestamp),
             "TransportSettings", "MessageSettings")])
     null_abstract(wg, "MessageSettings")
+    into_all = [into] + ([also_into] if also_into else [])
     rd = ua.DataSetReaderDataType(
         Name="", Enabled=enabled, PublisherId=reader[0], WriterGroupId=reader[1], DataSetWriterId=reader[2],
-        DataSetMetaData=ua.DataSetMetaDataType(Name="In", Fields=[field("In")], ConfigurationVersion=version(3, 1)),
+        DataSetMetaData=ua.DataSetMetaDataType(Name="In", Fields=[field(f"In{i}") for i in range(len(into_all))],
+                                               ConfigurationVersion=version(3, 1)),
         MessageReceiveTimeout=timeout_ms,
         SubscribedDataSet=ua.TargetVariablesDataType(
-            TargetVariables=[ua.FieldTargetDataType(TargetNodeId=e.tag(into), AttributeId=13)]))
+            TargetVariables=[ua.FieldTargetDataType(TargetNodeId=e.tag(t), AttributeId=13) for t in into_all]))
     null_abstract(rd, "TransportSettings", "MessageSettings")
     rg = null_abstract(ua.ReaderGroupDataType(Name="", Enabled=enabled, DataSetReaders=[rd]), "TransportSettings", "MessageSettings")
     conn = null_abstract(ua.PubSubConnectionDataType(
@@ -314,6 +316,13 @@ async def test_set_communication_configuration_checks_and_status_ready_then_oper
         r = await e.call(create_set, endpoints=[endpoint(e, "C1", link=links(mode=2))],
                          comm=[communication(e, dest, (40, 41), own)])
         assert code(r.OutputArguments[1].Value[0].CommunicationLinksResult) == "BadNoMatch", "PublisherSubscriber needs its reader"
+        # A reader that would also write an output of the component: refused by the apply, with
+        # the reader group's reference named.
+        r = await e.call(create_set, endpoints=[endpoint(e, "C1")],
+                         comm=[communication(e, dest, (40, 41), own, also_into="Cell/Speed")])
+        assert code(r.StatusCode) == "Uncertain", r
+        [comm] = r.OutputArguments[3].Value
+        assert code(comm.Result) == "BadConfigurationError" and codes(comm.ReferenceResults)[2] == "BadConfigurationError", comm
         assert await e.endpoints() == {}
 
         # The expected major version matches (minor 0 is not checked); everything disabled.

@@ -43,9 +43,10 @@ pub struct ApplyRequest<'a> {
     pub configuration: &'a PubSubConfiguration2DataType,
     /// The elements to apply (ElementAdd, ElementMatch).
     pub references: &'a [PubSubConfigurationRefDataType],
-    /// The tag behind a PublishedVariable or TargetNodeId (None: not a tag this server may
-    /// publish or write).
-    pub resolve: &'a (dyn Fn(&NodeId) -> Option<TagId> + Sync),
+    /// The tag behind a PublishedVariable (None: not a variable this server publishes).
+    pub published: &'a (dyn Fn(&NodeId) -> Option<TagId> + Sync),
+    /// The tag behind a TargetNodeId (None: not a variable a reader may write).
+    pub targets: &'a (dyn Fn(&NodeId) -> Option<TagId> + Sync),
 }
 
 /// What [`FxPubSub::apply`] made.

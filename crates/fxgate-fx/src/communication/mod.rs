@@ -78,10 +78,10 @@ pub fn set(
     let Some(c) = nm.model().components.get(component) else {
         return fail(StatusCode::BadInvalidState, nothing);
     };
-    let resolve = |node: &NodeId| {
-        c.entities.iter().flat_map(|e| e.inputs.iter().chain(&e.outputs)).find(|t| &t.node == node).map(|t| t.tag)
-    };
-    let request = ApplyRequest { configuration: &cfg.pub_sub_configuration, references, resolve: &resolve };
+    // Writers publish the component's OutputData, readers write its InputData.
+    let published = |node: &NodeId| c.entities.iter().flat_map(|e| &e.outputs).find(|t| &t.node == node).map(|t| t.tag);
+    let inputs = |node: &NodeId| c.entities.iter().flat_map(|e| &e.inputs).find(|t| &t.node == node).map(|t| t.tag);
+    let request = ApplyRequest { configuration: &cfg.pub_sub_configuration, references, published: &published, targets: &inputs };
     let applied = match runtime.apply(&request) {
         Ok(a) => a,
         Err(e) => {

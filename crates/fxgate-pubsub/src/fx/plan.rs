@@ -272,8 +272,8 @@ fn plan_writer(
             if v.attribute_id != 13 {
                 return Err(format!("PublishedDataSet `{data_set}`: attribute {} (only Value)", v.attribute_id));
             }
-            let tag = (req.resolve)(&v.published_variable)
-                .ok_or_else(|| format!("PublishedDataSet `{data_set}`: {} is not an output this component publishes", v.published_variable))?;
+            let tag = (req.published)(&v.published_variable)
+                .ok_or_else(|| format!("PublishedDataSet `{data_set}`: {} is not an output (OutputData) of this component", v.published_variable))?;
             tags.push(tag);
         }
     }
@@ -321,8 +321,8 @@ fn plan_reader(
             if t.attribute_id != 13 {
                 return Err(format!("reader {}: target attribute {} (only Value)", at.2, t.attribute_id));
             }
-            let tag = (req.resolve)(&t.target_node_id)
-                .ok_or_else(|| format!("reader {}: {} is not an input this component takes", at.2, t.target_node_id))?;
+            let tag = (req.targets)(&t.target_node_id)
+                .ok_or_else(|| format!("reader {}: {} is not an input (InputData) of this component", at.2, t.target_node_id))?;
             targets.push(tag);
         }
     }

@@ -87,7 +87,7 @@ fn groups_writers_and_readers_are_planned_from_their_references() {
         r(M::ElementAdd | M::ReferenceWriter, 0, 0, 0), // also through its group: made once
         r(M::ElementAdd | M::ReferenceReader, 0, 0, 0),
     ];
-    let p = plan(&ApplyRequest { configuration: &cfg, references: &refs, resolve: &resolve }, &FX).expect("plan");
+    let p = plan(&ApplyRequest { configuration: &cfg, references: &refs, published: &resolve, targets: &resolve }, &FX).expect("plan");
     assert_eq!(p.connections.len(), 1);
     let [g] = p.groups.as_slice() else { panic!("one group: {:?}", p.groups) };
     assert_eq!((g.id, g.interval_ms, g.destination.as_str(), g.enabled), (0, 10, "opc.udp://127.0.0.1:4840", false));
@@ -102,7 +102,7 @@ fn groups_writers_and_readers_are_planned_from_their_references() {
 fn what_cannot_be_made_is_refused_with_its_reference() {
     let cfg = configuration(tag(1), tag(2));
     let req = |refs: &[PubSubConfigurationRefDataType]| {
-        plan(&ApplyRequest { configuration: &cfg, references: refs, resolve: &resolve }, &FX).err()
+        plan(&ApplyRequest { configuration: &cfg, references: refs, published: &resolve, targets: &resolve }, &FX).err()
     };
     assert_eq!(req(&[]), Some(ApplyError::NothingToDo));
     assert!(matches!(req(&[r(M::ElementModify | M::ReferenceWriterGroup, 0, 0, 0)]), Some(ApplyError::Unsupported { index: 0, .. })));
@@ -117,7 +117,7 @@ fn what_cannot_be_made_is_refused_with_its_reference() {
     // A variable that is not one of the component's: nothing is planned.
     let other = configuration(NodeId::new(2, "elsewhere"), tag(2));
     let refs = [r(M::ElementAdd | M::ReferenceWriterGroup, 0, 0, 0)];
-    let e = plan(&ApplyRequest { configuration: &other, references: &refs, resolve: &resolve }, &FX).err();
+    let e = plan(&ApplyRequest { configuration: &other, references: &refs, published: &resolve, targets: &resolve }, &FX).err();
     assert!(matches!(e, Some(ApplyError::Invalid { index: 0, ref detail }) if detail.contains("elsewhere")), "{e:?}");
 
     // Another connection than the one set aside for FX.
@@ -126,6 +126,6 @@ fn what_cannot_be_made_is_refused_with_its_reference() {
         c.name = "Other".into();
     }
     let refs = [r(M::ElementAdd | M::ReferenceConnection, 0, 0, 0)];
-    let e = plan(&ApplyRequest { configuration: &named, references: &refs, resolve: &resolve }, &FX).err();
+    let e = plan(&ApplyRequest { configuration: &named, references: &refs, published: &resolve, targets: &resolve }, &FX).err();
     assert!(matches!(e, Some(ApplyError::Unsupported { .. })), "{e:?}");
 }

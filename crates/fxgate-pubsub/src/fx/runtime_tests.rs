@@ -52,14 +52,14 @@ async fn writer_groups_are_bounded_and_their_ids_come_back() {
 
     let two = heartbeat_groups(2);
     let r = refs(2);
-    let applied = rt.apply(&ApplyRequest { configuration: &two, references: &r, resolve: &resolve }).expect("two groups");
+    let applied = rt.apply(&ApplyRequest { configuration: &two, references: &r, published: &resolve, targets: &resolve }).expect("two groups");
     assert_eq!(applied.writers.len(), 0, "groups without writers");
     let ids: Vec<_> = applied.values.iter().map(|v| v.identifier.clone()).collect();
     assert_eq!(ids, vec![opcua::types::Variant::UInt16(1), opcua::types::Variant::UInt16(2)], "WriterGroupIds filled in");
 
     let many = heartbeat_groups(MAX_WRITER_GROUPS);
     let r = refs(MAX_WRITER_GROUPS);
-    let e = rt.apply(&ApplyRequest { configuration: &many, references: &r, resolve: &resolve }).err();
+    let e = rt.apply(&ApplyRequest { configuration: &many, references: &r, published: &resolve, targets: &resolve }).err();
     assert_eq!(e, Some(ApplyError::Exhausted), "the limit counts the groups that exist");
     assert_eq!(rt.snapshot().groups.len(), 2, "nothing of the refused configuration was made");
     shutdown.cancel();
