@@ -5,7 +5,8 @@ processed: the CM reserves ids on A, configures B (its reader on A's ids, its wr
 in by B and returned in ConfigurationValues), then A — over B's upstream session for B's side.
 Data then flows both ways over UADP at 10 ms; ActionDisableConnections and ActionEnableConnections
 switch it off and on; ActionRemoveConnections removes everything; ActionEstablishConnectionsDisabled
-leaves both endpoints Ready."""
+leaves both endpoints Ready. A second test runs the ConnectionManager in a third process of its own,
+with both components remote."""
 
 from __future__ import annotations
 
@@ -130,3 +131,56 @@ async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(
     finally:
         await safe_disconnect(cm.c)
         await safe_disconnect(on_b.c)
+
+
+@sync
+async def test_a_connection_manager_of_its_own_joins_two_upstream_components(gateway_factory, client_cert):
+    """Three processes: C runs only the ConnectionManager; A and B, its upstreams, each have Cell1.
+    Both ends are remote: the reservation, both configurations and the Enable go over C's upstream
+    sessions; data then flows A ⇄ B, and Remove takes both ends away."""
+    port_a, port_b = free_port(), free_port()
+    gw_a = gateway_factory.start(b_config(port_a))
+    gw_b = gateway_factory.start(b_config(port_b))
+    remote = {"automation_component": "Cell1", "functional_entity": "Motion", "cleanup_timeout": 3000.0,
+              "input_paths": [path((FX_AC, "InputData"), (TAGS, "Target"))],
+              "output_paths": [path((FX_AC, "OutputData"), (TAGS, "Out"))]}
+    cfg = {
+        "server": {"accept_all_certificates": True},
+        "users": cm_config(gw_b, port_a, port_b)["users"],
+        "upstream": [upstream(n, gw, username="admin", password=ADMIN_PW, security_policy="None", security_mode="None")
+                     for n, gw in (("a", gw_a), ("b", gw_b))],
+        "fx": {"connection_manager": {"set": [{"name": "Flow", "connection": [{
+            "name": "Link",
+            "endpoint1": {"server": "a", "name": "ToB", "address": f"opc.udp://127.0.0.1:{port_a}", **remote},
+            "endpoint2": {"server": "b", "name": "FromA", "address": f"opc.udp://127.0.0.1:{port_b}", **remote},
+            "pubsub": {"publishing_interval_ms": 10, "message_receive_timeout_ms": 500},
+        }]}]}},
+    }
+    gw_c = gateway_factory.start(cfg)
+    cm = await admin(gw_c, client_cert)
+    on_a = await admin(gw_a, client_cert)
+    on_b = await admin(gw_b, client_cert)
+    a, b = await view(on_a), await view(on_b)
+    try:
+        await wait_connected(cm.c, ["a", "b"])
+        events = await cm.subscribe(cm.node)
+        r = await cm.process(0, [cm.set("Flow")])
+        assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
+        await run_events(cm, events, "Flow", 0, SUCCEEDED)
+        assert await on_a.endpoints(MOTION) == {"ToB"} and await on_b.endpoints(MOTION) == {"FromA"}
+        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Operational") == "Operational"
+        assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Operational") == "Operational"
+        await on_a.c.get_node(a.tag("Cell/Out")).write_value(ua.Variant(31.5, ua.VariantType.Double))
+        got = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: dv.Value.Value == 31.5)
+        assert got.StatusCode.is_good()
+        await on_b.c.get_node(b.tag("Cell/Out")).write_value(ua.Variant(-2.5, ua.VariantType.Double))
+        got = await wait_for(lambda: read(a, "Cell/Target"), lambda dv: dv.Value.Value == -2.5)
+        assert got.StatusCode.is_good()
+
+        r = await cm.process(3, [cm.set("Flow")])
+        assert code(r.StatusCode) == "Good", r
+        await run_events(cm, events, "Flow", 3, SUCCEEDED)
+        assert await on_a.endpoints(MOTION) == set() and await on_b.endpoints(MOTION) == set()
+    finally:
+        for s in (cm, on_a, on_b):
+            await safe_disconnect(s.c)
