@@ -66,6 +66,20 @@ async def view(cm) -> View:
     return View(cm, await cm.c.get_namespace_index(TAGS))
 
 
+async def operational_both_ways(a: View, b: View, to_b: float, to_a: float) -> None:
+    """Both endpoints Operational; A's output reaches B's input with A's SourceTimestamp, and B's
+    output reaches A's input."""
+    assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Operational") == "Operational"
+    assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Operational") == "Operational"
+    await a.c.get_node(a.tag("Cell/Out")).write_value(ua.Variant(to_b, ua.VariantType.Double))
+    sent = await read(a, "Cell/Out")
+    got = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: dv.Value.Value == to_b)
+    assert got.StatusCode.is_good() and got.SourceTimestamp == sent.SourceTimestamp, (got, sent)
+    await b.c.get_node(b.tag("Cell/Out")).write_value(ua.Variant(to_a, ua.VariantType.Double))
+    got = await wait_for(lambda: read(a, "Cell/Target"), lambda dv: dv.Value.Value == to_a)
+    assert got.StatusCode.is_good()
+
+
 @sync
 async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(gateway_factory, client_cert):
     port_a, port_b = free_port(), free_port()
@@ -82,16 +96,7 @@ async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(
         await run_events(cm, events, "Flow", 0, SUCCEEDED)
         await cm.wait_state("Flow", READY)
         assert await cm.endpoints(MOTION) == {"ToB"} and await on_b.endpoints(MOTION) == {"FromA"}
-        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Operational") == "Operational"
-        assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Operational") == "Operational"
-
-        await cm.c.get_node(a.tag("Cell/Out")).write_value(ua.Variant(21.5, ua.VariantType.Double))
-        sent = await read(a, "Cell/Out")
-        got = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: dv.Value.Value == 21.5)
-        assert got.StatusCode.is_good() and got.SourceTimestamp == sent.SourceTimestamp, (got, sent)
-        await on_b.c.get_node(b.tag("Cell/Out")).write_value(ua.Variant(-1.25, ua.VariantType.Double))
-        got = await wait_for(lambda: read(a, "Cell/Target"), lambda dv: dv.Value.Value == -1.25)
-        assert got.StatusCode.is_good()
+        await operational_both_ways(a, b, 21.5, -1.25)
 
         # Disable: CloseConnections(Remove=FALSE) on both ends: Ready, the readers' inputs out of
         # service; Enable: EnableCommunicationCmd on both: Operational, data flows again.
@@ -168,14 +173,7 @@ async def test_a_connection_manager_of_its_own_joins_two_upstream_components(gat
         assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
         await run_events(cm, events, "Flow", 0, SUCCEEDED)
         assert await on_a.endpoints(MOTION) == {"ToB"} and await on_b.endpoints(MOTION) == {"FromA"}
-        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Operational") == "Operational"
-        assert await wait_for(lambda: endpoint_status(b, "FromA"), lambda s: s == "Operational") == "Operational"
-        await on_a.c.get_node(a.tag("Cell/Out")).write_value(ua.Variant(31.5, ua.VariantType.Double))
-        got = await wait_for(lambda: read(b, "Cell/Target"), lambda dv: dv.Value.Value == 31.5)
-        assert got.StatusCode.is_good()
-        await on_b.c.get_node(b.tag("Cell/Out")).write_value(ua.Variant(-2.5, ua.VariantType.Double))
-        got = await wait_for(lambda: read(a, "Cell/Target"), lambda dv: dv.Value.Value == -2.5)
-        assert got.StatusCode.is_good()
+        await operational_both_ways(a, b, 31.5, -2.5)
 
         r = await cm.process(3, [cm.set("Flow")])
         assert code(r.StatusCode) == "Good", r
