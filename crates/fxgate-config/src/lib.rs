@@ -14,6 +14,7 @@ mod model;
 pub mod persist;
 pub mod redact;
 mod section;
+pub mod udp_url;
 pub mod users;
 mod validate;
 

@@ -12,6 +12,9 @@ use fxgate_core::TagId;
 
 use crate::pubsub_ids::PubSubIds;
 
+/// The transport profile of UADP over UDP (OPC 10000-14), the one fxgate's PubSub speaks.
+pub const UDP_UADP: &str = "http://opcfoundation.org/UA-Profile/Transport/pubsub-udp-uadp";
+
 /// The namespace of the PubSub information model, where the objects' nodes are
 /// (`s=<path>` with the paths [`Applied::paths`] gives).
 pub const PUBSUB_MODEL_NAMESPACE: &str = "urn:fxgate:pubsub";

@@ -18,7 +18,7 @@ mod registry;
 pub use context::{BuildContext, Built};
 pub use links::{SharedUpstreamLinks, UpstreamLink, UpstreamLinks};
 pub use fx_pubsub::{
-    Applied, ApplyError, ApplyRequest, ElementPath, FxPubSub, PubSubObject, PubSubObjectState, SharedFxPubSub, PUBSUB_MODEL_NAMESPACE,
+    Applied, ApplyError, ApplyRequest, ElementPath, FxPubSub, PubSubObject, PubSubObjectState, SharedFxPubSub, PUBSUB_MODEL_NAMESPACE, UDP_UADP,
 };
 pub use pubsub_ids::{FxPubSubSlot, PubSubIds, Reservation, ReserveError};
 

@@ -139,7 +139,7 @@ impl Component for PubSubConnection {
 
             let mut groups = Vec::new();
             for g in &config.writer_group {
-                let to = parse_udp_url(&g.destination).and_then(|u| u.resolve()).map_err(|e| addr_err("destination", &g.destination, e))?;
+                let to = parse_udp_url(&g.destination).and_then(|u| crate::udp::resolve(&u)).map_err(|e| addr_err("destination", &g.destination, e))?;
                 let mut writers = Vec::new();
                 for w in &g.writer {
                     let mut tags = Vec::new();
@@ -169,7 +169,7 @@ impl Component for PubSubConnection {
             // The FX connection receives whatever readers FX adds later.
             let socket = match (&config.listen, readers.is_empty() && fx.is_none()) {
                 (Some(url), false) => {
-                    let at = parse_udp_url(url).and_then(|u| u.resolve()).map_err(|e| addr_err("listen", url, e))?;
+                    let at = parse_udp_url(url).and_then(|u| crate::udp::resolve(&u)).map_err(|e| addr_err("listen", url, e))?;
                     Some(receiver(at, interface).map_err(|source| BuildError::Listen { address: format!("{url} (pubsub[{name}].listen)"), source })?)
                 }
                 _ => None,

@@ -9,62 +9,36 @@ use tokio::net::UdpSocket;
 /// Why an `opc.udp://` URL is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    /// Not `opc.udp://…`.
-    #[error("not an opc.udp:// URL")]
-    Scheme,
-    /// No host.
-    #[error("the address is missing")]
-    Host,
-    /// No port, or not a number 1–65535.
-    #[error("the port is missing or not 1 to 65535")]
-    Port,
+    /// It is not an `opc.udp://<host>:<port>` URL.
+    #[error(transparent)]
+    Parse(#[from] fxgate_config::udp_url::UdpUrlError),
     /// The host name does not resolve.
     #[error("`{0}` does not resolve to an address")]
     Resolve(String),
 }
 
-/// An `opc.udp://<host>:<port>` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UdpUrl {
-    /// The host: an IP address or a name.
-    pub host: String,
-    /// The port.
-    pub port: u16,
-}
+pub use fxgate_config::udp_url::UdpUrl;
 
 /// Parses `opc.udp://<host>:<port>` (IPv6 in brackets).
 pub fn parse_udp_url(url: &str) -> Result<UdpUrl, UrlError> {
-    let rest = url.trim().strip_prefix("opc.udp://").ok_or(UrlError::Scheme)?;
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = rest.rsplit_once(':').ok_or(UrlError::Port)?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(UrlError::Host);
-    }
-    let port: u16 = port.parse().map_err(|_| UrlError::Port)?;
-    if port == 0 {
-        return Err(UrlError::Port);
-    }
-    Ok(UdpUrl { host: host.to_string(), port })
+    Ok(fxgate_config::udp_url::parse_udp_url(url)?)
 }
 
-impl UdpUrl {
-    /// The socket address (a name is resolved, IPv4 first).
-    pub fn resolve(&self) -> Result<SocketAddr, UrlError> {
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return Ok(SocketAddr::new(ip, self.port));
-        }
-        let addrs: Vec<_> = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|_| UrlError::Resolve(self.host.clone()))?
-            .collect();
-        addrs
-            .iter()
-            .find(|a| a.is_ipv4())
-            .or(addrs.first())
-            .copied()
-            .ok_or_else(|| UrlError::Resolve(self.host.clone()))
+/// The socket address of `url` (a name is resolved, IPv4 first).
+pub fn resolve(url: &UdpUrl) -> Result<SocketAddr, UrlError> {
+    if let Ok(ip) = url.host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, url.port));
     }
+    let addrs: Vec<_> = (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(|_| UrlError::Resolve(url.host.clone()))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| UrlError::Resolve(url.host.clone()))
 }
 
 /// The socket a connection receives on: bound to `addr`, or for a multicast group bound to
@@ -126,10 +100,11 @@ mod tests {
     fn urls_parse_or_say_why_not() {
         assert_eq!(parse_udp_url("opc.udp://239.0.0.1:4840"), Ok(UdpUrl { host: "239.0.0.1".into(), port: 4840 }));
         assert_eq!(parse_udp_url("opc.udp://[::1]:4840/").map(|u| u.host), Ok("::1".into()));
-        assert_eq!(parse_udp_url("opc.tcp://h:4840"), Err(UrlError::Scheme));
-        assert_eq!(parse_udp_url("opc.udp://h"), Err(UrlError::Port));
-        assert_eq!(parse_udp_url("opc.udp://h:0"), Err(UrlError::Port));
-        assert_eq!(parse_udp_url("opc.udp://:4840"), Err(UrlError::Host));
+        use fxgate_config::udp_url::UdpUrlError as E;
+        assert_eq!(parse_udp_url("opc.tcp://h:4840"), Err(UrlError::Parse(E::Scheme)));
+        assert_eq!(parse_udp_url("opc.udp://h"), Err(UrlError::Parse(E::Port)));
+        assert_eq!(parse_udp_url("opc.udp://h:0"), Err(UrlError::Parse(E::Port)));
+        assert_eq!(parse_udp_url("opc.udp://:4840"), Err(UrlError::Parse(E::Host)));
     }
 
     #[tokio::test]

@@ -144,7 +144,7 @@ fn check_id(id: &IdValue, t: Option<IdType>, field: &str, errs: &mut Vec<Invalid
 fn check_url(url: &str, field: &str, errs: &mut Vec<Invalid>) {
     if let Err(e) = parse_udp_url(url) {
         let msg = match e {
-            UrlError::Scheme => format!("`{url}` is not an `opc.udp://<address>:<port>` URL"),
+            UrlError::Parse(fxgate_config::udp_url::UdpUrlError::Scheme) => format!("`{url}` is not an `opc.udp://<address>:<port>` URL"),
             other => format!("`{url}`: {other}"),
         };
         errs.push(Invalid::new(field, msg));

@@ -31,8 +31,7 @@ use crate::types::{
     PubSubConnectionEndpointParameterDataType, PubSubReserveCommunicationIdsDataType,
 };
 
-/// The transport profile of the flows.
-pub const UDP_UADP: &str = "http://opcfoundation.org/UA-Profile/Transport/pubsub-udp-uadp";
+use fxgate_plugin::UDP_UADP;
 
 /// What a step of a run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -126,8 +126,8 @@ fn pubsub_flow(c: &ConnectionConfig, p: &PubSubFlowConfig, g: &dyn Fn(&str) -> S
             errs.push(Invalid::new(g(&format!("{which}.mode")), "neither end publishes what this end subscribes to"));
             continue;
         }
-        if let Err(m) = udp_url(&e.address) {
-            errs.push(Invalid::new(g(&format!("{which}.address")), format!("where this end receives: {m}")));
+        if let Err(m) = fxgate_config::udp_url::parse_udp_url(&e.address) {
+            errs.push(Invalid::new(g(&format!("{which}.address")), format!("where this end receives, `{}`: {m}", e.address)));
         }
         let inputs = e.inputs.len() + e.input_paths.len();
         let outputs = other.outputs.len() + other.output_paths.len();
@@ -137,16 +137,6 @@ fn pubsub_flow(c: &ConnectionConfig, p: &PubSubFlowConfig, g: &dyn Fn(&str) -> S
                 format!("{inputs} input(s), but the other end publishes {outputs} output(s): field i of the DataSet goes to input i"),
             ));
         }
-    }
-}
-
-/// `opc.udp://host:port` (the transport URL of OPC 10000-14 §7.3.2.2).
-fn udp_url(u: &str) -> Result<(), String> {
-    let rest = u.strip_prefix("opc.udp://").ok_or_else(|| format!("`{u}` is not an opc.udp://host:port URL"))?;
-    let (host, port) = rest.trim_end_matches('/').rsplit_once(':').ok_or_else(|| format!("`{u}` has no port"))?;
-    match port.parse::<u16>() {
-        Ok(p) if p > 0 && !host.is_empty() => Ok(()),
-        _ => Err(format!("`{u}`: host and a port 1–65535 are needed")),
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod board;
 pub mod plan;
+pub mod plan_error;
 #[cfg(test)]
 mod plan_tests;
 #[cfg(test)]
@@ -132,12 +133,6 @@ impl FxRuntime {
         self.live.lock().shown.clone()
     }
 
-    /// The switch path of a run-time writer group (`<connection>/<group>`) or reader group
-    /// (`<connection>/ReaderGroups/<group>`), as the model names its nodes.
-    pub fn reader_group_node_path(&self, group: &str) -> String {
-        self.reader_group_path(group)
-    }
-
     /// Whether the switch at `path` and its connection are on.
     pub fn switch_on(&self, path: &str) -> bool {
         self.controls.enabled(path)
@@ -157,7 +152,9 @@ impl FxRuntime {
         format!("{}/Readers/{name}", self.name)
     }
 
-    fn reader_group_path(&self, name: &str) -> String {
+    /// The switch path of a run-time reader group, `<connection>/ReaderGroups/<group>` (also
+    /// its node's identifier in the model).
+    pub fn reader_group_path(&self, name: &str) -> String {
         format!("{}/ReaderGroups/{name}", self.name)
     }
 
@@ -197,7 +194,7 @@ impl FxRuntime {
             };
             let cancel = a.shutdown.child_token();
             let started = crate::udp::parse_udp_url(&g.destination)
-                .and_then(|u| u.resolve())
+                .and_then(|u| crate::udp::resolve(&u))
                 .map_err(|e| e.to_string())
                 .and_then(|to| crate::udp::sender(to, a.interface, a.ttl).map(|s| (to, s)).map_err(|e| e.to_string()));
             match (started, self.publisher_id.clone()) {

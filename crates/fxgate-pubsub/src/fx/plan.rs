@@ -18,6 +18,7 @@ use opcua::types::{
 use fxgate_core::TagId;
 use fxgate_plugin::{ApplyError, ApplyRequest, ElementPath};
 
+use super::plan_error::ElementError;
 use crate::config::EncodingConfig;
 use crate::model::UDP_UADP;
 use crate::uadp::PublisherId;
@@ -115,6 +116,7 @@ pub fn plan(req: &ApplyRequest<'_>, fx: &FxConnection<'_>) -> Result<Plan, Apply
         let m = r.configuration_mask;
         let unsupported = |detail: &str| ApplyError::Unsupported { index, detail: detail.to_string() };
         let invalid = |detail: String| ApplyError::Invalid { index, detail };
+        let element = |e: ElementError| ApplyError::Invalid { index, detail: e.to_string() };
         if m.intersects(PubSubConfigurationRefMask::ElementModify | PubSubConfigurationRefMask::ElementRemove) {
             return Err(unsupported("ElementModify and ElementRemove are not supported (close the connection instead)"));
         }
@@ -128,7 +130,7 @@ pub fn plan(req: &ApplyRequest<'_>, fx: &FxConnection<'_>) -> Result<Plan, Apply
         }
         let conn = connection(cfg, r.connection_index).ok_or_else(|| invalid(format!("no connection {}", r.connection_index)))?;
         if m.contains(PubSubConfigurationRefMask::ReferenceConnection) {
-            match_connection(conn, fx).map_err(|d| ApplyError::Unsupported { index, detail: d })?;
+            match_connection(conn, fx).map_err(|e| ApplyError::Unsupported { index, detail: e.to_string() })?;
             p.connections.push(r.clone());
         }
         if m.contains(PubSubConfigurationRefMask::ReferenceWriterGroup) {
@@ -136,10 +138,10 @@ pub fn plan(req: &ApplyRequest<'_>, fx: &FxConnection<'_>) -> Result<Plan, Apply
                 return Err(unsupported("only ElementAdd of writer groups is supported"));
             }
             let g = writer_group(conn, r.group_index).ok_or_else(|| invalid(format!("no writer group {}", r.group_index)))?;
-            let mut planned = plan_group(conn, g, (r.connection_index, r.group_index), index).map_err(invalid)?;
+            let mut planned = plan_group(conn, g, (r.connection_index, r.group_index), index).map_err(element)?;
             for (k, w) in g.data_set_writers.iter().flatten().enumerate() {
                 let at = (r.connection_index, r.group_index, k as u16);
-                planned.writers.push(plan_writer(cfg, w, at, req).map_err(invalid)?);
+                planned.writers.push(plan_writer(cfg, w, at, req).map_err(element)?);
             }
             add_group(&mut p, planned);
         } else if m.contains(PubSubConfigurationRefMask::ReferenceWriter) {
@@ -154,8 +156,8 @@ pub fn plan(req: &ApplyRequest<'_>, fx: &FxConnection<'_>) -> Result<Plan, Apply
                 .nth(r.element_index as usize)
                 .ok_or_else(|| invalid(format!("no writer {} in writer group {}", r.element_index, r.group_index)))?;
             let at = (r.connection_index, r.group_index, r.element_index);
-            let writer = plan_writer(cfg, w, at, req).map_err(invalid)?;
-            let mut planned = plan_group(conn, g, (r.connection_index, r.group_index), index).map_err(invalid)?;
+            let writer = plan_writer(cfg, w, at, req).map_err(element)?;
+            let mut planned = plan_group(conn, g, (r.connection_index, r.group_index), index).map_err(element)?;
             planned.writers.push(writer);
             add_group(&mut p, planned);
         }
@@ -176,7 +178,7 @@ pub fn plan(req: &ApplyRequest<'_>, fx: &FxConnection<'_>) -> Result<Plan, Apply
                     continue;
                 }
                 let at = (r.connection_index, r.group_index, k as u16);
-                let planned = plan_reader(rd, at, group.clone(), index, req).map_err(invalid)?;
+                let planned = plan_reader(rd, at, group.clone(), index, req).map_err(element)?;
                 if !p.readers.iter().any(|x| x.at == at) {
                     p.readers.push(planned);
                 }
@@ -186,7 +188,7 @@ pub fn plan(req: &ApplyRequest<'_>, fx: &FxConnection<'_>) -> Result<Plan, Apply
             }
         }
     }
-    check_unique(&p).map_err(|detail| ApplyError::Invalid { index: 0, detail })?;
+    check_unique(&p).map_err(|e| ApplyError::Invalid { index: 0, detail: e.to_string() })?;
     Ok(p)
 }
 
@@ -200,33 +202,33 @@ fn writer_group(conn: &PubSubConnectionDataType, i: u16) -> Option<&WriterGroupD
 
 /// A referenced connection must be the one set aside for FX (a null name and PublisherId
 /// match it).
-fn match_connection(c: &PubSubConnectionDataType, fx: &FxConnection<'_>) -> Result<(), String> {
+fn match_connection(c: &PubSubConnectionDataType, fx: &FxConnection<'_>) -> Result<(), ElementError> {
     let profile = c.transport_profile_uri.as_ref();
     if !profile.is_empty() && profile != UDP_UADP {
-        return Err(format!("transport profile {profile} (only {UDP_UADP})"));
+        return Err(ElementError::Transport(profile.to_string()));
     }
     let name = c.name.as_ref();
     if !name.is_empty() && name != fx.name {
-        return Err(format!("connection `{name}`: fxgate has one PubSub connection for FX, `{}`", fx.name));
+        return Err(ElementError::OtherConnection { given: name.to_string(), fx: fx.name.to_string() });
     }
     if !c.publisher_id.is_empty() {
         let given = PublisherId::from_variant(&c.publisher_id);
         if given.is_none() || given.as_ref() != fx.publisher_id {
-            return Err(format!("PublisherId {:?} is not the FX connection's", c.publisher_id));
+            return Err(ElementError::OtherPublisherId(format!("{:?}", c.publisher_id)));
         }
     }
     Ok(())
 }
 
-fn plan_group(conn: &PubSubConnectionDataType, g: &WriterGroupDataType, at: (u16, u16), reference: usize) -> Result<PlannedGroup, String> {
+fn plan_group(conn: &PubSubConnectionDataType, g: &WriterGroupDataType, at: (u16, u16), reference: usize) -> Result<PlannedGroup, ElementError> {
     let destination = group_address(g)
         .or_else(|| conn.address.inner_as::<NetworkAddressUrlDataType>().map(|a| a.url.as_ref().to_string()))
         .filter(|u| !u.is_empty())
-        .ok_or_else(|| format!("writer group {}: no destination address (TransportSettings or the connection's Address)", at.1))?;
-    crate::udp::parse_udp_url(&destination).map_err(|e| format!("writer group {}: address `{destination}`: {e}", at.1))?;
+        .ok_or(ElementError::NoDestination(at.1))?;
+    crate::udp::parse_udp_url(&destination).map_err(|source| ElementError::Destination { group: at.1, url: destination.clone(), source })?;
     let interval_ms = g.publishing_interval.round();
     if !(1.0..=3_600_000.0).contains(&interval_ms) {
-        return Err(format!("writer group {}: PublishingInterval {} ms", at.1, g.publishing_interval));
+        return Err(ElementError::PublishingInterval { group: at.1, ms: g.publishing_interval });
     }
     let group_version = g.message_settings.inner_as::<UadpWriterGroupMessageDataType>().map(|m| m.group_version).filter(|v| *v != 0);
     Ok(PlannedGroup {
@@ -254,7 +256,7 @@ fn plan_writer(
     w: &opcua::types::DataSetWriterDataType,
     at: ElementPath,
     req: &ApplyRequest<'_>,
-) -> Result<PlannedWriter, String> {
+) -> Result<PlannedWriter, ElementError> {
     let data_set = w.data_set_name.as_ref();
     let mut tags = Vec::new();
     if !data_set.is_empty() {
@@ -263,17 +265,17 @@ fn plan_writer(
             .iter()
             .flatten()
             .find(|d| d.name.as_ref() == data_set)
-            .ok_or_else(|| format!("writer {}: no PublishedDataSet `{data_set}`", at.2))?;
+            .ok_or_else(|| ElementError::NoDataSet { writer: at.2, name: data_set.to_string() })?;
         let items = pds
             .data_set_source
             .inner_as::<PublishedDataItemsDataType>()
-            .ok_or_else(|| format!("PublishedDataSet `{data_set}`: only PublishedDataItems are supported"))?;
+            .ok_or_else(|| ElementError::NotDataItems(data_set.to_string()))?;
         for v in items.published_data.iter().flatten() {
             if v.attribute_id != 13 {
-                return Err(format!("PublishedDataSet `{data_set}`: attribute {} (only Value)", v.attribute_id));
+                return Err(ElementError::PublishedAttribute { name: data_set.to_string(), attribute: v.attribute_id });
             }
             let tag = (req.published)(&v.published_variable)
-                .ok_or_else(|| format!("PublishedDataSet `{data_set}`: {} is not an output (OutputData) of this component", v.published_variable))?;
+                .ok_or_else(|| ElementError::NotAnOutput { name: data_set.to_string(), node: v.published_variable.to_string() })?;
             tags.push(tag);
         }
     }
@@ -294,14 +296,15 @@ fn plan_reader(
     group: (String, bool),
     reference: usize,
     req: &ApplyRequest<'_>,
-) -> Result<PlannedReader, String> {
-    let publisher = PublisherId::from_variant(&r.publisher_id).ok_or_else(|| format!("reader {}: PublisherId {:?}", at.2, r.publisher_id))?;
+) -> Result<PlannedReader, ElementError> {
+    let publisher = PublisherId::from_variant(&r.publisher_id)
+        .ok_or_else(|| ElementError::ReaderPublisherId { reader: at.2, id: format!("{:?}", r.publisher_id) })?;
     if r.writer_group_id == 0 || r.data_set_writer_id == 0 {
-        return Err(format!("reader {}: WriterGroupId and DataSetWriterId must be set (the publisher's)", at.2));
+        return Err(ElementError::ReaderIds(at.2));
     }
     let timeout = r.message_receive_timeout.round();
     if !(1.0..=3_600_000.0).contains(&timeout) {
-        return Err(format!("reader {}: MessageReceiveTimeout {} ms", at.2, r.message_receive_timeout));
+        return Err(ElementError::ReceiveTimeout { reader: at.2, ms: r.message_receive_timeout });
     }
     let fields = r.data_set_meta_data.fields.as_deref().unwrap_or_default();
     let mut targets = Vec::with_capacity(fields.len());
@@ -309,7 +312,7 @@ fn plan_reader(
         let tv = r
             .subscribed_data_set
             .inner_as::<TargetVariablesDataType>()
-            .ok_or_else(|| format!("reader {}: only TargetVariables are supported", at.2))?;
+            .ok_or(ElementError::NotTargetVariables(at.2))?;
         let list = tv.target_variables.as_deref().unwrap_or_default();
         for (i, f) in fields.iter().enumerate() {
             // By DataSetFieldId, else the field's position.
@@ -317,12 +320,12 @@ fn plan_reader(
                 .iter()
                 .find(|t| !t.data_set_field_id.is_null_guid() && t.data_set_field_id == f.data_set_field_id)
                 .or_else(|| list.get(i).filter(|t| t.data_set_field_id.is_null_guid() || f.data_set_field_id.is_null_guid()))
-                .ok_or_else(|| format!("reader {}: field `{}` has no target variable", at.2, f.name))?;
+                .ok_or_else(|| ElementError::NoTarget { reader: at.2, field: f.name.as_ref().to_string() })?;
             if t.attribute_id != 13 {
-                return Err(format!("reader {}: target attribute {} (only Value)", at.2, t.attribute_id));
+                return Err(ElementError::TargetAttribute { reader: at.2, attribute: t.attribute_id });
             }
             let tag = (req.targets)(&t.target_node_id)
-                .ok_or_else(|| format!("reader {}: {} is not an input (InputData) of this component", at.2, t.target_node_id))?;
+                .ok_or_else(|| ElementError::NotAnInput { reader: at.2, node: t.target_node_id.to_string() })?;
             targets.push(tag);
         }
     }
@@ -353,7 +356,7 @@ fn add_group(p: &mut Plan, g: PlannedGroup) {
 }
 
 /// Given ids and names must not repeat within the configuration.
-fn check_unique(p: &Plan) -> Result<(), String> {
+fn check_unique(p: &Plan) -> Result<(), ElementError> {
     let mut groups: Vec<u16> = p.groups.iter().map(|g| g.id).filter(|i| *i != 0).collect();
     let mut writers: Vec<u16> = p.groups.iter().flat_map(|g| g.writers.iter().map(|w| w.id)).filter(|i| *i != 0).collect();
     let n = (groups.len(), writers.len());
@@ -362,7 +365,7 @@ fn check_unique(p: &Plan) -> Result<(), String> {
     writers.sort_unstable();
     writers.dedup();
     if (groups.len(), writers.len()) != n {
-        return Err("a WriterGroupId or DataSetWriterId is given twice".into());
+        return Err(ElementError::IdTwice);
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::uadp::PublisherId;
 use crate::writer::derived_version;
 
 /// The UDP-UADP transport profile.
-pub const UDP_UADP: &str = "http://opcfoundation.org/UA-Profile/Transport/pubsub-udp-uadp";
+pub use fxgate_plugin::UDP_UADP;
 
 /// PubSubState (i=14647) values.
 pub mod state {

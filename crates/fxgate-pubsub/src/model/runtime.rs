@@ -88,7 +88,7 @@ fn wanted<'a>(rt: &FxRuntime, snap: &'a Snapshot) -> BTreeMap<String, Item<'a>> 
         out.insert(format!("{}/{}", rt.name(), g.name), Item::Group(g, objects));
     }
     for (r, o) in &snap.readers {
-        let gp = rt.reader_group_node_path(&r.group.0);
+        let gp = rt.reader_group_path(&r.group.0);
         out.insert(format!("{gp}/{}", r.name), Item::Reader(r, *o));
         out.entry(gp.clone()).or_insert(Item::ReaderGroup(r.group.0.as_str(), gp));
     }
@@ -128,7 +128,7 @@ fn reader_group(b: &mut B<'_>, conn: &str, name: &str, path: String) -> Vec<(Nod
 }
 
 fn reader(b: &mut B<'_>, rt: &FxRuntime, r: &PlannedReader, o: u32, store: &TagStore) -> Vec<(NodeId, Source)> {
-    let gp = rt.reader_group_node_path(&r.group.0);
+    let gp = rt.reader_group_path(&r.group.0);
     let dp = format!("{gp}/{}", r.name);
     let group = b.id(&gp);
     let reader = b.object(&dp, &r.name, ObjectTypeId::DataSetReaderType, &group, ReferenceTypeId::HasDataSetReader);
