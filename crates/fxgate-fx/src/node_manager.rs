@@ -37,13 +37,15 @@ pub type FxNodeManager = InMemoryNodeManager<FxNodeManagerImpl>;
 #[derive(Debug, Default)]
 pub struct AdminMethods {
     instances_ns: OnceLock<u16>,
-    cm_process: OnceLock<NodeId>,
+    /// ProcessConnectionConfigurationSets, EditConnectionConfigurationSets, and the
+    /// ConnectionManagerConfiguration file's Open and CloseAndUpdate.
+    cm_methods: OnceLock<Vec<NodeId>>,
 }
 
 impl AdminMethods {
     /// Whether calling `method` needs the ConnectionAdmin (or configure) role.
     pub fn needs_connection_admin(&self, method: &NodeId) -> bool {
-        if self.cm_process.get() == Some(method) {
+        if self.cm_methods.get().is_some_and(|m| m.contains(method)) {
             return true;
         }
         let Some(ns) = self.instances_ns.get() else { return false };
@@ -130,7 +132,9 @@ pub fn fx_node_manager(
             tracing::error!("FX ControlGroups: another write guard is installed; locks are not enforced");
         }
         if let Some(cm) = &cm {
-            let _ = admin.cm_process.set(cm.process.clone());
+            let file = cm.file.methods.iter().filter(|(_, m)| matches!(m, crate::cm::file::nodes::Method::Open | crate::cm::file::nodes::Method::CloseAndUpdate));
+            let methods = [cm.process.clone(), cm.edit.clone()].into_iter().chain(file.map(|(n, _)| n.clone())).collect();
+            let _ = admin.cm_methods.set(methods);
         }
         let namespaces = ALL
             .iter()
@@ -505,6 +509,18 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
         if let Some(rt) = self.pubsub() {
             crate::communication::status::spawn(context.node_managers.clone(), rt.changes());
         }
+        if self.cm.is_some() {
+            // edits whose session ended are discarded (the set's Lock exits with the session)
+            let node_managers = context.node_managers.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    let Some(nm) = node_managers.get_of_type::<FxNodeManager>() else { return };
+                    crate::cm::edit::discard_orphans(nm.inner(), nm.address_space());
+                }
+            });
+        }
         let sources = crate::device_health::SourceTags::new(&self.model, &self.store, self.aggregator.clone());
         if sources.is_empty() {
             return;
@@ -568,6 +584,10 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
                 self.close(address_space, call, c);
             } else if self.cm.as_ref().is_some_and(|cm| cm.process == method) {
                 crate::cm::process::call(self, address_space, call);
+            } else if self.cm.as_ref().is_some_and(|cm| cm.edit == method) {
+                crate::cm::edit::call(self, address_space, call, &crate::cm::file::handles::Owner::of(context));
+            } else if let Some(m) = self.cm.as_ref().and_then(|cm| cm.file.method(&method)) {
+                crate::cm::file::call(self, address_space, call, context, m).await;
             } else if self.cm.as_ref().is_some_and(|cm| cm.is_lock_method(&method)) {
                 call.set_status(StatusCode::BadNotSupported); // DI locking is not implemented (tier 1)
             } else {

@@ -13,6 +13,8 @@ use opcua::types::{
     ObjectTypeId, PortableNodeId, QualifiedName, UAString, VariableTypeId, Variant,
 };
 
+use std::sync::Arc;
+
 use super::state::{MachineNodes, State};
 use super::{ConnectionManager, Runtime, Set};
 use crate::model::Model;
@@ -48,6 +50,16 @@ pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerCon
         .input_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_INPUT_ARGUMENTS), &inputs)
         .output_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_OUTPUT_ARGUMENTS), &outputs)
         .insert(b.space);
+    let edit = NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS);
+    let declaration = TypeRef::cm(cm::CONNECTION_MANAGER_TYPE_EDIT_CONNECTION_CONFIGURATION_SETS);
+    let (inputs, outputs) = declared_arguments(declaration, &ns).unwrap_or_default();
+    MethodBuilder::new(&edit, QualifiedName::new(ns.cm, "EditConnectionConfigurationSets"), "EditConnectionConfigurationSets")
+        .executable(true)
+        .user_executable(true)
+        .component_of(node.clone())
+        .input_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS_INPUT_ARGUMENTS), &inputs)
+        .output_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS_OUTPUT_ARGUMENTS), &outputs)
+        .insert(b.space);
     let aggregated_current_state = b.variable(
         &node,
         "ConnectionManager/AggregatedCurrentState",
@@ -55,8 +67,16 @@ pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerCon
         DataTypeId::Boolean.into(),
         false.into(),
     );
-    let sets = cfg.set.iter().map(|s| b.set(&folder, &node, s)).collect();
-    ConnectionManager { node, process, aggregated_current_state, sets }
+    let file = super::file::ConfigFile::build(b.space, model, &node);
+    let sets = cfg.set.iter().map(|s| Arc::new(b.set(&folder, &node, s, &format!("ConnectionManager/{}", s.name)))).collect();
+    ConnectionManager { node, process, edit, aggregated_current_state, folder, sets: parking_lot::RwLock::new(sets), file }
+}
+
+/// Builds the nodes of a set added at run time (CloseAndUpdate): Version 1, state Ready, held by
+/// the ConnectionManager.
+/// `path` is the set's NodeId (string, instance namespace), the prefix of its nodes'.
+pub fn add_set(space: &mut AddressSpace, model: &Model, cm: &ConnectionManager, cfg: &ConnectionSetConfig, path: &str) -> Set {
+    Builder { space, model }.set(&cm.folder, &cm.node, cfg, path)
 }
 
 struct Builder<'a> {
@@ -94,9 +114,9 @@ impl Builder<'_> {
         id
     }
 
-    fn set(&mut self, folder: &NodeId, manager: &NodeId, cfg: &ConnectionSetConfig) -> Set {
+    fn set(&mut self, folder: &NodeId, manager: &NodeId, cfg: &ConnectionSetConfig, path: &str) -> Set {
         let ns = self.model.ns;
-        let path = format!("ConnectionManager/{}", cfg.name);
+        let path = path.to_string();
         let node = self.id(&path);
         ObjectBuilder::new(&node, QualifiedName::new(ns.instances, cfg.name.as_str()), cfg.name.as_str())
             .has_type_definition(NodeId::new(ns.cm, cm::CONNECTION_CONFIGURATION_SET_TYPE))
@@ -104,7 +124,9 @@ impl Builder<'_> {
             .insert(self.space);
         let machine = self.machine(&node, &path);
         self.property(&node, &format!("{path}/RollbackOnError"), self.cm_name("RollbackOnError"), DataTypeId::Boolean.into(), cfg.rollback_on_error.into());
-        let lock_methods = self.lock(&node, &path, manager);
+        let (lock, lock_methods) = self.lock(&node, &path, manager);
+        let edit = self.property(&node, &format!("{path}/Edit"), self.cm_name("Edit"), DataTypeId::Boolean.into(), false.into());
+        let version = self.property(&node, &format!("{path}/Version"), self.cm_name("Version"), DataTypeId::UInt32.into(), 1u32.into());
         // <AutomationComponentConfiguration> per target component, <ServerAddress> for this server
         let mut components: Vec<(String, NodeId)> = Vec::new();
         let ends = cfg.connection.iter().flat_map(|c| std::iter::once(&c.endpoint1).chain(c.endpoint2.as_ref()));
@@ -144,7 +166,7 @@ impl Builder<'_> {
             .has_type_definition(opcua::types::VariableTypeId::BaseDataVariableType)
             .component_of(node.clone())
             .insert(self.space);
-        let runtime = parking_lot::Mutex::new(Runtime::default());
+        let runtime = parking_lot::Mutex::new(Runtime { version: 1, ..Runtime::default() });
         let values = machine.state_values(&ns, State::Ready);
         for (id, v) in values {
             if let Some(opcua::nodes::NodeType::Variable(var)) = self.space.find_mut(&id) {
@@ -152,7 +174,7 @@ impl Builder<'_> {
                     .ok();
             }
         }
-        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, runtime }
+        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, edit, version, lock, runtime }
     }
 
     fn machine(&mut self, set: &NodeId, path: &str) -> MachineNodes {
@@ -176,11 +198,12 @@ impl Builder<'_> {
         MachineNodes { current_state, current_state_id, current_state_number, last_transition, last_transition_id, last_transition_number, last_transition_time }
     }
 
-    /// 5:Lock (DI LockingServicesType), held by the ConnectionManager (user "CM") since sets
-    /// are not editable in tier 1; its methods answer Bad_NotSupported.
-    fn lock(&mut self, set: &NodeId, path: &str, manager: &NodeId) -> Vec<NodeId> {
+    /// 5:Lock (DI LockingServicesType), held by the ConnectionManager (user "CM") unless a
+    /// client edits the set (EditConnectionConfigurationSets); its methods answer
+    /// Bad_NotSupported.
+    fn lock(&mut self, set: &NodeId, path: &str, manager: &NodeId) -> (crate::model::LockNodes, Vec<NodeId>) {
         let ns = self.model.ns;
-        crate::lock_nodes::insert(self.space, &ns, set, path, Some((&manager.to_string(), "CM"))).1
+        crate::lock_nodes::insert(self.space, &ns, set, path, Some((&manager.to_string(), "CM")))
     }
 
     fn component_configuration(&mut self, set: &NodeId, path: &str, ac_name: &str) -> NodeId {

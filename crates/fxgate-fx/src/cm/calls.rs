@@ -68,15 +68,14 @@ fn end<'a>(r: &'a Resolver<'_>, remotes: &'a RemoteEnds, j: usize, which: Which,
 /// Which end of which connection a call or a failure concerns (None: an asset verification).
 pub type At = Option<(usize, Which)>;
 
-/// The EstablishConnections calls of set `i`, in order, each with the end it creates; a failure
+/// The EstablishConnections calls of `set`, in order, each with the end it creates; a failure
 /// comes with the end whose resolution failed.
 pub fn plan_set(
     nm: &FxNodeManagerImpl,
     space: &AddressSpace,
-    i: usize,
+    set: &super::Set,
     remotes: &RemoteEnds,
 ) -> Result<Vec<(At, Call)>, (Failure, At)> {
-    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(vec![]) };
     let Some(types) = nm.type_tree() else { return Ok(vec![]) };
     let types = types.read();
     let r = Resolver { nm, space, namespaces: types.namespaces(), types: &*types };
@@ -102,9 +101,8 @@ pub fn plan_set(
     Ok(calls)
 }
 
-/// The local endpoints of set `i` that exist (found by FunctionalEntity and name).
-pub fn local_endpoints(nm: &FxNodeManagerImpl, space: &AddressSpace, i: usize) -> Result<Vec<Created>, Failure> {
-    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(vec![]) };
+/// The local endpoints of `set` that exist (found by FunctionalEntity and name).
+pub fn local_endpoints(nm: &FxNodeManagerImpl, space: &AddressSpace, set: &super::Set) -> Result<Vec<Created>, Failure> {
     let Some(types) = nm.type_tree() else { return Ok(vec![]) };
     let types = types.read();
     let r = Resolver { nm, space, namespaces: types.namespaces(), types: &*types };

@@ -17,18 +17,27 @@
 //! - [`calls`]: the calls of a set, and its local endpoints to remove.
 //! - [`target`]: local or remote target components.
 //! - [`remote`]: components on upstream servers.
+//! - [`sets`]: sets added and removed at run time (their nodes).
+//! - [`file`]: the ConnectionManagerConfiguration file (Annex F): Open, Read, Write,
+//!   CloseAndUpdate.
+//! - [`edit`]: EditConnectionConfigurationSets (§6.7.4).
 
 pub mod build;
 pub mod calls;
 pub mod diagnostics;
+pub mod edit;
 pub mod events;
+pub mod file;
 pub mod flow;
 pub mod plan;
 pub mod process;
 pub mod remote;
 pub mod resolve;
+pub mod sets;
 pub mod state;
 pub mod target;
+
+use std::sync::Arc;
 
 use crate::config::cm::ConnectionSetConfig;
 use opcua::types::NodeId;
@@ -42,10 +51,16 @@ pub struct ConnectionManager {
     pub node: NodeId,
     /// ProcessConnectionConfigurationSets.
     pub process: NodeId,
+    /// EditConnectionConfigurationSets.
+    pub edit: NodeId,
     /// AggregatedCurrentState.
     pub aggregated_current_state: NodeId,
-    /// The ConnectionConfigurationSets.
-    pub sets: Vec<Set>,
+    /// The ConnectionConfigurationSets folder.
+    pub folder: NodeId,
+    /// The ConnectionConfigurationSets, in the order they were added.
+    pub sets: parking_lot::RwLock<Vec<Arc<Set>>>,
+    /// The ConnectionManagerConfiguration file.
+    pub file: file::ConfigFile,
 }
 
 /// A ConnectionConfigurationSet.
@@ -63,6 +78,12 @@ pub struct Set {
     pub lock_methods: Vec<NodeId>,
     /// Its ConnectionsDiagnostics variable (ConnectionDiagnosticsDataType[]).
     pub diagnostics: NodeId,
+    /// Its Edit property (Boolean).
+    pub edit: NodeId,
+    /// Its Version property (UInt32).
+    pub version: NodeId,
+    /// The nodes of its Lock (LockingServicesType) that follow who holds it.
+    pub lock: crate::model::LockNodes,
     /// What processing has done to it.
     pub runtime: parking_lot::Mutex<Runtime>,
 }
@@ -74,16 +95,30 @@ pub struct Runtime {
     pub state: state::State,
     /// Endpoints the set's runs created and did not remove.
     pub created: Vec<target::Created>,
+    /// Its Version: 1 when added, one more on each change.
+    pub version: u32,
+    /// The client session editing it (Edit TRUE), if any.
+    pub editor: Option<edit::Editor>,
 }
 
 impl ConnectionManager {
     /// The set whose node is `node`.
-    pub fn set(&self, node: &NodeId) -> Option<(usize, &Set)> {
-        self.sets.iter().enumerate().find(|(_, s)| &s.node == node)
+    pub fn set(&self, node: &NodeId) -> Option<Arc<Set>> {
+        self.sets.read().iter().find(|s| &s.node == node).cloned()
+    }
+
+    /// The set named `name`.
+    pub fn set_named(&self, name: &str) -> Option<Arc<Set>> {
+        self.sets.read().iter().find(|s| s.name == name).cloned()
     }
 
     /// Whether `method` is a Lock method of a set.
     pub fn is_lock_method(&self, method: &NodeId) -> bool {
-        self.sets.iter().any(|s| s.lock_methods.contains(method))
+        self.sets.read().iter().any(|s| s.lock_methods.contains(method))
+    }
+
+    /// Whether any set is in state Error (AggregatedCurrentState).
+    pub fn any_error(&self) -> bool {
+        self.sets.read().iter().any(|s| s.runtime.lock().state == state::State::Error)
     }
 }

@@ -31,6 +31,7 @@ use super::resolve::ResolveError;
 use super::state::{self, State, Transition};
 use super::target::{self, Created, Target};
 use super::calls::{self, At};
+use super::Set;
 use super::diagnostics::{self, ConnectionOutcome, EndpointOutcome};
 use crate::{args, health};
 use crate::node_manager::{FxNodeManager, FxNodeManagerImpl};
@@ -139,16 +140,17 @@ pub fn call(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, call: &mut Met
     for id in &sets {
         let result = match cm.set(id) {
             _ if id.is_null() => StatusCode::BadNodeIdInvalid,
-            Some((i, set)) => {
+            Some(set) => {
                 let started = {
                     let mut rt = set.runtime.lock();
-                    state::start(rt.state).inspect(|_| rt.state = State::Processing)
+                    // a set being edited is not processed (§6.7.4: only committed updates)
+                    state::start(rt.state).filter(|_| rt.editor.is_none()).inspect(|_| rt.state = State::Processing)
                 };
                 match started {
                     Some(t) => {
-                        transition(nm, &mut space.write(), i, t, action.value());
+                        transition(nm, &mut space.write(), &set, t, action.value());
                         let handle = handle.clone();
-                        tokio::spawn(async move { run(handle, i, action).await });
+                        tokio::spawn(async move { run(handle, set, action).await });
                         StatusCode::Good
                     }
                     None => StatusCode::BadInvalidState,
@@ -169,13 +171,12 @@ pub fn call(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, call: &mut Met
     call.set_outputs(vec![Variant::from(results)]);
 }
 
-/// Applies `t` to set `i`: its state variables, AggregatedCurrentState, and the event.
-fn transition(nm: &FxNodeManagerImpl, space: &mut AddressSpace, i: usize, t: Transition, action: i32) {
+/// Applies `t` to `set`: its state variables, AggregatedCurrentState, and the event.
+fn transition(nm: &FxNodeManagerImpl, space: &mut AddressSpace, set: &Set, t: Transition, action: i32) {
     let Some(cm) = nm.connection_manager() else { return };
-    let Some(set) = cm.sets.get(i) else { return };
     let ns = nm.model().ns;
     let mut values = set.machine.transition_values(&ns, t, DateTime::now());
-    let any_error = cm.sets.iter().any(|s| s.runtime.lock().state == State::Error);
+    let any_error = cm.any_error();
     values.push((cm.aggregated_current_state.clone(), any_error.into()));
     nm.set_values(space, values);
     let event = SetEvent::new(&ns, t, &cm.node, &set.node, &set.name, action);
@@ -186,17 +187,16 @@ fn transition(nm: &FxNodeManagerImpl, space: &mut AddressSpace, i: usize, t: Tra
     tracing::info!(set = %set.name, transition = t.describe().0, "FX ConnectionConfigurationSet");
 }
 
-/// Processes set `i` and ends its run with transition 2 or 3.
-async fn run(handle: Arc<FxNodeManager>, i: usize, action: Action) {
+/// Processes `set` and ends its run with transition 2 or 3.
+async fn run(handle: Arc<FxNodeManager>, set: Arc<Set>, action: Action) {
     let nm = handle.inner();
     let space = handle.address_space();
     let outcome = match action {
-        Action::Establish(v) => establish_set(nm, space, i, v).await,
-        Action::Remove => endpoints_action(nm, space, i, 3).await,
-        Action::Enable => endpoints_action(nm, space, i, 4).await,
-        Action::Disable => endpoints_action(nm, space, i, 5).await,
+        Action::Establish(v) => establish_set(nm, space, &set, v).await,
+        Action::Remove => endpoints_action(nm, space, &set, 3).await,
+        Action::Enable => endpoints_action(nm, space, &set, 4).await,
+        Action::Disable => endpoints_action(nm, space, &set, 5).await,
     };
-    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return };
     let t = match &outcome {
         Ok(()) => Transition::ProcessingToReady,
         Err(e) => {
@@ -205,30 +205,29 @@ async fn run(handle: Arc<FxNodeManager>, i: usize, action: Action) {
         }
     };
     set.runtime.lock().state = t.to();
-    transition(nm, &mut space.write(), i, t, action.value());
+    transition(nm, &mut space.write(), &set, t, action.value());
 }
 
 /// Resolves the set (its remote endpoints over the upstreams' sessions first, without holding
 /// any lock), verifies its assets, then creates its endpoints connection by connection; on a
 /// failure stops, and with RollbackOnError removes what this run created, locally and remotely.
 /// The set's ConnectionsDiagnostics tell what happened to each connection.
-async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize, action: i32) -> Result<(), Failure> {
-    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(()) };
+async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, set: &Set, action: i32) -> Result<(), Failure> {
     let mut diag = Outcomes::new(&set.config);
     let remotes = match remote::set::resolve_located(nm.aggregator(), &set.config, Depth::Full).await {
         Ok(r) => r,
         Err((e, at)) => {
             diag.fail(Some(at), diagnostics::remote_error(&e));
-            diag.write(nm, space, i, action);
+            diag.write(nm, space, set, action);
             return Err(e.into());
         }
     };
-    let planned = calls::plan_set(nm, &space.read(), i, &remotes);
+    let planned = calls::plan_set(nm, &space.read(), set, &remotes);
     let calls = match planned {
         Ok(c) => c,
         Err((f, at)) => {
             diag.fail(at, diagnostics::failure_error(&f));
-            diag.write(nm, space, i, action);
+            diag.write(nm, space, set, action);
             return Err(f);
         }
     };
@@ -297,7 +296,7 @@ async fn establish_set(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: 
             Err(f)
         }
     };
-    diag.write(nm, space, i, action);
+    diag.write(nm, space, set, action);
     result
 }
 
@@ -357,10 +356,9 @@ impl Outcomes {
         }
     }
 
-    /// Writes set `i`'s ConnectionsDiagnostics after a run of `action`; ends the run did not
+    /// Writes `set`'s ConnectionsDiagnostics after a run of `action`; ends the run did not
     /// reach were stopped by a failure elsewhere.
-    fn write(&self, nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize, action: i32) {
-        let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return };
+    fn write(&self, nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, set: &Set, action: i32) {
         let ns = nm.model().ns;
         let list = self
             .ends
@@ -383,8 +381,7 @@ impl Outcomes {
 /// every endpoint of the set that exists (found by FunctionalEntity and name, locally and on the
 /// upstreams), and on those its runs created: CloseConnections(Remove=TRUE),
 /// EnableCommunicationCmd, CloseConnections(Remove=FALSE).
-async fn endpoints_action(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, i: usize, action: i32) -> Result<(), Failure> {
-    let Some(set) = nm.connection_manager().and_then(|cm| cm.sets.get(i)) else { return Ok(()) };
+pub async fn endpoints_action(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, set: &Set, action: i32) -> Result<(), Failure> {
     let remotes = remote::set::resolve(nm.aggregator(), &set.config, Depth::Entity).await?;
     let mut targets: Vec<Created> = set.runtime.lock().created.clone();
     for (j, conn) in set.config.connection.iter().enumerate() {
@@ -397,7 +394,7 @@ async fn endpoints_action(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, 
             }
         }
     }
-    targets.extend(calls::local_endpoints(nm, &space.read(), i)?);
+    targets.extend(calls::local_endpoints(nm, &space.read(), set)?);
     let key = |c: &Created| format!("{}|{}", c.target.name(nm), c.node);
     targets.sort_by_key(key);
     targets.dedup_by(|a, b| key(a) == key(b));
@@ -410,7 +407,7 @@ async fn endpoints_action(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, 
     match done {
         Ok(()) => {
             diag.all(EndpointOutcome::Done);
-            diag.write(nm, space, i, action);
+            diag.write(nm, space, set, action);
             if action == 3 {
                 set.runtime.lock().created.clear();
             }
@@ -418,7 +415,7 @@ async fn endpoints_action(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, 
         }
         Err(e) => {
             diag.fail(None, diagnostics::failure_error(&e));
-            diag.write(nm, space, i, action);
+            diag.write(nm, space, set, action);
             Err(e)
         }
     }

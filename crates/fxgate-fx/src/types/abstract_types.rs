@@ -75,12 +75,22 @@ pub const COMMUNICATION_MODEL_CONFIGURATION_DATA_TYPE: StructDef = abstract_stru
     None,
 );
 
+/// FX CM `CommunicationFlowConfigurationConfDataType` (no encodings in the NodeSet; its fields
+/// BrowseName and FlowProperties are listed in its subtype's definition).
+pub const COMMUNICATION_FLOW_CONFIGURATION_CONF_DATA_TYPE: StructDef = abstract_structure(
+    "CommunicationFlowConfigurationConfDataType",
+    Ns::Cm,
+    cm::COMMUNICATION_FLOW_CONFIGURATION_CONF_DATA_TYPE,
+    None,
+);
+
 /// Every abstract structure above.
-pub const ALL: [StructDef; 6] = [
+pub const ALL: [StructDef; 7] = [
     COMMUNICATION_CONFIGURATION_DATA_TYPE,
     COMMUNICATION_CONFIGURATION_RESULT_DATA_TYPE,
     COMMUNICATION_LINK_CONFIGURATION_DATA_TYPE,
     RESERVE_COMMUNICATION_IDS_DATA_TYPE,
     RESERVE_COMMUNICATION_IDS_RESULT_DATA_TYPE,
     COMMUNICATION_MODEL_CONFIGURATION_DATA_TYPE,
+    COMMUNICATION_FLOW_CONFIGURATION_CONF_DATA_TYPE,
 ];

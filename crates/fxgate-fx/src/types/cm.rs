@@ -1,7 +1,6 @@
 //! The structures and unions of the FX CM namespace that tier 1 uses: portable node identifiers
 //! and paths, translation tables, server and SKS addresses, and QoS, plus the configuration-file
-//! structures without optional fields. The `*ConfDataType` structures with optional fields (tier 2)
-//! are not defined yet.
+//! structures without optional fields; those with optional fields are in [`super::cm_conf`].
 
 use opcua::types::{
     DataTypeId, ExtensionObject, MessageSecurityMode, NodeId, PortableNodeId,

@@ -5,6 +5,7 @@ use opcua::types::{binary_decode_to_enc, TypeLoaderInstance};
 use super::abstract_types;
 use super::ac::*;
 use super::cm::*;
+use super::cm_conf::*;
 use super::data::*;
 use super::diagnostics::*;
 use super::def::{EnumDef, FxStructure, Ns, StructDef};
@@ -66,12 +67,21 @@ structures![
     AddressSelectionDataType,
     ReceiveQosSelectionDataType,
     PubSubCommunicationModelConfigurationDataType,
+    AssetVerificationConfDataType,
+    ServerAddressConfDataType,
+    SecurityKeyServerAddressConfDataType,
+    SubscriberConfigurationConfDataType,
+    PubSubCommunicationFlowConfigurationConfDataType,
+    AutomationComponentConfigurationConfDataType,
+    ConnectionEndpointConfigurationConfDataType,
+    ConnectionConfigurationConfDataType,
+    ConnectionConfigurationSetConfDataType,
     // fxgate's own (v1.00.03 types missing from the NodeSets)
     ConnectionDiagnosticsDataType,
 ];
 
 /// The abstract structures without fields (no Rust type).
-pub const ABSTRACT_STRUCTURES: [StructDef; 6] = abstract_types::ALL;
+pub const ABSTRACT_STRUCTURES: [StructDef; 7] = abstract_types::ALL;
 
 /// Every enumeration and option set.
 pub const ENUMERATIONS: &[EnumDef] = &[

@@ -112,6 +112,17 @@ const PROCESS_IN: &[Arg] = &[
     array("ConnectionConfigurationSets", NODE_ID),
 ];
 
+const CLOSE_AND_UPDATE_IN: &[Arg] = &[
+    scalar("FileHandle", T::ua(DataTypeId::UInt32 as u32)),
+    scalar("RequireCompleteUpdate", T::ua(DataTypeId::Boolean as u32)),
+    array("Operations", T::cm(cm::CONNECTION_CONFIGURATION_SET_OPERATION)),
+];
+const CLOSE_AND_UPDATE_OUT: &[Arg] = &[
+    scalar("ChangesApplied", T::ua(DataTypeId::Boolean as u32)),
+    array("OperationResults", STATUS_CODE),
+    array("ConfigurationObjects", NODE_ID),
+];
+
 /// A method declaration: owner type, method, BrowseName, ModellingRule, (arguments id,
 /// arguments) in and out, whether it GeneratesEvent 2:AuditUpdateMethodResultEventType.
 type MethodRow = (
@@ -241,6 +252,15 @@ const METHODS: &[MethodRow] = &[
             RESULTS_OUT,
         ),
         true,
+    ),
+    (
+        T::cm(cm::CONNECTION_MANAGER_CONFIGURATION_TYPE),
+        T::cm(cm::CONNECTION_MANAGER_CONFIGURATION_TYPE_CLOSE_AND_UPDATE),
+        "CloseAndUpdate",
+        Rule::Mandatory,
+        (cm::CONNECTION_MANAGER_CONFIGURATION_TYPE_CLOSE_AND_UPDATE_INPUT_ARGUMENTS, CLOSE_AND_UPDATE_IN),
+        (cm::CONNECTION_MANAGER_CONFIGURATION_TYPE_CLOSE_AND_UPDATE_OUTPUT_ARGUMENTS, CLOSE_AND_UPDATE_OUT),
+        false,
     ),
 ];
 
