@@ -15,6 +15,17 @@ pub fn array(v: &Variant) -> Option<Vec<&Variant>> {
     }
 }
 
+/// A NodeId[] argument (Empty and null arrays are empty); None if `v` is anything else.
+pub fn node_ids(v: &Variant) -> Option<Vec<opcua::types::NodeId>> {
+    array(v)?
+        .into_iter()
+        .map(|e| match e {
+            Variant::NodeId(n) => Some((**n).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// An Int32 or enumeration argument.
 pub fn enum_value(v: &Variant) -> Option<i32> {
     match v {

@@ -447,21 +447,12 @@ impl FxNodeManagerImpl {
     /// uses are disabled, or with Remove deleted with the endpoints.
     fn close(&self, space: &RwLock<AddressSpace>, call: &mut MethodCall, component: usize) {
         let a = call.arguments();
-        let (Some(list), Some(Variant::Boolean(remove))) = (a.first().and_then(args::array), a.get(1)) else {
-            call.set_argument_error(vec![StatusCode::BadTypeMismatch, StatusCode::BadTypeMismatch]);
+        let (Some(ids), Some(Variant::Boolean(remove))) = (a.first().and_then(args::node_ids), a.get(1)) else {
+            let ok = |b: bool| if b { StatusCode::Good } else { StatusCode::BadTypeMismatch };
+            call.set_argument_error(vec![ok(a.first().and_then(args::node_ids).is_some()), ok(matches!(a.get(1), Some(Variant::Boolean(_))))]);
             return;
         };
         let remove = *remove;
-        let mut ids = Vec::with_capacity(list.len());
-        for v in list {
-            match v {
-                Variant::NodeId(n) => ids.push((**n).clone()),
-                _ => {
-                    call.set_argument_error(vec![StatusCode::BadTypeMismatch, StatusCode::Good]);
-                    return;
-                }
-            }
-        }
         let Some(c) = self.model.components.get(component) else { return };
         let results: Vec<StatusCode> = ids
             .iter()

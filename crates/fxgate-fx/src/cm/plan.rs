@@ -188,20 +188,30 @@ pub fn asset(r: &Resolver<'_>, a: &AssetVerificationConfig) -> Result<Call, Reso
         .collect();
     let v = AssetVerificationDataType {
         asset_to_verify: asset.node.clone(),
-        verification_mode: match a.mode {
-            AssetVerificationModeConfig::Compatibility => AssetVerificationModeEnum::AssetCompatibility,
-            AssetVerificationModeConfig::Identity => AssetVerificationModeEnum::AssetIdentity,
-            AssetVerificationModeConfig::IdentityAndCompatibility => AssetVerificationModeEnum::AssetIdentityAndCompatibility,
-        },
-        expected_verification_result: match a.expected_result {
-            ExpectedAssetResultConfig::Match => AssetVerificationResultEnum::Match,
-            ExpectedAssetResultConfig::Compatible => AssetVerificationResultEnum::Compatible,
-        },
+        verification_mode: mode(a.mode),
+        expected_verification_result: expected(a.expected_result),
         expected_verification_variables: Some(variables),
         expected_additional_verification_variables: None,
     };
     let request = Request { mask: FxCommandMask::VerifyAssetCmd, assets: vec![v], endpoints: vec![], reserve: vec![], communication: vec![] };
     Ok(Call { target: Target::Local(component), request })
+}
+
+/// AssetVerificationModeEnum of a configured mode.
+pub fn mode(m: AssetVerificationModeConfig) -> AssetVerificationModeEnum {
+    match m {
+        AssetVerificationModeConfig::Compatibility => AssetVerificationModeEnum::AssetCompatibility,
+        AssetVerificationModeConfig::Identity => AssetVerificationModeEnum::AssetIdentity,
+        AssetVerificationModeConfig::IdentityAndCompatibility => AssetVerificationModeEnum::AssetIdentityAndCompatibility,
+    }
+}
+
+/// AssetVerificationResultEnum of a configured expected result.
+pub fn expected(r: ExpectedAssetResultConfig) -> AssetVerificationResultEnum {
+    match r {
+        ExpectedAssetResultConfig::Match => AssetVerificationResultEnum::Match,
+        ExpectedAssetResultConfig::Compatible => AssetVerificationResultEnum::Compatible,
+    }
 }
 
 /// NodeIdValuePairs of configured nodes and values, each value in its node's DataType.

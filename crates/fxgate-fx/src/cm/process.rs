@@ -111,20 +111,11 @@ pub fn call(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, call: &mut Met
         return;
     };
     let a = call.arguments();
-    let (Some(action), Some(list)) = (a.first().and_then(args::enum_value), a.get(1).and_then(args::array)) else {
-        call.set_argument_error(vec![StatusCode::BadTypeMismatch, StatusCode::BadTypeMismatch]);
+    let (Some(action), Some(sets)) = (a.first().and_then(args::enum_value), a.get(1).and_then(args::node_ids)) else {
+        let ok = |b: bool| if b { StatusCode::Good } else { StatusCode::BadTypeMismatch };
+        call.set_argument_error(vec![ok(a.first().and_then(args::enum_value).is_some()), ok(a.get(1).and_then(args::node_ids).is_some())]);
         return;
     };
-    let mut sets = Vec::with_capacity(list.len());
-    for v in list {
-        match v {
-            Variant::NodeId(n) => sets.push((**n).clone()),
-            _ => {
-                call.set_argument_error(vec![StatusCode::Good, StatusCode::BadTypeMismatch]);
-                return;
-            }
-        }
-    }
     let action = match Action::from_enum(action) {
         Ok(a) => a,
         Err(s) => {

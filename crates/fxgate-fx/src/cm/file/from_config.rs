@@ -20,15 +20,15 @@ use opcua::types::{
 use super::codec::Content;
 use crate::cm::resolve::configured_entity;
 use crate::config::cm::{
-    is_portable_node_id, parse_portable_node_id, AssetVerificationModeConfig, ConnectionSetConfig, EndpointConfig,
-    EndpointModeConfig, ExpectedAssetResultConfig, NodeValueConfig, PathElementConfig, ScalarConfig,
+    is_portable_node_id, parse_portable_node_id, ConnectionSetConfig, EndpointConfig,
+    EndpointModeConfig, NodeValueConfig, PathElementConfig, ScalarConfig,
 };
 use crate::namespaces::{FX_AC, FX_CM, FX_DATA, FX_INSTANCES};
 use crate::node_manager::FxNodeManagerImpl;
 use crate::types::def::Ns;
 use crate::types::ids::ac;
 use crate::types::{
-    AddressSelectionDataType, AssetVerificationConfDataType, AssetVerificationModeEnum, AssetVerificationResultEnum,
+    AddressSelectionDataType, AssetVerificationConfDataType,
     AutomationComponentConfigurationConfDataType, ConnectionConfigurationConfDataType,
     ConnectionConfigurationSetConfDataType, ConnectionEndpointConfigurationConfDataType, NodeIdentifier,
     NodeIdentifierValuePair, PortableNodeIdentifier, PubSubCommunicationFlowConfigurationConfDataType,
@@ -314,15 +314,8 @@ fn asset(t: &mut Table, a: &crate::config::cm::AssetVerificationConfig) -> Asset
         .collect();
     AssetVerificationConfDataType {
         asset_to_verify: asset,
-        verification_mode: match a.mode {
-            AssetVerificationModeConfig::Compatibility => AssetVerificationModeEnum::AssetCompatibility,
-            AssetVerificationModeConfig::Identity => AssetVerificationModeEnum::AssetIdentity,
-            AssetVerificationModeConfig::IdentityAndCompatibility => AssetVerificationModeEnum::AssetIdentityAndCompatibility,
-        },
-        expected_verification_result: match a.expected_result {
-            ExpectedAssetResultConfig::Match => AssetVerificationResultEnum::Match,
-            ExpectedAssetResultConfig::Compatible => AssetVerificationResultEnum::Compatible,
-        },
+        verification_mode: crate::cm::plan::mode(a.mode),
+        expected_verification_result: crate::cm::plan::expected(a.expected_result),
         expected_verification_variables: Some(variables),
         expected_additional_verification_variables: None,
         asset_properties: None,
