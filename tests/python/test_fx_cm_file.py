@@ -267,3 +267,40 @@ async def test_edit_locks_a_set_to_the_session_commit_counts_the_version(gateway
     finally:
         await safe_disconnect(c)
         await safe_disconnect(other.c)
+
+
+@sync
+async def test_written_removed_and_committed_sets_survive_a_restart(gateway_factory, client_cert):
+    gw = gateway_factory.start(cm_config())
+    cm = await admin(gw, client_cert)
+    f = File(cm)
+    try:
+        content = await f.read()
+        sets = {s.BrowseName: s for s in content.Body.Value}
+        kept = sets["Rollback"]
+        kept.BrowseName = "Kept"
+        gone = ua.ConnectionConfigurationSetConfDataType()
+        gone.BrowseName = "BadPath"
+        r = await f.write(file_of(content.Namespaces, [kept, gone]), [ADD, REMOVE])
+        assert codes(outs(r)[1]) == ["Good", "Good"], r
+        assert codes(outs(await edit(cm, cm.c, START, [cm.set("Pair")]))[0]) == ["Good"]
+        assert codes(outs(await edit(cm, cm.c, COMMIT, [cm.set("Pair")]))[0]) == ["Good"]
+    finally:
+        await safe_disconnect(cm.c)
+    state = gw.data_dir / "fx" / "connection_manager.toml"
+    assert state.exists(), "kept in the data directory"
+    gw.restart()
+    cm = await admin(gw, client_cert)
+    try:
+        after = {s.BrowseName: s for s in (await File(cm).read()).Body.Value}
+        assert set(after) == {"Pair", "Rollback", "Kept"}, after.keys()
+        assert after["Kept"].Version == 1 and [c.BrowseName for c in after["Kept"].Connections] == ["First", "Second"]
+        assert after["Kept"].RollbackOnError is True
+        assert after["Pair"].Version == 2, "the committed Version"
+        assert after["Rollback"].Version == 1
+        # the set written before the restart is processed like any other
+        res = await cm.process(2, [cm.set("Kept")])
+        assert codes(outs(res)[0]) == ["Good"], res
+        await cm.wait_state("Kept", 1171)  # Error: its second connection fails verification, as configured
+    finally:
+        await safe_disconnect(cm.c)

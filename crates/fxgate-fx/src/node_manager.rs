@@ -72,6 +72,8 @@ pub struct FxServices {
     pub aggregator: Option<fxgate_plugin::SharedUpstreamLinks>,
     /// The slot the PubSub plug-in fills with the ids ReserveCommunicationIdsCmd hands out.
     pub pubsub_ids: fxgate_plugin::FxPubSubSlot,
+    /// Where FX keeps state across restarts (`<data dir>/fx`).
+    pub state_dir: std::path::PathBuf,
 }
 
 /// Serves the FX model.
@@ -126,7 +128,8 @@ pub fn fx_node_manager(
             tracing::error!(error = %e, "FX type model");
         }
         let model = model::build(space, ns, &cfg, &store, tags_ns);
-        let cm = cfg.connection_manager.as_ref().map(|c| crate::cm::build(space, &model, c));
+        let kept = crate::cm::persist::Store::new(&services.state_dir);
+        let cm = cfg.connection_manager.as_ref().map(|c| crate::cm::build(space, &model, c, Some(kept.clone())));
         let control = Arc::new(crate::control::ControlState::new(&model));
         if !control.is_empty() && !store.set_write_guard(control.clone()) {
             tracing::error!("FX ControlGroups: another write guard is installed; locks are not enforced");

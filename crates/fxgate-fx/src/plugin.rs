@@ -32,6 +32,7 @@ impl Protocol for FxConfig {
                 slot
             },
             admin: Arc::new(AdminMethods::default()),
+            state_dir: cx.data_dir.join("fx"),
         };
         cx.add_extension(Arc::new(ext));
         Ok(())
@@ -45,6 +46,7 @@ struct FxExtension {
     links: Option<SharedUpstreamLinks>,
     pubsub_ids: fxgate_plugin::FxPubSubSlot,
     admin: Arc<AdminMethods>,
+    state_dir: std::path::PathBuf,
 }
 
 impl FxExtension {
@@ -79,7 +81,11 @@ impl ServerExtension for FxExtension {
         vec![Box::new(fx_node_manager(
             self.cfg.clone(),
             cx.store.clone(),
-            crate::node_manager::FxServices { aggregator: self.links.clone(), pubsub_ids: self.pubsub_ids.clone() },
+            crate::node_manager::FxServices {
+                aggregator: self.links.clone(),
+                pubsub_ids: self.pubsub_ids.clone(),
+                state_dir: self.state_dir.clone(),
+            },
             wanted,
             cx.tags_namespace,
             cx.endpoint_url.clone(),

@@ -25,8 +25,9 @@ use crate::types::declared_arguments;
 use crate::types::ids::{ac, cm};
 use crate::types::{PortableNodeIdentifier, ServerAddressDataType};
 
-/// Builds the ConnectionManager of `cfg` below FxRoot of `model`.
-pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerConfig) -> ConnectionManager {
+/// Builds the ConnectionManager of `cfg` below FxRoot of `model`, with the changes kept in
+/// `store` (CloseAndUpdate and Edit before the last restart) applied.
+pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerConfig, store: Option<super::persist::Store>) -> ConnectionManager {
     let ns = model.ns;
     let mut b = Builder { space, model };
     let node = NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER);
@@ -68,15 +69,21 @@ pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerCon
         false.into(),
     );
     let file = super::file::ConfigFile::build(b.space, model, &node);
-    let sets = cfg.set.iter().map(|s| Arc::new(b.set(&folder, &node, s, &format!("ConnectionManager/{}", s.name)))).collect();
-    ConnectionManager { node, process, edit, aggregated_current_state, folder, sets: parking_lot::RwLock::new(sets), file }
+    let changes = store.as_ref().map(|s| s.load()).unwrap_or_default();
+    let sets = changes
+        .apply(cfg)
+        .iter()
+        .map(|(s, version)| Arc::new(b.set(&folder, &node, s, &format!("ConnectionManager/{}", s.name), *version)))
+        .collect();
+    let persist = store.map(|s| (s, parking_lot::Mutex::new(changes)));
+    ConnectionManager { node, process, edit, aggregated_current_state, folder, sets: parking_lot::RwLock::new(sets), file, persist }
 }
 
 /// Builds the nodes of a set added at run time (CloseAndUpdate): Version 1, state Ready, held by
 /// the ConnectionManager.
 /// `path` is the set's NodeId (string, instance namespace), the prefix of its nodes'.
 pub fn add_set(space: &mut AddressSpace, model: &Model, cm: &ConnectionManager, cfg: &ConnectionSetConfig, path: &str) -> Set {
-    Builder { space, model }.set(&cm.folder, &cm.node, cfg, path)
+    Builder { space, model }.set(&cm.folder, &cm.node, cfg, path, 1)
 }
 
 struct Builder<'a> {
@@ -114,7 +121,7 @@ impl Builder<'_> {
         id
     }
 
-    fn set(&mut self, folder: &NodeId, manager: &NodeId, cfg: &ConnectionSetConfig, path: &str) -> Set {
+    fn set(&mut self, folder: &NodeId, manager: &NodeId, cfg: &ConnectionSetConfig, path: &str, version: u32) -> Set {
         let ns = self.model.ns;
         let path = path.to_string();
         let node = self.id(&path);
@@ -126,7 +133,7 @@ impl Builder<'_> {
         self.property(&node, &format!("{path}/RollbackOnError"), self.cm_name("RollbackOnError"), DataTypeId::Boolean.into(), cfg.rollback_on_error.into());
         let (lock, lock_methods) = self.lock(&node, &path, manager);
         let edit = self.property(&node, &format!("{path}/Edit"), self.cm_name("Edit"), DataTypeId::Boolean.into(), false.into());
-        let version = self.property(&node, &format!("{path}/Version"), self.cm_name("Version"), DataTypeId::UInt32.into(), 1u32.into());
+        let version_node = self.property(&node, &format!("{path}/Version"), self.cm_name("Version"), DataTypeId::UInt32.into(), version.into());
         // <AutomationComponentConfiguration> per target component, <ServerAddress> for this server
         let mut components: Vec<(String, NodeId)> = Vec::new();
         let ends = cfg.connection.iter().flat_map(|c| std::iter::once(&c.endpoint1).chain(c.endpoint2.as_ref()));
@@ -166,7 +173,7 @@ impl Builder<'_> {
             .has_type_definition(opcua::types::VariableTypeId::BaseDataVariableType)
             .component_of(node.clone())
             .insert(self.space);
-        let runtime = parking_lot::Mutex::new(Runtime { version: 1, ..Runtime::default() });
+        let runtime = parking_lot::Mutex::new(Runtime { version, ..Runtime::default() });
         let values = machine.state_values(&ns, State::Ready);
         for (id, v) in values {
             if let Some(opcua::nodes::NodeType::Variable(var)) = self.space.find_mut(&id) {
@@ -174,7 +181,7 @@ impl Builder<'_> {
                     .ok();
             }
         }
-        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, edit, version, lock, runtime }
+        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, edit, version: version_node, lock, runtime }
     }
 
     fn machine(&mut self, set: &NodeId, path: &str) -> MachineNodes {

@@ -95,6 +95,8 @@ pub fn call(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, call: &mut Met
                 rt.editor = None;
                 if action == Action::Commit {
                     rt.version = rt.version.saturating_add(1);
+                    let version = rt.version;
+                    cm.record(|ch| ch.written(&set.config, version));
                 }
                 changes.extend(values(cm, &set, None, rt.version));
                 StatusCode::Good

@@ -21,6 +21,7 @@
 //! - [`file`]: the ConnectionManagerConfiguration file (Annex F): Open, Read, Write,
 //!   CloseAndUpdate.
 //! - [`edit`]: EditConnectionConfigurationSets (§6.7.4).
+//! - [`persist`]: what CloseAndUpdate and Edit changed, kept across restarts.
 
 pub mod build;
 pub mod calls;
@@ -29,6 +30,7 @@ pub mod edit;
 pub mod events;
 pub mod file;
 pub mod flow;
+pub mod persist;
 pub mod plan;
 pub mod process;
 pub mod remote;
@@ -61,6 +63,8 @@ pub struct ConnectionManager {
     pub sets: parking_lot::RwLock<Vec<Arc<Set>>>,
     /// The ConnectionManagerConfiguration file.
     pub file: file::ConfigFile,
+    /// Where the run-time changes are kept, and the changes (None: not kept).
+    pub persist: Option<(persist::Store, parking_lot::Mutex<persist::Changes>)>,
 }
 
 /// A ConnectionConfigurationSet.
@@ -115,6 +119,16 @@ impl ConnectionManager {
     /// Whether `method` is a Lock method of a set.
     pub fn is_lock_method(&self, method: &NodeId) -> bool {
         self.sets.read().iter().any(|s| s.lock_methods.contains(method))
+    }
+
+    /// Records a change of the sets and keeps it (logged if it cannot be written).
+    pub fn record(&self, change: impl FnOnce(&mut persist::Changes)) {
+        let Some((store, changes)) = &self.persist else { return };
+        let mut c = changes.lock();
+        change(&mut c);
+        if let Err(e) = store.save(&c) {
+            tracing::error!(error = %e, "FX ConnectionManager: the changed sets are not kept across a restart");
+        }
     }
 
     /// Whether any set is in state Error (AggregatedCurrentState).

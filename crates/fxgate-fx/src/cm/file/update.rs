@@ -147,9 +147,15 @@ pub async fn call(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, call: &m
                 Plan::Replace(s, c) => (Some(s), Some(c)),
             };
             // the new set first: while the old one's nodes exist, it gets a new NodeId
+            if let Some(old) = &old {
+                cm.record(|ch| ch.removed(&old.name));
+            }
             if let Some(c) = new {
                 match sets::add(nm, &mut space.write(), &c) {
-                    Some(set) => objects[i] = set.node.clone(),
+                    Some(set) => {
+                        objects[i] = set.node.clone();
+                        cm.record(|ch| ch.written(&c, 1));
+                    }
                     None => results[i] = StatusCode::BadInternalError,
                 }
             }
