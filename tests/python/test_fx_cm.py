@@ -232,7 +232,7 @@ async def test_the_connection_manager_and_its_sets_in_the_address_space(gateway_
         req = ua.CallMethodRequest()
         req.ObjectId, req.MethodId = lock.nodeid, fx.node("ConnectionManager/Pair/Lock/ExitLock")
         [r] = await c.uaclient.call([req])
-        assert code(r.StatusCode) == "BadNotSupported", "tier 1: no DI locking"
+        assert code(r.StatusCode) == "Good" and r.OutputArguments[0].Value == -1, "E_NotLocked: the CM holds it, not this client"
         # <Connection> with Endpoint1/Endpoint2, <AutomationComponentConfiguration>, <ServerAddress>
         conns = await pair.get_referenced_nodes(refs=ua.NodeId(1057, fx.cm))
         assert [(await n.read_browse_name()).Name for n in conns] == ["MotionToControl"]

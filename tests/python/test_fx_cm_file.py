@@ -220,39 +220,97 @@ async def test_close_and_update_errors_and_file_rules(gateway_factory, client_ce
 
 @sync
 async def test_edit_locks_a_set_to_the_session_commit_counts_the_version(gateway_factory, client_cert):
-    gw = gateway_factory.start(cm_config())
+    cfg = cm_config()
+    cfg["fx"]["connection_manager"]["max_inactive_lock_time_ms"] = 2000
+    gw = gateway_factory.start(cfg)
     cm = await admin(gw, client_cert)
     other = await admin(gw, client_cert)
     c, fx = cm.c, cm.fx
     pair = cm.set("Pair")
     node = c.get_node(pair)
+    conn = "ConnectionManager/Pair/MotionToControl/Endpoint1/ConnectionEndpoint"
+    rollback, name, cleanup = (fx.node("ConnectionManager/Pair/RollbackOnError"), fx.node(f"{conn}/Name"),
+                               fx.node(f"{conn}/CleanupTimeout"))
 
     async def prop(*path: str):
         return await (await node.get_child(list(path))).read_value()
 
+    async def write(client, nid: ua.NodeId, value: ua.Variant) -> str:
+        p = ua.WriteParameters()
+        wv = ua.WriteValue()
+        wv.NodeId, wv.AttributeId, wv.Value = nid, ua.AttributeIds.Value, ua.DataValue(value)
+        p.NodesToWrite = [wv]
+        [r] = await client.uaclient.write(p)
+        return code(r)
+
+    async def lock(client, method: str, *args: ua.Variant) -> int:
+        req = ua.CallMethodRequest()
+        req.ObjectId = fx.node("ConnectionManager/Pair/Lock")
+        req.MethodId, req.InputArguments = fx.node(f"ConnectionManager/Pair/Lock/{method}"), list(args)
+        [r] = await client.uaclient.call([req])
+        assert code(r.StatusCode) == "Good", r
+        return outs(r)[0]
+
     try:
+        assert await write(c, rollback, ua.Variant(True)) == "BadLocked", "not edited: locked to the CM"
         r = await edit(cm, c, START, [pair, ua.NodeId("Nope", fx.inst), cm.node])
         assert code(r.StatusCode) == "Uncertain" and codes(outs(r)[0]) == ["Good", "BadNodeIdUnknown", "BadInvalidArgument"], r
         assert await prop(f"{fx.cm}:Edit") is True
         assert await prop(f"{fx.di}:Lock", f"{fx.di}:LockingUser") == "admin"
         assert await prop(f"{fx.di}:Lock", f"{fx.di}:LockingClient") != str(cm.node)
+        assert 0 < await prop(f"{fx.di}:Lock", f"{fx.di}:RemainingLockTime") <= 2000
         assert codes(outs(await edit(cm, c, START, [pair]))[0]) == ["Good"], "again by its editor: nothing to do"
-        # another session can neither start, commit nor discard; the set is not processed
+        # another session can neither start, commit, discard nor write; the set is not processed
         for action in (START, COMMIT, DISCARD):
             r = await edit(other, other.c, action, [pair])
             assert code(r.StatusCode) == "Uncertain" and codes(outs(r)[0]) == ["BadInvalidState"], (action, r)
+        assert await write(other.c, rollback, ua.Variant(True)) == "BadLocked"
         assert codes(outs(await cm.process(2, [pair]))[0]) == ["BadInvalidState"]
-        # commit: Edit FALSE, the Lock back with the CM, Version + 1
+        # the DI Lock methods: InitLock never (the Lock comes with Edit), RenewLock by the editor only
+        assert await lock(c, "InitLock", ua.Variant("ctx")) == -1
+        assert await lock(other.c, "RenewLock") == -1 and await lock(other.c, "ExitLock") == -1
+        assert await lock(c, "RenewLock") == 0
+        # the editor writes; wrong values are refused
+        assert await write(c, rollback, ua.Variant(True)) == "Good"
+        assert await write(c, name, ua.Variant("Renamed")) == "Good"
+        assert await write(c, cleanup, ua.Variant(3000.0, ua.VariantType.Double)) == "Good"
+        assert await write(c, cleanup, ua.Variant("x")) == "BadTypeMismatch"
+        assert await write(c, name, ua.Variant("a/b")) == "BadOutOfRange"
+        assert await c.get_node(name).read_value() == "Renamed"
+        # commit: Edit FALSE, the Lock back with the CM, Version + 1, the new values in force
         assert codes(outs(await edit(cm, c, COMMIT, [pair]))[0]) == ["Good"]
         assert await prop(f"{fx.cm}:Edit") is False
         assert await prop(f"{fx.cm}:Version") == 2
         assert await prop(f"{fx.di}:Lock", f"{fx.di}:LockingUser") == "CM"
+        assert await prop(f"{fx.cm}:RollbackOnError") is True
+        [read] = [s for s in (await File(cm).read()).Body.Value if s.BrowseName == "Pair"]
+        assert read.RollbackOnError is True and read.Version == 2
+        assert read.Connections[0].Endpoint1.Name == "Renamed" and read.Connections[0].Endpoint1.CleanupTimeout == 3000.0
+        on_cm = await cm.subscribe(cm.node)
+        assert codes(outs(await cm.process(2, [pair]))[0]) == ["Good"]
+        await run_events(cm, on_cm, "Pair", 2, SUCCEEDED)
+        assert "Renamed" in await cm.endpoints(MOTION), "processing uses the committed configuration"
         assert codes(outs(await edit(cm, c, COMMIT, [pair]))[0]) == ["Good"], "not edited: ignored"
         assert await prop(f"{fx.cm}:Version") == 2
-        # discard keeps the Version
+        # discard: the committed values come back, the Version stays
         await edit(cm, c, START, [pair])
+        assert await write(c, rollback, ua.Variant(False)) == "Good"
         assert codes(outs(await edit(cm, c, DISCARD, [pair]))[0]) == ["Good"]
+        assert await prop(f"{fx.cm}:RollbackOnError") is True
         assert await prop(f"{fx.cm}:Version") == 2
+        # ExitLock by the editor discards; BreakLock (ConnectionAdmin) ends another's edit
+        await edit(cm, c, START, [pair])
+        assert await lock(c, "ExitLock") == 0 and await prop(f"{fx.cm}:Edit") is False
+        await edit(cm, c, START, [pair])
+        assert await lock(other.c, "BreakLock") == 0 and await prop(f"{fx.cm}:Edit") is False
+        # the Lock is renewed, or it exits after MaxInactiveLockTime (2 s here)
+        await edit(cm, c, START, [pair])
+        for _ in range(3):
+            await asyncio.sleep(0.9)
+            assert await lock(c, "RenewLock") == 0
+        assert await prop(f"{fx.cm}:Edit") is True, "renewed: still edited"
+        await asyncio.sleep(3.5)
+        assert await prop(f"{fx.cm}:Edit") is False, "not renewed: the Lock exited"
         # the editing session ends: the edit is discarded
         await edit(other, other.c, START, [pair])
         assert await prop(f"{fx.cm}:Edit") is True

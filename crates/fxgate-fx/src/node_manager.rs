@@ -58,6 +58,7 @@ impl AdminMethods {
                 let s = s.as_ref();
                 let control = ["/EstablishControl", "/ReleaseControl", "/ReassignControl"];
                 matches!(s.split_once('/'), Some((ac, "EstablishConnections" | "CloseConnections")) if !ac.is_empty())
+                    || (s.starts_with("ConnectionManager/") && s.ends_with("/Lock/BreakLock"))
                     || (s.contains("/ControlGroups/") && control.iter().any(|m| s.ends_with(m)))
             }
             _ => false,
@@ -511,7 +512,8 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
                 loop {
                     tick.tick().await;
                     let Some(nm) = node_managers.get_of_type::<FxNodeManager>() else { return };
-                    crate::cm::edit::discard_orphans(nm.inner(), nm.address_space());
+                    let max_inactive = nm.inner().connection_manager().map(|cm| cm.max_inactive_lock_time).unwrap_or_default();
+                    crate::cm::edit::expire(nm.inner(), nm.address_space(), max_inactive);
                 }
             });
         }
@@ -551,6 +553,22 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
         });
     }
 
+    /// Writes to FX nodes: only the editable variables of a set its session edits
+    /// ([`crate::cm::edit_write`]).
+    async fn write(
+        &self,
+        context: &RequestContext,
+        address_space: &RwLock<AddressSpace>,
+        nodes_to_write: &mut [&mut opcua::server::node_manager::WriteNode],
+    ) -> Result<(), StatusCode> {
+        let owner = crate::cm::file::handles::Owner::of(context);
+        for n in nodes_to_write.iter_mut() {
+            let status = crate::cm::edit_write::write(self, address_space, &owner, n.value());
+            n.set_status(status);
+        }
+        Ok(())
+    }
+
     async fn call(
         &self,
         context: &RequestContext,
@@ -583,7 +601,7 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
             } else if let Some(m) = self.cm.as_ref().and_then(|cm| cm.file.method(&method)) {
                 crate::cm::file::call(self, address_space, call, context, m).await;
             } else if self.cm.as_ref().is_some_and(|cm| cm.is_lock_method(&method)) {
-                call.set_status(StatusCode::BadNotSupported); // DI locking is not implemented (tier 1)
+                crate::cm::edit::lock_call(self, address_space, call, &crate::cm::file::handles::Owner::of(context), &method);
             } else {
                 call.set_status(StatusCode::BadMethodInvalid);
             }

@@ -15,6 +15,8 @@ use opcua::types::{
 
 use std::sync::Arc;
 
+use super::edit_write::Field;
+use super::remote::set::Which;
 use super::state::{MachineNodes, State};
 use super::{ConnectionManager, Runtime, Set};
 use crate::model::Model;
@@ -76,7 +78,9 @@ pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerCon
         .map(|(s, version)| Arc::new(b.set(&folder, &node, s, &format!("ConnectionManager/{}", s.name), *version)))
         .collect();
     let persist = store.map(|s| (s, parking_lot::Mutex::new(changes)));
-    ConnectionManager { node, process, edit, aggregated_current_state, folder, sets: parking_lot::RwLock::new(sets), file, persist }
+    ConnectionManager { node, process, edit, aggregated_current_state, folder, sets: parking_lot::RwLock::new(sets), file, persist,
+        max_inactive_lock_time: std::time::Duration::from_millis(cfg.max_inactive_lock_time_ms),
+    }
 }
 
 /// Builds the nodes of a set added at run time (CloseAndUpdate): Version 1, state Ready, held by
@@ -130,7 +134,8 @@ impl Builder<'_> {
             .organized_by(folder.clone())
             .insert(self.space);
         let machine = self.machine(&node, &path);
-        self.property(&node, &format!("{path}/RollbackOnError"), self.cm_name("RollbackOnError"), DataTypeId::Boolean.into(), cfg.rollback_on_error.into());
+        let rollback = self.property(&node, &format!("{path}/RollbackOnError"), self.cm_name("RollbackOnError"), DataTypeId::Boolean.into(), cfg.rollback_on_error.into());
+        let mut editable = vec![(rollback, Field::RollbackOnError)];
         let (lock, lock_methods) = self.lock(&node, &path, manager);
         let edit = self.property(&node, &format!("{path}/Edit"), self.cm_name("Edit"), DataTypeId::Boolean.into(), false.into());
         let version_node = self.property(&node, &format!("{path}/Version"), self.cm_name("Version"), DataTypeId::UInt32.into(), version.into());
@@ -145,7 +150,7 @@ impl Builder<'_> {
             }
         }
         self.server_address(&node, &path, components.iter().map(|(_, id)| id));
-        for c in &cfg.connection {
+        for (j, c) in cfg.connection.iter().enumerate() {
             let conn_path = format!("{path}/{}", c.name);
             let conn = self.id(&conn_path);
             ObjectBuilder::new(&conn, QualifiedName::new(ns.instances, c.name.as_str()), c.name.as_str())
@@ -153,7 +158,10 @@ impl Builder<'_> {
                 .insert(self.space);
             self.space.insert_reference(&node, &conn, NodeId::new(ns.cm, cm::HAS_CONNECTION_CONFIGURATION));
             for (which, e) in std::iter::once(("Endpoint1", &c.endpoint1)).chain(c.endpoint2.as_ref().map(|e| ("Endpoint2", e))) {
-                let ep = self.endpoint(&conn, &format!("{conn_path}/{which}"), which, e);
+                let (ep, name, cleanup) = self.endpoint(&conn, &format!("{conn_path}/{which}"), which, e);
+                let end = if which == "Endpoint1" { Which::One } else { Which::Two };
+                editable.push((name, Field::Name(j, end)));
+                editable.push((cleanup, Field::CleanupTimeout(j, end)));
                 if let Some((_, acc)) = components.iter().find(|(n, _)| n == &e.automation_component) {
                     self.space.insert_reference(acc, &ep, NodeId::new(ns.cm, cm::TO_CONNECTION_ENDPOINT_CONFIGURATION));
                 }
@@ -173,6 +181,13 @@ impl Builder<'_> {
             .has_type_definition(opcua::types::VariableTypeId::BaseDataVariableType)
             .component_of(node.clone())
             .insert(self.space);
+        for (n, _) in &editable {
+            if let Some(opcua::nodes::NodeType::Variable(v)) = self.space.find_mut(n) {
+                let rw = opcua::nodes::AccessLevel::CURRENT_READ | opcua::nodes::AccessLevel::CURRENT_WRITE;
+                v.set_access_level(rw);
+                v.set_user_access_level(rw);
+            }
+        }
         let runtime = parking_lot::Mutex::new(Runtime { version, ..Runtime::default() });
         let values = machine.state_values(&ns, State::Ready);
         for (id, v) in values {
@@ -181,7 +196,7 @@ impl Builder<'_> {
                     .ok();
             }
         }
-        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, edit, version: version_node, lock, runtime }
+        Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, edit, version: version_node, lock, editable, runtime }
     }
 
     fn machine(&mut self, set: &NodeId, path: &str) -> MachineNodes {
@@ -266,8 +281,9 @@ impl Builder<'_> {
         }
     }
 
-    /// Endpoint1/Endpoint2: FunctionalEntityNode and the ConnectionEndpoint parameters.
-    fn endpoint(&mut self, conn: &NodeId, path: &str, which: &str, e: &EndpointConfig) -> NodeId {
+    /// Endpoint1/Endpoint2: FunctionalEntityNode and the ConnectionEndpoint parameters; returns
+    /// its node and its Name and CleanupTimeout variables (written while the set is edited).
+    fn endpoint(&mut self, conn: &NodeId, path: &str, which: &str, e: &EndpointConfig) -> (NodeId, NodeId, NodeId) {
         let ns = self.model.ns;
         let id = self.object(conn, path, self.cm_name(which), NodeId::new(ns.cm, cm::CONNECTION_ENDPOINT_CONFIGURATION_TYPE));
         let fe = super::resolve::configured_entity(e);
@@ -288,7 +304,7 @@ impl Builder<'_> {
         for (name, dt, v) in fields {
             self.variable(&p, &format!("{cp}/{name}"), self.cm_name(name), dt, v);
         }
-        id
+        (id, self.id(&format!("{cp}/Name")), self.id(&format!("{cp}/CleanupTimeout")))
     }
 }
 

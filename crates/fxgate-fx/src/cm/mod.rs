@@ -27,6 +27,7 @@ pub mod build;
 pub mod calls;
 pub mod diagnostics;
 pub mod edit;
+pub mod edit_write;
 pub mod events;
 pub mod file;
 pub mod flow;
@@ -63,6 +64,9 @@ pub struct ConnectionManager {
     pub sets: parking_lot::RwLock<Vec<Arc<Set>>>,
     /// The ConnectionManagerConfiguration file.
     pub file: file::ConfigFile,
+    /// MaxInactiveLockTime of an edit's Lock: the edit is discarded when its session neither
+    /// renews the Lock nor writes for this long.
+    pub max_inactive_lock_time: std::time::Duration,
     /// Where the run-time changes are kept, and the changes (None: not kept).
     pub persist: Option<(persist::Store, parking_lot::Mutex<persist::Changes>)>,
 }
@@ -88,6 +92,8 @@ pub struct Set {
     pub version: NodeId,
     /// The nodes of its Lock (LockingServicesType) that follow who holds it.
     pub lock: crate::model::LockNodes,
+    /// The variables its editor may write (§6.7.4), and what each one sets.
+    pub editable: Vec<(NodeId, edit_write::Field)>,
     /// What processing has done to it.
     pub runtime: parking_lot::Mutex<Runtime>,
 }
@@ -103,6 +109,29 @@ pub struct Runtime {
     pub version: u32,
     /// The client session editing it (Edit TRUE), if any.
     pub editor: Option<edit::Editor>,
+    /// The configuration as the editor changed it, until Commit or Discard.
+    pub pending: Option<ConnectionSetConfig>,
+}
+
+impl Set {
+    /// The same set (same nodes) with configuration `config` and its run-time state moved
+    /// over: what CommitUpdates puts in place.
+    pub fn with_config(&self, config: ConnectionSetConfig) -> Set {
+        let rt = std::mem::take(&mut *self.runtime.lock());
+        Set {
+            name: self.name.clone(),
+            node: self.node.clone(),
+            config,
+            machine: self.machine.clone(),
+            lock_methods: self.lock_methods.clone(),
+            diagnostics: self.diagnostics.clone(),
+            edit: self.edit.clone(),
+            version: self.version.clone(),
+            lock: self.lock.clone(),
+            editable: self.editable.clone(),
+            runtime: parking_lot::Mutex::new(rt),
+        }
+    }
 }
 
 impl ConnectionManager {

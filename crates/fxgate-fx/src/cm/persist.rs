@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn changes_apply_over_the_configured_sets_and_survive_a_round_trip() {
-        let configured = ConnectionManagerConfig { set: vec![set("A", false), set("B", false), set("C", false)] };
+        let configured = ConnectionManagerConfig { set: vec![set("A", false), set("B", false), set("C", false)], ..Default::default() };
         let mut c = Changes::default();
         c.written(&set("B", true), 3); // replaced (or edited)
         c.removed("C");

@@ -6,11 +6,21 @@
 use serde::{Deserialize, Serialize};
 
 /// `[fx.connection_manager]`: `4:ConnectionManager` under FxRoot.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectionManagerConfig {
+    /// MaxInactiveLockTime of a set's Lock while a client edits it
+    /// (EditConnectionConfigurationSets), in ms (1,000 to 86,400,000): the edit is discarded
+    /// when the client neither renews the Lock (RenewLock, StartEditing) nor writes for this long.
+    pub max_inactive_lock_time_ms: u64,
     /// `[[fx.connection_manager.set]]`: the ConnectionConfigurationSets.
     pub set: Vec<ConnectionSetConfig>,
+}
+
+impl Default for ConnectionManagerConfig {
+    fn default() -> Self {
+        Self { max_inactive_lock_time_ms: 600_000, set: Vec::new() }
+    }
 }
 
 /// `[[fx.connection_manager.set]]`: one ConnectionConfigurationSet (§6.8).

@@ -37,6 +37,12 @@ pub struct Known<'a> {
 
 /// Adds every problem of the ConnectionManager's sets to `errs`.
 pub fn validate(cm: &ConnectionManagerConfig, known: &Known<'_>, errs: &mut Vec<Invalid>) {
+    if !(1_000..=86_400_000).contains(&cm.max_inactive_lock_time_ms) {
+        errs.push(Invalid::new(
+            "fx.connection_manager.max_inactive_lock_time_ms".to_string(),
+            "must be 1,000 to 86,400,000 (ms)",
+        ));
+    }
     let mut names = HashSet::new();
     for (i, set) in cm.set.iter().enumerate() {
         let f = |k: &str| format!("fx.connection_manager.set[{i}].{k}");

@@ -27,7 +27,7 @@ pub mod option_sets;
 pub mod registry;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use ac::*;
 pub use body::{body, BodyError};

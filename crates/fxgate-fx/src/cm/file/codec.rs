@@ -120,3 +120,24 @@ pub fn current(nm: &FxNodeManagerImpl, space: &AddressSpace) -> Result<Vec<u8>, 
     let content = super::from_config::content(nm, space);
     encode(&content)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_round_trips_and_every_truncation_is_an_error() {
+        let sets: Vec<ConnectionConfigurationSetConfDataType> = crate::types::tests::conf_sets();
+        let content = Content { namespaces: vec![crate::namespaces::FX_CM.into(), "urn:x".into()], sets };
+        let bytes = encode(&content).expect("encodes");
+        let back = decode(&bytes, DecodingOptions::default()).expect("decodes");
+        assert_eq!(back.namespaces, content.namespaces);
+        assert_eq!(back.sets, content.sets);
+        for n in 0..bytes.len() {
+            assert!(decode(&bytes[..n], DecodingOptions::default()).is_err(), "{n} bytes");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(decode(&longer, DecodingOptions::default()), Err(CodecError::Decode(_))), "trailing bytes");
+    }
+}

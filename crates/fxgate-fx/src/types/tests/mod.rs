@@ -7,3 +7,9 @@ mod model;
 mod node_ids;
 mod properties;
 mod samples;
+mod samples_conf;
+
+/// The ConnectionConfigurationSetConfDataType samples.
+pub fn conf_sets() -> Vec<crate::types::ConnectionConfigurationSetConfDataType> {
+    samples_conf::conf().iter().filter_map(|o| o.inner_as::<crate::types::ConnectionConfigurationSetConfDataType>().cloned()).collect()
+}

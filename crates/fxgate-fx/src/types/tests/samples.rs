@@ -236,4 +236,7 @@ pub fn all() -> Vec<ExtensionObject> {
             ..Default::default()
         }),
     ]
+    .into_iter()
+    .chain(super::samples_conf::conf())
+    .collect()
 }
