@@ -226,6 +226,22 @@ def _control_group_tag(t):
         lambda f: f == "fx.automation_component[0].functional_entity[0].control_group[0].restrict[0]"
 
 
+def _lock_time(t):
+    b = t + (
+        '\n[[fx.automation_component]]\nname = "Cell"\n'
+        '\n[[fx.automation_component.functional_entity]]\nname = "Motion"\ninputs = ["Demo/Ramp"]\noutputs = ["Demo/Sine"]\n'
+        '\n[[fx.automation_component.functional_entity.control_group]]\nname = "G"\nblock = ["Demo/Ramp"]\n'
+        'max_inactive_lock_time_ms = 10\n'
+    )
+    return b, {line_of(b, "max_inactive_lock_time_ms = 10")}, \
+        lambda f: f == "fx.automation_component[0].functional_entity[0].control_group[0].max_inactive_lock_time_ms"
+
+
+def _set_folder(t):
+    b = t + FX_FLOW.format(address="opc.udp://127.0.0.1:4841").replace('name = "S"', 'name = "S"\nfolder = ["Line/1"]', 1)
+    return b, {line_of(b, 'folder = ["Line/1"]')}, lambda f: f == "fx.connection_manager.set[0].folder[0]"
+
+
 def _syntax(t):
     b = replace_line(t, 'host = "127.0.0.1"', 'host = "127.0.0.1')  # unterminated string
     return b, {line_of(b, "host = ")}, None
@@ -250,6 +266,8 @@ CASES = {
     "pubsub-listen-port-twice": _pubsub_port,
     "fx-flow-address": _fx_flow_address,
     "fx-control-group-tag": _control_group_tag,
+    "fx-lock-time": _lock_time,
+    "fx-set-folder": _set_folder,
     "toml-syntax": _syntax,
 }
 

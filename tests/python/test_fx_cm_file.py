@@ -204,6 +204,23 @@ async def test_close_and_update_errors_and_file_rules(gateway_factory, client_ce
         [replaced] = outs(r)[2]
         assert replaced != fx.node("ConnectionManager/Fresh"), "a replaced set is a new node"
         assert await (await c.get_node(replaced).get_child([f"{fx.cm}:Version"])).read_value() == 1
+        # ConnectionConfigurationSetFolder: missing folders are made; a set is addressed by folder and name
+        nested = sets["BadPath"]
+        nested.BrowseName, nested.ConnectionConfigurationSetFolder = "Nested", ["Line1", "Cell"]
+        r = await f.write(file_of(ns, [nested]), [ADD])
+        assert codes(outs(r)[1]) == ["Good"], r
+        line = await c.get_node(ua.NodeId(5003, fx.cm)).get_child([f"{fx.inst}:Line1", f"{fx.inst}:Cell"])
+        assert [(await n.read_browse_name()).Name for n in await line.get_children()] == ["Nested"]
+        [back] = [s for s in (await f.read()).Body.Value if s.BrowseName == "Nested"]
+        assert back.ConnectionConfigurationSetFolder == ["Line1", "Cell"]
+        elsewhere = ua.ConnectionConfigurationSetConfDataType()
+        elsewhere.BrowseName, elsewhere.ConnectionConfigurationSetFolder = "Nested", ["Line2"]
+        assert codes(outs(await f.write(file_of(ns, [elsewhere]), [REMOVE]))[1]) == ["BadNoMatch"]
+        assert codes(outs(await f.write(file_of(ns, [elsewhere]), [ADD]))[1]) == ["BadBrowseNameDuplicated"], \
+            "fxgate keeps set names unique across its folders"
+        elsewhere.ConnectionConfigurationSetFolder = ["Line1", "Cell"]
+        assert codes(outs(await f.write(file_of(ns, [elsewhere]), [REMOVE]))[1]) == ["Good"]
+        assert await line.get_children() == []
         # the file methods that change the configuration need the ConnectionAdmin role
         op = await connect(gw, client_cert, username="op", password=OP_PW)
         try:

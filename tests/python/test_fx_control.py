@@ -7,6 +7,8 @@ cannot be taken by another owner (LockStatus -1)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from asyncua import ua
 
 from fxgate_testlib import connect, safe_disconnect
@@ -167,5 +169,87 @@ async def test_control_through_establish_connections_and_close(gateway_factory, 
         assert code(r.StatusCode) == "Uncertain", r
         assert codes(r.OutputArguments[1].Value[0].EstablishControlResult) == ["Good"]
         assert (await lock_state(fx, "Tuning"))[0] is False, "released on rollback"
+    finally:
+        await safe_disconnect(c)
+
+
+async def lock_call(fx: Fx, group: str, lst: str, method: str, *args: ua.Variant) -> ua.CallMethodResult:
+    return await fx.call(f"{GROUPS}/{group}/{lst}/Lock", method, *args)
+
+
+@sync
+async def test_the_di_lock_methods_and_max_inactive_lock_time(gateway_factory, client_cert):
+    cfg = control_config()
+    groups = cfg["fx"]["automation_component"][0]["functional_entity"][0]["control_group"]
+    groups[0]["max_inactive_lock_time_ms"] = 2000
+    gw = gateway_factory.start(cfg)
+    c, e = await admin_session(gw, client_cert)
+    fx = e.fx
+    me = c.application_uri
+    try:
+        for lst in ("ListToBlock", "ListToRestrict"):
+            prop = fx.node(f"{GROUPS}/Tuning/{lst}/MaxInactiveLockTime")
+            assert await c.get_node(prop).read_value() == 2000.0
+        # not controlled: InitLock E_Invalid, the others E_NotLocked
+        assert status_of(await lock_call(fx, "Tuning", "ListToBlock", "InitLock", context("x"))) == -2
+        assert status_of(await lock_call(fx, "Tuning", "ListToBlock", "RenewLock")) == -1
+        assert status_of(await group_call(fx, "Tuning", "EstablishControl", context(None))) == 0
+        assert status_of(await lock_call(fx, "Tuning", "ListToBlock", "InitLock", context("x"))) == -1, "already locked"
+        remaining = await c.get_node(fx.node(f"{GROUPS}/Tuning/ListToBlock/Lock/RemainingLockTime")).read_value()
+        assert 0 < remaining <= 2000, remaining
+        # ExitLock releases that Lock only: the blocked variable is writable, IsControlled stays
+        assert status_of(await lock_call(fx, "Tuning", "ListToBlock", "ExitLock")) == 0
+        assert await lock_state(fx, "Tuning") == (True, (False, "", ""), (True, me, "admin"))
+        assert await write(c, e, "Cell/Mode", 3, ua.VariantType.Int32) == "Good"
+        assert status_of(await lock_call(fx, "Tuning", "ListToBlock", "ExitLock")) == -1, "E_NotLocked"
+        assert status_of(await lock_call(fx, "Tuning", "ListToBlock", "InitLock", context("x"))) == 0
+        assert await write(c, e, "Cell/Mode", 4, ua.VariantType.Int32) == "BadLocked"
+        # renewed (RenewLock, or the owner's writes to the restricted variable) it holds …
+        for _ in range(3):
+            await asyncio.sleep(0.9)
+            assert status_of(await lock_call(fx, "Tuning", "ListToBlock", "RenewLock")) == 0
+            assert await write(c, e, "Cell/Gain", 2.0) == "Good"
+        assert await lock_state(fx, "Tuning") == (True, (True, me, "admin"), (True, me, "admin"))
+        # … left alone it exits after MaxInactiveLockTime: both variables are free, still controlled
+        await asyncio.sleep(3.2)
+        assert await lock_state(fx, "Tuning") == (True, (False, "", ""), (False, "", ""))
+        assert await write(c, e, "Cell/Mode", 5, ua.VariantType.Int32) == "Good"
+        assert code((await group_call(fx, "Tuning", "ReleaseControl")).StatusCode) == "Good"
+
+        # only the owner calls Init/Renew/Exit; BreakLock needs the ConnectionAdmin role
+        assert status_of(await group_call(fx, "Tuning", "EstablishControl", context(OTHER))) == 0
+        r = await lock_call(fx, "Tuning", "ListToRestrict", "ExitLock")
+        assert code(r.StatusCode) == "BadUserAccessDenied", r
+        op = await connect(gw, client_cert, username="op", password=OP_PW)
+        try:
+            r = await lock_call(await Fx(op).load(), "Tuning", "ListToRestrict", "BreakLock")
+            assert code(r.StatusCode) == "BadUserAccessDenied", r
+        finally:
+            await safe_disconnect(op)
+        assert status_of(await lock_call(fx, "Tuning", "ListToRestrict", "BreakLock")) == 0
+        assert await write(c, e, "Cell/Gain", 3.0) == "Good", "the restricted Lock was broken"
+        assert (await lock_state(fx, "Tuning"))[1] == (True, OTHER, "admin"), "the other Lock stays"
+    finally:
+        await safe_disconnect(c)
+
+
+@sync
+async def test_locks_an_endpoint_holds_renew_while_it_is_not_in_error(gateway_factory, client_cert):
+    cfg = control_config()
+    cfg["fx"]["automation_component"][0]["functional_entity"][0]["control_group"][0]["max_inactive_lock_time_ms"] = 1000
+    gw = gateway_factory.start(cfg)
+    c, e = await admin_session(gw, client_cert)
+    fx = e.fx
+    try:
+        conf = e.config(endpoint=e.parameter("C1"))
+        conf.ControlGroups = [fx.node(f"{GROUPS}/Tuning")]
+        r = await e.call(MASK["Create"] | MASK["EstablishControl"] | 0x20, endpoints=[conf])
+        assert code(r.StatusCode) == "Good", r
+        node = r.OutputArguments[1].Value[0].ConnectionEndpointId
+        await asyncio.sleep(2.5)
+        state = await lock_state(fx, "Tuning")
+        assert state[1] == (True, node.to_string(), "UAFX") and state[2][0] is True, "renewed: Status Initial, not Error"
+        r = await lock_call(fx, "Tuning", "ListToBlock", "RenewLock")
+        assert code(r.StatusCode) == "BadUserAccessDenied", "the endpoint's Lock is not a client's"
     finally:
         await safe_disconnect(c)

@@ -58,7 +58,7 @@ impl AdminMethods {
                 let s = s.as_ref();
                 let control = ["/EstablishControl", "/ReleaseControl", "/ReassignControl"];
                 matches!(s.split_once('/'), Some((ac, "EstablishConnections" | "CloseConnections")) if !ac.is_empty())
-                    || (s.starts_with("ConnectionManager/") && s.ends_with("/Lock/BreakLock"))
+                    || ((s.starts_with("ConnectionManager/") || s.contains("/ControlGroups/")) && s.ends_with("/Lock/BreakLock"))
                     || (s.contains("/ControlGroups/") && control.iter().any(|m| s.ends_with(m)))
             }
             _ => false,
@@ -504,16 +504,19 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
         if let Some(rt) = self.pubsub() {
             crate::communication::status::spawn(context.node_managers.clone(), rt.changes());
         }
-        if self.cm.is_some() {
-            // edits whose session ended are discarded (the set's Lock exits with the session)
+        if self.cm.is_some() || !self.control.is_empty() {
+            // DI Locks time out: the sets' edit Locks (also when the editing session ends) and
+            // the ControlGroups' Locks
             let node_managers = context.node_managers.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
                 loop {
                     tick.tick().await;
                     let Some(nm) = node_managers.get_of_type::<FxNodeManager>() else { return };
-                    let max_inactive = nm.inner().connection_manager().map(|cm| cm.max_inactive_lock_time).unwrap_or_default();
-                    crate::cm::edit::expire(nm.inner(), nm.address_space(), max_inactive);
+                    if let Some(cm) = nm.inner().connection_manager() {
+                        crate::cm::edit::expire(nm.inner(), nm.address_space(), cm.max_inactive_lock_time);
+                    }
+                    crate::control::locks::expire(nm.inner(), nm.address_space());
                 }
             });
         }
@@ -582,8 +585,8 @@ impl InMemoryNodeManagerImpl for FxNodeManagerImpl {
                 crate::control::calls::call(self, address_space, call, g, m, &caller);
                 continue;
             }
-            if crate::control::calls::is_lock_method(self, &method) {
-                call.set_status(StatusCode::BadNotSupported); // DI Lock methods: EstablishControl etc. instead
+            if let Some((g, list, op)) = crate::control::locks::find(self, &method) {
+                crate::control::locks::call(self, address_space, call, g, list, op, &caller);
                 continue;
             }
             if let Some((_, asset)) = self.model.asset(&method).filter(|(_, a)| a.verify == method) {

@@ -129,9 +129,10 @@ impl Builder<'_> {
         let ns = self.model.ns;
         let path = path.to_string();
         let node = self.id(&path);
+        let parent = self.folder(folder, &cfg.folder);
         ObjectBuilder::new(&node, QualifiedName::new(ns.instances, cfg.name.as_str()), cfg.name.as_str())
             .has_type_definition(NodeId::new(ns.cm, cm::CONNECTION_CONFIGURATION_SET_TYPE))
-            .organized_by(folder.clone())
+            .organized_by(parent)
             .insert(self.space);
         let machine = self.machine(&node, &path);
         let rollback = self.property(&node, &format!("{path}/RollbackOnError"), self.cm_name("RollbackOnError"), DataTypeId::Boolean.into(), cfg.rollback_on_error.into());
@@ -197,6 +198,25 @@ impl Builder<'_> {
             }
         }
         Set { name: cfg.name.clone(), node, config: cfg.clone(), machine, lock_methods, diagnostics, edit, version: version_node, lock, editable, runtime }
+    }
+
+    /// The folder `path` below ConnectionConfigurationSets (`root`), made where missing
+    /// (NodeIds `ConnectionManager/Folders/<a>/<b>…`).
+    fn folder(&mut self, root: &NodeId, path: &[String]) -> NodeId {
+        let mut parent = root.clone();
+        let mut p = String::from("ConnectionManager/Folders");
+        for part in path {
+            p = format!("{p}/{part}");
+            let id = self.id(&p);
+            if !self.space.node_exists(&id) {
+                ObjectBuilder::new(&id, QualifiedName::new(self.model.ns.instances, part.as_str()), part.as_str())
+                    .has_type_definition(ObjectTypeId::FolderType)
+                    .organized_by(parent.clone())
+                    .insert(self.space);
+            }
+            parent = id;
+        }
+        parent
     }
 
     fn machine(&mut self, set: &NodeId, path: &str) -> MachineNodes {

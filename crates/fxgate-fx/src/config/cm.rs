@@ -27,8 +27,12 @@ impl Default for ConnectionManagerConfig {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectionSetConfig {
-    /// BrowseName in the ConnectionConfigurationSets folder.
+    /// BrowseName in the ConnectionConfigurationSets folder (unique across the
+    /// ConnectionManager, whatever the folder).
     pub name: String,
+    /// ConnectionConfigurationSetFolder: the path of folders below ConnectionConfigurationSets
+    /// the set is organised in (empty: directly in it); missing folders are made.
+    pub folder: Vec<String>,
     /// RollbackOnError: on a failure, close (remove) every endpoint the run created.
     pub rollback_on_error: bool,
     /// `[[fx.connection_manager.set.asset_verification]]`: Assets verified (VerifyAssetCmd)

@@ -107,7 +107,7 @@ pub struct FunctionalEntityConfig {
 /// the entity's variables (tags among its inputs, outputs and configuration). While it is
 /// controlled (EstablishControl), nobody may write its `block` tags and only the lock owner its
 /// `restrict` tags.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ControlGroupConfig {
     /// BrowseName in the entity's ControlGroups folder.
@@ -118,6 +118,16 @@ pub struct ControlGroupConfig {
     pub restrict: Vec<String>,
     /// ListOfRelated (neither blocked nor restricted).
     pub related: Vec<String>,
+    /// MaxInactiveLockTime of both Locks, in ms (1,000 to 86,400,000): a Lock without activity
+    /// (RenewLock, a write by the owner, an owning endpoint not in Error) for this long exits.
+    /// Should exceed the CleanupTimeout of the endpoints that take control (OPC 10000-81 §6.5.2).
+    pub max_inactive_lock_time_ms: u64,
+}
+
+impl Default for ControlGroupConfig {
+    fn default() -> Self {
+        Self { name: String::new(), block: Vec::new(), restrict: Vec::new(), related: Vec::new(), max_inactive_lock_time_ms: 600_000 }
+    }
 }
 
 /// Why [`parse_fx_version`] rejects a text (a FunctionalEntity's AuthorAssignedVersion,

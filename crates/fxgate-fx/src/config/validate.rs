@@ -80,6 +80,9 @@ fn component(ac: &AutomationComponentConfig, f: &dyn Fn(&str) -> String, tags: &
         for (k, cg) in fe.control_group.iter().enumerate() {
             let h = |x: &str| g(&format!("control_group[{k}].{x}"));
             name(&cg.name, &h("name"), &mut groups, "a ControlGroup", errs);
+            if !(1_000..=86_400_000).contains(&cg.max_inactive_lock_time_ms) {
+                errs.push(Invalid::new(h("max_inactive_lock_time_ms"), "must be 1,000 to 86,400,000 (ms)"));
+            }
             let mut in_group = HashSet::new();
             for (field, list) in [("block", &cg.block), ("restrict", &cg.restrict), ("related", &cg.related)] {
                 for (m, t) in list.iter().enumerate() {

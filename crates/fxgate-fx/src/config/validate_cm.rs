@@ -47,6 +47,11 @@ pub fn validate(cm: &ConnectionManagerConfig, known: &Known<'_>, errs: &mut Vec<
     for (i, set) in cm.set.iter().enumerate() {
         let f = |k: &str| format!("fx.connection_manager.set[{i}].{k}");
         name(&set.name, &f("name"), &mut names, "a ConnectionConfigurationSet", errs);
+        for (k, part) in set.folder.iter().enumerate() {
+            if part.is_empty() || part.contains('/') {
+                errs.push(Invalid::new(f(&format!("folder[{k}]")), "a folder name must not be empty nor hold `/`"));
+            }
+        }
         check_set(set, &f, known, errs);
     }
 }

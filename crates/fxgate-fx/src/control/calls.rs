@@ -39,11 +39,6 @@ pub fn find<'a>(nm: &'a FxNodeManagerImpl, method: &NodeId) -> Option<(&'a Contr
     })
 }
 
-/// Whether `method` is one of the DI methods of a group's Locks.
-pub fn is_lock_method(nm: &FxNodeManagerImpl, method: &NodeId) -> bool {
-    super::groups(nm.model()).any(|g| g.lock_methods.contains(method))
-}
-
 /// The endpoint whose NodeId text is `client`, if one exists.
 fn endpoint_of(nm: &FxNodeManagerImpl, client: &str) -> Option<NodeId> {
     nm.endpoints().lock().iter().find(|e| e.node.to_string() == client).map(|e| e.node.clone())
@@ -58,9 +53,15 @@ pub fn owner(nm: &FxNodeManagerImpl, client: String, caller: &Caller) -> Owner {
 fn show(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, g: &ControlGroup, old: Option<&Owner>, new: Option<&Owner>) {
     let from = old.and_then(|o| endpoint_of(nm, &o.client));
     let to = new.and_then(|o| endpoint_of(nm, &o.client));
+    let hold = nm.control().hold(&g.node);
     let mut space = space.write();
     controls_reference(&mut space, g, from.as_ref(), to.as_ref());
-    nm.set_values(&mut space, values(g, new));
+    nm.set_values(&mut space, values(g, hold.as_ref()));
+}
+
+/// Whether `client` (a LockingClient) is an endpoint that exists and is not in Error.
+pub fn endpoint_alive(nm: &FxNodeManagerImpl, client: &str) -> Option<bool> {
+    nm.endpoints().lock().iter().find(|e| e.node.to_string() == client).map(|e| e.status != crate::health::status::ERROR)
 }
 
 /// EstablishControl of `g` for `owner`: the LockStatus.

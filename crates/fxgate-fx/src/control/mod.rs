@@ -7,12 +7,17 @@
 //! While a group is controlled, its ListToBlock tags cannot be written by anyone and its
 //! ListToRestrict tags only by the lock owner (a session of the client whose ApplicationUri is
 //! the LockingClient); values a PubSub reader or the owning source puts into the store are not
-//! writes and pass. Both Locks of a group are taken and given back together. Locks do not time
-//! out (no MaxInactiveLockTime) and the DI Lock methods answer Bad_NotSupported.
+//! writes and pass. EstablishControl takes both Locks of a group, ReleaseControl gives both back
+//! and clears IsControlled; the DI methods of each Lock ([`locks`]) exit, take again and renew
+//! that Lock alone. A Lock exits by itself after the group's MaxInactiveLockTime without
+//! activity: a RenewLock or a write by the owner to a restricted variable, or, for a Lock an
+//! endpoint holds, any second in which the endpoint's Status is not Error.
 
 pub mod calls;
+pub mod locks;
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use opcua::server::address_space::AddressSpace;
 use opcua::types::{NodeId, ReferenceTypeId, StatusCode, UAString, Variant};
@@ -41,9 +46,25 @@ pub struct Owner {
     pub user: String,
 }
 
+/// ListToBlock (0) or ListToRestrict (1): which Lock of a group.
+pub type List = usize;
+/// The ListToBlock Lock.
+pub const BLOCK: List = 0;
+/// The ListToRestrict Lock.
+pub const RESTRICT: List = 1;
+
+/// A controlled group: its owner and, per Lock, when it was last active (None: exited).
+#[derive(Debug, Clone)]
+pub struct Hold {
+    /// LockingClient and LockingUser.
+    pub owner: Owner,
+    /// The ListToBlock and ListToRestrict Locks.
+    pub locks: [Option<Instant>; 2],
+}
+
 /// Every group's controller, and which groups block or restrict each tag.
 pub struct ControlState {
-    held: Mutex<HashMap<NodeId, Owner>>,
+    held: Mutex<HashMap<NodeId, Hold>>,
     block: HashMap<TagId, Vec<NodeId>>,
     restrict: HashMap<TagId, Vec<NodeId>>,
     /// Each group's tags (block and restrict), for the overlap check.
@@ -73,7 +94,22 @@ impl ControlState {
 
     /// The controller of `group`.
     pub fn owner(&self, group: &NodeId) -> Option<Owner> {
+        self.held.lock().get(group).map(|h| h.owner.clone())
+    }
+
+    /// The state of `group` (None: not controlled).
+    pub fn hold(&self, group: &NodeId) -> Option<Hold> {
         self.held.lock().get(group).cloned()
+    }
+
+    /// Every controlled group.
+    pub fn holds(&self) -> Vec<(NodeId, Hold)> {
+        self.held.lock().iter().map(|(g, h)| (g.clone(), h.clone())).collect()
+    }
+
+    /// Runs `f` on the state of the controlled `group` (None: not controlled).
+    pub fn with<R>(&self, group: &NodeId, f: impl FnOnce(&mut Hold) -> R) -> Option<R> {
+        self.held.lock().get_mut(group).map(f)
     }
 
     /// EstablishControl: takes `group` for `owner` unless it or a group sharing a tag is
@@ -86,12 +122,13 @@ impl ControlState {
         }
         let clash = held
             .iter()
-            .filter(|(_, o)| o.client != owner.client)
+            .filter(|(_, h)| h.owner.client != owner.client)
             .any(|(g, _)| self.tags.get(g).is_some_and(|theirs| theirs.iter().any(|t| mine.contains(t))));
         if clash {
             return E_LOCKED;
         }
-        held.insert(group.clone(), owner);
+        let now = Instant::now();
+        held.insert(group.clone(), Hold { owner, locks: [Some(now), Some(now)] });
         OK
     }
 
@@ -105,28 +142,38 @@ impl ControlState {
     pub fn reassign(&self, group: &NodeId, owner: Owner) -> Result<Owner, i32> {
         let mut held = self.held.lock();
         match held.get_mut(group) {
-            Some(o) => Ok(std::mem::replace(o, owner)),
+            Some(h) => {
+                let now = Instant::now();
+                for l in h.locks.iter_mut().flatten() {
+                    *l = now;
+                }
+                Ok(std::mem::replace(&mut h.owner, owner))
+            }
             None => Err(E_LOCKED),
         }
     }
 
     /// The groups controlled by `client`.
     pub fn held_by(&self, client: &str) -> Vec<NodeId> {
-        self.held.lock().iter().filter(|(_, o)| o.client == client).map(|(g, _)| g.clone()).collect()
+        self.held.lock().iter().filter(|(_, h)| h.owner.client == client).map(|(g, _)| g.clone()).collect()
     }
 }
 
 impl WriteGuard for ControlState {
     fn refuse(&self, tag: TagId, caller: Option<&Caller>) -> Option<StatusCode> {
-        let held = self.held.lock();
-        if self.block.get(&tag).is_some_and(|gs| gs.iter().any(|g| held.contains_key(g))) {
+        let mut held = self.held.lock();
+        let locked = |h: Option<&Hold>, list: List| h.is_some_and(|h| h.locks[list].is_some());
+        if self.block.get(&tag).is_some_and(|gs| gs.iter().any(|g| locked(held.get(g), BLOCK))) {
             return Some(StatusCode::BadLocked);
         }
-        let restricted = self.restrict.get(&tag).into_iter().flatten().filter_map(|g| held.get(g));
-        for o in restricted {
-            if caller.is_none_or(|c| c.client != o.client) {
+        let groups = self.restrict.get(&tag).cloned().unwrap_or_default();
+        for g in &groups {
+            let Some(h) = held.get_mut(g).filter(|h| h.locks[RESTRICT].is_some()) else { continue };
+            if caller.is_none_or(|c| c.client != h.owner.client) {
                 return Some(StatusCode::BadLocked);
             }
+            // a write by the owner is activity on the Lock
+            h.locks[RESTRICT] = Some(Instant::now());
         }
         None
     }
@@ -137,13 +184,17 @@ pub fn groups(model: &Model) -> impl Iterator<Item = &ControlGroup> {
     model.components.iter().flat_map(|c| c.entities.iter()).flat_map(|e| e.control_groups.iter())
 }
 
-/// The values of a group's IsControlled and Lock variables for `owner`.
-pub fn values(g: &ControlGroup, owner: Option<&Owner>) -> Vec<(NodeId, Variant)> {
-    let mut v = vec![(g.is_controlled.clone(), owner.is_some().into())];
-    for l in &g.locks {
+/// The values of a group's IsControlled and Lock variables for its state `hold`: a Lock that
+/// is not held shows no client and user, and RemainingLockTime 0.
+pub fn values(g: &ControlGroup, hold: Option<&Hold>) -> Vec<(NodeId, Variant)> {
+    let mut v = vec![(g.is_controlled.clone(), hold.is_some().into())];
+    for (list, l) in g.locks.iter().enumerate() {
+        let owner = hold.filter(|h| h.locks[list].is_some()).map(|h| &h.owner);
+        let remaining = hold.and_then(|h| h.locks[list]).map_or(0.0, |t| g.max_inactive.saturating_sub(t.elapsed()).as_millis() as f64);
         v.push((l.locked.clone(), owner.is_some().into()));
         v.push((l.client.clone(), UAString::from(owner.map_or("", |o| o.client.as_str())).into()));
         v.push((l.user.clone(), UAString::from(owner.map_or("", |o| o.user.as_str())).into()));
+        v.push((l.remaining.clone(), Variant::Double(remaining)));
     }
     v
 }

@@ -43,6 +43,8 @@ impl Builder<'_> {
                 self.space.insert_reference(&list, &t.node, ReferenceTypeId::Organizes);
             }
             let (nodes, methods) = crate::lock_nodes::insert(self.space, &self.ns, &list, &p, None);
+            let max = cfg.max_inactive_lock_time_ms as f64;
+            self.property(&list, &format!("{p}/MaxInactiveLockTime"), QualifiedName::new(self.ns.di, "MaxInactiveLockTime"), DataTypeId::Duration.into(), max.into());
             locks.push(nodes);
             lock_methods.extend(methods);
         }
@@ -71,6 +73,7 @@ impl Builder<'_> {
             release,
             reassign,
             lock_methods,
+            max_inactive: std::time::Duration::from_millis(cfg.max_inactive_lock_time_ms),
         }
     }
 

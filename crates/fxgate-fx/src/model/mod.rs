@@ -117,8 +117,11 @@ pub struct ControlGroup {
     pub release: NodeId,
     /// ReassignControl.
     pub reassign: NodeId,
-    /// The DI methods of the two Locks (InitLock, RenewLock, ExitLock, BreakLock).
+    /// The DI methods of the two Locks (InitLock, RenewLock, ExitLock, BreakLock of
+    /// ListToBlock, then of ListToRestrict).
     pub lock_methods: Vec<NodeId>,
+    /// MaxInactiveLockTime of its Locks.
+    pub max_inactive: std::time::Duration,
 }
 
 /// The variables of a DI Lock (LockingServicesType).

@@ -180,7 +180,7 @@ pub fn set(nm: &FxNodeManagerImpl, t: &mut Table, tags: &str, cfg: &ConnectionSe
     }
     ConnectionConfigurationSetConfDataType {
         browse_name: cfg.name.as_str().into(),
-        connection_configuration_set_folder: None,
+        connection_configuration_set_folder: (!cfg.folder.is_empty()).then(|| cfg.folder.iter().map(|f| UAString::from(f.as_str())).collect()),
         connections: Some(connections),
         communication_flows: Some(flows.into_iter().map(ExtensionObject::from_message).collect()),
         server_addresses: Some(server_addresses),

@@ -142,6 +142,10 @@ pub fn set(cx: &Context<'_>, s: &ConnectionConfigurationSetConfDataType) -> Resu
     if !name_ok(&name) {
         return Err(ConvertError::Name("BrowseName".into()));
     }
+    let folder: Vec<String> = s.connection_configuration_set_folder.iter().flatten().map(|f| f.as_ref().to_string()).collect();
+    if folder.iter().any(|f| !name_ok(f)) {
+        return Err(ConvertError::Name("ConnectionConfigurationSetFolder".into()));
+    }
     let servers = s.server_addresses.clone().unwrap_or_default();
     let acs = s.automation_component_configurations.clone().unwrap_or_default();
     let flows: Vec<Option<PubSubCommunicationFlowConfigurationConfDataType>> =
@@ -215,7 +219,7 @@ pub fn set(cx: &Context<'_>, s: &ConnectionConfigurationSetConfDataType) -> Resu
         });
         connection.push(ConnectionConfig { name: cname, endpoint1, endpoint2, pubsub });
     }
-    Ok(ConnectionSetConfig { name, rollback_on_error: s.rollback_on_error, asset_verification, connection })
+    Ok(ConnectionSetConfig { name, folder, rollback_on_error: s.rollback_on_error, asset_verification, connection })
 }
 
 /// The component's name: the configuration's BrowseName, else its node's last name.

@@ -2,8 +2,10 @@
 //! ConnectionConfigurationSetOperation per set.
 //!
 //! Every operation is checked first, in order (a set removed earlier in the file may be added
-//! again later): ElementAdd needs a free BrowseName (Bad_BrowseNameDuplicated), ElementRemove and
-//! ElementReplace an existing set (Bad_NoMatch) that is neither processing nor edited
+//! again later): ElementAdd needs a BrowseName no set has, in any folder
+//! (Bad_BrowseNameDuplicated: fxgate keeps set names unique across the ConnectionManager),
+//! ElementRemove and ElementReplace an existing set in the ConnectionConfigurationSetFolder given
+//! (Bad_NoMatch) that is neither processing nor edited
 //! (Bad_InvalidState); no bit is Bad_NothingToDo, several bits or reserved ones
 //! Bad_InvalidArgument, as is a set fxgate cannot take (see [`super::to_config`]). With
 //! RequireCompleteUpdate nothing is applied unless every check passed. Then, in order:
@@ -94,21 +96,18 @@ pub async fn call(nm: &FxNodeManagerImpl, space: &RwLock<AddressSpace>, call: &m
     for (op_byte, s) in ops.iter().zip(&content.sets) {
         let name = s.browse_name.as_ref().to_string();
         let op = Op::from_bits(*op_byte).filter(|o| o.bits().count_ones() == 1);
-        let folder = s.connection_configuration_set_folder.as_ref().is_some_and(|f| !f.is_empty());
+        let folder: Vec<String> = s.connection_configuration_set_folder.iter().flatten().map(|f| f.as_ref().to_string()).collect();
         let convert = || {
             to_config::set(&cx, s).map_err(|e| {
                 tracing::warn!(set = %name, error = %e, "FX ConnectionManagerConfiguration: set not taken");
                 StatusCode::BadInvalidArgument
             })
         };
-        let existing = || cm.set_named(&name).filter(|_| names.contains(&name));
+        // a set is addressed by its folder and name (names are unique across the manager)
+        let existing = || cm.set_named(&name).filter(|s| names.contains(&name) && s.config.folder == folder);
         let plan = match (*op_byte, op) {
             (0, _) => Err(StatusCode::BadNothingToDo),
             (_, None) => Err(StatusCode::BadInvalidArgument),
-            _ if folder => {
-                tracing::warn!(set = %name, "FX ConnectionManagerConfiguration: ConnectionConfigurationSetFolder is not supported");
-                Err(StatusCode::BadInvalidArgument)
-            }
             (_, Some(o)) if o == Op::ElementAdd => {
                 if names.contains(&name) {
                     Err(StatusCode::BadBrowseNameDuplicated)
