@@ -368,6 +368,22 @@ async def test_set_communication_configuration_checks_and_status_ready_then_oper
         got = await wait_for(lambda: read(e, "Cell/Target"), lambda dv: dv.Value.Value == 7.5)
         assert got.StatusCode.is_good()
 
+        # The run-time objects' Status has Enable/Disable as configured ones do: disabling the
+        # writer makes the endpoint Ready, enabling it again Operational.
+        async def switch(n: ua.NodeId, name: str) -> str:
+            req = ua.CallMethodRequest()
+            req.ObjectId = ua.NodeId(f"{n.Identifier}/Status", ps)
+            req.MethodId = ua.NodeId(f"{n.Identifier}/Status/{name}", ps)
+            [res] = await c.uaclient.call([req])
+            return code(res.StatusCode)
+
+        assert await switch(to_writer.NodeId, "Disable") == "Good"
+        assert await switch(to_writer.NodeId, "Disable") == "BadInvalidState", "already disabled"
+        assert await wait_for(lambda: state(to_writer.NodeId), lambda v: v == 0) == 0, "Disabled"
+        assert await wait_for(lambda: status(e, node), lambda s: s == "Ready") == "Ready"
+        assert await switch(to_writer.NodeId, "Enable") == "Good"
+        assert await wait_for(lambda: status(e, node), lambda s: s == "Operational") == "Operational"
+
         # A second endpoint whose reader would write the same input cannot be enabled.
         own2 = (ua.Variant(303, ua.VariantType.UInt16), 42, 43)
         r = await e.call(create_set | MASK["Enable"], endpoints=[endpoint(e, "C2")],

@@ -148,7 +148,8 @@ impl FxRuntime {
         let _ = self.attached.set(a);
     }
 
-    fn reader_path(&self, name: &str) -> String {
+    /// The switch path of a run-time reader, `<connection>/Readers/<reader>`.
+    pub fn reader_path(&self, name: &str) -> String {
         format!("{}/Readers/{name}", self.name)
     }
 

@@ -45,6 +45,9 @@ pub struct PubSubModel {
 
 /// Enable and Disable change the configuration: the `configure` role.
 const SWITCH_ROLES: &[Role] = &[Role::Configure];
+/// Below the connection OPC UA FX uses, the objects FX makes are also the ConnectionAdmin's
+/// (OPC 10000-81 §5.9), who enables and disables them through EstablishConnections.
+const FX_SWITCH_ROLES: &[Role] = &[Role::Configure, Role::ConnectionAdmin];
 
 impl ServerExtension for PubSubModel {
     fn name(&self) -> &str {
@@ -56,8 +59,15 @@ impl ServerExtension for PubSubModel {
     }
 
     fn method_roles(&self, method: &NodeId) -> Option<&'static [Role]> {
-        let ours = method.namespace != 0 && matches!(&method.identifier, opcua::types::Identifier::String(s) if s.as_ref().ends_with("/Status/Enable") || s.as_ref().ends_with("/Status/Disable"));
-        ours.then_some(SWITCH_ROLES)
+        let opcua::types::Identifier::String(s) = &method.identifier else { return None };
+        let s = s.as_ref();
+        if method.namespace == 0 || !(s.ends_with("/Status/Enable") || s.ends_with("/Status/Disable")) {
+            return None;
+        }
+        let fx_object = self.runtime.as_ref().is_some_and(|rt| {
+            s.strip_prefix(rt.name()).and_then(|rest| rest.strip_prefix('/')).is_some_and(|rest| !rest.starts_with("Status/"))
+        });
+        Some(if fx_object { FX_SWITCH_ROLES } else { SWITCH_ROLES })
     }
 
     fn node_managers(&self, cx: &ExtensionContext) -> Vec<BoxedNodeManagerBuilder> {
@@ -220,10 +230,17 @@ impl InMemoryNodeManagerImpl for ModelManager {
         methods_to_call: &mut [&mut &mut MethodCall],
     ) -> Result<(), StatusCode> {
         for call in methods_to_call {
-            let Some((_, path, on)) = self.methods.iter().find(|(m, _, _)| m == call.method_id()) else {
+            let found = self
+                .methods
+                .iter()
+                .find(|(m, _, _)| m == call.method_id())
+                .map(|(_, p, on)| (p.clone(), *on))
+                .or_else(|| self.shown.lock().method(call.method_id()));
+            let Some((path, on)) = found else {
                 call.set_status(StatusCode::BadMethodInvalid);
                 continue;
             };
+            let (path, on) = (&path, &on);
             let status = match self.controls.set(path, *on) {
                 Ok(()) => {
                     tracing::info!(item = %path, "PubSub {} by a client", if *on { "enabled" } else { "disabled" });
@@ -234,7 +251,12 @@ impl InMemoryNodeManagerImpl for ModelManager {
             };
             call.set_status(status);
         }
-        self.apply_fixed(&mut address_space.write());
+        let mut space = address_space.write();
+        self.apply_fixed(&mut space);
+        if let Some(rt) = &self.runtime {
+            let values = self.shown.lock().reconcile(&mut space, self.ns, self.tags_ns, &self.store, rt);
+            self.set_states(&mut space, values);
+        }
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! The run-time objects OPC UA FX made on the connection with `fx = true`, in the model: each
 //! writer group with its DataSetWriters (and their PublishedDataItems), each reader group with
 //! its DataSetReaders (with SubscribedDataSet/TargetVariables = the endpoint's inputs), added
-//! when they are made and deleted with them. Their `Status/State` follows the runtime.
+//! when they are made and deleted with them. Their `Status/State` follows the runtime; their
+//! `Status/Enable` and `Status/Disable` flip the object's switch, as for configured objects.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,8 @@ use crate::fx::{FxRuntime, Snapshot};
 pub struct Shown {
     items: BTreeMap<String, Vec<NodeId>>,
     states: Vec<(NodeId, Source)>,
+    /// Enable/Disable methods by item: (method, switch path, on).
+    methods: BTreeMap<String, Vec<(NodeId, String, bool)>>,
 }
 
 #[derive(Clone)]
@@ -40,6 +43,7 @@ impl Shown {
             for n in self.items.remove(&k).unwrap_or_default().iter().rev() {
                 space.delete(n, true);
             }
+            self.methods.remove(&k);
         }
         let live: Vec<NodeId> = self.items.values().flatten().cloned().collect();
         self.states.retain(|(n, _)| live.contains(n));
@@ -54,6 +58,7 @@ impl Shown {
                 Item::Reader(r, o) => reader(&mut b, rt, r, o, store),
             };
             self.states.extend(states);
+            self.methods.insert(key.clone(), std::mem::take(&mut b.built.methods));
             self.items.insert(key, b.created);
         }
         self.states
@@ -72,6 +77,13 @@ impl Shown {
                 (n.clone(), v)
             })
             .collect()
+    }
+}
+
+impl Shown {
+    /// The switch path and direction of a run-time Enable/Disable method.
+    pub fn method(&self, method: &NodeId) -> Option<(String, bool)> {
+        self.methods.values().flatten().find(|(m, _, _)| m == method).map(|(_, p, on)| (p.clone(), *on))
     }
 }
 
@@ -107,12 +119,12 @@ fn writer_group(b: &mut B<'_>, conn: &str, g: &PlannedGroup, objects: &[u32], st
     b.var(&group, &gp, "PublishingInterval", DataTypeId::Duration, Variant::Double(g.interval_ms as f64), true);
     b.var(&group, &gp, "KeepAliveTime", DataTypeId::Duration, Variant::Double(g.interval_ms as f64), true);
     b.var(&group, &gp, "MaxNetworkMessageSize", DataTypeId::UInt32, Variant::UInt32(if g.max_size == 0 { 1472 } else { g.max_size as u32 }), true);
-    b.status(&group, &gp, None, None, None);
+    b.status(&group, &gp, None, Some(&gp), None);
     let mut states = vec![(b.id(&format!("{gp}/Status/State")), Source::Switch(gp.clone()))];
     for (w, o) in g.writers.iter().zip(objects) {
         let wp = format!("{gp}/{}", w.name);
         let writer = b.writer_node(&wp, &group, &w.name, w.id, w.encoding);
-        b.status(&writer, &wp, None, None, None);
+        b.status(&writer, &wp, None, Some(&wp), None);
         states.push((b.id(&format!("{wp}/Status/State")), Source::Object(*o)));
         let variables = w.tags.iter().filter_map(|t| store.def(*t)).map(|d| NodeId::new(b.tags_ns, d.path())).collect();
         b.published_items(&format!("PublishedDataSets/{wp}"), &wp.replace('/', "."), &writer, variables);
@@ -123,7 +135,7 @@ fn writer_group(b: &mut B<'_>, conn: &str, g: &PlannedGroup, objects: &[u32], st
 fn reader_group(b: &mut B<'_>, conn: &str, name: &str, path: String) -> Vec<(NodeId, Source)> {
     let parent = connection(b, conn);
     let group = b.object(&path, name, ObjectTypeId::ReaderGroupType, &parent, ReferenceTypeId::HasReaderGroup);
-    b.status(&group, &path, None, None, None);
+    b.status(&group, &path, None, Some(&path), None);
     vec![(b.id(&format!("{path}/Status/State")), Source::Switch(path))]
 }
 
@@ -136,7 +148,7 @@ fn reader(b: &mut B<'_>, rt: &FxRuntime, r: &PlannedReader, o: u32, store: &TagS
     b.var(&reader, &dp, "WriterGroupId", DataTypeId::UInt16, Variant::UInt16(r.key.1), true);
     b.var(&reader, &dp, "DataSetWriterId", DataTypeId::UInt16, Variant::UInt16(r.key.2), true);
     b.var(&reader, &dp, "MessageReceiveTimeout", DataTypeId::Duration, Variant::Double(r.timeout_ms as f64), true);
-    b.status(&reader, &dp, None, None, None);
+    b.status(&reader, &dp, None, Some(&rt.reader_path(&r.name)), None);
     let targets = r.targets.iter().filter_map(|t| store.def(*t)).map(|d| NodeId::new(b.tags_ns, d.path())).collect();
     b.subscribed(&reader, &dp, targets);
     vec![(b.id(&format!("{dp}/Status/State")), Source::Object(o))]
