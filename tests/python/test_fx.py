@@ -694,6 +694,42 @@ async def test_reserve_communication_ids(gateway_factory, client_cert):
 
 
 @sync
+async def test_reserve_communication_ids_the_second_version_gives_the_udp_port(gateway_factory, client_cert):
+    """PubSubReserveCommunicationIds2DataType (v1.00.03 §10.43.4, in fxgate's namespace since the
+    v1.00.02 NodeSets lack it) with RequestTransportSpecificInfo: the answer is a
+    PubSubReserveCommunicationIdsResult2DataType whose TransportSpecificInfo is the UInt16 port
+    the FX connection receives unicast on; not asked → null; the first version is still answered
+    in the first version."""
+    from fxgate_testlib import free_port
+
+    cfg = fx_pubsub_config()
+    port = free_port()
+    cfg["pubsub"][0]["listen"] = f"opc.udp://127.0.0.1:{port}"
+    gw = gateway_factory.start(cfg)
+    c, e = await admin_session(gw, client_cert)
+    try:
+        def req2(asked: bool):
+            return ua.PubSubReserveCommunicationIds2DataType(
+                TransportProfileUri=UDP_UADP, NumReqWriterGroupIds=2, NumReqDataSetWriterIds=4,
+                RequestTransportSpecificInfo=asked)
+
+        r = await e.call(MASK["Reserve"], reserve=[req2(True), req2(False),
+                                                   ua.PubSubReserveCommunicationIdsDataType(
+                                                       TransportProfileUri=UDP_UADP, NumReqWriterGroupIds=1,
+                                                       NumReqDataSetWriterIds=1)])
+        assert code(r.StatusCode) == "Good", r
+        asked, not_asked, first = r.OutputArguments[2].Value
+        assert type(asked).__name__ == "PubSubReserveCommunicationIdsResult2DataType", asked
+        assert (asked.WriterGroupIds, asked.DataSetWriterIds) == ([2, 3], [2, 3, 4, 5])
+        assert (asked.TransportSpecificInfo.Value, asked.TransportSpecificInfo.VariantType) == (port, ua.VariantType.UInt16)
+        assert type(not_asked).__name__ == "PubSubReserveCommunicationIdsResult2DataType"
+        assert not_asked.TransportSpecificInfo.Value is None, "not asked: null"
+        assert type(first).__name__ == "PubSubReserveCommunicationIdsResultDataType"
+    finally:
+        await safe_disconnect(c)
+
+
+@sync
 async def test_reserve_communication_ids_without_a_pubsub_connection_for_fx(gateway_factory, client_cert):
     cfg = fx_pubsub_config()
     cfg["pubsub"][0]["fx"] = False

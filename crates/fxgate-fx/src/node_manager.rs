@@ -439,10 +439,11 @@ impl FxNodeManagerImpl {
         if out.status.is_bad() {
             return;
         }
+        let reserve = crate::values::object_array(out.reserve_results());
         call.set_outputs(vec![
             crate::values::structure_array(out.assets),
             crate::values::structure_array(out.endpoints),
-            crate::values::structure_array(out.reserve),
+            reserve,
             crate::values::structure_array(out.communication),
         ]);
     }

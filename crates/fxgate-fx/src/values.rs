@@ -20,7 +20,12 @@ pub fn aggregated_health(device: u16, operational: u32) -> Variant {
 
 /// An array of structures as an ExtensionObject[] value (typed even when empty).
 pub fn structure_array<T: DynEncodable>(list: Vec<T>) -> Variant {
-    let values: Vec<Variant> = list.into_iter().map(|v| Variant::from(ExtensionObject::from_message(v))).collect();
+    object_array(list.into_iter().map(ExtensionObject::from_message).collect())
+}
+
+/// An ExtensionObject[] Variant of `list` (elements of several structure types).
+pub fn object_array(list: Vec<ExtensionObject>) -> Variant {
+    let values: Vec<Variant> = list.into_iter().map(Variant::from).collect();
     match Array::new(VariantScalarTypeId::ExtensionObject, values) {
         Ok(a) => Variant::Array(Box::new(a)),
         Err(_) => Variant::Empty,

@@ -15,6 +15,9 @@ pub struct Reservation {
     pub writer_group_ids: Vec<u16>,
     /// DataSetWriterIds no configured or reserved writer has.
     pub data_set_writer_ids: Vec<u16>,
+    /// The UDP port the connection receives unicast traffic on (the transport-specific info of
+    /// UDP-UADP), if it listens.
+    pub unicast_port: Option<u16>,
 }
 
 /// Why ids were not reserved (the request's Result).

@@ -22,6 +22,8 @@ pub const RESERVATION_LIFETIME: Duration = Duration::from_secs(600);
 /// The reservations of one connection.
 pub struct FxIds {
     publisher_id: Variant,
+    /// The UDP port the connection receives on (its `listen` address).
+    port: Option<u16>,
     /// Ids the configuration uses (never handed out).
     configured: (Vec<u16>, Vec<u16>),
     /// Reserved ids and when their reservation lapses.
@@ -54,8 +56,10 @@ impl FxIds {
             .map_or(Variant::Empty, |p| p.to_variant());
         let groups = c.writer_group.iter().map(|g| g.writer_group_id).collect();
         let writers = c.writer_group.iter().flat_map(|g| g.writer.iter().map(|w| w.data_set_writer_id)).collect();
+        let port = c.listen.as_deref().and_then(|l| fxgate_config::udp_url::parse_udp_url(l).ok()).map(|u| u.port);
         Self {
             publisher_id,
+            port,
             configured: (groups, writers),
             reserved: Mutex::new((BTreeMap::new(), BTreeMap::new())),
             used: Mutex::new((BTreeSet::new(), BTreeSet::new())),
@@ -147,7 +151,7 @@ impl PubSubIds for FxIds {
         let until = now + RESERVATION_LIFETIME;
         r.0.extend(groups.iter().map(|&i| (i, until)));
         r.1.extend(ws.iter().map(|&i| (i, until)));
-        Ok(Reservation { publisher_id: self.publisher_id.clone(), writer_group_ids: groups, data_set_writer_ids: ws })
+        Ok(Reservation { publisher_id: self.publisher_id.clone(), writer_group_ids: groups, data_set_writer_ids: ws, unicast_port: self.port })
     }
 
     fn release(&self, reservation: &Reservation) {

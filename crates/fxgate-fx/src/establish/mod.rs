@@ -12,9 +12,10 @@
 
 mod comm;
 pub mod request;
+pub mod reserve;
 
 use async_trait::async_trait;
-use opcua::types::{ExtensionObject, NodeId, StatusCode};
+use opcua::types::{ExtensionObject, NodeId, StatusCode, Variant};
 
 use crate::types::{
     AssetVerificationDataType, AssetVerificationResultDataType, AssetVerificationResultEnum,
@@ -85,13 +86,22 @@ pub struct Outcome {
     pub endpoints: Vec<ConnectionEndpointConfigurationResultDataType>,
     /// ReserveCommunicationIdsResults.
     pub reserve: Vec<PubSubReserveCommunicationIdsResultDataType>,
+    /// Per reservation: the TransportSpecificInfo of a second-version answer (None: the request
+    /// was the first version).
+    pub reserve_info: Vec<Option<Variant>>,
     /// CommunicationConfigurationResults.
     pub communication: Vec<PubSubCommunicationConfigurationResultDataType>,
 }
 
 impl Outcome {
-    fn bad(status: StatusCode) -> Self {
-        Self { status, assets: vec![], endpoints: vec![], reserve: vec![], communication: vec![] }
+    /// An outcome without results.
+    pub fn bad(status: StatusCode) -> Self {
+        Self { status, assets: vec![], endpoints: vec![], reserve: vec![], reserve_info: vec![], communication: vec![] }
+    }
+
+    /// ReserveCommunicationIdsResults as the output argument: each in its request's version.
+    pub fn reserve_results(&self) -> Vec<ExtensionObject> {
+        self.reserve.iter().enumerate().map(|(i, r)| reserve::result_object(r, self.reserve_info.get(i).and_then(Option::as_ref))).collect()
     }
 }
 
@@ -140,6 +150,7 @@ pub async fn establish(host: &dyn Host, req: &Request) -> Outcome {
         assets: run.assets,
         endpoints: run.endpoints,
         reserve: run.reserve,
+        reserve_info: run.reserve_info,
         communication: run.communication,
     }
 }
@@ -151,6 +162,7 @@ struct Run<'a> {
     assets: Vec<AssetVerificationResultDataType>,
     endpoints: Vec<ConnectionEndpointConfigurationResultDataType>,
     reserve: Vec<PubSubReserveCommunicationIdsResultDataType>,
+    reserve_info: Vec<Option<Variant>>,
     communication: Vec<PubSubCommunicationConfigurationResultDataType>,
     /// The endpoint each configuration works on (created or given), by index.
     targets: Vec<Option<NodeId>>,
@@ -187,6 +199,7 @@ impl<'a> Run<'a> {
             assets: Vec::new(),
             endpoints,
             reserve: Vec::new(),
+            reserve_info: Vec::new(),
             communication: Vec::new(),
             targets,
             created: Vec::new(),
@@ -219,6 +232,7 @@ impl<'a> Run<'a> {
             FxCommandMask::VerifyAssetCmd => {}
             FxCommandMask::ReserveCommunicationIdsCmd => {
                 self.reserve = self.req.reserve.iter().map(|_| reserve_result(nothing)).collect();
+                self.reserve_info = self.req.reserve.iter().map(|eo| reserve::parse(eo).and_then(|r| reserve::info(r.v2, None))).collect();
             }
             FxCommandMask::SetCommunicationConfigurationCmd => {
                 self.communication = vec![communication_result(nothing)];
@@ -421,10 +435,13 @@ impl<'a> Run<'a> {
     fn reserve_ids(&mut self, host: &dyn Host) -> bool {
         let mut ok = true;
         let mut results = Vec::with_capacity(self.req.reserve.len());
+        let mut infos = Vec::with_capacity(self.req.reserve.len());
         for eo in &self.req.reserve {
-            let r = match crate::types::body::<PubSubReserveCommunicationIdsDataType>(eo) {
-                Err(_) => Err(StatusCode::BadInvalidArgument),
-                Ok(req) => host.reserve_ids(req),
+            let req = reserve::parse(eo);
+            let v2 = req.as_ref().and_then(|r| r.v2);
+            let r = match &req {
+                None => Err(StatusCode::BadInvalidArgument),
+                Some(req) => host.reserve_ids(&req.ids),
             };
             results.push(match r {
                 Ok(res) => {
@@ -434,16 +451,19 @@ impl<'a> Run<'a> {
                         writer_group_ids: Some(res.writer_group_ids.clone()),
                         data_set_writer_ids: Some(res.data_set_writer_ids.clone()),
                     };
+                    infos.push(reserve::info(v2, res.unicast_port));
                     self.reserved.push(res);
                     out
                 }
                 Err(s) => {
                     ok = false;
+                    infos.push(reserve::info(v2, None));
                     reserve_result(s)
                 }
             });
         }
         self.reserve = results;
+        self.reserve_info = infos;
         ok
     }
 
@@ -465,11 +485,14 @@ impl<'a> Run<'a> {
         for r in self.reserved.drain(..) {
             host.release_ids(&r);
         }
-        for r in &mut self.reserve {
+        for (r, info) in self.reserve.iter_mut().zip(self.reserve_info.iter_mut()) {
             if r.result.is_good() {
                 r.result = StatusCode::BadNothingToDo;
                 r.writer_group_ids = None;
                 r.data_set_writer_ids = None;
+                if let Some(i) = info {
+                    *i = Variant::Empty;
+                }
             }
         }
         for r in &mut self.endpoints {

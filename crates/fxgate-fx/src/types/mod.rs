@@ -25,6 +25,7 @@ mod loader;
 pub mod model;
 pub mod option_sets;
 pub mod registry;
+pub mod reserve2;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -39,3 +40,4 @@ pub use enums::*;
 pub use loader::{type_loaders, FxAcTypeLoader, FxCmTypeLoader, FxDataTypeLoader, FxgateTypeLoader};
 pub use model::{add_types, declared_arguments, ModelError};
 pub use option_sets::*;
+pub use reserve2::*;

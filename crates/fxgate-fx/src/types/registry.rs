@@ -11,6 +11,7 @@ use super::diagnostics::*;
 use super::def::{EnumDef, FxStructure, Ns, StructDef};
 use super::enums::*;
 use super::option_sets::*;
+use super::reserve2::*;
 
 /// Lists the structured types once: `STRUCTURES` for the model, `register_binary` for the type
 /// loaders.
@@ -78,6 +79,8 @@ structures![
     ConnectionConfigurationSetConfDataType,
     // fxgate's own (v1.00.03 types missing from the NodeSets)
     ConnectionDiagnosticsDataType,
+    PubSubReserveCommunicationIds2DataType,
+    PubSubReserveCommunicationIdsResult2DataType,
 ];
 
 /// The abstract structures without fields (no Rust type).

@@ -127,13 +127,15 @@ pub async fn establish(aggregator: Option<&SharedUpstreamLinks>, ac: &RemoteAc, 
     ];
     let (status, outputs) = call(aggregator, ac, &ac.establish, inputs).await?;
     if status.is_bad() {
-        return Ok(Outcome { status, assets: vec![], endpoints: vec![], reserve: vec![], communication: vec![] });
+        return Ok(Outcome::bad(status));
     }
     Ok(Outcome {
         status,
         assets: decode::<AssetVerificationResultDataType>(ac, &cx, outputs.first())?,
         endpoints: decode::<ConnectionEndpointConfigurationResultDataType>(ac, &cx, outputs.get(1))?,
         reserve: decode::<PubSubReserveCommunicationIdsResultDataType>(ac, &cx, outputs.get(2))?,
+        // the CM asks in the first version, so the answers are in it too
+        reserve_info: Vec::new(),
         communication: decode::<PubSubCommunicationConfigurationResultDataType>(ac, &cx, outputs.get(3))?,
     })
 }

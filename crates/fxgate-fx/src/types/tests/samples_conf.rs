@@ -1,5 +1,6 @@
-//! Samples of the configuration-file structures (`*ConfDataType`), with optional fields both
-//! present and absent, so the round trips check the encoding masks.
+//! Samples of the configuration-file structures (`*ConfDataType`, with optional fields both
+//! present and absent, so the round trips check the encoding masks) and of the v1.00.03
+//! ReserveCommunicationIds structures.
 
 use opcua::types::{ExtensionObject, KeyValuePair, MessageSecurityMode, NodeId, QualifiedName, Variant};
 
@@ -90,5 +91,18 @@ pub fn conf() -> Vec<ExtensionObject> {
         ExtensionObject::from_message(endpoint(true)),
         ExtensionObject::from_message(connection),
         ExtensionObject::from_message(set),
+        ExtensionObject::from_message(PubSubReserveCommunicationIds2DataType {
+            transport_profile_uri: "http://opcfoundation.org/UA-Profile/Transport/pubsub-udp-uadp".into(),
+            num_req_writer_group_ids: 2,
+            num_req_data_set_writer_ids: 4,
+            request_transport_specific_info: true,
+        }),
+        ExtensionObject::from_message(PubSubReserveCommunicationIdsResult2DataType {
+            result: opcua::types::StatusCode::Good,
+            default_publisher_id: Variant::UInt16(7),
+            writer_group_ids: Some(vec![1, 2]),
+            data_set_writer_ids: Some(vec![3]),
+            transport_specific_info: Variant::UInt16(4840),
+        }),
     ]
 }
