@@ -139,6 +139,65 @@ async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(
 
 
 @sync
+async def test_the_peer_lost_cleanup_and_the_set_processed_again(gateway_factory, client_cert):
+    """Issue 21's loss scenario through the ConnectionManager: B (the upstream component) is
+    killed; A's endpoint goes to Error within the MessageReceiveTimeout and its input turns
+    Bad_NoCommunication with the last value; after the CleanupTimeout A removes its endpoint with
+    AuditConnectionCleanupEventType; B comes back and the set, processed again, is Operational
+    both ways."""
+    import asyncio
+    import time
+
+    from aggregation_support import of_type_filter
+    from test_fx_pubsub import Events
+
+    port_a, port_b = free_port(), free_port()
+    gw_b = gateway_factory.start(b_config(port_b))
+    gw_a = gateway_factory.start(cm_config(gw_b, port_a, port_b))
+    cm = await admin(gw_a, client_cert)
+    on_b = await admin(gw_b, client_cert)
+    a, b = await view(cm), await view(on_b)
+    try:
+        await wait_connected(cm.c, ["b"])
+        events = await cm.subscribe(cm.node)
+        r = await cm.process(0, [cm.set("Flow")])
+        assert codes(r.OutputArguments[0].Value) == ["Good"], r
+        await run_events(cm, events, "Flow", 0, SUCCEEDED)
+        await operational_both_ways(a, b, 3.5, 4.5)
+        node = cm.fx.node(f"{MOTION}/ConnectionEndpoints/ToB")
+
+        cleanup = Events()
+        sub = await cm.c.create_subscription(50, cleanup)
+        evtype = cm.c.get_node(ua.NodeId(1040, cm.fx.ac))
+        await sub.subscribe_events(cm.c.nodes.server, evtype, evfilter=await of_type_filter(evtype), queuesize=10)
+
+        await safe_disconnect(on_b.c)
+        gw_b.stop()
+        lost = time.monotonic()
+        assert await wait_for(lambda: endpoint_status(a, "ToB"), lambda s: s == "Error", timeout=5) == "Error"
+        assert time.monotonic() - lost < 2.5, "Error within MessageReceiveTimeout (500 ms) and the status refresh"
+        dv = await read(a, "Cell/Target")
+        assert dv.StatusCode.name == "BadNoCommunication" and dv.Value.Value == 4.5, dv
+        await wait_for(lambda: cm.endpoints(MOTION), lambda eps: "ToB" not in eps, timeout=10)
+        assert time.monotonic() - lost >= 3.0, "not before the CleanupTimeout (3 s)"
+        await wait_for(lambda: asyncio.sleep(0, result=len(cleanup.events)), lambda n: n >= 1, timeout=5)
+        assert cleanup.events[0].RemovedEndpoint == node.to_string(), cleanup.events[0]
+
+        # B back (a new process: its endpoint is gone too); the set processed again
+        gw_b.start()
+        await wait_connected(cm.c, ["b"])
+        on_b = await admin(gw_b, client_cert)
+        b = await view(on_b)
+        r = await cm.process(0, [cm.set("Flow")])
+        assert codes(r.OutputArguments[0].Value) == ["Good"], r
+        await run_events(cm, events, "Flow", 0, SUCCEEDED)
+        await operational_both_ways(a, b, 5.5, 6.5)
+    finally:
+        await safe_disconnect(cm.c)
+        await safe_disconnect(on_b.c)
+
+
+@sync
 async def test_a_connection_manager_of_its_own_joins_two_upstream_components(gateway_factory, client_cert):
     """Three processes: C runs only the ConnectionManager; A and B, its upstreams, each have Cell1.
     Both ends are remote: the reservation, both configurations and the Enable go over C's upstream
