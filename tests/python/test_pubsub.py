@@ -567,6 +567,30 @@ def test_enable_and_disable(tmp_path, client_cert):
             await wait_state(st(reader), "Operational")
             await wait_state(st(conn), "Operational")
             assert STATE[await st(group).read_value()] == "Operational"
+
+            # Diagnostics/Reset (Part 14 9.1.11): the counters start again from 0 and their
+            # TimeFirstChange is set anew; the configure role is needed.
+            sent = c.get_node(ua.NodeId("Pub/Diagnostics/Counters/SentNetworkMessages", ns))
+            first = c.get_node(ua.NodeId("Pub/Diagnostics/Counters/SentNetworkMessages/TimeFirstChange", ns))
+            before = await sent.read_value()
+            assert before > 0, before
+            req = ua.CallMethodRequest()
+            req.ObjectId, req.MethodId = ua.NodeId("Pub/Diagnostics", ns), ua.NodeId("Pub/Diagnostics/Reset", ns)
+            [r] = await anon.uaclient.call([req])
+            assert r.StatusCode.name == "BadUserAccessDenied", r
+            first_before = await first.read_value()
+            reset_at = datetime.now(timezone.utc)
+            [r] = await c.uaclient.call([req])
+            assert r.StatusCode.is_good(), r
+            assert await sent.read_value() < before, "counted again from 0"
+            null = datetime(1601, 1, 1, tzinfo=timezone.utc)  # a null DateTime as asyncua reads it
+            assert first_before > null
+            for _ in range(50):
+                t = await first.read_value()
+                if t > null:
+                    break
+                await asyncio.sleep(0.1)
+            assert t >= reset_at - timedelta(seconds=1) and t != first_before, (t, reset_at, first_before)
         finally:
             await safe_disconnect(anon)
             await safe_disconnect(c)

@@ -57,8 +57,12 @@ pub struct FixedState {
 pub struct CounterNode {
     /// The counter variable.
     pub node: NodeId,
+    /// Its TimeFirstChange property.
+    pub first_change: NodeId,
     /// The tags added up.
     pub tags: Vec<String>,
+    /// The Reset method of its Diagnostics object.
+    pub reset: NodeId,
 }
 
 /// What the model built and keeps current.
@@ -72,6 +76,13 @@ pub struct Built {
     pub fixed: Vec<FixedState>,
     /// Enable/Disable method nodes: (method, switch path, on).
     pub methods: Vec<(NodeId, String, bool)>,
+}
+
+/// Whose counter: the connection's status tags and its Diagnostics' Reset.
+#[derive(Clone, Copy)]
+struct Diag<'a> {
+    conn: &'a str,
+    reset: &'a NodeId,
 }
 
 pub(super) struct B<'a> {
@@ -230,7 +241,8 @@ impl B<'_> {
 
     /// A counter (PubSubDiagnosticsCounterType, UInt32) of `parent` summing the status fields
     /// `fields` of connection `conn`.
-    fn counter(&mut self, parent: &NodeId, path: &str, name: &str, error: bool, conn: &str, fields: &[&str]) {
+    fn counter(&mut self, parent: &NodeId, path: &str, name: &str, error: bool, of: Diag<'_>, fields: &[&str]) {
+        let Diag { conn, reset } = of;
         let id = self.id(&format!("{path}/{name}"));
         VariableBuilder::new(&id, QualifiedName::new(0, name), name)
             .data_type(DataTypeId::UInt32)
@@ -241,20 +253,31 @@ impl B<'_> {
         self.var(&id, &format!("{path}/{name}"), "Active", DataTypeId::Boolean, Variant::Boolean(true), true);
         self.var(&id, &format!("{path}/{name}"), "Classification", DataTypeId::PubSubDiagnosticsCounterClassification, Variant::Int32(i32::from(error)), true);
         self.var(&id, &format!("{path}/{name}"), "DiagnosticsLevel", DataTypeId::DiagnosticsLevel, Variant::Int32(0), true);
+        self.var(&id, &format!("{path}/{name}"), "TimeFirstChange", DataTypeId::DateTime, Variant::DateTime(Box::new(opcua::types::DateTime::null())), true);
+        let first_change = self.id(&format!("{path}/{name}/TimeFirstChange"));
         let tags = fields.iter().map(|f| format!("fxgate/PubSub/{conn}/{f}")).collect();
-        self.built.counters.push(CounterNode { node: id, tags });
+        self.built.counters.push(CounterNode { node: id, first_change, tags, reset: reset.clone() });
     }
 
     /// The connection's `Diagnostics` (PubSubDiagnosticsConnectionType, Part 14 §9.1.11): the
     /// counters that fit — TotalInformation, TotalError, and in `Counters` the NetworkMessages
     /// sent, failed, received, received invalid (decode errors) and dropped — following the
-    /// status folder; `LiveValues/ResolvedAddress` is the listen address.
+    /// status folder, each with TimeFirstChange; `Reset()`; `LiveValues/ResolvedAddress` is the
+    /// listen address.
     fn diagnostics(&mut self, conn: &NodeId, path: &str, name: &str, listen: &str) {
         let dp = format!("{path}/Diagnostics");
         let d = self.child(conn, &dp, "Diagnostics", ObjectTypeId::PubSubDiagnosticsConnectionType);
         self.var(&d, &dp, "DiagnosticsLevel", DataTypeId::DiagnosticsLevel, Variant::Int32(0), false);
-        self.counter(&d, &dp, "TotalInformation", false, name, &["SentNetworkMessages", "ReceivedNetworkMessages"]);
-        self.counter(&d, &dp, "TotalError", true, name, &["FailedTransmissions", "DecodeErrors"]);
+        let reset = self.id(&format!("{dp}/Reset"));
+        MethodBuilder::new(&reset, QualifiedName::new(0, "Reset"), "Reset")
+            .executable(true)
+            .user_executable(true)
+            .component_of(d.clone())
+            .insert(self.space);
+        self.created.push(reset.clone());
+        let of = Diag { conn: name, reset: &reset };
+        self.counter(&d, &dp, "TotalInformation", false, of, &["SentNetworkMessages", "ReceivedNetworkMessages"]);
+        self.counter(&d, &dp, "TotalError", true, of, &["FailedTransmissions", "DecodeErrors"]);
         self.var(&d, &dp, "SubError", DataTypeId::Boolean, Variant::Boolean(false), false);
         let cp = format!("{dp}/Counters");
         let counters = self.child(&d, &cp, "Counters", ObjectTypeId::BaseObjectType);
@@ -265,7 +288,7 @@ impl B<'_> {
             ("ReceivedInvalidNetworkMessages", true, "DecodeErrors"),
             ("DroppedMessages", false, "DroppedMessages"),
         ] {
-            self.counter(&counters, &cp, counter, error, name, &[field]);
+            self.counter(&counters, &cp, counter, error, of, &[field]);
         }
         let lp = format!("{dp}/LiveValues");
         let live = self.child(&d, &lp, "LiveValues", ObjectTypeId::BaseObjectType);

@@ -5,6 +5,7 @@
 //! like any sink and the runtime knows nothing of it.
 
 mod build;
+mod counters;
 mod runtime;
 
 use std::sync::{Arc, OnceLock};
@@ -43,7 +44,7 @@ pub struct PubSubModel {
     pub controls: Arc<Controls>,
 }
 
-/// Enable and Disable change the configuration: the `configure` role.
+/// Enable and Disable change the configuration, Reset the diagnostics: the `configure` role.
 const SWITCH_ROLES: &[Role] = &[Role::Configure];
 /// Below the connection OPC UA FX uses, the objects FX makes are also the ConnectionAdmin's
 /// (OPC 10000-81 §5.9), who enables and disables them through EstablishConnections.
@@ -61,7 +62,14 @@ impl ServerExtension for PubSubModel {
     fn method_roles(&self, method: &NodeId) -> Option<&'static [Role]> {
         let opcua::types::Identifier::String(s) = &method.identifier else { return None };
         let s = s.as_ref();
-        if method.namespace == 0 || !(s.ends_with("/Status/Enable") || s.ends_with("/Status/Disable")) {
+        if method.namespace == 0 {
+            return None;
+        }
+        // Reset of a connection's Diagnostics clears figures others rely on: `configure` too
+        if s.ends_with("/Diagnostics/Reset") {
+            return Some(SWITCH_ROLES);
+        }
+        if !(s.ends_with("/Status/Enable") || s.ends_with("/Status/Disable")) {
             return None;
         }
         let fx_object = self.runtime.as_ref().is_some_and(|rt| {
@@ -97,7 +105,11 @@ impl ServerExtension for PubSubModel {
             space.add_namespace(NAMESPACE, ns);
             let built = build::build(space, ns, tags_ns, &list);
             let states = built.states.into_iter().filter_map(|s| store.id_of(&s.tag).map(|id| (id, s.node))).collect();
-            let counters = built.counters.into_iter().map(|c| (c.node, c.tags.iter().filter_map(|t| store.id_of(t)).collect())).collect();
+            let counters = built
+                .counters
+                .into_iter()
+                .map(|c| counters::Counter::new(c.node, c.first_change, c.tags.iter().filter_map(|t| store.id_of(t)).collect(), c.reset))
+                .collect();
             ModelManager {
                 namespaces: vec![NamespaceMetadata { namespace_uri: NAMESPACE.to_string(), namespace_index: ns, ..Default::default() }],
                 store: store.clone(),
@@ -122,8 +134,8 @@ struct ModelManager {
     store: Arc<TagStore>,
     /// (status tag, State variable).
     states: Vec<(TagId, NodeId)>,
-    /// Diagnostics counters: each the sum of its status tags.
-    counters: Vec<(NodeId, Vec<TagId>)>,
+    /// Diagnostics counters: each the sum of its status tags since its last Reset.
+    counters: Vec<counters::Counter>,
     /// States set from the switches.
     fixed: Vec<build::FixedState>,
     /// Enable/Disable methods: (method, switch path, on).
@@ -160,11 +172,8 @@ impl ModelManager {
         let counters = self
             .counters
             .iter()
-            .filter(|(_, tags)| changed.iter().any(|(id, _)| tags.contains(id)))
-            .map(|(node, tags)| {
-                let sum: u64 = tags.iter().filter_map(|t| self.store.get(*t)).map(|v| fxgate_core::tag_type::to_f64(&v.value).unwrap_or(0.0) as u64).sum();
-                (node.clone(), Variant::UInt32(u32::try_from(sum).unwrap_or(u32::MAX)))
-            })
+            .filter(|c| changed.iter().any(|(id, _)| c.tags.contains(id)))
+            .flat_map(|c| c.values(&self.store))
             .collect();
         self.set_values(space, counters);
     }
@@ -230,6 +239,14 @@ impl InMemoryNodeManagerImpl for ModelManager {
         methods_to_call: &mut [&mut &mut MethodCall],
     ) -> Result<(), StatusCode> {
         for call in methods_to_call {
+            let reset: Vec<&counters::Counter> = self.counters.iter().filter(|c| &c.reset == call.method_id()).collect();
+            if !reset.is_empty() {
+                let values = reset.iter().flat_map(|c| c.reset(&self.store)).collect();
+                self.set_values(&mut address_space.write(), values);
+                tracing::info!(method = %call.method_id(), "PubSub diagnostics reset by a client");
+                call.set_status(StatusCode::Good);
+                continue;
+            }
             let found = self
                 .methods
                 .iter()
@@ -282,7 +299,7 @@ impl InMemoryNodeManagerImpl for ModelManager {
             return;
         }
         let mut watched: Vec<TagId> = self.states.iter().map(|(t, _)| *t).collect();
-        watched.extend(self.counters.iter().flat_map(|(_, tags)| tags.iter().copied()));
+        watched.extend(self.counters.iter().flat_map(|c| c.tags.iter().copied()));
         watched.sort_unstable();
         watched.dedup();
         // One flag per tag: every change of the store passes here.
