@@ -1,4 +1,4 @@
-//! OPC UA FX (OPC 10000-81 v1.00.03), tier 1: the FX information model under `Objects/FxRoot`
+//! OPC UA FX (OPC 10000-81 v1.00.03), tiers 1 and 2: the FX information model under `Objects/FxRoot`
 //! — AutomationComponents with their Assets and FunctionalEntities, built from the
 //! configuration and mapped onto the tag store — their methods (VerifyAsset, Verify,
 //! EstablishConnections, CloseConnections), health, and the ConnectionManager.

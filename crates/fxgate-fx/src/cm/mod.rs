@@ -1,6 +1,8 @@
-//! The ConnectionManager (OPC 10000-81 §6.7–6.9), tier 1: `4:ConnectionManager` under FxRoot
-//! with the ConnectionConfigurationSets of `[fx.connection_manager]`, their state machines,
-//! ProcessConnectionConfigurationSets and the ProcessingStarted/Succeeded/Failed events.
+//! The ConnectionManager (OPC 10000-81 §6.7–6.9, Annex F): `4:ConnectionManager` under FxRoot
+//! with the ConnectionConfigurationSets of `[fx.connection_manager]` (and those written at run
+//! time), their state machines, ProcessConnectionConfigurationSets with the
+//! ProcessingStarted/Succeeded/Failed events, EditConnectionConfigurationSets and the
+//! ConnectionManagerConfiguration file.
 //!
 //! The target AutomationComponents are local (§13.2.1): EstablishConnections and
 //! CloseConnections are run on them directly ([`crate::host::ComponentHost`]), and node

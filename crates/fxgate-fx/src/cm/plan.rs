@@ -1,8 +1,9 @@
 //! What the ConnectionManager calls EstablishConnections with (§6.7.3.2, Table 79): per
 //! endpoint CreateConnectionEndpointCmd, with VerifyFunctionalEntityCmd when the configuration
 //! has ExpectedVerificationVariables and SetConfigurationDataCmd when it has ConfigurationData
-//! (null entries skip their command); per asset verification VerifyAssetCmd. Tier-1 sets carry
-//! no CommunicationModelConfig, so SetCommunicationConfigurationCmd is never used.
+//! (null entries skip their command); per asset verification VerifyAssetCmd. The commands of a
+//! PubSub communication model (ReserveCommunicationIdsCmd, SetCommunicationConfigurationCmd,
+//! EnableCommunicationCmd) are added by [`super::flow`].
 
 use crate::config::{
     AssetVerificationConfig, AssetVerificationModeConfig, EndpointConfig, EndpointModeConfig, ExpectedAssetResultConfig,

@@ -4,12 +4,12 @@
 //! ProcessingStarted event and returns at once; a spawned task then processes the set and ends
 //! with transition 2 (ProcessingSucceeded) or 3 (ProcessingFailed).
 //!
-//! Actions: ActionEstablishConnectionsDisabled (1) and ActionEstablishConnections (2) establish
-//! the set's connections (identical in tier 1: the sets have no communication model, so neither
-//! SetCommunicationConfigurationCmd nor EnableCommunicationCmd is used); ActionRemoveConnections
-//! (3) closes and removes the set's endpoints. ActionEstablishConnectionsEnabled (0),
-//! ActionEnableConnections (4) and ActionDisableConnections (5) need a PubSub communication
-//! model and answer Bad_NotSupported.
+//! Actions: ActionEstablishConnectionsEnabled (0), …Disabled (1) and ActionEstablishConnections
+//! (2) establish the set's connections (with a PubSub communication model through the E.2.2
+//! handshake of [`super::flow`], the readers and writers enabled by 0 and 2);
+//! ActionRemoveConnections (3) closes and removes the set's endpoints, ActionEnableConnections
+//! (4) enables their communication and ActionDisableConnections (5) disables it. A set being
+//! edited is not processed.
 //!
 //! Target components are local or on upstream servers ([`super::target`]); a lost upstream
 //! session, an unresolvable remote node or an Uncertain/Bad remote result fails the run like a

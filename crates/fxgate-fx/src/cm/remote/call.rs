@@ -102,7 +102,7 @@ async fn call(
 }
 
 /// EstablishConnections on the upstream's component: its method result, and the asset and
-/// endpoint results decoded (the communication results stay empty: tier 1 sends none).
+/// endpoint, reservation and communication results decoded.
 pub async fn establish(aggregator: Option<&SharedUpstreamLinks>, ac: &RemoteAc, req: &Request) -> Result<Outcome, RemoteError> {
     let cx = context(ac);
     let assets = req.assets.iter().map(|a| encode(ac, &cx, a)).collect::<Result<Vec<_>, _>>()?;
