@@ -1,6 +1,6 @@
 //! `[fx.connection_manager]`: the OPC UA FX ConnectionManager (OPC 10000-81 §6.7) and its
-//! ConnectionConfigurationSets, loaded from the configuration. Tier 1: the target
-//! AutomationComponents are local ones (`[[fx.automation_component]]`, §13.2.1) or those of an
+//! ConnectionConfigurationSets, loaded from the configuration (and the form of the sets written
+//! at run time, see `cm::persist`). The target AutomationComponents are local ones (`[[fx.automation_component]]`, §13.2.1) or those of an
 //! upstream server (`server = "<upstream name>"`), reached over the upstream's client session.
 
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,7 @@ pub struct ConnectionConfig {
     /// `[…connection.pubsub]`: the connection's communication model (a CommunicationModelConfig,
     /// §6.16): UADP over UDP between the two endpoints' `[[pubsub]]` connections with `fx = true`,
     /// set up with SetCommunicationConfigurationCmd and the id handshake of E.2.2 (absent: the
-    /// endpoints are created without communication, tier 1).
+    /// endpoints are created without communication).
     pub pubsub: Option<PubSubFlowConfig>,
 }
 

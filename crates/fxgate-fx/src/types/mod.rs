@@ -1,4 +1,4 @@
-//! The FX, DI and related types tier 1 needs, with their official NodeIds.
+//! The FX, DI and related types FX needs, with their official NodeIds.
 //!
 //! - [`ids`]: the numeric NodeIds per namespace, and [`ids::node`].
 //! - The DataTypes as Rust types with OPC UA binary encoding: [`enums`], [`option_sets`],

@@ -1,4 +1,4 @@
-//! The method declarations tier 1 calls, with InputArguments/OutputArguments exactly as the
+//! The method declarations FX serves, with InputArguments/OutputArguments exactly as the
 //! NodeSets declare them (names, DataTypes, ValueRanks, NodeIds).
 
 use opcua::types::{DataTypeId, ReferenceTypeId};

@@ -1,12 +1,12 @@
 //! The address-space model of the FX types: [`add_types`] inserts, with their official NodeIds in
 //! the server's namespace indexes,
 //!
-//! - every DataType of the FX Data and AC NodeSets and the tier-1 ones of the CM NodeSet, with
+//! - every DataType of the FX Data and AC NodeSets and those of the CM NodeSet fxgate uses, with
 //!   DataTypeDefinition, HasSubtype from the supertype, the Default Binary/XML/JSON encoding
 //!   objects and EnumStrings/EnumValues/OptionSetValues ([`data_types`]);
 //! - every ObjectType, VariableType, ReferenceType and interface of the FX Data, AC and CM
 //!   NodeSets ([`type_nodes`]) and the DI types they use ([`di`]);
-//! - the method declarations tier 1 calls ([`methods`]), the fields of the FX event types
+//! - the method declarations FX serves ([`methods`]), the fields of the FX event types
 //!   ([`declarations`]) and the ConnectionConfigurationSet state machine ([`state_machine`]).
 //!
 //! It registers the four namespaces with the address space first.
