@@ -1,6 +1,7 @@
 //! The structures and unions of the FX CM namespace that the ConnectionManager uses: portable
-//! node identifiers and paths, translation tables, server and SKS addresses, and QoS, plus the configuration-file
-//! structures without optional fields; those with optional fields are in [`super::cm_conf`].
+//! node identifiers and paths, translation tables, server and SKS addresses, and QoS, plus the
+//! configuration-file structures without optional fields; those with optional fields are in
+//! [`super::cm_conf`].
 
 use opcua::types::{
     DataTypeId, ExtensionObject, MessageSecurityMode, NodeId, PortableNodeId,
