@@ -9,6 +9,7 @@ pub mod chunk_guard;
 pub mod core_calls;
 pub mod endpoints;
 pub mod extension;
+pub mod file_handles;
 pub mod items;
 pub mod metrics;
 pub mod tags;

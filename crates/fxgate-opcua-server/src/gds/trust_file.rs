@@ -2,20 +2,21 @@
 //! OPC 10000-5 Annex C): its content is a binary TrustListDataType made from `pki/` when it is
 //! opened for reading, and written to `pki/` by CloseAndUpdate.
 //!
-//! A handle belongs to the session that opened it. One writer at a time, and no reader while
-//! it writes; at most [`MAX_HANDLES`] open handles, and a handle unused for [`IDLE`] is dropped
-//! (async-opcua does not tell node managers when a session ends).
+//! The handles are the shared [`FileHandles`]: a handle belongs to the session that opened it;
+//! one writer at a time, and no reader while it writes; at most [`MAX_HANDLES`] open handles,
+//! and a handle unused for [`IDLE`] is dropped (async-opcua does not tell node managers when a
+//! session ends).
 
-use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fxgate_pki::{TrustListError, TrustListFiles, ALL_LISTS};
 use opcua::types::{BinaryDecodable, BinaryEncodable, ByteString, ContextOwned, DateTime, StatusCode, TrustListDataType};
 use parking_lot::Mutex;
 
 use super::args::CallError;
+use crate::file_handles::{FileError, FileHandles, FileLimits};
 
 /// The largest trust list taken or given (the MaxTrustListSize property).
 pub const MAX_TRUST_LIST_SIZE: usize = 1 << 20;
@@ -27,24 +28,25 @@ pub const IDLE: Duration = Duration::from_secs(600);
 const MODE_READ: u8 = 1;
 const MODE_WRITE_ERASE: u8 = 6;
 
-struct Handle {
-    session: u32,
-    write: bool,
-    data: Vec<u8>,
-    position: usize,
-    used: Instant,
-}
-
-struct State {
-    next: u32,
-    handles: HashMap<u32, Handle>,
-    last_update: DateTime,
-}
-
 /// The TrustList file of one PKI directory.
 pub struct TrustListFile {
     pki_dir: PathBuf,
-    state: Mutex<State>,
+    handles: FileHandles,
+    /// LastUpdateTime; held while the lists change, so that no write handle opens meanwhile.
+    last_update: Mutex<DateTime>,
+}
+
+/// The call error of a file operation whose handle is argument 0 of `count`.
+fn file_error(e: FileError, count: usize) -> CallError {
+    if let Some(s) = e.mode_status() {
+        return s.into();
+    }
+    match e {
+        FileError::UnknownHandle => CallError::Argument { index: 0, count, status: StatusCode::BadInvalidArgument },
+        FileError::BadLength => CallError::Argument { index: 1, count, status: StatusCode::BadInvalidArgument },
+        FileError::TooManyHandles => StatusCode::BadTooManyOperations.into(),
+        _ => StatusCode::BadEncodingLimitsExceeded.into(),
+    }
 }
 
 /// The binary TrustListDataType of the lists `masks` names (the others empty).
@@ -87,7 +89,8 @@ fn status_of(e: &TrustListError) -> StatusCode {
 impl TrustListFile {
     /// The trust list of the store in `pki_dir`.
     pub fn new(pki_dir: PathBuf) -> Self {
-        Self { pki_dir, state: Mutex::new(State { next: 1, handles: HashMap::new(), last_update: DateTime::now() }) }
+        let limits = FileLimits { max_handles: MAX_HANDLES, max_size: MAX_TRUST_LIST_SIZE, idle: IDLE };
+        Self { pki_dir, handles: FileHandles::new(limits), last_update: Mutex::new(DateTime::now()) }
     }
 
     fn content(&self, masks: u32) -> Result<Vec<u8>, CallError> {
@@ -103,21 +106,9 @@ impl TrustListFile {
     }
 
     fn open_handle(&self, session: u32, write: bool, data: Vec<u8>) -> Result<u32, CallError> {
-        let mut s = self.state.lock();
-        s.handles.retain(|_, h| h.used.elapsed() < IDLE);
-        if s.handles.values().any(|h| h.write) {
-            return Err(if write { StatusCode::BadNotWritable } else { StatusCode::BadNotReadable }.into());
-        }
-        if write && !s.handles.is_empty() {
-            return Err(StatusCode::BadNotWritable.into());
-        }
-        if s.handles.len() >= MAX_HANDLES {
-            return Err(StatusCode::BadTooManyOperations.into());
-        }
-        let id = s.next;
-        s.next = s.next.checked_add(1).unwrap_or(1);
-        s.handles.insert(id, Handle { session, write, data, position: 0, used: Instant::now() });
-        Ok(id)
+        // not while AddCertificate or RemoveCertificate changes the lists
+        let _changing = self.last_update.lock();
+        self.handles.open(session, None, write, data).map_err(|e| file_error(e, 1))
     }
 
     /// Open (mode 1: read, 6: write and erase; others are refused as the TrustList allows).
@@ -138,104 +129,57 @@ impl TrustListFile {
         self.open_handle(session, false, data)
     }
 
-    /// Runs `f` on the session's handle `id` (an unknown one, or another session's, is Bad_InvalidArgument).
-    fn with_handle<T>(&self, session: u32, id: u32, count: usize, f: impl FnOnce(&mut Handle) -> Result<T, CallError>) -> Result<T, CallError> {
-        let mut s = self.state.lock();
-        match s.handles.get_mut(&id) {
-            Some(h) if h.session == session => {
-                h.used = Instant::now();
-                f(h)
-            }
-            _ => Err(CallError::Argument { index: 0, count, status: StatusCode::BadInvalidArgument }),
-        }
-    }
-
     /// Read: up to `length` bytes from the position (none at the end).
     pub fn read(&self, session: u32, id: u32, length: i32) -> Result<Vec<u8>, CallError> {
-        self.with_handle(session, id, 2, |h| {
-            if h.write {
-                return Err(StatusCode::BadInvalidState.into());
-            }
-            let Ok(length) = usize::try_from(length) else {
-                return Err(CallError::Argument { index: 1, count: 2, status: StatusCode::BadInvalidArgument });
-            };
-            let start = h.position.min(h.data.len());
-            let end = start.saturating_add(length).min(h.data.len());
-            h.position = end;
-            Ok(h.data[start..end].to_vec())
-        })
+        self.handles.read(session, id, length).map_err(|e| file_error(e, 2))
     }
 
     /// Write: `data` at the position.
     pub fn write(&self, session: u32, id: u32, data: &[u8]) -> Result<(), CallError> {
-        self.with_handle(session, id, 2, |h| {
-            if !h.write {
-                return Err(StatusCode::BadInvalidState.into());
-            }
-            let end = h.position.saturating_add(data.len());
-            if end > MAX_TRUST_LIST_SIZE {
-                return Err(StatusCode::BadEncodingLimitsExceeded.into());
-            }
-            if h.data.len() < end {
-                h.data.resize(end, 0);
-            }
-            h.data[h.position..end].copy_from_slice(data);
-            h.position = end;
-            Ok(())
-        })
+        self.handles.write(session, id, data).map_err(|e| file_error(e, 2))
     }
 
     /// GetPosition.
     pub fn position(&self, session: u32, id: u32) -> Result<u64, CallError> {
-        self.with_handle(session, id, 1, |h| Ok(h.position as u64))
+        self.handles.position(session, id).map_err(|e| file_error(e, 1))
     }
 
     /// SetPosition (beyond the end: the end).
     pub fn set_position(&self, session: u32, id: u32, position: u64) -> Result<(), CallError> {
-        self.with_handle(session, id, 2, |h| {
-            h.position = usize::try_from(position).unwrap_or(usize::MAX).min(h.data.len());
-            Ok(())
-        })
+        self.handles.set_position(session, id, position).map_err(|e| file_error(e, 2))
     }
 
     /// Close: what was written is dropped.
     pub fn close(&self, session: u32, id: u32) -> Result<(), CallError> {
-        self.with_handle(session, id, 1, |_| Ok(()))?;
-        self.state.lock().handles.remove(&id);
-        Ok(())
+        self.handles.close(session, id).map_err(|e| file_error(e, 1))
     }
 
     /// CloseAndUpdate: closes the write handle and replaces the lists its content names.
     /// Returns ApplyChangesRequired: false, as new secure channels use the new lists at once.
     pub fn close_and_update(&self, session: u32, id: u32) -> Result<bool, CallError> {
-        let (write, data) = self.with_handle(session, id, 1, |h| Ok((h.write, std::mem::take(&mut h.data))))?;
-        let mut s = self.state.lock();
-        s.handles.remove(&id);
-        if !write {
-            return Err(StatusCode::BadInvalidState.into());
-        }
+        let data = self.handles.take_written(session, id).map_err(|e| file_error(e, 1))?;
+        let mut last = self.last_update.lock();
         let (masks, files) = decode_trust_list(&data)?;
         fxgate_pki::replace_trust_list(&self.pki_dir, masks, &files).map_err(|e| {
             tracing::warn!(error = %e, "trust list update refused");
             status_of(&e)
         })?;
-        s.last_update = DateTime::now();
+        *last = DateTime::now();
         Ok(false)
     }
 
-    fn idle_for_changes(&self) -> Result<parking_lot::MutexGuard<'_, State>, CallError> {
-        let mut s = self.state.lock();
-        s.handles.retain(|_, h| h.used.elapsed() < IDLE);
-        if s.handles.values().any(|h| h.write) {
+    fn idle_for_changes(&self) -> Result<parking_lot::MutexGuard<'_, DateTime>, CallError> {
+        let last = self.last_update.lock();
+        if self.handles.writing() {
             return Err(StatusCode::BadInvalidState.into());
         }
-        Ok(s)
+        Ok(last)
     }
 
     /// AddCertificate: to the trusted list, or (a CA) to the issuer list; not while the file
     /// is open for writing.
     pub fn add_certificate(&self, der: &[u8], trusted: bool) -> Result<(), CallError> {
-        let mut s = self.idle_for_changes()?;
+        let mut last = self.idle_for_changes()?;
         fxgate_pki::add_trust_list_certificate(&self.pki_dir, der, trusted).map_err(|e| {
             tracing::warn!(error = %e, "AddCertificate refused");
             match e {
@@ -243,18 +187,18 @@ impl TrustListFile {
                 other => status_of(&other).into(),
             }
         })?;
-        s.last_update = DateTime::now();
+        *last = DateTime::now();
         Ok(())
     }
 
     /// RemoveCertificate: by SHA-1 thumbprint, with the CRLs it issued.
     pub fn remove_certificate(&self, thumbprint: &str, trusted: bool) -> Result<(), CallError> {
-        let mut s = self.idle_for_changes()?;
+        let mut last = self.idle_for_changes()?;
         fxgate_pki::remove_trust_list_certificate(&self.pki_dir, thumbprint, trusted).map_err(|e| match e {
             TrustListError::NotFound { .. } => CallError::Argument { index: 0, count: 2, status: StatusCode::BadInvalidArgument },
             other => status_of(&other).into(),
         })?;
-        s.last_update = DateTime::now();
+        *last = DateTime::now();
         Ok(())
     }
 
@@ -265,14 +209,12 @@ impl TrustListFile {
 
     /// The OpenCount property.
     pub fn open_count(&self) -> u16 {
-        let mut s = self.state.lock();
-        s.handles.retain(|_, h| h.used.elapsed() < IDLE);
-        u16::try_from(s.handles.len()).unwrap_or(u16::MAX)
+        self.handles.count()
     }
 
     /// The LastUpdateTime property (the start of the process, or the last change made here).
     pub fn last_update(&self) -> DateTime {
-        self.state.lock().last_update
+        *self.last_update.lock()
     }
 }
 

@@ -1,11 +1,11 @@
-//! The open handles of the ConnectionManagerConfiguration file (OPC 10000-20 FileType): each
-//! with its own buffer and position, owned by the session that opened it. The file opens for
-//! reading any number of times, or once for writing (Bad_NotReadable / Bad_NotWritable
-//! otherwise); handles of sessions that ended are dropped before each Open.
+//! The open handles of the ConnectionManagerConfiguration file: the server's shared FileType
+//! handles ([`FileHandles`]), each owned by the session that opened it and dropped once that
+//! session has ended; and the session a handle or an edit belongs to ([`Owner`]).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use fxgate_opcua_server::file_handles::{FileError, FileHandles, FileLimits, SessionAlive};
 use opcua::server::node_manager::RequestContext;
 use opcua::types::StatusCode;
 
@@ -31,7 +31,7 @@ pub struct Owner {
     pub user: String,
     /// Whether the session still exists and is activated (async-opcua does not export its
     /// session type, so a weak reference to it lives in this closure).
-    alive: Arc<dyn Fn() -> bool + Send + Sync>,
+    alive: SessionAlive,
 }
 
 impl std::fmt::Debug for Owner {
@@ -60,130 +60,77 @@ impl Owner {
     }
 }
 
-/// One open handle.
-#[derive(Debug)]
-struct Handle {
-    owner: Owner,
-    mode: Mode,
-    data: Vec<u8>,
-    position: usize,
-}
-
-/// The open handles and the next handle number.
-#[derive(Debug, Default)]
-pub struct Handles {
-    inner: parking_lot::Mutex<Inner>,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    open: BTreeMap<u32, Handle>,
-    next: u32,
-}
-
 /// At most this many handles are open at once (Bad_ResourceUnavailable beyond).
 pub const MAX_HANDLES: usize = 32;
+
+/// The file's handles: the server's shared FileType handles, owned by sessions.
+pub struct Handles(FileHandles);
+
+impl Default for Handles {
+    fn default() -> Self {
+        let limits = FileLimits { max_handles: MAX_HANDLES, max_size: MAX_SIZE, idle: Duration::from_secs(600) };
+        Self(FileHandles::new(limits))
+    }
+}
+
+impl std::fmt::Debug for Handles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handles").field("open", &self.0.count()).finish()
+    }
+}
+
+/// The status of a file error: the modes' rules, else Bad_InvalidArgument (an unknown handle,
+/// a negative length) or Bad_ResourceUnavailable (too many handles, too large).
+fn status(e: FileError) -> StatusCode {
+    e.mode_status().unwrap_or(match e {
+        FileError::TooManyHandles | FileError::TooLarge => StatusCode::BadResourceUnavailable,
+        _ => StatusCode::BadInvalidArgument,
+    })
+}
 
 impl Handles {
     /// Opens the file for `owner` in `mode` with `data` as the content; returns the handle.
     pub fn open(&self, owner: Owner, mode: Mode, data: Vec<u8>) -> Result<u32, StatusCode> {
-        let mut g = self.inner.lock();
-        g.open.retain(|_, h| h.owner.alive());
-        let writing = g.open.values().any(|h| h.mode == Mode::Write);
-        match mode {
-            Mode::Write if !g.open.is_empty() => return Err(StatusCode::BadNotWritable),
-            Mode::Read if writing => return Err(StatusCode::BadNotReadable),
-            _ => {}
-        }
-        if g.open.len() >= MAX_HANDLES {
-            return Err(StatusCode::BadResourceUnavailable);
-        }
-        g.next = g.next.wrapping_add(1).max(1);
-        let h = g.next;
-        g.open.insert(h, Handle { owner, mode, data, position: 0 });
-        Ok(h)
+        self.0.open(owner.id, Some(owner.alive.clone()), mode == Mode::Write, data).map_err(status)
     }
 
     /// How many handles are open (OpenCount).
     pub fn count(&self) -> u16 {
-        u16::try_from(self.inner.lock().open.len()).unwrap_or(u16::MAX)
+        self.0.count()
     }
 
-    /// The size of the content of the handle being written, else of the last opened one.
+    /// The size of the newest handle's content.
     pub fn size(&self) -> u64 {
-        let g = self.inner.lock();
-        g.open.values().last().map(|h| h.data.len() as u64).unwrap_or(0)
-    }
-
-    fn with<R>(&self, owner: &Owner, h: u32, f: impl FnOnce(&mut Handle) -> Result<R, StatusCode>) -> Result<R, StatusCode> {
-        let mut g = self.inner.lock();
-        match g.open.get_mut(&h) {
-            Some(handle) if handle.owner.same(owner) => f(handle),
-            _ => Err(StatusCode::BadInvalidArgument),
-        }
+        self.0.newest_size()
     }
 
     /// Close: the handle goes, its content is discarded.
     pub fn close(&self, owner: &Owner, h: u32) -> Result<(), StatusCode> {
-        self.with(owner, h, |_| Ok(()))?;
-        self.inner.lock().open.remove(&h);
-        Ok(())
+        self.0.close(owner.id, h).map_err(status)
     }
 
     /// Takes the content of a handle opened for writing, closing it (CloseAndUpdate).
     pub fn take_written(&self, owner: &Owner, h: u32) -> Result<Vec<u8>, StatusCode> {
-        let mode = self.with(owner, h, |handle| Ok(handle.mode))?;
-        if mode != Mode::Write {
-            return Err(StatusCode::BadInvalidState);
-        }
-        let mut g = self.inner.lock();
-        Ok(g.open.remove(&h).map(|handle| handle.data).unwrap_or_default())
+        self.0.take_written(owner.id, h).map_err(status)
     }
 
     /// Read: up to `length` bytes from the position.
     pub fn read(&self, owner: &Owner, h: u32, length: i32) -> Result<Vec<u8>, StatusCode> {
-        let length = usize::try_from(length).map_err(|_| StatusCode::BadInvalidArgument)?;
-        self.with(owner, h, |handle| {
-            if handle.mode != Mode::Read {
-                return Err(StatusCode::BadInvalidState);
-            }
-            let start = handle.position.min(handle.data.len());
-            let end = start.saturating_add(length).min(handle.data.len());
-            handle.position = end;
-            Ok(handle.data[start..end].to_vec())
-        })
+        self.0.read(owner.id, h, length).map_err(status)
     }
 
-    /// Write: `bytes` at the position (overwriting, then extending).
+    /// Write: `bytes` at the position.
     pub fn write(&self, owner: &Owner, h: u32, bytes: &[u8]) -> Result<(), StatusCode> {
-        self.with(owner, h, |handle| {
-            if handle.mode != Mode::Write {
-                return Err(StatusCode::BadInvalidState);
-            }
-            let start = handle.position.min(handle.data.len());
-            let end = start.saturating_add(bytes.len());
-            if end > MAX_SIZE {
-                return Err(StatusCode::BadResourceUnavailable);
-            }
-            if end > handle.data.len() {
-                handle.data.resize(end, 0);
-            }
-            handle.data[start..end].copy_from_slice(bytes);
-            handle.position = end;
-            Ok(())
-        })
+        self.0.write(owner.id, h, bytes).map_err(status)
     }
 
     /// GetPosition.
     pub fn position(&self, owner: &Owner, h: u32) -> Result<u64, StatusCode> {
-        self.with(owner, h, |handle| Ok(handle.position as u64))
+        self.0.position(owner.id, h).map_err(status)
     }
 
     /// SetPosition: beyond the end means the end.
     pub fn set_position(&self, owner: &Owner, h: u32, position: u64) -> Result<(), StatusCode> {
-        self.with(owner, h, |handle| {
-            handle.position = usize::try_from(position).unwrap_or(usize::MAX).min(handle.data.len());
-            Ok(())
-        })
+        self.0.set_position(owner.id, h, position).map_err(status)
     }
 }
