@@ -80,16 +80,22 @@ async def operational_both_ways(a: View, b: View, to_b: float, to_a: float) -> N
     assert got.StatusCode.is_good()
 
 
-@sync
-async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(gateway_factory, client_cert):
+async def cm_and_upstream(gateway_factory, client_cert):
+    """B started, A (the CM) with B as its connected upstream; admin sessions on both and their
+    views."""
     port_a, port_b = free_port(), free_port()
     gw_b = gateway_factory.start(b_config(port_b))
     gw_a = gateway_factory.start(cm_config(gw_b, port_a, port_b))
     cm = await admin(gw_a, client_cert)
     on_b = await admin(gw_b, client_cert)
-    a, b = await view(cm), await view(on_b)
+    await wait_connected(cm.c, ["b"])
+    return gw_b, cm, on_b, await view(cm), await view(on_b)
+
+
+@sync
+async def test_the_connection_manager_sets_up_pubsub_both_ways_over_an_upstream(gateway_factory, client_cert):
+    gw_b, cm, on_b, a, b = await cm_and_upstream(gateway_factory, client_cert)
     try:
-        await wait_connected(cm.c, ["b"])
         events = await cm.subscribe(cm.node)
         r = await cm.process(0, [cm.set("Flow")])  # ActionEstablishConnectionsEnabled
         assert (code(r.StatusCode), codes(r.OutputArguments[0].Value)) == ("Good", ["Good"]), r
@@ -151,14 +157,8 @@ async def test_the_peer_lost_cleanup_and_the_set_processed_again(gateway_factory
     from aggregation_support import of_type_filter
     from test_fx_pubsub import Events
 
-    port_a, port_b = free_port(), free_port()
-    gw_b = gateway_factory.start(b_config(port_b))
-    gw_a = gateway_factory.start(cm_config(gw_b, port_a, port_b))
-    cm = await admin(gw_a, client_cert)
-    on_b = await admin(gw_b, client_cert)
-    a, b = await view(cm), await view(on_b)
+    gw_b, cm, on_b, a, b = await cm_and_upstream(gateway_factory, client_cert)
     try:
-        await wait_connected(cm.c, ["b"])
         events = await cm.subscribe(cm.node)
         r = await cm.process(0, [cm.set("Flow")])
         assert codes(r.OutputArguments[0].Value) == ["Good"], r

@@ -43,26 +43,26 @@ pub fn build(space: &mut AddressSpace, model: &Model, cfg: &ConnectionManagerCon
         .has_type_definition(ObjectTypeId::FolderType)
         .component_of(node.clone())
         .insert(b.space);
-    let process = NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS);
-    let declaration = TypeRef::cm(cm::CONNECTION_MANAGER_TYPE_PROCESS_CONNECTION_CONFIGURATION_SETS);
-    let (inputs, outputs) = declared_arguments(declaration, &ns).unwrap_or_default();
-    MethodBuilder::new(&process, QualifiedName::new(ns.cm, "ProcessConnectionConfigurationSets"), "ProcessConnectionConfigurationSets")
-        .executable(true)
-        .user_executable(true)
-        .component_of(node.clone())
-        .input_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_INPUT_ARGUMENTS), &inputs)
-        .output_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_OUTPUT_ARGUMENTS), &outputs)
-        .insert(b.space);
-    let edit = NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS);
-    let declaration = TypeRef::cm(cm::CONNECTION_MANAGER_TYPE_EDIT_CONNECTION_CONFIGURATION_SETS);
-    let (inputs, outputs) = declared_arguments(declaration, &ns).unwrap_or_default();
-    MethodBuilder::new(&edit, QualifiedName::new(ns.cm, "EditConnectionConfigurationSets"), "EditConnectionConfigurationSets")
-        .executable(true)
-        .user_executable(true)
-        .component_of(node.clone())
-        .input_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS_INPUT_ARGUMENTS), &inputs)
-        .output_args(b.space, &NodeId::new(ns.cm, cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS_OUTPUT_ARGUMENTS), &outputs)
-        .insert(b.space);
+    let process = b.method(
+        &node,
+        "ProcessConnectionConfigurationSets",
+        cm::CONNECTION_MANAGER_TYPE_PROCESS_CONNECTION_CONFIGURATION_SETS,
+        [
+            cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS,
+            cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_INPUT_ARGUMENTS,
+            cm::FX_ROOT_CONNECTION_MANAGER_PROCESS_CONNECTION_CONFIGURATION_SETS_OUTPUT_ARGUMENTS,
+        ],
+    );
+    let edit = b.method(
+        &node,
+        "EditConnectionConfigurationSets",
+        cm::CONNECTION_MANAGER_TYPE_EDIT_CONNECTION_CONFIGURATION_SETS,
+        [
+            cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS,
+            cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS_INPUT_ARGUMENTS,
+            cm::FX_ROOT_CONNECTION_MANAGER_EDIT_CONNECTION_CONFIGURATION_SETS_OUTPUT_ARGUMENTS,
+        ],
+    );
     let aggregated_current_state = b.variable(
         &node,
         "ConnectionManager/AggregatedCurrentState",
@@ -96,6 +96,22 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// A method of the ConnectionManager with the CM NodeSet's instance ids `[method, inputs,
+    /// outputs]` and the arguments of its declaration `declared`.
+    fn method(&mut self, manager: &NodeId, name: &str, declared: u32, ids: [u32; 3]) -> NodeId {
+        let ns = self.model.ns;
+        let id = NodeId::new(ns.cm, ids[0]);
+        let (inputs, outputs) = declared_arguments(TypeRef::cm(declared), &ns).unwrap_or_default();
+        MethodBuilder::new(&id, QualifiedName::new(ns.cm, name), name)
+            .executable(true)
+            .user_executable(true)
+            .component_of(manager.clone())
+            .input_args(self.space, &NodeId::new(ns.cm, ids[1]), &inputs)
+            .output_args(self.space, &NodeId::new(ns.cm, ids[2]), &outputs)
+            .insert(self.space);
+        id
+    }
+
     fn id(&self, path: &str) -> NodeId {
         NodeId::new(self.model.ns.instances, path.to_string())
     }

@@ -166,8 +166,7 @@ impl WriteGuard for ControlState {
         if self.block.get(&tag).is_some_and(|gs| gs.iter().any(|g| locked(held.get(g), BLOCK))) {
             return Some(StatusCode::BadLocked);
         }
-        let groups = self.restrict.get(&tag).cloned().unwrap_or_default();
-        for g in &groups {
+        for g in self.restrict.get(&tag).into_iter().flatten() {
             let Some(h) = held.get_mut(g).filter(|h| h.locks[RESTRICT].is_some()) else { continue };
             if caller.is_none_or(|c| c.client != h.owner.client) {
                 return Some(StatusCode::BadLocked);

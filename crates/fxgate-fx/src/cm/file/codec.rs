@@ -4,7 +4,6 @@
 
 use std::io::Cursor;
 
-use opcua::server::address_space::AddressSpace;
 use opcua::types::{
     BinaryDecodable, BinaryEncodable, ContextOwned, DecodingOptions, ExtensionObject, NamespaceMap,
     TypeLoaderCollection, UABinaryFileDataType, UAString, Variant,
@@ -116,8 +115,8 @@ pub fn decode(bytes: &[u8], options: DecodingOptions) -> Result<Content, CodecEr
 }
 
 /// The file content for the sets as they are now (Open with Read).
-pub fn current(nm: &FxNodeManagerImpl, space: &AddressSpace) -> Result<Vec<u8>, CodecError> {
-    let content = super::from_config::content(nm, space);
+pub fn current(nm: &FxNodeManagerImpl) -> Result<Vec<u8>, CodecError> {
+    let content = super::from_config::content(nm);
     encode(&content)
 }
 

@@ -11,7 +11,6 @@
 //! - A connection's PubSub flows: one PubSubCommunicationFlowConfiguration per publishing end,
 //!   its Address the other end's receive address, with one SubscriberConfiguration.
 
-use opcua::server::address_space::AddressSpace;
 use opcua::types::{
     ExtensionObject, KeyValuePair, MessageSecurityMode, NetworkAddressUrlDataType, NodeId, QualifiedName,
     ReferenceTypeId, RelativePath, RelativePathElement, UAString, Variant,
@@ -21,7 +20,7 @@ use super::codec::Content;
 use crate::cm::resolve::configured_entity;
 use crate::config::cm::{
     is_portable_node_id, parse_portable_node_id, ConnectionSetConfig, EndpointConfig,
-    EndpointModeConfig, NodeValueConfig, PathElementConfig, ScalarConfig,
+    EndpointModeConfig, NodeValueConfig, PathElementConfig,
 };
 use crate::namespaces::{FX_AC, FX_CM, FX_DATA, FX_INSTANCES};
 use crate::node_manager::FxNodeManagerImpl;
@@ -76,7 +75,7 @@ pub fn tags_uri(nm: &FxNodeManagerImpl) -> String {
 /// The file content for every set. The file's Namespaces are the server's NamespaceArray
 /// (without index 0), so its indexes are the server's: a client decodes the Body with the
 /// structure definitions it loaded from the server.
-pub fn content(nm: &FxNodeManagerImpl, _space: &AddressSpace) -> Content {
+pub fn content(nm: &FxNodeManagerImpl) -> Content {
     let mut t = Table::default();
     if let Some(types) = nm.type_tree() {
         let mut server: Vec<(u16, String)> = types.read().namespaces().known_namespaces().iter().map(|(u, i)| (*i, u.clone())).collect();
@@ -240,17 +239,8 @@ fn node_text(t: &mut Table, tags: &str, text: &str) -> NodeIdentifier {
     NodeIdentifier::Node(NodeId::new(t.index(tags), text))
 }
 
-fn scalar(v: &ScalarConfig) -> Variant {
-    match v {
-        ScalarConfig::Bool(b) => Variant::Boolean(*b),
-        ScalarConfig::Integer(i) => Variant::Int64(*i),
-        ScalarConfig::Float(f) => Variant::Double(*f),
-        ScalarConfig::Text(s) => Variant::String(s.as_str().into()),
-    }
-}
-
 fn pairs(t: &mut Table, tags: &str, list: &[NodeValueConfig]) -> Option<Option<Vec<NodeIdentifierValuePair>>> {
-    (!list.is_empty()).then(|| Some(list.iter().map(|nv| NodeIdentifierValuePair { key: node_text(t, tags, &nv.node), array_index: None, value: scalar(&nv.value) }).collect()))
+    (!list.is_empty()).then(|| Some(list.iter().map(|nv| NodeIdentifierValuePair { key: node_text(t, tags, &nv.node), array_index: None, value: crate::cm::plan::typed(&nv.value, None) }).collect()))
 }
 
 fn property(t: &mut Table, name: &str, value: Variant) -> KeyValuePair {
@@ -309,7 +299,7 @@ fn asset(t: &mut Table, a: &crate::config::cm::AssetVerificationConfig) -> Asset
         .map(|(k, v)| NodeIdentifierValuePair {
             key: NodeIdentifier::Node(NodeId::new(t.index(FX_INSTANCES), format!("{}/Assets/{}/{k}", a.automation_component, a.asset))),
             array_index: None,
-            value: scalar(v),
+            value: crate::cm::plan::typed(v, None),
         })
         .collect();
     AssetVerificationConfDataType {

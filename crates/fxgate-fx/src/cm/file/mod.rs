@@ -61,7 +61,7 @@ pub async fn call(
     let outcome: Result<Vec<Variant>, StatusCode> = match method {
         nodes::Method::Open => match a.first() {
             Some(Variant::Byte(READ)) => {
-                let content = codec::current(nm, &space.read());
+                let content = codec::current(nm);
                 match content {
                     Ok(bytes) => file.handles.open(session, Mode::Read, bytes).map(|h| vec![h.into()]),
                     Err(e) => {
