@@ -74,3 +74,34 @@ rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/
 # ticks PID: user + system CPU time in clock ticks (of CLK_TCK per second), all threads.
 ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# sim_fxgate_config FILE PORT HTTP_PORT COUNT [INTERVAL_MS] [APP_NAME]: an fxgate config serving
+# simulator "Demo" with COUNT Double sine tags "T<n>" changing every INTERVAL_MS (1000) on
+# $HOST:PORT (None allowed, every certificate accepted, anonymous), HTTP on $HOST:HTTP_PORT.
+sim_fxgate_config() {
+  cat >"$1" <<EOT
+[server]
+application_name = "${6:-fxgate-bench}"
+host = "$HOST"
+port = $2
+endpoint_url = "opc.tcp://$HOST:$2/"
+allow_none = true
+accept_all_certificates = true
+anonymous = true
+
+[http]
+listen = "$HOST:$3"
+
+[log]
+level = "warn,fxgate::topology=info"
+
+[[simulator]]
+name = "Demo"
+interval_ms = ${5:-1000}
+  [[simulator.tags]]
+  name = "T"
+  type = "Double"
+  waveform = "sine"
+  count = $4
+EOT
+}

@@ -2,10 +2,14 @@
 # fxgate aggregation benchmark: the same upstream OPC UA server read and subscribed directly and
 # through fxgate (`[[upstream]]`). See bench/README.md, section "Aggregation".
 #
-# One upstream: peer-server (async-opcua's minimal server, TAGS Double variables
-# ns=<urn:fxgate-bench:peer>;s=Demo/T<n>, all changing every INTERVAL_MS). fxgate aggregates it as
-# upstream "up" (namespace "up/urn:fxgate-bench:peer", same identifiers). Security None on every
-# hop (client → upstream, client → fxgate, fxgate → upstream), loopback, one host.
+# One upstream, UPSTREAM=peer (the default): peer-server (async-opcua's minimal server, TAGS
+# Double variables ns=<urn:fxgate-bench:peer>;s=Demo/T<n>, all changing every INTERVAL_MS);
+# UPSTREAM=fxgate: a second fxgate whose simulator holds the same tags (ns=<urn:fxgate:tags>;
+# s=Demo/T<n>, sine, every INTERVAL_MS). The peer cannot deliver 100,000 changes/s to any
+# client; fxgate's server can, so UPSTREAM=fxgate measures the aggregation at that scale.
+# fxgate aggregates the upstream as "up" (namespace "up/<its namespace>", same identifiers).
+# Security None on every hop (client → upstream, client → fxgate, fxgate → upstream), loopback,
+# one host.
 #
 # Measured, one fxgate-load run each (reads: READ_S window after WARMUP_S, concurrency 1;
 # subscriptions: SUB_S window after SUB_WARMUP_S), in this order:
@@ -25,10 +29,11 @@
 # bench/results/raw-agg-<UTC time>/.
 #
 # Environment overrides (defaults in brackets):
-#   TAGS [10000]  INTERVAL_MS [100]  READ_S [20]  WARMUP_S [2]  SUB_S [30]  SUB_WARMUP_S [3]
+#   UPSTREAM [peer] (peer | fxgate)  TAGS [10000]  INTERVAL_MS [100]  READ_S [20]  WARMUP_S [2]  SUB_S [30]  SUB_WARMUP_S [3]
 #   IDLE_S [3]  CACHED_MAX_AGE_MS [60000]  SUB_SMALL_ITEMS [500] (0 = skip)  SUB_SMALL_S [10]
 #   SUB_QUEUE [fxgate-load's default: ceil(publishing/sampling)+1 = 2] (monitored-item queue size)
-#   SKIP_BUILD [0]  CARGO_TARGET_DIR  RUST_LOG
+#   SKIP_BUILD [0]  CARGO_TARGET_DIR  RUST_LOG  FXGATE [$BIN/fxgate] (the aggregating fxgate under
+#   test, for an A/B of two versions; an fxgate upstream is always $BIN/fxgate)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,7 +53,12 @@ SUB_SMALL_ITEMS="${SUB_SMALL_ITEMS:-500}"
 SUB_SMALL_S="${SUB_SMALL_S:-10}"
 HOST=127.0.0.1
 UP_NAME=up
-UP_NS="urn:fxgate-bench:peer"          # peer-server's namespace
+UPSTREAM="${UPSTREAM:-peer}"
+case "$UPSTREAM" in
+  peer) UP_NS="urn:fxgate-bench:peer"; UP_LABEL="peer-server" ;;   # peer-server's namespace
+  fxgate) UP_NS="urn:fxgate:tags"; UP_LABEL="fxgate (simulator)" ;; # fxgate's tag namespace
+  *) echo "UPSTREAM must be peer or fxgate" >&2; exit 2 ;;
+esac
 GW_NS="$UP_NAME/$UP_NS"               # the same namespace in fxgate's NamespaceArray
 BATCH_BIG=1000
 (( TAGS >= BATCH_BIG )) || BATCH_BIG=$TAGS
@@ -76,6 +86,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   log "building (release): fxgate, fxgate-bench (target dir $TARGET_DIR)"
   (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
 fi
+FXGATE="${FXGATE:-$BIN/fxgate}"
 for b in fxgate peer-server fxgate-load; do
   [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; exit 1; }
 done
@@ -163,12 +174,20 @@ metric() {
 # Start the upstream and fxgate
 # ------------------------------------------------------------------------------------------------
 PEER_PORT=$(free_port)
-log "starting peer-server (upstream) on $HOST:$PEER_PORT ($TAGS tags @ ${INTERVAL_MS} ms)"
-"$BIN/peer-server" --host "$HOST" --port "$PEER_PORT" --tags "$TAGS" --interval-ms "$INTERVAL_MS" \
-  --pki-dir "$TMP/peer-pki" >"$TMP/peer.log" 2>&1 &
+log "starting $UP_LABEL (upstream) on $HOST:$PEER_PORT ($TAGS tags @ ${INTERVAL_MS} ms)"
+if [[ $UPSTREAM == fxgate ]]; then
+  mkdir -p "$TMP/up-data"
+  sim_fxgate_config "$TMP/up.toml" "$PEER_PORT" "$(free_port)" "$TAGS" "$INTERVAL_MS" fxgate-agg-bench-upstream
+  "$BIN/fxgate" run --config "$TMP/up.toml" --data-dir "$TMP/up-data" >"$TMP/peer.log" 2>&1 &
+  UP_READY="fxgate ready"
+else
+  "$BIN/peer-server" --host "$HOST" --port "$PEER_PORT" --tags "$TAGS" --interval-ms "$INTERVAL_MS" \
+    --pki-dir "$TMP/peer-pki" >"$TMP/peer.log" 2>&1 &
+  UP_READY="peer-server ready"
+fi
 PEER_PID=$!; STARTED+=("$PEER_PID")
 PEER_URL="opc.tcp://$HOST:$PEER_PORT/"
-wait_log "$PEER_PID" peer-server "$TMP/peer.log" "peer-server ready"
+wait_log "$PEER_PID" "$UP_LABEL" "$TMP/peer.log" "$UP_READY"
 for _ in $(seq 1 50); do port_open "$PEER_PORT" && break; sleep 0.2; done
 
 FX_PORT=$(free_port); HTTP_PORT=$(free_port)
@@ -199,7 +218,7 @@ security_mode = "None"
 accept_all_server_certificates = true
 EOF
 log "starting fxgate on $HOST:$FX_PORT (http $HOST:$HTTP_PORT), upstream $UP_NAME = $PEER_URL"
-"$BIN/fxgate" run --config "$TMP/fxgate.toml" --data-dir "$TMP/fxgate-data" >"$TMP/fxgate.log" 2>&1 &
+"$FXGATE" run --config "$TMP/fxgate.toml" --data-dir "$TMP/fxgate-data" >"$TMP/fxgate.log" 2>&1 &
 FX_PID=$!; STARTED+=("$FX_PID")
 FX_URL="opc.tcp://$HOST:$FX_PORT/"
 wait_log "$FX_PID" fxgate "$TMP/fxgate.log" "fxgate ready"
@@ -229,7 +248,7 @@ FAILURES=()
 
 alive() { # alive WHEN: both servers still running?
   local ok=0
-  if ! kill -0 "$PEER_PID" 2>/dev/null; then log "upstream (peer-server) died $1"; tail -n 20 "$TMP/peer.log" >&2; FAILURES+=("peer-server died $1"); ok=1; fi
+  if ! kill -0 "$PEER_PID" 2>/dev/null; then log "upstream ($UP_LABEL) died $1"; tail -n 20 "$TMP/peer.log" >&2; FAILURES+=("upstream died $1"); ok=1; fi
   if ! kill -0 "$FX_PID" 2>/dev/null; then log "fxgate died $1"; tail -n 30 "$TMP/fxgate.log" >&2; FAILURES+=("fxgate died $1"); ok=1; fi
   return $ok
 }
@@ -436,7 +455,7 @@ MD="$TMP/report.md"
 {
   echo "# fxgate aggregation benchmark — $RUN_ID"
   echo
-  echo "git $GIT_REV$GIT_DIRTY · $NCPU CPU ($CPU_MODEL) · upstream: peer-server, $TAGS Double tags changing every ${INTERVAL_MS} ms ·"
+  echo "git $GIT_REV$GIT_DIRTY · fxgate binary $FXGATE · $NCPU CPU ($CPU_MODEL) · upstream: $UP_LABEL, $TAGS Double tags changing every ${INTERVAL_MS} ms ·"
   echo "security None on every hop · loopback, client + fxgate + upstream on the same host · reads: concurrency 1, ${READ_S} s window after ${WARMUP_S} s warm-up ·"
   echo "subscribe: ${SUB_S} s window after ${SUB_WARMUP_S} s warm-up, queue size $(v direct-sub queue_size) · cached maxAge ${CACHED_MAX_AGE_MS} ms · raw: bench/results/raw-agg-$RUN_ID/"
   echo

@@ -38,33 +38,6 @@ RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 RAW="$RESULTS/scale-$RUN_ID"
 mkdir -p "$RAW"
 
-fxgate_config() { # fxgate_config FILE PORT HTTP_PORT COUNT
-  cat >"$1" <<EOF
-[server]
-application_name = "fxgate-bench"
-host = "$HOST"
-port = $2
-endpoint_url = "opc.tcp://$HOST:$2/"
-allow_none = true
-accept_all_certificates = true
-anonymous = true
-
-[http]
-listen = "$HOST:$3"
-
-[log]
-level = "warn,fxgate::topology=info"
-
-[[simulator]]
-name = "Demo"
-interval_ms = 1000
-  [[simulator.tags]]
-  name = "T"
-  type = "Double"
-  waveform = "sine"
-  count = $4
-EOF
-}
 
 # start SERVER COUNT: starts it, waits for its ready line; sets SPID, SPORT, READY_S.
 start() {
@@ -78,7 +51,7 @@ start() {
       >"$dir/log" 2>&1 &
     re="peer-server ready"
   else
-    fxgate_config "$dir/fxgate.toml" "$SPORT" "$(free_port)" "$n"
+    sim_fxgate_config "$dir/fxgate.toml" "$SPORT" "$(free_port)" "$n"
     "$BIN/fxgate" run --config "$dir/fxgate.toml" --data-dir "$dir/data" >"$dir/log" 2>&1 &
     re="fxgate ready"
   fi

@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod extension;
 pub mod file_handles;
 pub mod items;
+pub mod live_items;
 pub mod metrics;
 pub mod tags;
 pub mod opn_check;

@@ -18,7 +18,8 @@ use crate::local::{DiagVar, Local};
 use crate::mapping::KnownTypes;
 use crate::metrics::UpstreamMetrics;
 use crate::names::UpstreamNamespaces;
-use crate::upstream::{ClientSettings, Notify, State, Status, Upstream};
+use crate::upstream::{ClientSettings, ItemChange, Notify, State, Status, Upstream};
+use fxgate_opcua_server::live_items::notify_items;
 
 /// Everything the node manager needs once the server is built.
 pub(crate) struct Bound {
@@ -253,6 +254,13 @@ impl Notify for ServerNotify {
     fn values(&self, changes: Vec<(NodeId, AttributeId, DataValue)>) {
         self.subscriptions
             .notify_data_change(changes.iter().map(|(n, a, dv)| (dv.clone(), n, *a)));
+    }
+
+    fn item_values(&self, changes: Vec<ItemChange>) {
+        let mut notifier = self.subscriptions.data_notifier();
+        for (node, attribute, dv, items) in changes {
+            notify_items(&mut notifier, &node, attribute, &items, dv);
+        }
     }
 
     fn event_types(&self, found: crate::events::EventTypes) {

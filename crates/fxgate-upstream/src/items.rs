@@ -3,6 +3,7 @@
 //! queued as deep as the most demanding of them asks.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use opcua::server::MonitoredItemHandle;
 use opcua::types::{AttributeId, NodeId};
@@ -35,9 +36,16 @@ pub struct Shared {
     /// Parameters the upstream item was created or last modified with.
     pub applied: Want,
     wants: HashMap<MonitoredItemHandle, Want>,
+    /// The handles of `wants`, shared with each notification without a copy.
+    live: Arc<[MonitoredItemHandle]>,
 }
 
 impl Shared {
+    /// Makes `live` the handles of `wants` again.
+    fn refresh(&mut self) {
+        self.live = self.wants.keys().copied().collect();
+    }
+
     /// The parameters that satisfy every user.
     pub fn wanted(&self) -> Want {
         let mut w = Want {
@@ -90,6 +98,7 @@ impl Registry {
         inner.by_handle.insert(handle, key.clone());
         if let Some(s) = inner.items.get_mut(&key) {
             s.wants.insert(handle, want);
+            s.refresh();
             return if s.wanted() != s.applied {
                 Action::Modify(s.client_handle)
             } else {
@@ -109,6 +118,7 @@ impl Registry {
                 upstream_id: None,
                 applied: want,
                 wants,
+                live: Arc::from([handle]),
             },
         );
         Action::Create(ch)
@@ -143,6 +153,7 @@ impl Registry {
             return Action::None;
         };
         s.wants.remove(&handle);
+        s.refresh();
         if !s.wants.is_empty() {
             return if s.wanted() != s.applied {
                 Action::Modify(s.client_handle)
@@ -166,6 +177,21 @@ impl Registry {
     /// The key an upstream notification with client handle `ch` is for.
     pub fn key_of(&self, ch: u32) -> Option<Key> {
         self.inner.lock().by_client.get(&ch).cloned()
+    }
+
+    /// The keys of the upstream notifications `values` (by client handle) and the downstream
+    /// items each one is for, under one lock, in their order; values of unknown client handles
+    /// are left out.
+    pub fn targets_of<T>(&self, values: Vec<(u32, T)>) -> Vec<(Key, Arc<[MonitoredItemHandle]>, T)> {
+        let g = self.inner.lock();
+        values
+            .into_iter()
+            .filter_map(|(ch, v)| {
+                let key = g.by_client.get(&ch)?;
+                let s = g.items.get(key)?;
+                Some((key.clone(), s.live.clone(), v))
+            })
+            .collect()
     }
 
     /// Records the upstream's id and the applied parameters of an item.
@@ -238,5 +264,31 @@ mod tests {
         assert_eq!(r.remove(h(3, 1)), Action::Delete(Some(77)));
         assert!(r.is_empty());
         assert_eq!(r.key_of(ch), None);
+    }
+
+    #[test]
+    fn notifications_go_to_the_items_alive_now() {
+        let r = Registry::default();
+        let a: Key = (NodeId::new(5, "a"), AttributeId::Value);
+        let b: Key = (NodeId::new(5, "b"), AttributeId::Value);
+        let w = Want { sampling: 0.0, queue: 1 };
+        let Action::Create(ca) = r.add(h(1, 1), a.clone(), w) else { panic!("no create") };
+        r.add(h(2, 4), a.clone(), w);
+        let Action::Create(cb) = r.add(h(1, 2), b.clone(), w) else { panic!("no create") };
+        let sorted = |x: &[MonitoredItemHandle]| {
+            let mut v = x.to_vec();
+            v.sort_by_key(|h| (h.subscription_id, h.monitored_item_id));
+            v
+        };
+        let got = r.targets_of(vec![(cb, 1.0), (999, 2.0), (ca, 3.0)]);
+        assert_eq!(got.len(), 2, "the unknown client handle is left out");
+        assert_eq!((&got[0].0, sorted(&got[0].1), got[0].2), (&b, vec![h(1, 2)], 1.0));
+        assert_eq!((&got[1].0, sorted(&got[1].1), got[1].2), (&a, vec![h(1, 1), h(2, 4)], 3.0));
+        // subscription 2 is deleted: its item is no longer given anything
+        r.remove(h(2, 4));
+        let got = r.targets_of(vec![(ca, 4.0)]);
+        assert_eq!(sorted(&got[0].1), vec![h(1, 1)]);
+        r.remove(h(1, 1));
+        assert!(r.targets_of(vec![(ca, 5.0)]).is_empty());
     }
 }

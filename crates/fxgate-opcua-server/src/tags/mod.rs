@@ -218,7 +218,7 @@ impl NodeManager for TagNodeManager {
         for item in items {
             if item.attribute() == AttributeId::Value {
                 if let Some(TagNode::Tag(id)) = self.resolve(item.node_id()) {
-                    self.watched.remove(id);
+                    self.watched.remove(id, item.handle());
                 }
             }
         }

@@ -1,24 +1,28 @@
 //! Monitored tag values: which tags have monitored items, and the pump that turns the tag
 //! store's change batches into data-change notifications for them.
 //!
-//! Only watched tags cost anything here (their NodeId and a count); a change of a tag nobody
-//! watches is skipped with one hash lookup.
+//! Only watched tags cost anything here (their NodeId and their items' handles); a change of
+//! a tag nobody watches is skipped with one hash lookup. Changes go to the handles of the
+//! items this manager created and has not seen deleted (`crate::live_items`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use fxgate_core::{ChangeBatch, TagId, TagStore};
 use opcua::server::notify::SubscriptionDataNotifier;
-use opcua::server::SubscriptionCache;
+use opcua::server::{MonitoredItemHandle, SubscriptionCache};
 use opcua::types::{AttributeId, DataValue, NodeId};
+
+use crate::live_items::notify_items;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-/// One watched tag: its NodeId and how many monitored items watch it.
-#[derive(Debug)]
+/// The monitored items of one watched tag: its NodeId and their handles (copied on write,
+/// shared with the pump without a copy per change).
+#[derive(Debug, Clone)]
 struct Watch {
     node: Arc<NodeId>,
-    items: u32,
+    handles: Arc<[MonitoredItemHandle]>,
 }
 
 /// The tags that monitored items watch.
@@ -33,20 +37,21 @@ impl Watched {
         self.tags.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A monitored item on `tag`'s value was created.
-    pub fn add(&self, tag: TagId, node: &NodeId) {
-        self.lock()
-            .entry(tag)
-            .or_insert_with(|| Watch { node: Arc::new(node.clone()), items: 0 })
-            .items += 1;
+    /// The monitored item `handle` on `tag`'s value was created.
+    pub fn add(&self, tag: TagId, node: &NodeId, handle: MonitoredItemHandle) {
+        let mut tags = self.lock();
+        let w = tags.entry(tag).or_insert_with(|| Watch { node: Arc::new(node.clone()), handles: Arc::from([]) });
+        if !w.handles.contains(&handle) {
+            w.handles = w.handles.iter().copied().chain([handle]).collect();
+        }
     }
 
-    /// A monitored item on `tag`'s value was deleted.
-    pub fn remove(&self, tag: TagId) {
+    /// The monitored item `handle` on `tag`'s value was deleted.
+    pub fn remove(&self, tag: TagId, handle: MonitoredItemHandle) {
         let mut tags = self.lock();
         if let Some(w) = tags.get_mut(&tag) {
-            w.items = w.items.saturating_sub(1);
-            if w.items == 0 {
+            w.handles = w.handles.iter().copied().filter(|h| *h != handle).collect();
+            if w.handles.is_empty() {
                 tags.remove(&tag);
             }
         }
@@ -64,18 +69,18 @@ impl Watched {
         self.len() == 0
     }
 
-    /// The watched entries of `batch`, in its order, with their NodeIds (the lock is held only
+    /// The watched entries of `batch`, in its order, with their items (the lock is held only
     /// to copy them): a tag changed twice in one batch is there twice.
-    fn targets<'a>(&self, batch: &'a ChangeBatch) -> Vec<(Arc<NodeId>, &'a fxgate_core::TagValue)> {
+    fn targets<'a>(&self, batch: &'a ChangeBatch) -> Vec<(Watch, &'a fxgate_core::TagValue)> {
         let tags = self.lock();
         if tags.is_empty() {
             return Vec::new();
         }
-        batch.iter().filter_map(|(id, v)| tags.get(id).map(|w| (w.node.clone(), v))).collect()
+        batch.iter().filter_map(|(id, v)| tags.get(id).map(|w| (w.clone(), v))).collect()
     }
 
-    fn all(&self) -> Vec<(TagId, Arc<NodeId>)> {
-        self.lock().iter().map(|(id, w)| (*id, w.node.clone())).collect()
+    fn all(&self) -> Vec<(TagId, Watch)> {
+        self.lock().iter().map(|(id, w)| (*id, w.clone())).collect()
     }
 }
 
@@ -115,52 +120,57 @@ impl ChangePump {
             return;
         }
         let mut notifier = subscriptions.data_notifier();
-        for (node, value) in targets {
-            deliver(&mut notifier, &node, value.to_data_value());
+        for (watch, value) in targets {
+            deliver(&mut notifier, &watch, value.to_data_value());
         }
     }
 
     fn resend(&self, subscriptions: &SubscriptionCache) {
         let mut notifier = subscriptions.data_notifier();
-        for (id, node) in self.watched.all() {
+        for (id, watch) in self.watched.all() {
             if let Some(dv) = self.store.with_value(id, |v| v.to_data_value()) {
-                deliver(&mut notifier, &node, dv);
+                deliver(&mut notifier, &watch, dv);
             }
         }
     }
 }
 
-/// Gives `dv` to every monitored item on the Value of `node`.
-fn deliver(notifier: &mut SubscriptionDataNotifier<'_>, node: &NodeId, dv: DataValue) {
-    if let Some(mut items) = notifier.notify_for(node, AttributeId::Value) {
-        let handles: Vec<_> = items.entries().map(|(h, _)| *h).collect();
-        for handle in handles {
-            items.data_value_to_item(dv.clone(), &handle);
-        }
-    }
+/// Gives `dv` to each monitored item of `watch`.
+fn deliver(notifier: &mut SubscriptionDataNotifier<'_>, watch: &Watch, dv: DataValue) {
+    notify_items(notifier, &watch.node, AttributeId::Value, &watch.handles, dv);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn handle(sub: u32, item: u32) -> MonitoredItemHandle {
+        MonitoredItemHandle { subscription_id: sub, monitored_item_id: item }
+    }
+
     #[test]
-    fn counts_items_per_tag() {
+    fn keeps_the_handles_per_tag() {
         let w = Watched::default();
         let n = NodeId::new(2, "Demo/A");
-        w.add(1, &n);
-        w.add(1, &n);
-        w.add(2, &NodeId::new(2, "Demo/B"));
+        w.add(1, &n, handle(1, 1));
+        w.add(1, &n, handle(2, 7));
+        w.add(1, &n, handle(2, 7));
+        w.add(2, &NodeId::new(2, "Demo/B"), handle(1, 2));
         assert_eq!(w.len(), 2);
         let batch: ChangeBatch = Arc::new(vec![(1, fxgate_core::TagValue::good(1.0)), (3, fxgate_core::TagValue::good(3.0))]);
-        let got: Vec<_> = w.targets(&batch).into_iter().map(|(n, v)| ((*n).clone(), v.value.clone())).collect();
-        assert_eq!(got, [(n.clone(), opcua::types::Variant::Double(1.0))]);
+        let got: Vec<_> = w
+            .targets(&batch)
+            .into_iter()
+            .map(|(w, v)| ((*w.node).clone(), w.handles.to_vec(), v.value.clone()))
+            .collect();
+        assert_eq!(got, [(n.clone(), vec![handle(1, 1), handle(2, 7)], opcua::types::Variant::Double(1.0))]);
         assert_eq!(w.all().len(), 2);
-        w.remove(1);
+        w.remove(1, handle(1, 1));
         assert_eq!(w.len(), 2);
-        w.remove(1);
-        w.remove(2);
-        w.remove(2);
+        w.remove(1, handle(9, 9));
+        w.remove(1, handle(2, 7));
+        w.remove(2, handle(1, 2));
+        w.remove(2, handle(1, 2));
         assert!(w.is_empty());
     }
 }

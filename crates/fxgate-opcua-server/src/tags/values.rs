@@ -124,7 +124,7 @@ impl TagNodeManager {
                 item.set_status(StatusCode::BadUserAccessDenied);
                 return;
             }
-            self.watched.add(id, &rv.node_id);
+            self.watched.add(id, &rv.node_id, item.handle());
             item.set_initial_value(value);
             item.set_status(StatusCode::Good);
             return;

@@ -18,6 +18,7 @@ mod certificate;
 mod connect;
 mod endpoint;
 mod monitored;
+mod notifications;
 mod prepare;
 mod settings;
 mod status;
@@ -29,6 +30,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::config::UpstreamConfig;
 use opcua::client::Session;
+use opcua::server::MonitoredItemHandle;
 use opcua::types::{AttributeId, DataValue, DateTime, NodeId, ReferenceDescription, StatusCode};
 use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
@@ -66,10 +68,17 @@ pub struct Live {
     pub no_stamps: Arc<AtomicBool>,
 }
 
+/// A value change for the downstream monitored items that share one upstream item: node and
+/// attribute (gateway ids), the value, and those items' handles.
+pub type ItemChange = (NodeId, AttributeId, DataValue, Arc<[MonitoredItemHandle]>);
+
 /// Where an upstream reports value changes and state changes.
 pub trait Notify: Send + Sync {
-    /// Values of monitored nodes changed (gateway ids).
+    /// Values of monitored nodes changed (gateway ids): for every monitored item on them.
     fn values(&self, changes: Vec<(NodeId, AttributeId, DataValue)>);
+    /// Values of shared items changed: for the items each change names
+    /// (`fxgate_opcua_server::live_items`).
+    fn item_values(&self, changes: Vec<ItemChange>);
     /// The upstream's status changed.
     fn status(&self, upstream: &str, status: &Status, monitored_items: usize);
     /// Events of a node with EventNotifier items (gateway id).

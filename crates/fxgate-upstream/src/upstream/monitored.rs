@@ -12,7 +12,7 @@ use opcua::types::{
     StatusCode, TimestampsToReturn, Variant,
 };
 
-use super::{Live, Upstream};
+use super::{ItemChange, Live, Upstream};
 use crate::events::{EventFields, ForwardedEvent};
 use crate::mapping::NsMapping;
 
@@ -20,15 +20,22 @@ use crate::mapping::NsMapping;
 const EVENT_QUEUE: u32 = 1000;
 
 impl Upstream {
-    /// A value change of a shared item (by its client handle).
-    pub(super) fn on_data(&self, map: &NsMapping, dv: DataValue, ch: u32) {
-        let Some((node, attr)) = self.items.key_of(ch) else {
+    /// The value changes of one NotificationMessage (by client handle), in its order:
+    /// mapped to gateway ids, cached and given to the downstream items of each as one batch.
+    /// Changes of an item deleted meanwhile (still in flight) are dropped.
+    pub(super) fn on_data(&self, map: &NsMapping, values: Vec<(u32, DataValue)>) {
+        let changes: Vec<ItemChange> = self
+            .items
+            .targets_of(values)
+            .into_iter()
+            .map(|((node, attr), items, dv)| (node, attr, map.data_value_to_gw(dv), items))
+            .collect();
+        if changes.is_empty() {
             return;
-        };
-        let dv = map.data_value_to_gw(dv);
-        self.cache.put(&node, attr, &dv);
+        }
+        self.cache.put_all(changes.iter().map(|(n, a, dv, _)| (n, *a, dv)));
         if let Some(n) = self.notify.get() {
-            n.values(vec![(node, attr, dv)]);
+            n.item_values(changes);
         }
     }
 

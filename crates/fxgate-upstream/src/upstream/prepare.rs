@@ -3,12 +3,13 @@
 //! found, and the one subscription (OPC 10000-4 §5.13.2) that carries every shared monitored
 //! item created again.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use opcua::client::{MonitoredItem, Session, SubscriptionCallbacks};
+use opcua::client::Session;
 use opcua::types::{AttributeId, ReadValueId, TimestampsToReturn, VariableId, Variant};
 
+use super::notifications::Notifications;
 use super::structure::find_subtypes;
 use super::{Live, Upstream};
 use crate::mapping::NsMapping;
@@ -74,11 +75,11 @@ impl Upstream {
             n.event_types(event_types);
         }
         self.prefetch_structure(&session, &map).await;
-        let weak: Weak<Self> = Arc::downgrade(&self);
-        let weak_events = weak.clone();
-        let cb_map = map.clone();
-        let ev_map = map.clone();
-        let ev_fields = events.clone();
+        let notifications = Notifications {
+            up: Arc::downgrade(&self),
+            map: map.clone(),
+            events: events.clone(),
+        };
         let subscription_id = session
             .create_subscription(
                 Duration::from_millis(self.config.publishing_interval_ms),
@@ -89,19 +90,7 @@ impl Upstream {
                 1000,
                 0,
                 true,
-                SubscriptionCallbacks::new(
-                    |_| {},
-                    move |dv, item: &MonitoredItem| {
-                        if let Some(up) = weak.upgrade() {
-                            up.on_data(&cb_map, dv, item.client_handle());
-                        }
-                    },
-                    move |fields, item: &MonitoredItem| {
-                        if let Some(up) = weak_events.upgrade() {
-                            up.on_event(&ev_map, &ev_fields, fields, item.client_handle());
-                        }
-                    },
-                ),
+                notifications,
             )
             .await
             .map_err(PrepareError::CreateSubscription)?;
