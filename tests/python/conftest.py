@@ -7,6 +7,9 @@
 * ``shared_gateway`` - one default-config gateway per test module, for read-only tests.
 * ``client_cert`` - a generated RSA client application certificate (session scoped).
 * ``peers`` - upstream OPC UA server processes for the aggregation tests (aggregation_support).
+* ``asyncua_type_registry`` - automatic, per test module: asyncua's registry of loaded types is
+  put back as it was before the module, so no module sees another module's
+  ``load_data_type_definitions()``.
 
 When a test fails, the config and the stderr of every gateway it used are attached to the
 failure report (section "fxgate").
@@ -42,6 +45,41 @@ def pytest_runtest_makereport(item, call):
                 if value.gateways:
                     rep.sections.append((f"fxgate ({rep.when})", value.report()))
     return rep
+
+
+# The registries asyncua.ua.uatypes keeps of the classes load_data_type_definitions() builds.
+_ASYNCUA_REGISTRIES = (
+    "basetype_by_datatype",
+    "basetype_datatypes",
+    "enums_by_datatype",
+    "enums_datatypes",
+    "extension_objects_by_datatype",
+    "extension_objects_by_typeid",
+    "datatype_by_extension_object",
+    "typeid_by_extension_objects",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def asyncua_type_registry():
+    """asyncua binds the classes load_data_type_definitions() builds process-wide: as attributes
+    of ``asyncua.ua`` (a name once bound is never rebound) and in NodeId-keyed dicts. A module
+    that loaded them from one server would leave them for the next module's servers, where the
+    same names can stand for other NodeIds (a gateway that aggregates a second fxgate shows both
+    fxgates' FX types), and that module's loads and decodes would then fail. Each module starts
+    from the registry as it was before it, in whatever order the modules run."""
+    import asyncua.ua as ua_module
+    from asyncua.ua import uatypes
+
+    saved = {name: dict(getattr(uatypes, name)) for name in _ASYNCUA_REGISTRIES}
+    bound = set(vars(ua_module))
+    yield
+    for name, before in saved.items():
+        registry = getattr(uatypes, name)
+        registry.clear()
+        registry.update(before)
+    for name in set(vars(ua_module)) - bound:
+        delattr(ua_module, name)
 
 
 @pytest.fixture
