@@ -221,6 +221,7 @@ impl Component for PubSubConnection {
                     // Writers only: the folder's counters still move.
                     let (f, c, s, sw, conn) = (folder.clone(), counters.clone(), shutdown.clone(), controls.clone(), name.clone());
                     tasks.spawn(async move {
+                        let mut flips = sw.watch();
                         let mut tick = tokio::time::interval(Duration::from_secs(1));
                         loop {
                             let state = if sw.own(&conn) == Some(false) { ConnState::Disabled } else { ConnState::Operational };
@@ -228,7 +229,7 @@ impl Component for PubSubConnection {
                             tokio::select! {
                                 _ = s.cancelled() => return,
                                 _ = tick.tick() => {}
-                                _ = sw.changed.notified() => {}
+                                Ok(()) = flips.changed() => {}
                             }
                         }
                     });

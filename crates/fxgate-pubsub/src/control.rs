@@ -9,17 +9,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use crate::config::PubSubConfig;
 
 /// The switches of every configured item, by model path: `<connection>`,
 /// `<connection>/<writer group>`, `<connection>/Readers/<reader>`.
-#[derive(Default)]
 pub struct Controls {
     items: RwLock<HashMap<String, AtomicBool>>,
-    /// Woken when a switch flips, so the receive loops apply it at once.
-    pub changed: Notify,
+    /// Counts the flips, so the loops apply each at once. A watch, not a `Notify`: a loop
+    /// busy with a datagram when a switch flips still sees the flip at its next wait.
+    flips: watch::Sender<u64>,
 }
 
 /// Why a switch was not flipped (the method's status).
@@ -46,7 +46,16 @@ impl Controls {
                 items.insert(format!("{}/Readers/{}", c.name, r.name), AtomicBool::new(true));
             }
         }
-        Arc::new(Self { items: RwLock::new(items), changed: Notify::new() })
+        Arc::new(Self { items: RwLock::new(items), flips: watch::Sender::new(0) })
+    }
+
+    /// A receiver that is told of every flip after this call (`changed().await`).
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.flips.subscribe()
+    }
+
+    fn flipped(&self) {
+        self.flips.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Whether `path` and its connection are enabled (unknown paths are).
@@ -71,7 +80,7 @@ impl Controls {
                 return Err(SwitchError::AlreadySo);
             }
         }
-        self.changed.notify_waiters();
+        self.flipped();
         Ok(())
     }
 
@@ -79,7 +88,7 @@ impl Controls {
     pub fn force(&self, path: &str, on: bool) -> bool {
         let known = self.items.read().get(path).map(|b| b.swap(on, Ordering::Relaxed));
         if known.is_some_and(|was| was != on) {
-            self.changed.notify_waiters();
+            self.flipped();
         }
         known.is_some()
     }
@@ -87,12 +96,31 @@ impl Controls {
     /// Adds a switch for an item made at run time.
     pub fn add(&self, path: String, on: bool) {
         self.items.write().insert(path, AtomicBool::new(on));
-        self.changed.notify_waiters();
+        self.flipped();
     }
 
     /// Removes the switch of an item removed at run time.
     pub fn remove(&self, path: &str) {
         self.items.write().remove(path);
-        self.changed.notify_waiters();
+        self.flipped();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loop that was busy (not waiting) when a switch flipped still sees the flip.
+    #[tokio::test]
+    async fn a_flip_is_seen_by_a_loop_that_was_not_waiting() {
+        let c = Controls::new(&[]);
+        c.add("C/Readers/R".into(), true);
+        let mut flips = c.watch();
+        assert_eq!(c.set("C/Readers/R", false), Ok(()));
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(1), flips.changed()).await;
+        assert!(matches!(seen, Ok(Ok(()))), "the flip was missed: {seen:?}");
+        assert!(!c.enabled("C/Readers/R"));
+        assert_eq!(c.set("C/Readers/R", false), Err(SwitchError::AlreadySo));
+        assert_eq!(c.set("C/Readers/X", true), Err(SwitchError::Unknown));
     }
 }

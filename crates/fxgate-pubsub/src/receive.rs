@@ -76,7 +76,7 @@ impl Receiver {
         let mut buf = vec![0u8; 65_536];
         let mut limits = Limits { decode: LogLimit::default(), dropped: LogLimit::default(), fields: LogLimit::default() };
         let mut status_tick = tokio::time::interval(Duration::from_secs(1));
-        let controls = self.controls.clone();
+        let mut flips = self.controls.watch();
         self.switches();
         loop {
             let deadline = self
@@ -88,10 +88,8 @@ impl Receiver {
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                // The switches again each second: a flip while a datagram was being handled
-                // woke nobody (Notify wakes only the waiting loops).
                 _ = status_tick.tick() => self.switches(),
-                _ = controls.changed.notified() => self.switches(),
+                Ok(()) = flips.changed() => self.switches(),
                 _ = tokio::time::sleep_until(deadline) => self.expire(),
                 Some(cmd) = async { match commands.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
                     self.command(cmd);
