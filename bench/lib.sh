@@ -105,3 +105,17 @@ interval_ms = ${5:-1000}
   count = $4
 EOT
 }
+
+# bench_build: the release build of fxgate and fxgate-bench, unless SKIP_BUILD=1 (needs ROOT, log).
+bench_build() {
+  [[ "${SKIP_BUILD:-0}" == 1 ]] && return 0
+  log "building (release): fxgate, fxgate-bench"
+  (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
+}
+
+# bench_run_dir NAME: sets RUN_ID (UTC, to the second) and RAW ($RESULTS/NAME-RUN_ID), made.
+bench_run_dir() {
+  RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
+  RAW="$RESULTS/$1-$RUN_ID"
+  mkdir -p "$RAW"
+}

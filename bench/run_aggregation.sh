@@ -82,10 +82,7 @@ bench_traps
 # ------------------------------------------------------------------------------------------------
 # Build
 # ------------------------------------------------------------------------------------------------
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building (release): fxgate, fxgate-bench (target dir $TARGET_DIR)"
-  (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
-fi
+bench_build
 FXGATE="${FXGATE:-$BIN/fxgate}"
 for b in fxgate peer-server fxgate-load; do
   [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; exit 1; }
@@ -237,9 +234,7 @@ log "idle: upstream RSS $IDLE_RSS_PEER kB CPU $IDLE_CPU_PEER cores; fxgate RSS $
 # ------------------------------------------------------------------------------------------------
 # Runs
 # ------------------------------------------------------------------------------------------------
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/raw-agg-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir raw-agg
 DIRECT_NODES=(--nodes-from-ns-prefix "nsu=$UP_NS;s=Demo/T" --prefix-count "$TAGS")
 GW_NODES=(--nodes-from-ns-prefix "nsu=$GW_NS;s=Demo/T" --prefix-count "$TAGS")
 declare -A UPREQ=() HITS=() UPITEMS=() OTHER=() STEAL=()

@@ -34,15 +34,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() { bench_cleanup "$?"; }
 bench_traps
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building (release): fxgate, fxgate-bench"
-  (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
-fi
+bench_build
 FXGATE="${FXGATE:-$BIN/fxgate}"
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/churn-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir churn
 
 # start SERVER: starts it with TAGS tags and waits for its ready line; sets SPID and SPORT.
 start() {

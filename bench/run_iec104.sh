@@ -49,10 +49,7 @@ if ! "$PY" -c 'import c104' 2>/dev/null; then
   [[ -x "$PY" ]] || python3 -m venv "$ROOT/.venv"
   "$PY" -m pip install --quiet c104==2.2.1
 fi
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building (release): fxgate, fxgate-bench"
-  (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
-fi
+bench_build
 for b in fxgate fxgate-load; do [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; exit 1; }; done
 
 metric() { curl -sS -m 5 "http://$HOST:$HTTP_PORT/metrics" 2>/dev/null | awk -v n="$1" '$1 == n {print $2; exit}'; }
@@ -60,9 +57,7 @@ jget() { grep -o "\"$2\": *[^,}]*" "$1" 2>/dev/null | head -n 1 | cut -d: -f2- |
 wait_file() { for _ in $(seq 1 "$2"); do [[ -s "$1" ]] && return 0; sleep 0.5; done; return 1; }
 wait_log() { for _ in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/raw-iec104-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir raw-iec104
 GIT="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo n/a)"
 log "run $RUN_ID (git $GIT): $POINTS points, $RATE changes/s, window ${MEASURE_S} s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -88,10 +88,7 @@ bench_traps
 # ------------------------------------------------------------------------------------------------
 # Build
 # ------------------------------------------------------------------------------------------------
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building (release): fxgate, fxgate-bench"
-  (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
-fi
+bench_build
 for b in fxgate fxgate-load modbus-peer modbus-poll; do
   [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; exit 1; }
 done
@@ -255,9 +252,7 @@ stop_proc() {
   return "$rc"
 }
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/raw-modbus-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir raw-modbus
 NOTES=()
 
 # ------------------------------------------------------------------------------------------------

@@ -272,9 +272,7 @@ EOF
 # ------------------------------------------------------------------------------------------------
 # Scenarios
 # ------------------------------------------------------------------------------------------------
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/raw-mqtt-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir raw-mqtt
 for sc in $SCENARIOS; do parse_sc "$sc" || { log "unknown scenario \"$sc\" (batch[MS]-qN, pertag-qN, spb[MS]-qN)"; exit 1; }; done
 log "run $RUN_ID: $TAGS tags every $INTERVAL ms (= $RATE changes/s); scenarios: $SCENARIOS; producers: $PRODUCERS; window ${DURATION_S} s after ${WARMUP_S} s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 

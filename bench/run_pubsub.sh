@@ -52,10 +52,7 @@ if ! "$PY" -c 'import asyncua' 2>/dev/null; then
   [[ -x "$PY" ]] || python3 -m venv "$ROOT/.venv"
   "$PY" -m pip install --quiet asyncua==2.1.0
 fi
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building (release): fxgate, fxgate-bench"
-  (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
-fi
+bench_build
 for b in fxgate uadp-probe; do [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; exit 1; }; done
 
 metric_sum() { # metric_sum HTTP_PORT NAME: the sum over every label set
@@ -66,9 +63,7 @@ jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); v=d
 for k in sys.argv[2].split('.'): v = v.get(k) if isinstance(v, dict) else None
 print('n/a' if v is None else v)" "$1" "$2"; }
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/raw-pubsub-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir raw-pubsub
 GIT="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo n/a)"
 log "run $RUN_ID (git $GIT): $CONNECTIONS connections x $FIELDS fields every $INTERVAL_MS ms; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 FIRST_PORT=$(( 40000 + RANDOM % 10000 ))

@@ -29,14 +29,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() { bench_cleanup "$?"; }
 bench_traps
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building (release): fxgate, fxgate-bench"
-  (cd "$ROOT" && cargo build --release -p fxgate -p fxgate-bench) >&2
-fi
+bench_build
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/scale-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir scale
 
 
 # start SERVER COUNT: starts it, waits for its ready line; sets SPID, SPORT, READY_S.

@@ -96,9 +96,7 @@ wait_log() {
 # ------------------------------------------------------------------------------------------------
 # Config and start
 # ------------------------------------------------------------------------------------------------
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/raw-ui-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir raw-ui
 GIT_REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n "$(cd "$ROOT" && git status --porcelain --untracked-files=no -- crates Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
   GIT_REV="$GIT_REV (+ uncommitted changes in the working tree)"

@@ -167,9 +167,7 @@ cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev
 # ------------------------------------------------------------------------------------------------
 # Scenarios
 # ------------------------------------------------------------------------------------------------
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$RESULTS/raw-ws-$RUN_ID"
-mkdir -p "$RAW"
+bench_run_dir raw-ws
 
 declare -a SCENARIOS=()   # "rate pub deflate"
 MAX_RATE=0
